@@ -1,0 +1,36 @@
+import { parseArgs } from 'node:util';
+import type { ParseArgsConfig } from 'node:util';
+import { DysnomiaError, EXIT_BAD_INPUT, EXIT_OPERATION_FAILED } from '../errors.js';
+
+/**
+ * Runs a command's main function and turns its outcome into an exit status:
+ * DysnomiaErrors print their message (the stack only with --debug); anything
+ * else is a bug and prints its stack.
+ */
+export async function runCli(program: string, main: (argv: string[]) => Promise<number | void>): Promise<void> {
+  const argv = process.argv.slice(2);
+  const debug = argv.includes('--debug');
+  try {
+    process.exitCode = (await main(argv)) ?? 0;
+  } catch (error) {
+    if (error instanceof DysnomiaError) {
+      process.stderr.write(`${program}: error: ${error.message}\n`);
+      if (debug && error.stack) process.stderr.write(`${error.stack}\n`);
+      if (debug && error.cause instanceof Error && error.cause.stack) process.stderr.write(`caused by: ${error.cause.stack}\n`);
+      if (!debug && error.exitCode === EXIT_BAD_INPUT) process.stderr.write(`Try '${program} --help' for the options.\n`);
+      process.exitCode = error.exitCode;
+    } else {
+      process.stderr.write(`${program}: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+      process.exitCode = EXIT_OPERATION_FAILED;
+    }
+  }
+}
+
+/** node:util parseArgs, with its errors turned into usage errors naming the argument. */
+export function parseOptions<T extends NonNullable<ParseArgsConfig['options']>>(argv: string[], options: T, allowPositionals = false) {
+  try {
+    return parseArgs({ args: argv, options, allowPositionals, strict: true });
+  } catch (error) {
+    throw new DysnomiaError('ERR_DYSNOMIA_USAGE', (error as Error).message.replace(/\. To specify a positional argument.*$/s, ''));
+  }
+}

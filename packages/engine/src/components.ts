@@ -1,0 +1,44 @@
+import { realpath, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { DysnomiaError } from './errors.js';
+import { isPathLike } from './modules/module-resolver.js';
+
+/** A store entry is `<32 hash characters>-<name>` in a folder called store (ours, or /nix/store). */
+const STORE_ENTRY = /^[0-9a-z]{32}-(.+)$/;
+
+/** The name markers and snapshots use: the base name, without a store hash prefix (as Dysnomia's determineComponentName). */
+export function componentNameOf(component: string): string {
+  const base = path.basename(component);
+  const match = STORE_ENTRY.exec(base);
+  return match?.[1] && path.basename(path.dirname(component)) === 'store' ? match[1] : base;
+}
+
+/**
+ * A component given as a path is that path (links resolved, as `readlink -f`);
+ * a name is looked up as `<dir>/<container>/<name>` in the components path.
+ */
+export async function resolveComponent(
+  component: string,
+  containerName: string,
+  options: { cwd: string; componentsDirs: string[]; mustExist: boolean },
+): Promise<string> {
+  if (component === '') throw new DysnomiaError('ERR_DYSNOMIA_USAGE', 'no component given: pass --component PATH');
+  if (isPathLike(component)) {
+    const absolute = path.resolve(options.cwd, component);
+    const real = await realpath(absolute).catch(() => undefined);
+    if (real === undefined && options.mustExist) {
+      throw new DysnomiaError('ERR_DYSNOMIA_COMPONENT_NOT_FOUND', `--component ${component}: no such file or folder (${absolute})`);
+    }
+    return real ?? absolute;
+  }
+  const searched: string[] = [];
+  for (const dir of options.componentsDirs) {
+    const candidate = path.join(dir, containerName, component);
+    if (await stat(candidate).then(() => true, () => false)) return realpath(candidate);
+    searched.push(candidate);
+  }
+  throw new DysnomiaError(
+    'ERR_DYSNOMIA_COMPONENT_NOT_FOUND',
+    `--component ${component}: no component of that name; searched ${searched.join(', ')} (set DYSNOMIA_COMPONENTS_PATH, or give a path such as ./${component})`,
+  );
+}

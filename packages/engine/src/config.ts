@@ -1,0 +1,82 @@
+import path from 'node:path';
+import { DysnomiaError } from './errors.js';
+
+/** The settings a config file may hold, after validation; paths are absolute. */
+export interface DysnomiaConfig {
+  /** The config file, when one was found. */
+  file?: string;
+  /** Folder that relative paths and npm plugin names are resolved from. */
+  dir: string;
+  modulesPath: string[];
+  containersPath: string[];
+  /** Plugins listed explicitly: package names, or absolute paths. */
+  plugins: string[];
+  stateDir?: string;
+}
+
+export const CONFIG_SEARCH_PLACES = [
+  'package.json',
+  '.dysnomiarc',
+  '.dysnomiarc.json',
+  '.dysnomiarc.yaml',
+  '.dysnomiarc.yml',
+  '.dysnomiarc.js',
+  '.dysnomiarc.mjs',
+  'dysnomia.config.js',
+  'dysnomia.config.mjs',
+  'dysnomia.config.ts',
+  'dysnomia.config.json',
+];
+
+const KEYS = new Set(['modulesPath', 'containersPath', 'plugins', 'stateDir']);
+
+/**
+ * Finds and loads the config: `explicitFile` when given, else the first of
+ * CONFIG_SEARCH_PLACES from `cwd` up to the project root (the nearest
+ * package.json). No config is not an error: the defaults apply.
+ */
+export async function loadConfig(cwd: string, explicitFile?: string): Promise<DysnomiaConfig> {
+  const { cosmiconfig } = await import('cosmiconfig');
+  const explorer = cosmiconfig('dysnomia', { searchPlaces: CONFIG_SEARCH_PLACES, searchStrategy: 'project' });
+  let result;
+  try {
+    result = explicitFile ? await explorer.load(path.resolve(cwd, explicitFile)) : await explorer.search(cwd);
+  } catch (error) {
+    const file = explicitFile ? path.resolve(cwd, explicitFile) : ((error as { filepath?: string }).filepath ?? 'config file');
+    const reason = (error as Error).message;
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+      throw new DysnomiaError('ERR_DYSNOMIA_CONFIG', `${file}: config file not found`);
+    }
+    throw new DysnomiaError('ERR_DYSNOMIA_CONFIG', `${file}: cannot load config: ${reason}`, { cause: error });
+  }
+  if (!result || result.isEmpty) return { dir: cwd, modulesPath: [], containersPath: [], plugins: [] };
+  return validateConfig(result.config, result.filepath);
+}
+
+export function validateConfig(raw: unknown, file: string): DysnomiaConfig {
+  const dir = path.dirname(file);
+  const fail = (problem: string) => new DysnomiaError('ERR_DYSNOMIA_CONFIG', `${file}: ${problem}`);
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw fail('the config must be an object');
+  const config = raw as Record<string, unknown>;
+  for (const key of Object.keys(config)) {
+    if (!KEYS.has(key)) throw fail(`unknown key "${key}" (known keys: ${[...KEYS].join(', ')})`);
+  }
+  const stringList = (key: string): string[] => {
+    const value = config[key];
+    if (value === undefined) return [];
+    if (typeof value === 'string') return value.split(':').filter(Boolean);
+    if (Array.isArray(value) && value.every((v) => typeof v === 'string')) return value as string[];
+    throw fail(`"${key}" must be a list of strings`);
+  };
+  const absolute = (p: string) => path.resolve(dir, p);
+  const isPathLike = (p: string) => p.startsWith('.') || path.isAbsolute(p);
+  if (config.stateDir !== undefined && typeof config.stateDir !== 'string') throw fail('"stateDir" must be a string');
+  return {
+    file,
+    dir,
+    modulesPath: stringList('modulesPath').map(absolute),
+    containersPath: stringList('containersPath').map(absolute),
+    plugins: stringList('plugins').map((p) => (isPathLike(p) ? absolute(p) : p)),
+    ...(typeof config.stateDir === 'string' ? { stateDir: absolute(config.stateDir) } : {}),
+  };
+}

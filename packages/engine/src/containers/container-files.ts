@@ -1,0 +1,61 @@
+import { readdir, readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { DysnomiaError } from '../errors.js';
+import type { Container, ContainerProperties } from '../plugin.js';
+import { parseContainerFile, parseJsonContainer } from './parse-container-file.js';
+
+const JSON_SUFFIX = '.json';
+
+export async function readProperties(file: string): Promise<ContainerProperties> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    throw new DysnomiaError('ERR_DYSNOMIA_CONTAINER_NOT_FOUND', `${file}: cannot read container configuration: ${(error as Error).message}`);
+  }
+  return file.endsWith(JSON_SUFFIX) ? parseJsonContainer(text, file) : parseContainerFile(text, file);
+}
+
+export function containerNameOf(file: string): string {
+  const base = path.basename(file);
+  return base.endsWith(JSON_SUFFIX) ? base.slice(0, -JSON_SUFFIX.length) : base;
+}
+
+export async function readContainer(file: string, argument: string): Promise<Container> {
+  return { name: containerNameOf(file), properties: await readProperties(file), file, argument };
+}
+
+async function isFile(p: string): Promise<boolean> {
+  return stat(p).then((s) => s.isFile(), () => false);
+}
+
+/** `<dir>/<name>`, then `<dir>/<name>.json`, in each folder in turn. */
+export async function findContainerFile(dirs: readonly string[], name: string, searched: string[]): Promise<string | undefined> {
+  for (const dir of dirs) {
+    for (const candidate of [path.join(dir, name), path.join(dir, name + JSON_SUFFIX)]) {
+      if (await isFile(candidate)) return candidate;
+    }
+    searched.push(`${path.join(dir, name)}[.json]`);
+  }
+  return undefined;
+}
+
+/** Every container in the folders, by name; a name found twice keeps the first. */
+export async function listContainerFiles(dirs: readonly string[]): Promise<Map<string, string>> {
+  const found = new Map<string, string>();
+  for (const dir of dirs) {
+    let names: string[];
+    try {
+      names = (await readdir(dir)).sort();
+    } catch {
+      continue;
+    }
+    for (const entry of names) {
+      if (entry.startsWith('.')) continue;
+      const file = path.join(dir, entry);
+      const name = containerNameOf(entry);
+      if (!found.has(name) && (await isFile(file))) found.set(name, file);
+    }
+  }
+  return found;
+}

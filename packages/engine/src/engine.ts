@@ -1,0 +1,326 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { Writable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { execa } from 'execa';
+import { resolveComponent, componentNameOf } from './components.js';
+import { loadConfig } from './config.js';
+import type { DysnomiaConfig } from './config.js';
+import { findContainerFile, readContainer } from './containers/container-files.js';
+import { propertiesToEnvironment } from './containers/parse-container-file.js';
+import { DysnomiaError, PluginError } from './errors.js';
+import { createHooks } from './hooks.js';
+import type { EngineHooks } from './hooks.js';
+import { createLogger } from './logger.js';
+import type { LogLevel } from './logger.js';
+import { importPluginPackage, importPlugins } from './modules/load-plugin.js';
+import type { PluginSource } from './modules/load-plugin.js';
+import type { LoadedModule } from './modules/loaded-module.js';
+import { isPathLike, ModuleResolver, pluginPackageNames } from './modules/module-resolver.js';
+import { resolvePackageFrom } from './modules/npm-resolve.js';
+import { assertEngineCompatible, OPERATION_METHODS } from './plugin.js';
+import type { Container, DysnomiaPlugin, Logger, Operation, OperationContext, OperationResult } from './plugin.js';
+import { createProcessRunner } from './process-runner.js';
+import { SearchPaths } from './search-paths.js';
+import { shellQuote } from './shell-quote.js';
+import { defaultStateDir, StateDir } from './state-dir.js';
+
+export interface EngineOptions {
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+  /** A config file to use instead of searching for one. */
+  configFile?: string;
+  /** A config already loaded (skips the search). */
+  config?: DysnomiaConfig;
+  /** Overrides DYSNOMIA_STATEDIR and the config's stateDir. */
+  stateDir?: string;
+  /** Where modules' output goes (default: this process's). */
+  stdout?: Writable;
+  stderr?: Writable;
+  logLevel?: LogLevel;
+  signal?: AbortSignal;
+  /** Plugins given in-process; they come before every other way of finding a type. */
+  plugins?: DysnomiaPlugin[];
+}
+
+export interface OperationRequest {
+  operation: Operation;
+  component: string;
+  /** A container name or path; with useEnvironment, the container's name (default: the type). */
+  container?: string;
+  type?: string;
+  /** Dysnomia's --environment: the container's properties are the caller's environment. */
+  useEnvironment?: boolean;
+}
+
+export interface OperationOutcome {
+  /** What the plugin returned (capture's report, for example). */
+  result: OperationResult;
+  /** Why the engine did not call the plugin, when it did not. */
+  skipped?: string;
+  module: LoadedModule;
+  context: OperationContext;
+}
+
+const ENGINE_DIR = fileURLToPath(new URL('..', import.meta.url));
+
+/** Components whose state the engine tracks for stateful plugins, per operation: what to skip, what to mark. */
+type MarkerRule = { skipWhen: 'already-activated' | 'already-deactivated' | 'not-garbage'; mark: 'activated' | 'garbage' | 'clear-garbage' };
+const MARKER_RULES: Partial<Record<Operation, MarkerRule>> = {
+  activate: { skipWhen: 'already-activated', mark: 'activated' },
+  deactivate: { skipWhen: 'already-deactivated', mark: 'garbage' },
+  'collect-garbage': { skipWhen: 'not-garbage', mark: 'clear-garbage' },
+};
+
+export class Engine {
+  readonly hooks: EngineHooks;
+  readonly config: DysnomiaConfig;
+  readonly stateDir: StateDir;
+  readonly searchPaths: SearchPaths;
+  readonly cwd: string;
+  readonly env: NodeJS.ProcessEnv;
+  readonly log: Logger;
+  private readonly stdout: Writable;
+  private readonly stderr: Writable;
+  private readonly signal: AbortSignal;
+  private readonly applied = new WeakSet<DysnomiaPlugin>();
+  private readonly configPlugins: PluginSource[];
+
+  private constructor(options: EngineOptions, config: DysnomiaConfig, configPlugins: PluginSource[]) {
+    this.cwd = options.cwd ?? process.cwd();
+    this.env = options.env ?? process.env;
+    this.config = config;
+    this.configPlugins = configPlugins;
+    this.stdout = options.stdout ?? process.stdout;
+    this.stderr = options.stderr ?? process.stderr;
+    this.log = createLogger(this.stderr, options.logLevel ?? 'info');
+    this.signal = options.signal ?? new AbortController().signal;
+    this.stateDir = new StateDir(path.resolve(this.cwd, options.stateDir ?? (this.env.DYSNOMIA_STATEDIR || config.stateDir || defaultStateDir())));
+    this.searchPaths = new SearchPaths(this.env, config, this.stateDir, this.cwd);
+    this.hooks = createHooks();
+    this.installBuiltins(options.plugins ?? []);
+    for (const source of configPlugins) for (const plugin of source.plugins) this.applyPlugin(plugin, source.name);
+  }
+
+  /** Loads the config (unless given) and the plugins it lists, then builds the engine. */
+  static async create(options: EngineOptions = {}): Promise<Engine> {
+    const cwd = options.cwd ?? process.cwd();
+    const config = options.config ?? (await loadConfig(cwd, options.configFile));
+    const configPlugins = await Promise.all(config.plugins.map((entry) => loadListedPlugin(entry, [config.dir, cwd, ENGINE_DIR])));
+    for (const source of configPlugins) for (const plugin of source.plugins) assertEngineCompatible(plugin, source.name);
+    return new Engine({ ...options, cwd }, config, configPlugins);
+  }
+
+  private installBuiltins(registered: DysnomiaPlugin[]): void {
+    this.hooks.resolveModule.tap({ name: 'dysnomia:registered', stage: -10 }, (request) => {
+      const plugin = registered.find((p) => p.type === request.type);
+      return plugin && { kind: 'plugin', type: plugin.type, name: plugin.meta?.name ?? plugin.type, location: '(in process)', foundBy: 'registered', plugin };
+    });
+    new ModuleResolver({
+      cwd: this.cwd,
+      searchPaths: this.searchPaths,
+      configPlugins: this.configPlugins,
+      npmDirs: [...new Set([this.config.dir, this.cwd, ENGINE_DIR])],
+    }).install(this.hooks);
+    this.hooks.resolveContainer.tapPromise({ name: 'dysnomia:path', stage: 0 }, async (request) =>
+      isPathLike(request.container) ? readContainer(path.resolve(this.cwd, request.container), request.container) : undefined,
+    );
+    this.hooks.resolveContainer.tapPromise({ name: 'dysnomia:containers-path', stage: 10 }, async (request) => {
+      const file = await findContainerFile(await this.searchPaths.containersDirs(), request.container, request.searched);
+      return file === undefined ? undefined : readContainer(file, request.container);
+    });
+  }
+
+  private applyPlugin(plugin: DysnomiaPlugin, name: string): void {
+    if (!plugin.apply || this.applied.has(plugin)) return;
+    this.applied.add(plugin);
+    try {
+      plugin.apply(this.hooks);
+    } catch (error) {
+      throw error instanceof DysnomiaError ? error : new PluginError(name, 'apply', error);
+    }
+  }
+
+  /** Finds the module for a type (or a module path), refusing one whose engine range excludes this engine. */
+  async resolveModule(type: string): Promise<LoadedModule> {
+    if (!isPathLike(type) && !/^[A-Za-z0-9_][A-Za-z0-9._-]*$/.test(type)) {
+      throw new DysnomiaError('ERR_DYSNOMIA_USAGE', `--type ${JSON.stringify(type)}: not a type name (letters, digits, . _ -) or a path (/… or ./…)`);
+    }
+    const searched: string[] = [];
+    const module = await this.hooks.resolveModule.promise({ type, searched });
+    if (!module) {
+      const packages = pluginPackageNames(type);
+      throw new DysnomiaError(
+        'ERR_DYSNOMIA_MODULE_NOT_FOUND',
+        `no module found for type "${type}". Searched:\n${searched.map((s) => `  - ${s}`).join('\n')}\n` +
+          `Install a plugin for it (npm install ${packages[0]}, or ${packages[1]}), or set DYSNOMIA_MODULES_PATH.`,
+      );
+    }
+    assertEngineCompatible(module.plugin, module.name);
+    this.hooks.moduleLoaded.call(module);
+    this.applyPlugin(module.plugin, module.name);
+    return module;
+  }
+
+  async resolveContainer(container: string): Promise<Container> {
+    if (container === '') throw new DysnomiaError('ERR_DYSNOMIA_USAGE', '--container: empty name');
+    const searched: string[] = [];
+    const found = await this.hooks.resolveContainer.promise({ container, searched });
+    if (!found) {
+      throw new DysnomiaError(
+        'ERR_DYSNOMIA_CONTAINER_NOT_FOUND',
+        `no container configuration found for "${container}". Searched:\n${searched.map((s) => `  - ${s}`).join('\n')}\n` +
+          'Give a path (--container ./file), or set DYSNOMIA_CONTAINERS_PATH.',
+      );
+    }
+    return found;
+  }
+
+  /** Works out container, type, module and component for a request; runs nothing. */
+  async prepare(request: Pick<OperationRequest, 'component' | 'container' | 'type' | 'useEnvironment'> & { operation: Operation | 'shell' }) {
+    let container: Container;
+    if (request.useEnvironment) {
+      const name = request.container ?? request.type;
+      if (!name) throw new DysnomiaError('ERR_DYSNOMIA_USAGE', '--environment needs --type TYPE (or --container NAME)');
+      container = { name, properties: propertiesFromEnvironment(this.env), argument: name, fromEnvironment: true };
+    } else {
+      if (!request.container) throw new DysnomiaError('ERR_DYSNOMIA_USAGE', 'no container given: pass --container NAME|PATH, or --environment with --type TYPE');
+      container = await this.resolveContainer(request.container);
+    }
+    const containerType = container.fromEnvironment ? undefined : container.properties.type;
+    const type = request.type ?? (typeof containerType === 'string' && containerType !== '' ? containerType : undefined);
+    if (!type) {
+      throw new DysnomiaError(
+        'ERR_DYSNOMIA_USAGE',
+        `${container.file ?? container.name}: the container names no type; add a line type=TYPE to it, or pass --type TYPE`,
+      );
+    }
+    const module = await this.resolveModule(type);
+    const component = await resolveComponent(request.component, container.name, {
+      cwd: this.cwd,
+      componentsDirs: this.searchPaths.componentsDirs(),
+      mustExist: request.operation === 'activate' || request.operation === 'shell',
+    });
+    const context: OperationContext = {
+      operation: request.operation,
+      type: module.type,
+      component,
+      componentName: componentNameOf(component),
+      container,
+      stateDir: this.stateDir.root,
+      env: this.env,
+      log: this.log,
+      signal: this.signal,
+      run: createProcessRunner({ env: this.env, cwd: this.cwd, stdout: this.stdout, stderr: this.stderr, signal: this.signal, log: this.log }),
+    };
+    return { module, context };
+  }
+
+  /** Runs one operation on a component in a container, the way `dysnomia --operation` does. */
+  async run(request: OperationRequest): Promise<OperationOutcome> {
+    const { module, context } = await this.prepare(request);
+    const { plugin } = module;
+    const rule = plugin.stateful ? MARKER_RULES[request.operation] : undefined;
+    const skipped = rule && (await this.skipReason(rule, context));
+    if (skipped) {
+      this.log.debug(`${request.operation} ${context.componentName} in ${context.container.name}: ${skipped}`);
+      return { result: undefined, skipped, module, context };
+    }
+    const method = plugin[OPERATION_METHODS[request.operation]] as ((ctx: OperationContext) => unknown) | undefined;
+    let result: OperationResult;
+    try {
+      await this.hooks.beforeOperation.promise(context);
+      result = method ? await method.call(plugin, context) : undefined;
+    } catch (error) {
+      const failure =
+        error instanceof DysnomiaError ? error : new PluginError(module.name, request.operation, error, 'ERR_DYSNOMIA_PLUGIN_FAILED', module.kind === 'executable' ? 'module' : 'plugin');
+      await this.hooks.operationFailed.promise(context, failure);
+      throw failure;
+    }
+    if (rule) await this.updateMarkers(rule, context);
+    await this.hooks.afterOperation.promise(context, result);
+    return { result, module, context, ...(method ? {} : { skipped: `type ${module.type} has no ${request.operation} operation` }) };
+  }
+
+  private async skipReason(rule: MarkerRule, ctx: OperationContext): Promise<string | undefined> {
+    const { name } = ctx.container;
+    const activatedAs = await this.stateDir.isActivated(name, ctx.componentName);
+    switch (rule.skipWhen) {
+      case 'already-activated':
+        return activatedAs === ctx.component ? 'already activated' : undefined;
+      case 'already-deactivated':
+        return activatedAs === undefined && (await this.stateDir.isGarbage(name, ctx.componentName)) ? 'already deactivated' : undefined;
+      case 'not-garbage':
+        return (await this.stateDir.isGarbage(name, ctx.componentName)) ? undefined : 'not marked as garbage';
+    }
+  }
+
+  private async updateMarkers(rule: MarkerRule, ctx: OperationContext): Promise<void> {
+    const { name } = ctx.container;
+    if (rule.mark === 'activated') await this.stateDir.markActivated(name, ctx.componentName, ctx.component);
+    else if (rule.mark === 'garbage') await this.stateDir.markGarbage(name, ctx.componentName, ctx.component);
+    else await this.stateDir.clearGarbage(name, ctx.componentName);
+  }
+
+  /**
+   * Dysnomia's --shell: a bash session with the container's properties in its
+   * environment, set up by the module. With `command`, runs it and returns its
+   * exit status; otherwise an interactive session on this terminal.
+   */
+  async shell(request: Pick<OperationRequest, 'component' | 'container' | 'type' | 'useEnvironment'>, command?: string): Promise<number> {
+    const { module, context } = await this.prepare({ ...request, operation: 'shell' });
+    const setup = (await module.plugin.shell?.(context)) ?? {};
+    const env = {
+      ...this.env,
+      ...(context.container.fromEnvironment ? {} : propertiesToEnvironment(context.container.properties)),
+      ...setup.env,
+      DYSNOMIA_STATEDIR: context.stateDir,
+      this_dysnomia_module: module.location,
+      this_component: context.component,
+      this_container: context.container.file ?? context.container.argument,
+    };
+    const help = [
+      setup.help,
+      'General environment variables:',
+      'this_dysnomia_module     Path to the Dysnomia module',
+      'this_component           Path to the mutable component',
+      'this_container           Path to the container configuration file',
+    ].filter(Boolean);
+    if (command !== undefined) {
+      const script = [setup.script, command].filter(Boolean).join('\n');
+      const result = await execa('bash', ['--noprofile', '--norc', '-c', script], { env, extendEnv: false, stdio: 'inherit', reject: false });
+      return result.exitCode ?? 1;
+    }
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'dysnomia-shell-'));
+    try {
+      const rc = [
+        '[ -e ~/.bashrc ] && source ~/.bashrc',
+        'PS1="\\n\\[\\033[1;32m\\][dysnomia-shell:\\w]\\$\\[\\033[0m\\] "',
+        setup.script ?? '',
+        ...help.map((line) => `echo ${shellQuote(line ?? '')}`),
+      ].join('\n');
+      await writeFile(path.join(dir, 'rc'), rc, { mode: 0o600 });
+      const result = await execa('bash', ['--rcfile', path.join(dir, 'rc'), '-i'], { env, extendEnv: false, stdio: 'inherit', reject: false });
+      return result.exitCode ?? 1;
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+}
+
+function propertiesFromEnvironment(env: NodeJS.ProcessEnv): Record<string, string> {
+  return Object.fromEntries(Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined));
+}
+
+/** A plugin the config lists: a path (file or package folder), or a package name resolved from the project. */
+async function loadListedPlugin(entry: string, fromDirs: string[]): Promise<PluginSource> {
+  if (path.isAbsolute(entry)) {
+    return /\.(m?js)$/.test(entry) ? importPlugins(entry, entry) : importPluginPackage(entry);
+  }
+  for (const dir of fromDirs) {
+    const resolved = await resolvePackageFrom(entry, dir);
+    if (resolved) return importPlugins(resolved.entry, resolved.pkg.name ?? entry, resolved.pkg.version);
+  }
+  throw new DysnomiaError('ERR_DYSNOMIA_CONFIG', `the config lists plugin "${entry}", but it is not installed (searched from ${fromDirs.join(', ')}); run npm install ${entry}`);
+}

@@ -1,0 +1,72 @@
+/**
+ * Every error the engine raises on purpose is a DysnomiaError: it carries a
+ * stable code, the exit status the CLI should use, and (where there is one)
+ * the file and line the problem is in. Anything else reaching the CLI is a bug
+ * and is reported with its stack.
+ */
+export type ErrorCode =
+  | 'ERR_DYSNOMIA_USAGE'
+  | 'ERR_DYSNOMIA_INPUT'
+  | 'ERR_DYSNOMIA_CONFIG'
+  | 'ERR_DYSNOMIA_CONTAINER_SYNTAX'
+  | 'ERR_DYSNOMIA_CONTAINER_NOT_FOUND'
+  | 'ERR_DYSNOMIA_COMPONENT_NOT_FOUND'
+  | 'ERR_DYSNOMIA_MODULE_NOT_FOUND'
+  | 'ERR_DYSNOMIA_INVALID_PLUGIN'
+  | 'ERR_DYSNOMIA_INCOMPATIBLE_PLUGIN'
+  | 'ERR_DYSNOMIA_UNSUPPORTED_OPERATION'
+  | 'ERR_DYSNOMIA_PLUGIN_FAILED'
+  | 'ERR_DYSNOMIA_HOOK_FAILED'
+  | 'ERR_DYSNOMIA_MODULE_FAILED';
+
+/** Exit status 2: bad usage or bad input, nothing was run. */
+export const EXIT_BAD_INPUT = 2;
+/** Exit status 1: an operation ran and failed. */
+export const EXIT_OPERATION_FAILED = 1;
+
+export interface Location {
+  file: string;
+  line?: number;
+}
+
+export class DysnomiaError extends Error {
+  readonly code: ErrorCode;
+  readonly exitCode: number;
+  readonly location: Location | undefined;
+
+  constructor(code: ErrorCode, message: string, options: { exitCode?: number; location?: Location; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'DysnomiaError';
+    this.code = code;
+    this.exitCode = options.exitCode ?? EXIT_BAD_INPUT;
+    this.location = options.location;
+  }
+}
+
+export function usageError(message: string): DysnomiaError {
+  return new DysnomiaError('ERR_DYSNOMIA_USAGE', message);
+}
+
+/** A problem in an input file: the message starts with file:line as compilers print it. */
+export function inputError(code: ErrorCode, location: Location, message: string): DysnomiaError {
+  const where = location.line === undefined ? location.file : `${location.file}:${location.line}`;
+  return new DysnomiaError(code, `${where}: ${message}`, { location });
+}
+
+/** An error raised by a plugin or a hook tap, with who raised it and where. */
+export class PluginError extends DysnomiaError {
+  readonly plugin: string;
+  readonly hook: string;
+
+  constructor(plugin: string, hook: string, cause: unknown, code: ErrorCode = 'ERR_DYSNOMIA_PLUGIN_FAILED', kind = 'plugin') {
+    const reason = cause instanceof Error ? cause.message : String(cause);
+    super(code, `${kind} "${plugin}" failed in ${hook}: ${reason}`, { exitCode: EXIT_OPERATION_FAILED, cause });
+    this.name = 'PluginError';
+    this.plugin = plugin;
+    this.hook = hook;
+  }
+}
+
+export function isDysnomiaError(error: unknown): error is DysnomiaError {
+  return error instanceof DysnomiaError;
+}

@@ -1,0 +1,28 @@
+export { Engine } from './engine.js';
+export type { EngineOptions, OperationRequest, OperationOutcome } from './engine.js';
+export { definePlugin, validatePlugin, assertEngineCompatible, isEngineCompatible, OPERATIONS, isOperation } from './plugin.js';
+export type {
+  DysnomiaPlugin,
+  PluginMeta,
+  Operation,
+  OperationContext,
+  OperationResult,
+  Container,
+  ContainerProperties,
+  PropertyValue,
+  Logger,
+  ProcessRunner,
+  RunOptions,
+  RunResult,
+  ShellSetup,
+} from './plugin.js';
+export type { EngineHooks, ModuleRequest, ContainerRequest } from './hooks.js';
+export type { LoadedModule } from './modules/loaded-module.js';
+export type { DysnomiaConfig } from './config.js';
+export { loadConfig } from './config.js';
+export { parseContainerFile, parseJsonContainer, propertiesToEnvironment } from './containers/parse-container-file.js';
+export { DysnomiaError, PluginError, isDysnomiaError, EXIT_BAD_INPUT, EXIT_OPERATION_FAILED } from './errors.js';
+export type { ErrorCode } from './errors.js';
+export { StateDir, defaultStateDir } from './state-dir.js';
+export { ENGINE_API_VERSION, engineVersion } from './version.js';
+export { shellQuote } from './shell-quote.js';

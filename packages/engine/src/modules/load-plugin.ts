@@ -1,0 +1,81 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { DysnomiaError } from '../errors.js';
+import { validatePlugin } from '../plugin.js';
+import type { DysnomiaPlugin } from '../plugin.js';
+
+export interface PackageJson {
+  name?: string;
+  version?: string;
+  main?: string;
+  module?: string;
+  exports?: unknown;
+  keywords?: string[];
+}
+
+export interface PluginSource {
+  /** Package name, or the file's path. */
+  name: string;
+  version?: string;
+  /** The file imported. */
+  entry: string;
+  plugins: DysnomiaPlugin[];
+}
+
+export async function readPackageJson(dir: string): Promise<PackageJson | undefined> {
+  try {
+    return JSON.parse(await readFile(path.join(dir, 'package.json'), 'utf8')) as PackageJson;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The file `import(dir)` would load: exports "." (import/default), then module, main, index.js. */
+export function packageEntry(dir: string, pkg: PackageJson): string {
+  const pick = (value: unknown): string | undefined => {
+    if (typeof value === 'string') return value;
+    if (Array.isArray(value)) return value.map(pick).find(Boolean);
+    if (value && typeof value === 'object') {
+      const conditions = value as Record<string, unknown>;
+      if ('.' in conditions) return pick(conditions['.']);
+      for (const key of ['import', 'node', 'default']) if (key in conditions) return pick(conditions[key]);
+    }
+    return undefined;
+  };
+  return path.resolve(dir, pick(pkg.exports) ?? pkg.module ?? pkg.main ?? 'index.js');
+}
+
+/** Imports a plugin module and validates every plugin it exports. */
+export async function importPlugins(entry: string, name: string, version?: string): Promise<PluginSource> {
+  let exported: unknown;
+  try {
+    const module = (await import(pathToFileURL(entry).href)) as { default?: unknown };
+    exported = module.default;
+  } catch (error) {
+    throw new DysnomiaError('ERR_DYSNOMIA_INVALID_PLUGIN', `cannot load plugin "${name}" from ${entry}: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+  const list = Array.isArray(exported) ? exported : [exported];
+  if (list.length === 0) throw new DysnomiaError('ERR_DYSNOMIA_INVALID_PLUGIN', `plugin "${name}" (${entry}) exports no plugins`);
+  const plugins = list.map((p) => validatePlugin(p, `plugin "${name}" (${entry})`));
+  return { name, entry, plugins, ...(version === undefined ? {} : { version }) };
+}
+
+/** A folder with package.json: loads its entry, named after the package. */
+export async function importPluginPackage(dir: string): Promise<PluginSource> {
+  const pkg = await readPackageJson(dir);
+  if (!pkg) throw new DysnomiaError('ERR_DYSNOMIA_INVALID_PLUGIN', `${dir} has no readable package.json`);
+  return importPlugins(packageEntry(dir, pkg), pkg.name ?? dir, pkg.version);
+}
+
+/** Picks the plugin serving `type`; with no type (a path given as --type) the module must export exactly one. */
+export function selectPlugin(source: PluginSource, type: string | undefined): DysnomiaPlugin | undefined {
+  if (type !== undefined) return source.plugins.find((p) => p.type === type);
+  if (source.plugins.length === 1) return source.plugins[0];
+  throw new DysnomiaError(
+    'ERR_DYSNOMIA_INVALID_PLUGIN',
+    `plugin "${source.name}" exports several types (${source.plugins.map((p) => p.type).join(', ')}): name one with --type TYPE and list the package in the config's "plugins"`,
+  );
+}
