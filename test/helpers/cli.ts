@@ -23,15 +23,14 @@ export function runCommand(
   args: string[],
   options: { env?: Record<string, string>; cwd?: string; input?: string } = {},
 ): Promise<CliResult> {
+  const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/root', ...options.env };
+  // `env -i` drops the variables tap's process tracking adds to every child, so the command sees only `env`.
+  const clean = ['-i', ...Object.entries(env).map(([key, value]) => `${key}=${value}`)];
   return new Promise((resolve) => {
     const child = execFile(
-      process.execPath,
-      [path.join(BIN_DIR, `${program}.js`), ...args],
-      {
-        cwd: options.cwd ?? REPO_ROOT,
-        env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/root', ...options.env },
-        maxBuffer: 64 * 1024 * 1024,
-      },
+      '/usr/bin/env',
+      [...clean, process.execPath, path.join(BIN_DIR, `${program}.js`), ...args],
+      { cwd: options.cwd ?? REPO_ROOT, maxBuffer: 64 * 1024 * 1024 },
       (error, stdout, stderr) => {
         const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
         resolve({ code, stdout, stderr });

@@ -63,7 +63,7 @@ export interface OperationOutcome {
   context: OperationContext;
 }
 
-const ENGINE_DIR = fileURLToPath(new URL('..', import.meta.url));
+const ENGINE_DIR = path.resolve(fileURLToPath(new URL('..', import.meta.url)));
 
 /** Components whose state the engine tracks for stateful plugins, per operation: what to skip, what to mark. */
 type MarkerRule = { skipWhen: 'already-activated' | 'already-deactivated' | 'not-garbage'; mark: 'activated' | 'garbage' | 'clear-garbage' };
@@ -84,6 +84,8 @@ export class Engine {
   private readonly stdout: Writable;
   private readonly stderr: Writable;
   private readonly signal: AbortSignal;
+  /** Folders npm packages are resolved from: the config's, the working folder, the engine's own install. */
+  readonly npmDirs: string[];
   private readonly applied = new WeakSet<DysnomiaPlugin>();
   private readonly configPlugins: PluginSource[];
 
@@ -98,8 +100,10 @@ export class Engine {
     this.signal = options.signal ?? new AbortController().signal;
     this.stateDir = new StateDir(path.resolve(this.cwd, options.stateDir ?? (this.env.DYSNOMIA_STATEDIR || config.stateDir || defaultStateDir())));
     this.searchPaths = new SearchPaths(this.env, config, this.stateDir, this.cwd);
+    this.npmDirs = [...new Set([config.dir, this.cwd, ENGINE_DIR])];
     this.hooks = createHooks();
     this.installBuiltins(options.plugins ?? []);
+    for (const plugin of options.plugins ?? []) this.applyPlugin(plugin, plugin.meta?.name ?? plugin.type);
     for (const source of configPlugins) for (const plugin of source.plugins) this.applyPlugin(plugin, source.name);
   }
 
@@ -109,6 +113,7 @@ export class Engine {
     const config = options.config ?? (await loadConfig(cwd, options.configFile));
     const configPlugins = await Promise.all(config.plugins.map((entry) => loadListedPlugin(entry, [config.dir, cwd, ENGINE_DIR])));
     for (const source of configPlugins) for (const plugin of source.plugins) assertEngineCompatible(plugin, source.name);
+    for (const plugin of options.plugins ?? []) assertEngineCompatible(plugin, plugin.meta?.name ?? plugin.type);
     return new Engine({ ...options, cwd }, config, configPlugins);
   }
 
@@ -121,7 +126,7 @@ export class Engine {
       cwd: this.cwd,
       searchPaths: this.searchPaths,
       configPlugins: this.configPlugins,
-      npmDirs: [...new Set([this.config.dir, this.cwd, ENGINE_DIR])],
+      npmDirs: this.npmDirs,
     }).install(this.hooks);
     this.hooks.resolveContainer.tapPromise({ name: 'dysnomia:path', stage: 0 }, async (request) =>
       isPathLike(request.container) ? readContainer(path.resolve(this.cwd, request.container), request.container) : undefined,
@@ -130,6 +135,11 @@ export class Engine {
       const file = await findContainerFile(await this.searchPaths.containersDirs(), request.container, request.searched);
       return file === undefined ? undefined : readContainer(file, request.container);
     });
+  }
+
+  /** The plugins the config lists, loaded. */
+  get listedPlugins(): readonly PluginSource[] {
+    return this.configPlugins;
   }
 
   private applyPlugin(plugin: DysnomiaPlugin, name: string): void {

@@ -22,6 +22,10 @@ export class SearchPaths {
     private readonly cwd: string,
   ) {}
 
+  get profilesDir(): string {
+    return this.stateDir.profilesDir;
+  }
+
   /** DYSNOMIA_MODULES_PATH, then the config's modulesPath. */
   modulesDirs(): string[] {
     return [...splitPath(this.env.DYSNOMIA_MODULES_PATH).map((d) => path.resolve(this.cwd, d)), ...this.config.modulesPath];

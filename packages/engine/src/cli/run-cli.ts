@@ -1,6 +1,5 @@
 import { parseArgs } from 'node:util';
-import type { ParseArgsConfig } from 'node:util';
-import { DysnomiaError, EXIT_BAD_INPUT, EXIT_OPERATION_FAILED } from '../errors.js';
+import { DysnomiaError, EXIT_OPERATION_FAILED } from '../errors.js';
 
 /**
  * Runs a command's main function and turns its outcome into an exit status:
@@ -17,7 +16,7 @@ export async function runCli(program: string, main: (argv: string[]) => Promise<
       process.stderr.write(`${program}: error: ${error.message}\n`);
       if (debug && error.stack) process.stderr.write(`${error.stack}\n`);
       if (debug && error.cause instanceof Error && error.cause.stack) process.stderr.write(`caused by: ${error.cause.stack}\n`);
-      if (!debug && error.exitCode === EXIT_BAD_INPUT) process.stderr.write(`Try '${program} --help' for the options.\n`);
+      if (!debug && error.code === 'ERR_DYSNOMIA_USAGE') process.stderr.write(`Try '${program} --help' for the options.\n`);
       process.exitCode = error.exitCode;
     } else {
       process.stderr.write(`${program}: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
@@ -27,9 +26,16 @@ export async function runCli(program: string, main: (argv: string[]) => Promise<
 }
 
 /** node:util parseArgs, with its errors turned into usage errors naming the argument. */
-export function parseOptions<T extends NonNullable<ParseArgsConfig['options']>>(argv: string[], options: T, allowPositionals = false) {
+type OptionSpec = { type: 'string' | 'boolean'; short?: string; multiple?: boolean };
+type ParsedOptions<T extends Record<string, OptionSpec>> = ReturnType<typeof parseArgs<{ args: string[]; options: T; allowPositionals: true; strict: true }>>;
+
+export function parseOptions<T extends Record<string, OptionSpec>>(argv: string[], options: T, allowPositionals = false): ParsedOptions<T> {
   try {
-    return parseArgs({ args: argv, options, allowPositionals, strict: true });
+    const parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+    if (!allowPositionals && parsed.positionals.length > 0) {
+      throw new Error(`unexpected argument "${parsed.positionals[0]}"`);
+    }
+    return parsed;
   } catch (error) {
     throw new DysnomiaError('ERR_DYSNOMIA_USAGE', (error as Error).message.replace(/\. To specify a positional argument.*$/s, ''));
   }

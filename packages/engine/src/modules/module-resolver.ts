@@ -21,7 +21,7 @@ export function pluginPackageNames(type: string): string[] {
   return [`@dysnomia/plugin-${type}`, `dysnomia-plugin-${type}`];
 }
 
-type Candidate = { kind: 'executable'; file: string } | { kind: 'plugin-file'; file: string } | { kind: 'plugin-package'; dir: string };
+export type Candidate = { kind: 'executable'; file: string } | { kind: 'plugin-file'; file: string } | { kind: 'plugin-package'; dir: string };
 
 async function statOrUndefined(p: string) {
   return stat(p).catch(() => undefined);
@@ -32,7 +32,7 @@ async function isExecutable(file: string): Promise<boolean> {
 }
 
 /** What `<dir>/<type>` (or `<dir>/<type>.js|.mjs`) holds, if it is a module. */
-async function candidateInDir(dir: string, type: string): Promise<Candidate | undefined> {
+export async function candidateInDir(dir: string, type: string): Promise<Candidate | undefined> {
   const file = path.join(dir, type);
   const info = await statOrUndefined(file);
   if (info?.isFile()) {
@@ -69,12 +69,16 @@ export class ModuleResolver {
     hooks.resolveModule.tapPromise({ name: 'dysnomia:path', stage: 0 }, (request) =>
       isPathLike(request.type) ? this.fromPath(path.resolve(this.options.cwd, request.type)) : Promise.resolve(undefined),
     );
-    hooks.resolveModule.tapPromise({ name: 'dysnomia:modules-path', stage: 10 }, (request) =>
-      this.fromDirs(this.options.searchPaths.modulesDirs(), request.type, request.searched, 'modules path'),
-    );
-    hooks.resolveModule.tapPromise({ name: 'dysnomia:profiles', stage: 20 }, async (request) =>
-      this.fromDirs(await this.options.searchPaths.profileModulesDirs(), request.type, request.searched, 'profile'),
-    );
+    hooks.resolveModule.tapPromise({ name: 'dysnomia:modules-path', stage: 10 }, async (request) => {
+      const dirs = this.options.searchPaths.modulesDirs();
+      if (dirs.length === 0) request.searched.push('modules path: DYSNOMIA_MODULES_PATH and the config\'s modulesPath are empty');
+      return this.fromDirs(dirs, request.type, request.searched, 'modules path');
+    });
+    hooks.resolveModule.tapPromise({ name: 'dysnomia:profiles', stage: 20 }, async (request) => {
+      const dirs = await this.options.searchPaths.profileModulesDirs();
+      if (dirs.length === 0) request.searched.push(`profiles: none installed in ${this.options.searchPaths.profilesDir}`);
+      return this.fromDirs(dirs, request.type, request.searched, 'profile');
+    });
     hooks.resolveModule.tapPromise({ name: 'dysnomia:npm', stage: 30 }, (request) => this.fromNpm(request.type, request.searched));
   }
 

@@ -1,0 +1,185 @@
+import { createInterface } from 'node:readline/promises';
+import { listContainerFiles } from '../containers/container-files.js';
+import { toJsonDescription, toNixExpression } from '../containers/expression.js';
+import { availableComponents, describeMachine } from '../containers/machine.js';
+import { Engine } from '../engine.js';
+import { DysnomiaError } from '../errors.js';
+import { isOperation } from '../plugin.js';
+import type { Operation } from '../plugin.js';
+import { parseOptions } from './run-cli.js';
+import { printVersion } from './version-text.js';
+
+const HELP = `Usage: dysnomia-containers [OPTION]... ACTION
+  or:  dysnomia containers [OPTION]... ACTION
+
+Manages all mutable components deployed to the containers of this machine.
+
+Actions:
+      --query-containers            List the available containers
+      --query-available-components  List the components in the components path
+                                    (DIR/CONTAINER/COMPONENT) as CONTAINER/COMPONENT
+      --query-activated-components  List the activated components (markers in
+                                    STATEDIR/activated) as CONTAINER/COMPONENT
+      --generate-expr               Print a Nix expression of the machine's
+                                    properties (DYSNOMIA_PROPERTIES) and every
+                                    container with its properties
+      --json                        Print the same description as JSON; with a
+                                    --query-* action, print its list as JSON
+  -o, --operation=OPERATION         Run OPERATION on every activated component
+      --deploy                      Activate available components that are not
+                                    activated; deactivate activated components
+                                    that are no longer available
+      --snapshot                    Snapshot every activated component
+      --restore                     Restore every activated component (asks
+                                    first unless -y is given)
+      --collect-garbage             Run collect-garbage on every component
+                                    marked as garbage
+
+Options:
+  -C, --container=CONTAINER         Restrict the action to this container
+  -y                                Do not ask before destructive actions
+      --config=FILE                 Use this config file instead of searching
+      --debug                       Show stack traces and commands run
+  -h, --help                        Show this help
+  -v, --version                     Show the version
+
+Environment:
+  DYSNOMIA_CONTAINERS_PATH  Colon-separated folders of container files (then the
+                            config's containersPath, the profiles' containers
+                            and /etc/dysnomia/containers)
+  DYSNOMIA_COMPONENTS_PATH  Colon-separated folders of components (default
+                            /etc/dysnomia/components)
+  DYSNOMIA_PROPERTIES       Machine properties file (default /etc/dysnomia/properties)
+  DYSNOMIA_STATEDIR         State folder (default /var/state/dysnomia for root,
+                            ~/.dysnomia otherwise)
+
+Exit status: 0 success; 1 an operation failed (the ones after it are not run);
+2 bad usage or bad input.
+`;
+
+const ACTIONS = [
+  'query-containers',
+  'query-available-components',
+  'query-activated-components',
+  'generate-expr',
+  'operation',
+  'deploy',
+  'snapshot',
+  'restore',
+  'collect-garbage',
+] as const;
+
+export async function containersCommand(argv: string[]): Promise<number> {
+  const { values } = parseOptions(argv, {
+    'query-containers': { type: 'boolean' },
+    'query-available-components': { type: 'boolean' },
+    'query-activated-components': { type: 'boolean' },
+    'generate-expr': { type: 'boolean' },
+    json: { type: 'boolean' },
+    operation: { type: 'string', short: 'o' },
+    deploy: { type: 'boolean' },
+    snapshot: { type: 'boolean' },
+    restore: { type: 'boolean' },
+    'collect-garbage': { type: 'boolean' },
+    container: { type: 'string', short: 'C' },
+    y: { type: 'boolean', short: 'y' },
+    config: { type: 'string' },
+    debug: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+    version: { type: 'boolean', short: 'v' },
+  });
+  if (values.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  if (values.version) return printVersion('dysnomia-containers');
+  const chosen = ACTIONS.filter((action) => values[action] !== undefined && values[action] !== false);
+  if (chosen.length > 1) throw new DysnomiaError('ERR_DYSNOMIA_USAGE', `choose one action, not ${chosen.map((a) => `--${a}`).join(' and ')}`);
+  const action = chosen[0] ?? (values.json ? 'generate-expr' : undefined);
+  if (!action) throw new DysnomiaError('ERR_DYSNOMIA_USAGE', 'no action given (for example --query-containers or --generate-expr)');
+  if (values.operation !== undefined && !isOperation(values.operation)) {
+    throw new DysnomiaError('ERR_DYSNOMIA_USAGE', `--operation ${values.operation}: unknown operation`);
+  }
+
+  const engine = await Engine.create({ ...(values.config ? { configFile: values.config } : {}), logLevel: values.debug ? 'debug' : 'info' });
+  const only = values.container;
+  const printList = (items: string[]) => process.stdout.write(values.json ? `${JSON.stringify(items)}\n` : items.map((i) => `${i}\n`).join(''));
+
+  switch (action) {
+    case 'query-containers': {
+      const names = [...(await listContainerFiles(await engine.searchPaths.containersDirs())).keys()];
+      printList(names.filter((n) => only === undefined || n === only));
+      return 0;
+    }
+    case 'query-available-components':
+      printList((await availableComponents(engine, only)).map((c) => `${c.container}/${c.component}`));
+      return 0;
+    case 'query-activated-components':
+      printList((await engine.stateDir.listMarkers('activated', only)).map((m) => `${m.container}/${m.component}`));
+      return 0;
+    case 'generate-expr': {
+      const machine = await describeMachine(engine, only);
+      process.stdout.write(values.json ? toJsonDescription(machine) : toNixExpression(machine));
+      return 0;
+    }
+    case 'operation':
+      return onActivated(engine, values.operation as Operation, only);
+    case 'snapshot':
+      return onActivated(engine, 'snapshot', only);
+    case 'restore':
+      if (!values.y && !(await confirmRestore())) {
+        process.stderr.write('Not executing the restore operations.\n');
+        return process.stdin.isTTY ? 0 : 2;
+      }
+      return onActivated(engine, 'restore', only);
+    case 'collect-garbage':
+      for (const marker of await engine.stateDir.listMarkers('garbage', only)) {
+        engine.log.info(`collecting garbage of ${marker.component} in container ${marker.container}`);
+        await engine.run({ operation: 'collect-garbage', container: marker.container, component: marker.marker });
+      }
+      return 0;
+    case 'deploy':
+      return deploy(engine, only);
+  }
+}
+
+async function onActivated(engine: Engine, operation: Operation, only: string | undefined): Promise<number> {
+  for (const marker of await engine.stateDir.listMarkers('activated', only)) {
+    engine.log.info(`${operation} ${marker.component} in container ${marker.container}`);
+    await engine.run({ operation, container: marker.container, component: marker.marker });
+  }
+  return 0;
+}
+
+async function deploy(engine: Engine, only: string | undefined): Promise<number> {
+  const available = await availableComponents(engine, only);
+  const activated = await engine.stateDir.listMarkers('activated', only);
+  const key = (c: { container: string; component: string }) => `${c.container}/${c.component}`;
+  const availableKeys = new Set(available.map(key));
+  const activatedKeys = new Set(activated.map(key));
+  for (const marker of activated.filter((m) => !availableKeys.has(key(m)))) {
+    engine.log.info(`deactivating component ${marker.component} in container ${marker.container}`);
+    await engine.run({ operation: 'deactivate', container: marker.container, component: marker.marker });
+  }
+  for (const component of available.filter((c) => !activatedKeys.has(key(c)))) {
+    engine.log.info(`activating component ${component.component} in container ${component.container}`);
+    await engine.run({ operation: 'activate', container: component.container, component: component.path });
+  }
+  return 0;
+}
+
+async function confirmRestore(): Promise<boolean> {
+  if (!process.stdin.isTTY) {
+    process.stderr.write('dysnomia-containers: --restore overwrites the state of every activated component; pass -y to confirm.\n');
+    return false;
+  }
+  const prompt = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    const answer = await prompt.question(
+      'This restores the state of all mutable components in the selected containers; it can only be undone from\nrecent snapshots. Proceed? [n] ',
+    );
+    return answer.trim().toLowerCase() === 'y';
+  } finally {
+    prompt.close();
+  }
+}

@@ -1,0 +1,52 @@
+import { Engine } from '../engine.js';
+import { discoverModules } from '../modules/discover.js';
+import { DysnomiaError } from '../errors.js';
+import { ENGINE_API_VERSION } from '../version.js';
+import { parseOptions } from './run-cli.js';
+
+const HELP = `Usage: dysnomia plugins [--json] [--config FILE]
+
+Lists every module this engine can find, in the order types are resolved:
+DYSNOMIA_MODULES_PATH and the config's modulesPath, installed profiles, the
+config's "plugins", then npm packages (@dysnomia/plugin-*, dysnomia-plugin-*,
+@scope/dysnomia-plugin-*, or keyword dysnomia-plugin) visible from the config's
+folder, the working folder and the engine's own install.
+
+For each: its type, kind (plugin or executable), version, the engine API range
+it asks for and whether this engine (plugin API ${ENGINE_API_VERSION}) satisfies it, and where
+it was found. A type served by an earlier module is marked "shadowed".
+`;
+
+export async function pluginsCommand(argv: string[]): Promise<number> {
+  const { values, positionals } = parseOptions(
+    argv,
+    { json: { type: 'boolean' }, config: { type: 'string' }, debug: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+    true,
+  );
+  if (values.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  if (positionals.length > 0) throw new DysnomiaError('ERR_DYSNOMIA_USAGE', `unexpected argument "${positionals[0]}"`);
+  const engine = await Engine.create(values.config ? { configFile: values.config } : {});
+  const modules = await discoverModules(engine, engine.npmDirs, engine.listedPlugins);
+  if (values.json) {
+    process.stdout.write(`${JSON.stringify(modules, null, 2)}\n`);
+    return 0;
+  }
+  const rows = modules.map((m) => [
+    m.type ?? '?',
+    m.kind,
+    m.version ?? '-',
+    m.error ? 'error' : m.kind === 'executable' ? 'yes' : m.compatible ? `yes (${m.engineRange})` : `NO (needs ${m.engineRange})`,
+    m.error ? 'cannot load' : m.active ? 'active' : 'shadowed',
+    m.foundBy,
+    m.error ? `${m.location}: ${m.error}` : m.location,
+  ]);
+  const header = ['TYPE', 'KIND', 'VERSION', 'COMPATIBLE', 'STATUS', 'FOUND BY', 'LOCATION'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const format = (row: string[]) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i] ?? 0))).join('  ');
+  process.stdout.write(`${[header, ...rows].map(format).join('\n')}\n`);
+  if (modules.length === 0) process.stdout.write('No modules found. Install a plugin, for example: npm install @dysnomia/plugin-wrapper\n');
+  return 0;
+}
