@@ -9,7 +9,7 @@ import type { Operation } from '../plugin.js';
 import { parseOptions } from './run-cli.js';
 import { printVersion } from './version-text.js';
 
-const HELP = `Usage: dysnomia-containers [OPTION]... ACTION
+export const HELP = `Usage: dysnomia-containers [OPTION]... ACTION
   or:  dysnomia containers [OPTION]... ACTION
 
 Manages all mutable components deployed to the containers of this machine.
@@ -23,8 +23,8 @@ Actions:
       --generate-expr               Print a Nix expression of the machine's
                                     properties (DYSNOMIA_PROPERTIES) and every
                                     container with its properties
-      --json                        Print the same description as JSON; with a
-                                    --query-* action, print its list as JSON
+      --json                        Print the same description as JSON; with one
+                                    of the query actions, print its list as JSON
   -o, --operation=OPERATION         Run OPERATION on every activated component
       --deploy                      Activate available components that are not
                                     activated; deactivate activated components
@@ -69,8 +69,7 @@ const ACTIONS = [
   'collect-garbage',
 ] as const;
 
-export async function containersCommand(argv: string[]): Promise<number> {
-  const { values } = parseOptions(argv, {
+export const OPTIONS = {
     'query-containers': { type: 'boolean' },
     'query-available-components': { type: 'boolean' },
     'query-activated-components': { type: 'boolean' },
@@ -87,7 +86,10 @@ export async function containersCommand(argv: string[]): Promise<number> {
     debug: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
     version: { type: 'boolean', short: 'v' },
-  });
+} as const;
+
+export async function containersCommand(argv: string[]): Promise<number> {
+  const { values } = parseOptions(argv, OPTIONS);
   if (values.help) {
     process.stdout.write(HELP);
     return 0;

@@ -4,7 +4,7 @@ import { DysnomiaError } from '../errors.js';
 import { ENGINE_API_VERSION } from '../version.js';
 import { parseOptions } from './run-cli.js';
 
-const HELP = `Usage: dysnomia plugins [--json] [--config FILE]
+export const HELP = `Usage: dysnomia plugins [--json] [--config FILE] [--debug]
 
 Lists every module this engine can find, in the order types are resolved:
 DYSNOMIA_MODULES_PATH and the config's modulesPath, installed profiles, the
@@ -15,14 +15,23 @@ folder, the working folder and the engine's own install.
 For each: its type, kind (plugin or executable), version, the engine API range
 it asks for and whether this engine (plugin API ${ENGINE_API_VERSION}) satisfies it, and where
 it was found. A type served by an earlier module is marked "shadowed".
+
+Options:
+      --json         Print the list as JSON
+      --config=FILE  Use this config file instead of searching for one
+      --debug        Show stack traces
+  -h, --help         Show this help
 `;
 
+export const OPTIONS = {
+  json: { type: 'boolean' },
+  config: { type: 'string' },
+  debug: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
 export async function pluginsCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parseOptions(
-    argv,
-    { json: { type: 'boolean' }, config: { type: 'string' }, debug: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
-    true,
-  );
+  const { values, positionals } = parseOptions(argv, OPTIONS, true);
   if (values.help) {
     process.stdout.write(HELP);
     return 0;
