@@ -33,8 +33,8 @@ t.test('modules and containers provided by an installed profile are found with n
 
   const plugins = await dysnomia(['plugins', '--json'], { cwd: project });
   t.equal(plugins.code, 0, plugins.stderr);
-  const listed = (JSON.parse(plugins.stdout) as Array<{ type: string; kind: string; foundBy: string; active: boolean }>).find((m) => m.type === 'profiled');
-  t.match(listed, { kind: 'executable', active: true, foundBy: `profile ${path.join(stateDir, 'profiles/containers/etc/dysnomia/modules')}` });
+  const listed = (JSON.parse(plugins.stdout) as Array<{ type: string; kind: string; foundBy: string; status: string }>).find((m) => m.type === 'profiled');
+  t.match(listed, { kind: 'executable', status: 'active', foundBy: `profile ${path.join(stateDir, 'profiles/containers/etc/dysnomia/modules')}` });
 });
 
 t.test('libexec/dysnomia in a profile is searched too, and generation links are not profiles', async (t) => {

@@ -6,7 +6,7 @@ import { Engine } from '../engine.js';
 import { DysnomiaError } from '../errors.js';
 import { isOperation } from '../plugin.js';
 import type { Operation } from '../plugin.js';
-import { parseOptions } from './run-cli.js';
+import { abortOnSignals, parseOptions } from './run-cli.js';
 import { printVersion } from './version-text.js';
 
 export const HELP = `Usage: dysnomia-containers [OPTION]... ACTION
@@ -103,7 +103,11 @@ export async function containersCommand(argv: string[]): Promise<number> {
     throw new DysnomiaError('ERR_DYSNOMIA_USAGE', `--operation ${values.operation}: unknown operation`);
   }
 
-  const engine = await Engine.create({ ...(values.config ? { configFile: values.config } : {}), logLevel: values.debug ? 'debug' : 'info' });
+  const engine = await Engine.create({
+    ...(values.config ? { configFile: values.config } : {}),
+    logLevel: values.debug ? 'debug' : 'info',
+    signal: abortOnSignals(),
+  });
   const only = values.container;
   const printList = (items: string[]) => process.stdout.write(values.json ? `${JSON.stringify(items)}\n` : items.map((i) => `${i}\n`).join(''));
 

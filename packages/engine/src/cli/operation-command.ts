@@ -1,7 +1,7 @@
 import { Engine } from '../engine.js';
 import { DysnomiaError } from '../errors.js';
 import { isOperation } from '../plugin.js';
-import { parseOptions } from './run-cli.js';
+import { abortOnSignals, parseOptions } from './run-cli.js';
 import { printVersion } from './version-text.js';
 
 export const HELP = `Usage: dysnomia --operation OPERATION --component COMPONENT --container CONTAINER [--type TYPE]
@@ -107,7 +107,11 @@ export async function operationCommand(argv: string[], operationWord: string | u
   }
   if (values.component === undefined) throw new DysnomiaError('ERR_DYSNOMIA_USAGE', 'no component given: pass --component PATH');
 
-  const engine = await Engine.create({ ...(values.config ? { configFile: values.config } : {}), logLevel: values.debug ? 'debug' : 'info' });
+  const engine = await Engine.create({
+    ...(values.config ? { configFile: values.config } : {}),
+    logLevel: values.debug ? 'debug' : 'info',
+    signal: abortOnSignals(),
+  });
   const request = {
     component: values.component,
     ...(values.container === undefined ? {} : { container: values.container }),

@@ -14,7 +14,10 @@ folder, the working folder and the engine's own install.
 
 For each: its type, kind (plugin or executable), version, the engine API range
 it asks for and whether this engine (plugin API ${ENGINE_API_VERSION}) satisfies it, and where
-it was found. A type served by an earlier module is marked "shadowed".
+it was found. STATUS says which module --type TYPE uses ("active"); one
+served earlier is "shadowed"; a package named otherwise than
+@dysnomia/plugin-TYPE or dysnomia-plugin-TYPE is used only when the config's
+"plugins" lists it.
 
 Options:
       --json         Print the list as JSON
@@ -48,7 +51,7 @@ export async function pluginsCommand(argv: string[]): Promise<number> {
     m.kind,
     m.version ?? '-',
     m.error ? 'error' : m.kind === 'executable' ? 'yes' : m.compatible ? `yes (${m.engineRange})` : `NO (needs ${m.engineRange})`,
-    m.error ? 'cannot load' : m.active ? 'active' : 'shadowed',
+    m.status === 'error' ? 'cannot load' : m.status === 'unlisted' ? 'list it in the config "plugins"' : m.status,
     m.foundBy,
     m.error ? `${m.location}: ${m.error}` : m.location,
   ]);

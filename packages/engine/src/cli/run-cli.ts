@@ -40,3 +40,19 @@ export function parseOptions<T extends Record<string, OptionSpec>>(argv: string[
     throw new DysnomiaError('ERR_DYSNOMIA_USAGE', (error as Error).message.replace(/\. To specify a positional argument.*$/s, ''));
   }
 }
+
+/**
+ * An abort signal fired by the first SIGINT or SIGTERM, so modules running
+ * for the CLI are stopped (SIGTERM, then SIGKILL) rather than orphaned; a
+ * second signal exits at once.
+ */
+export function abortOnSignals(): AbortSignal {
+  const controller = new AbortController();
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (controller.signal.aborted) process.exit(130);
+    process.stderr.write(`\ninterrupted (${signal}): stopping the running module\n`);
+    controller.abort(new Error(`interrupted by ${signal}`));
+  };
+  process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
+  return controller.signal;
+}

@@ -5,7 +5,7 @@ import { isEngineCompatible } from '../plugin.js';
 import { ENGINE_API_VERSION } from '../version.js';
 import { importPluginPackage, importPlugins, readPackageJson } from './load-plugin.js';
 import type { PluginSource } from './load-plugin.js';
-import { candidateInDir } from './module-resolver.js';
+import { candidateInDir, pluginPackageNames } from './module-resolver.js';
 import type { Candidate } from './module-resolver.js';
 
 export interface DiscoveredModule {
@@ -19,8 +19,12 @@ export interface DiscoveredModule {
   compatible?: boolean;
   /** Why it could not be loaded. */
   error?: string;
-  /** False when an earlier place already serves the same type. */
-  active: boolean;
+  /**
+   * active: `--type TYPE` uses it; shadowed: an earlier module serves the type;
+   * unlisted: an npm package whose name is not @dysnomia/plugin-TYPE or
+   * dysnomia-plugin-TYPE, used only when the config lists it; error: cannot load.
+   */
+  status: 'active' | 'shadowed' | 'unlisted' | 'error';
 }
 
 const PLUGIN_PACKAGE = /^(@dysnomia\/plugin-.+|dysnomia-plugin-.+|@[^/]+\/dysnomia-plugin-.+)$/;
@@ -29,13 +33,20 @@ const PLUGIN_PACKAGE = /^(@dysnomia\/plugin-.+|dysnomia-plugin-.+|@[^/]+\/dysnom
 export async function discoverModules(engine: Engine, npmDirs: string[], configPlugins: readonly PluginSource[]): Promise<DiscoveredModule[]> {
   const found: DiscoveredModule[] = [];
   const seenLocations = new Set<string>();
-  const add = (module: Omit<DiscoveredModule, 'active'>) => {
-    const active = module.type !== undefined && !found.some((f) => f.active && f.type === module.type);
-    found.push({ ...module, active });
+  const add = (module: Omit<DiscoveredModule, 'status'>, reachable = true) => {
+    const status = module.error
+      ? 'error'
+      : !reachable
+        ? 'unlisted'
+        : found.some((f) => f.status === 'active' && f.type === module.type)
+          ? 'shadowed'
+          : 'active';
+    found.push({ ...module, status });
   };
-  const addSource = (source: PluginSource, foundBy: string) => {
+  const addSource = (source: PluginSource, foundBy: string, byName: boolean) => {
     for (const plugin of source.plugins) {
-      add({
+      add(
+        {
         type: plugin.type,
         kind: 'plugin',
         name: plugin.meta?.name ?? source.name,
@@ -44,7 +55,9 @@ export async function discoverModules(engine: Engine, npmDirs: string[], configP
         engineRange: plugin.engine,
         compatible: isEngineCompatible(plugin.engine, ENGINE_API_VERSION),
         ...((plugin.meta?.version ?? source.version) ? { version: plugin.meta?.version ?? source.version } : {}),
-      });
+        },
+        !byName || pluginPackageNames(plugin.type).includes(source.name),
+      );
     }
   };
   const addCandidate = async (candidate: Candidate, type: string, foundBy: string) => {
@@ -57,7 +70,8 @@ export async function discoverModules(engine: Engine, npmDirs: string[], configP
       return;
     }
     try {
-      addSource(candidate.kind === 'plugin-file' ? await importPlugins(candidate.file, candidate.file) : await importPluginPackage(candidate.dir), foundBy);
+      const source = candidate.kind === 'plugin-file' ? await importPlugins(candidate.file, candidate.file) : await importPluginPackage(candidate.dir);
+      addSource(source, foundBy, foundBy.startsWith('npm'));
     } catch (error) {
       add({ kind: 'plugin', name: location, location, foundBy, error: (error as Error).message });
     }
@@ -76,7 +90,7 @@ export async function discoverModules(engine: Engine, npmDirs: string[], configP
       }
     }
   }
-  for (const source of configPlugins) addSource(source, 'config "plugins"');
+  for (const source of configPlugins) addSource(source, 'config "plugins"', false);
   for (const dir of npmDirs) {
     for (const packageDir of await pluginPackagesVisibleFrom(dir)) {
       await addCandidate({ kind: 'plugin-package', dir: packageDir }, '', `npm (from ${dir})`);
