@@ -1,16 +1,18 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import t from 'tap';
+import type { Test } from 'tap';
 import * as containersCommand from '../packages/engine/src/cli/containers-command.js';
 import * as operationCommand from '../packages/engine/src/cli/operation-command.js';
 import * as pluginsCommand from '../packages/engine/src/cli/plugins-command.js';
+import * as snapshotsCommand from '../packages/engine/src/cli/snapshots-command.js';
 import { dysnomia, runCommand, tempDir } from './helpers/cli.js';
 import { RECORDER_MODULE, writeExecutable, writeFileIn } from './helpers/fixtures.js';
 
 type Spec = Record<string, { type: string; short?: string }>;
 
 /** Every option the parser accepts is in the help, and every --option the help names is accepted. */
-function checkHelpMatchesOptions(t: Parameters<Parameters<typeof t.test>[1]>[0], help: string, options: Spec, ofOtherCommands: string[] = []) {
+function checkHelpMatchesOptions(t: Test, help: string, options: Spec, ofOtherCommands: string[] = []) {
   for (const [name, spec] of Object.entries(options)) {
     const long = name.length === 1 ? `-${name}` : `--${name}`;
     t.match(help, new RegExp(`(^|[\\s,\\[])${long}(?![\\w-])`, 'm'), `help documents ${long}`);
@@ -26,7 +28,9 @@ function checkHelpMatchesOptions(t: Parameters<Parameters<typeof t.test>[1]>[0],
 t.test('--help tells the truth about the options of each command', async (t) => {
   t.test('dysnomia', async (t) => checkHelpMatchesOptions(t, operationCommand.HELP, operationCommand.OPTIONS, ['json']));
   t.test('dysnomia-containers', async (t) => checkHelpMatchesOptions(t, containersCommand.HELP, containersCommand.OPTIONS));
-  t.test('dysnomia plugins', async (t) => checkHelpMatchesOptions(t, pluginsCommand.HELP, pluginsCommand.OPTIONS));
+  t.test('dysnomia plugins', async (t) => checkHelpMatchesOptions(t, pluginsCommand.HELP, pluginsCommand.OPTIONS, ['type']));
+  t.test('dysnomia-snapshots', async (t) => checkHelpMatchesOptions(t, snapshotsCommand.HELP, snapshotsCommand.OPTIONS));
+  t.equal((await runCommand('dysnomia-snapshots', ['--help'])).stdout, snapshotsCommand.HELP);
   const printed = await dysnomia(['--help']);
   t.equal(printed.code, 0);
   t.equal(printed.stdout, operationCommand.HELP);

@@ -1,6 +1,7 @@
 import { lstat, readFile, readlink, rm } from 'node:fs/promises';
 import path from 'node:path';
 import t from 'tap';
+import type { Test } from 'tap';
 import { runCommand, tempDir } from './helpers/cli.js';
 import { writeFileIn } from './helpers/fixtures.js';
 import { parseNix } from './helpers/nix.js';
@@ -21,7 +22,7 @@ export default {
 };
 `;
 
-async function machine(t: Parameters<Parameters<typeof t.test>[1]>[0]) {
+async function machine(t: Test) {
   const dir = await tempDir(t);
   const journal = path.join(dir, 'journal');
   await writeFileIn(path.join(dir, 'modules/journal.mjs'), JOURNAL_PLUGIN);

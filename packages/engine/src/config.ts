@@ -1,3 +1,4 @@
+import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { DysnomiaError } from './errors.js';
 
@@ -36,20 +37,22 @@ const KEYS = new Set(['modulesPath', 'containersPath', 'plugins', 'stateDir']);
  * package.json). No config is not an error: the defaults apply.
  */
 export async function loadConfig(cwd: string, explicitFile?: string): Promise<DysnomiaConfig> {
+  const file = explicitFile ? path.resolve(cwd, explicitFile) : await findConfigFile(cwd);
+  if (file === undefined) return { dir: cwd, modulesPath: [], containersPath: [], plugins: [] };
+  // cosmiconfig is loaded only when there is a file: its import costs ~25 ms on every CLI call.
   const { cosmiconfig } = await import('cosmiconfig');
   const explorer = cosmiconfig('dysnomia', { searchPlaces: CONFIG_SEARCH_PLACES, searchStrategy: 'project' });
   let result;
   try {
-    result = explicitFile ? await explorer.load(path.resolve(cwd, explicitFile)) : await explorer.search(cwd);
+    result = await explorer.load(file);
   } catch (error) {
-    const file = explicitFile ? path.resolve(cwd, explicitFile) : ((error as { filepath?: string }).filepath ?? 'config file');
     const reason = (error as Error).message;
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
       throw new DysnomiaError('ERR_DYSNOMIA_CONFIG', `${file}: config file not found`);
     }
     throw new DysnomiaError('ERR_DYSNOMIA_CONFIG', `${file}: cannot load config: ${reason}`, { cause: error });
   }
-  if (!result || result.isEmpty) return { dir: cwd, modulesPath: [], containersPath: [], plugins: [] };
+  if (!result || result.isEmpty) return { dir: path.dirname(file), modulesPath: [], containersPath: [], plugins: [] };
   return validateConfig(result.config, result.filepath);
 }
 
@@ -79,4 +82,36 @@ export function validateConfig(raw: unknown, file: string): DysnomiaConfig {
     plugins: stringList('plugins').map((p) => (isPathLike(p) ? absolute(p) : p)),
     ...(typeof config.stateDir === 'string' ? { stateDir: absolute(config.stateDir) } : {}),
   };
+}
+
+/**
+ * The first of CONFIG_SEARCH_PLACES from `cwd` upwards, stopping at the
+ * project root (the first folder with a package.json), as cosmiconfig's
+ * "project" search does. package.json counts only when it has a "dysnomia" key.
+ */
+export async function findConfigFile(cwd: string): Promise<string | undefined> {
+  for (let dir = path.resolve(cwd); ; dir = path.dirname(dir)) {
+    let isProjectRoot = false;
+    for (const place of CONFIG_SEARCH_PLACES) {
+      const candidate = path.join(dir, place);
+      if (place === 'package.json') {
+        const text = await readFile(candidate, 'utf8').catch(() => undefined);
+        if (text === undefined) continue;
+        isProjectRoot = true;
+        if (hasDysnomiaKey(text)) return candidate;
+      } else if (await stat(candidate).then((s) => s.isFile(), () => false)) {
+        return candidate;
+      }
+    }
+    if (isProjectRoot || dir === path.dirname(dir)) return undefined;
+  }
+}
+
+function hasDysnomiaKey(packageJson: string): boolean {
+  try {
+    const parsed = JSON.parse(packageJson) as unknown;
+    return typeof parsed === 'object' && parsed !== null && 'dysnomia' in parsed;
+  } catch {
+    return false;
+  }
 }

@@ -3,7 +3,6 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { execa } from 'execa';
 import { resolveComponent, componentNameOf } from './components.js';
 import { loadConfig } from './config.js';
 import type { DysnomiaConfig } from './config.js';
@@ -21,7 +20,7 @@ import { isPathLike, ModuleResolver, pluginPackageNames } from './modules/module
 import { resolvePackageFrom } from './modules/npm-resolve.js';
 import { assertEngineCompatible, OPERATION_METHODS } from './plugin.js';
 import type { Container, DysnomiaPlugin, Logger, Operation, OperationContext, OperationResult } from './plugin.js';
-import { createProcessRunner } from './process-runner.js';
+import { createProcessRunner, runChild } from './process-runner.js';
 import { SearchPaths } from './search-paths.js';
 import { shellQuote } from './shell-quote.js';
 import { defaultStateDir, StateDir } from './state-dir.js';
@@ -167,7 +166,8 @@ export class Engine {
           `Install a plugin for it (npm install ${packages[0]}, or ${packages[1]}), or set DYSNOMIA_MODULES_PATH.`,
       );
     }
-    assertEngineCompatible(module.plugin, module.name);
+    // An executable module speaks Dysnomia's command-line protocol, not the plugin API: no range to check.
+    if (module.kind === 'plugin') assertEngineCompatible(module.plugin, module.name);
     this.hooks.moduleLoaded.call(module);
     this.applyPlugin(module.plugin, module.name);
     return module;
@@ -299,8 +299,7 @@ export class Engine {
     ].filter(Boolean);
     if (command !== undefined) {
       const script = [setup.script, command].filter(Boolean).join('\n');
-      const result = await execa('bash', ['--noprofile', '--norc', '-c', script], { env, extendEnv: false, stdio: 'inherit', reject: false });
-      return result.exitCode ?? 1;
+      return exitStatus(await runChild('bash', ['--noprofile', '--norc', '-c', script], { env, cwd: this.cwd, stdio: 'inherit' }));
     }
     const dir = await mkdtemp(path.join(os.tmpdir(), 'dysnomia-shell-'));
     try {
@@ -311,12 +310,16 @@ export class Engine {
         ...help.map((line) => `echo ${shellQuote(line ?? '')}`),
       ].join('\n');
       await writeFile(path.join(dir, 'rc'), rc, { mode: 0o600 });
-      const result = await execa('bash', ['--rcfile', path.join(dir, 'rc'), '-i'], { env, extendEnv: false, stdio: 'inherit', reject: false });
-      return result.exitCode ?? 1;
+      return exitStatus(await runChild('bash', ['--rcfile', path.join(dir, 'rc'), '-i'], { env, cwd: this.cwd, stdio: 'inherit' }));
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
   }
+}
+
+function exitStatus(outcome: Awaited<ReturnType<typeof runChild>>): number {
+  if (outcome.spawnError) throw new DysnomiaError('ERR_DYSNOMIA_MODULE_FAILED', `cannot start bash: ${outcome.spawnError.message}`, { exitCode: 1 });
+  return outcome.exitCode ?? 128 + 1;
 }
 
 function propertiesFromEnvironment(env: NodeJS.ProcessEnv): Record<string, string> {

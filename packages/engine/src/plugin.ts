@@ -1,4 +1,4 @@
-import semver from 'semver';
+import { createRequire } from 'node:module';
 import { DysnomiaError } from './errors.js';
 import type { EngineHooks } from './hooks.js';
 import { ENGINE_API_VERSION } from './version.js';
@@ -131,6 +131,12 @@ export interface DysnomiaPlugin {
   apply?(hooks: EngineHooks): void;
 }
 
+// semver is required on first use: running a Dysnomia executable module never needs it.
+const require = createRequire(import.meta.url);
+const validRange = (range: string): string | null => (require('semver/ranges/valid') as (r: string) => string | null)(range);
+const satisfies = (version: string, range: string, options: { includePrerelease: boolean }): boolean =>
+  (require('semver/functions/satisfies') as (v: string, r: string, o: object) => boolean)(version, range, options);
+
 const OPTIONAL_METHODS = ['capture', 'lock', 'unlock', 'snapshot', 'restore', 'collectGarbage', 'shell', 'apply'] as const;
 
 /**
@@ -152,7 +158,7 @@ export function validatePlugin(candidate: unknown, source: string): DysnomiaPlug
   if (candidate === null || typeof candidate !== 'object') throw invalid(source, 'its default export is not an object made with definePlugin()');
   const p = candidate as Record<string, unknown>;
   if (typeof p.type !== 'string' || p.type === '') throw invalid(source, '"type" must be a non-empty string');
-  if (typeof p.engine !== 'string' || semver.validRange(p.engine) === null) {
+  if (typeof p.engine !== 'string' || validRange(p.engine) === null) {
     throw invalid(source, `"engine" must be a semver range (for example "^1.0.0"), got ${JSON.stringify(p.engine)}`);
   }
   if (p.stateful !== undefined && typeof p.stateful !== 'boolean') throw invalid(source, '"stateful" must be a boolean');
@@ -180,5 +186,5 @@ export function assertEngineCompatible(plugin: DysnomiaPlugin, pluginName: strin
 }
 
 export function isEngineCompatible(range: string, apiVersion: string = ENGINE_API_VERSION): boolean {
-  return semver.satisfies(apiVersion, range, { includePrerelease: true });
+  return satisfies(apiVersion, range, { includePrerelease: true });
 }

@@ -1,5 +1,6 @@
+import { spawn } from 'node:child_process';
+import type { StdioOptions } from 'node:child_process';
 import type { Writable } from 'node:stream';
-import { execa } from 'execa';
 import type { Logger, ProcessRunner } from './plugin.js';
 import { shellQuote } from './shell-quote.js';
 
@@ -15,6 +16,49 @@ export interface ProcessRunnerOptions {
 /** How long a child gets between SIGTERM (on abort) and SIGKILL. */
 const KILL_GRACE_MS = 5000;
 
+export interface ChildOutcome {
+  exitCode: number | null;
+  signal: NodeJS.Signals | null;
+  /** Set when the program could not be started at all. */
+  spawnError?: Error;
+  aborted: boolean;
+}
+
+/**
+ * Spawns a program without a shell and waits for it. An abort sends SIGTERM,
+ * then SIGKILL after a grace period. (node:child_process rather than execa:
+ * execa's import alone costs ~140 ms, paid by every CLI call; see docs/architecture.md.)
+ */
+export function runChild(
+  file: string,
+  args: readonly string[],
+  options: { env: Record<string, string | undefined>; cwd: string; stdio: StdioOptions; signal?: AbortSignal; input?: string },
+  onSpawn?: (child: ReturnType<typeof spawn>) => void,
+): Promise<ChildOutcome> {
+  return new Promise((resolve) => {
+    const child = spawn(file, args, { env: options.env, cwd: options.cwd, stdio: options.stdio });
+    let aborted = false;
+    let killTimer: NodeJS.Timeout | undefined;
+    const onAbort = () => {
+      aborted = true;
+      child.kill('SIGTERM');
+      killTimer = setTimeout(() => child.kill('SIGKILL'), KILL_GRACE_MS);
+      killTimer.unref();
+    };
+    if (options.signal?.aborted) onAbort();
+    else options.signal?.addEventListener('abort', onAbort, { once: true });
+    const finish = (outcome: ChildOutcome) => {
+      options.signal?.removeEventListener('abort', onAbort);
+      if (killTimer) clearTimeout(killTimer);
+      resolve(outcome);
+    };
+    child.once('error', (error) => finish({ exitCode: null, signal: null, spawnError: error, aborted }));
+    child.once('close', (exitCode, signal) => finish({ exitCode, signal, aborted }));
+    if (options.input !== undefined) child.stdin?.end(options.input);
+    onSpawn?.(child);
+  });
+}
+
 /**
  * Runs programs for plugins: no shell, the engine's environment unless told
  * otherwise, output streamed to the engine's output (or captured), abortable.
@@ -26,35 +70,35 @@ export function createProcessRunner(options: ProcessRunnerOptions): ProcessRunne
     const env = runOptions.extendEnv === false ? { ...runOptions.env } : { ...options.env, ...runOptions.env };
     const commandLine = [file, ...args].map(shellQuote).join(' ');
     options.log.debug(`running ${commandLine}`);
-    const subprocess = execa(file, args, {
-      env,
-      extendEnv: false,
-      cwd: runOptions.cwd ?? options.cwd,
-      ...(runOptions.input === undefined ? { stdin: 'ignore' as const } : { input: runOptions.input }),
-      buffer: capture,
-      reject: false,
-      cancelSignal: options.signal,
-      forceKillAfterDelay: KILL_GRACE_MS,
-      stripFinalNewline: false,
-    });
-    if (!capture) {
-      subprocess.stdout?.on('data', (chunk: Buffer) => options.stdout.write(chunk));
-      subprocess.stderr?.on('data', (chunk: Buffer) => options.stderr.write(chunk));
+    const stdout: Buffer[] = [];
+    const stderr: Buffer[] = [];
+    const outcome = await runChild(
+      file,
+      args,
+      {
+        env,
+        cwd: runOptions.cwd ?? options.cwd,
+        stdio: [runOptions.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+        signal: options.signal,
+        ...(runOptions.input === undefined ? {} : { input: runOptions.input }),
+      },
+      (child) => {
+        child.stdout?.on('data', (chunk: Buffer) => (capture ? stdout.push(chunk) : options.stdout.write(chunk)));
+        child.stderr?.on('data', (chunk: Buffer) => (capture ? stderr.push(chunk) : options.stderr.write(chunk)));
+      },
+    );
+    const result = { exitCode: outcome.exitCode ?? -1, stdout: Buffer.concat(stdout).toString(), stderr: Buffer.concat(stderr).toString() };
+    if (outcome.spawnError || outcome.aborted || outcome.exitCode !== 0) {
+      const why = outcome.spawnError
+        ? `could not run: ${outcome.spawnError.message}`
+        : outcome.aborted
+          ? 'was cancelled'
+          : outcome.signal
+            ? `was killed by ${outcome.signal}`
+            : `exited with status ${outcome.exitCode}`;
+      const detail = capture && result.stderr.trim() ? `\n${result.stderr.trim()}` : '';
+      throw Object.assign(new Error(`${commandLine} ${why}${detail}`), result);
     }
-    const result = await subprocess;
-    const stdout = typeof result.stdout === 'string' ? result.stdout : '';
-    const stderr = typeof result.stderr === 'string' ? result.stderr : '';
-    if (result.failed) {
-      const why = result.isCanceled
-        ? 'was cancelled'
-        : result.exitCode !== undefined
-          ? `exited with status ${result.exitCode}`
-          : result.signal
-            ? `was killed by ${result.signal}`
-            : `could not run: ${result.originalMessage ?? result.shortMessage}`;
-      const detail = capture && stderr.trim() ? `\n${stderr.trim()}` : '';
-      throw Object.assign(new Error(`${commandLine} ${why}${detail}`), { exitCode: result.exitCode, stdout, stderr });
-    }
-    return { exitCode: result.exitCode ?? 0, stdout, stderr };
+    return result;
   };
 }

@@ -1,3 +1,4 @@
+import { loadConfig } from '../config.js';
 import { DysnomiaError } from '../errors.js';
 import { defaultStateDir, StateDir } from '../state-dir.js';
 import { checkSnapshots } from '../snapshots/check.js';
@@ -8,7 +9,7 @@ import { importSnapshot } from '../snapshots/store.js';
 import { parseOptions } from './run-cli.js';
 import { printVersion } from './version-text.js';
 
-const HELP = `Usage: dysnomia-snapshots [OPTION]... OPERATION [PATH]...
+export const HELP = `Usage: dysnomia-snapshots [OPTION]... OPERATION [PATH]...
   or:  dysnomia snapshots [OPTION]... OPERATION [PATH]...
 
 Manages the store of snapshots in the state folder: generations of the logical
@@ -62,8 +63,8 @@ store path, without the hash prefix.
 
 Environment:
   DYSNOMIA_STATEDIR  The state folder holding snapshots/, generations/ and
-                     checksums/ (default /var/state/dysnomia for root,
-                     ~/.dysnomia otherwise)
+                     checksums/ (default: the config's stateDir, else
+                     /var/state/dysnomia for root, ~/.dysnomia otherwise)
   NIX_STORE_DIR      The Nix store whose hash prefix is stripped from -C and
                      -c paths (default /nix/store)
 
@@ -76,26 +77,24 @@ const OPERATIONS = ['query-all', 'query-latest', 'print-missing', 'resolve', 'ch
 type Operation = (typeof OPERATIONS)[number];
 const TAKES_PATHS: ReadonlySet<Operation> = new Set(['print-missing', 'resolve', 'check', 'import']);
 
+export const OPTIONS = {
+  'query-all': { type: 'boolean' },
+  'query-latest': { type: 'boolean' },
+  'print-missing': { type: 'boolean' },
+  resolve: { type: 'boolean' },
+  check: { type: 'boolean' },
+  import: { type: 'boolean' },
+  gc: { type: 'boolean' },
+  container: { type: 'string', short: 'C' },
+  component: { type: 'string', short: 'c' },
+  keep: { type: 'string' },
+  debug: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean', short: 'v' },
+} as const;
+
 export async function snapshotsCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parseOptions(
-    argv,
-    {
-      'query-all': { type: 'boolean' },
-      'query-latest': { type: 'boolean' },
-      'print-missing': { type: 'boolean' },
-      resolve: { type: 'boolean' },
-      check: { type: 'boolean' },
-      import: { type: 'boolean' },
-      gc: { type: 'boolean' },
-      container: { type: 'string', short: 'C' },
-      component: { type: 'string', short: 'c' },
-      keep: { type: 'string' },
-      debug: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-      version: { type: 'boolean', short: 'v' },
-    },
-    true,
-  );
+  const { values, positionals } = parseOptions(argv, OPTIONS, true);
 
   if (values.help) {
     process.stdout.write(HELP);
@@ -120,7 +119,7 @@ export async function snapshotsCommand(argv: string[]): Promise<number> {
     container: nameOption('container', values.container),
     component: nameOption('component', values.component),
   };
-  const root = new StateDir(process.env.DYSNOMIA_STATEDIR || defaultStateDir()).root;
+  const root = new StateDir(process.env.DYSNOMIA_STATEDIR || (await loadConfig(process.cwd())).stateDir || defaultStateDir()).root;
 
   switch (operation) {
     case 'query-all':

@@ -1,6 +1,5 @@
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { resolve as resolveSpecifier } from 'import-meta-resolve';
 import { readPackageJson } from './load-plugin.js';
 import type { PackageJson } from './load-plugin.js';
 
@@ -15,6 +14,8 @@ export interface ResolvedPackage {
  * `fromDir` (node_modules of that folder and its parents, "exports" honoured).
  */
 export async function resolvePackageFrom(name: string, fromDir: string): Promise<ResolvedPackage | undefined> {
+  // Loaded on first use: most commands never get as far as npm.
+  const { resolve: resolveSpecifier } = await import('import-meta-resolve');
   let entry: string;
   try {
     entry = fileURLToPath(resolveSpecifier(name, pathToFileURL(path.join(fromDir, 'noop.js')).href));

@@ -1,0 +1,46 @@
+#!/bin/bash
+# The main job on this machine: a local deployment of the example components
+# through the dysnomia CLI, with no SSH and nothing installed system-wide.
+# Everything it makes lands in examples/hello-local/out (removed at the start).
+set -euo pipefail
+cd "$(dirname "$0")"
+dysnomia() { node ../../packages/engine/dist/cli/dysnomia.js "$@"; }
+step() { printf '\n== %s\n' "$*"; }
+
+rm -rf out
+mkdir -p out
+
+step "Modules this project can use"
+dysnomia plugins | grep -E '^(TYPE|hello|journal) '
+
+step "Activate two components in the 'www' container (plugin: dysnomia-plugin-hello)"
+dysnomia --operation activate --component ./components/greeter --container www
+dysnomia activate --component ./components/farewell --container www
+for f in out/www/*.txt; do echo "$f: $(cat "$f")"; done
+
+step "Activate again: nothing changes (activation is idempotent)"
+dysnomia activate --component ./components/greeter --container www
+
+step "Activate in the 'journal' container (a classic Dysnomia executable module)"
+dysnomia activate --component ./components/greeter --container journal
+cat out/journal.log
+
+step "What the containers hold"
+dysnomia-containers() { node ../../packages/engine/dist/cli/dysnomia-containers.js "$@"; }
+dysnomia-containers --query-activated-components
+dysnomia capture --component ./components/greeter --container www
+
+step "The machine as a Nix expression (dysnomia-containers --generate-expr)"
+dysnomia-containers --generate-expr -C www
+echo
+
+step "Deactivate: the deployed file goes, the component is marked as garbage"
+dysnomia deactivate --component ./components/farewell --container www
+dysnomia deactivate --component ./components/greeter --container journal
+ls out/www
+ls out/state/garbage/www
+
+step "Collect garbage"
+dysnomia-containers --collect-garbage
+
+step "Done: the example deployment ran through activate, capture, deactivate and collect-garbage"
