@@ -6,11 +6,17 @@ import { isPathLike } from './modules/module-resolver.js';
 /** A store entry is `<32 hash characters>-<name>` in a folder called store (ours, or /nix/store). */
 const STORE_ENTRY = /^[0-9a-z]{32}-(.+)$/;
 
-/** The name markers and snapshots use: the base name, without a store hash prefix (as Dysnomia's determineComponentName). */
-export function componentNameOf(component: string): string {
+/**
+ * The name markers and snapshots use: the base name, without the hash prefix
+ * of a store entry (as Dysnomia's determineComponentName), for entries of
+ * NIX_STORE_DIR (default /nix/store) and of any folder named store (ours).
+ */
+export function componentNameOf(component: string, nixStoreDir = process.env.NIX_STORE_DIR || '/nix/store'): string {
   const base = path.basename(component);
   const match = STORE_ENTRY.exec(base);
-  return match?.[1] && path.basename(path.dirname(component)) === 'store' ? match[1] : base;
+  const parent = path.dirname(component);
+  const inStore = path.basename(parent) === 'store' || parent === nixStoreDir.replace(/\/+$/, '');
+  return match?.[1] && inStore ? match[1] : base;
 }
 
 /**

@@ -1,4 +1,4 @@
-import path from 'node:path';
+import { componentNameOf } from '../components.js';
 import { DysnomiaError } from '../errors.js';
 
 /**
@@ -7,11 +7,8 @@ import { DysnomiaError } from '../errors.js';
  * stripped when the argument is a Nix store path (`$NIX_STORE_DIR`, default
  * /nix/store).
  */
-export function determineName(nameOrPath: string, nixStoreDir = process.env.NIX_STORE_DIR || '/nix/store'): string {
-  const storePrefix = `${nixStoreDir.replace(/\/+$/, '')}/`;
-  let name = path.basename(nameOrPath);
-  if (nameOrPath.startsWith(storePrefix)) name = name.slice(33);
-  return name;
+export function determineName(nameOrPath: string, nixStoreDir?: string): string {
+  return componentNameOf(nameOrPath, nixStoreDir);
 }
 
 /** A container or component name must be one path segment that is not hidden, `.` or `..`. */
