@@ -26,23 +26,40 @@ export interface ChildOutcome {
 
 /**
  * Spawns a program without a shell and waits for it. An abort sends SIGTERM,
- * then SIGKILL after a grace period. (node:child_process rather than execa:
+ * then SIGKILL after a grace period (to the whole process group with ownProcessGroup). (node:child_process rather than execa:
  * execa's import alone costs ~140 ms, paid by every CLI call; see docs/architecture.md.)
  */
 export function runChild(
   file: string,
   args: readonly string[],
-  options: { env: Record<string, string | undefined>; cwd: string; stdio: StdioOptions; signal?: AbortSignal; input?: string },
+  options: {
+    env: Record<string, string | undefined>;
+    cwd: string;
+    stdio: StdioOptions;
+    signal?: AbortSignal;
+    input?: string;
+    /** Run in a process group of its own, so an abort also stops what the program started. */
+    ownProcessGroup?: boolean;
+  },
   onSpawn?: (child: ReturnType<typeof spawn>) => void,
 ): Promise<ChildOutcome> {
   return new Promise((resolve) => {
-    const child = spawn(file, args, { env: options.env, cwd: options.cwd, stdio: options.stdio });
+    const group = options.ownProcessGroup ?? false;
+    const child = spawn(file, args, { env: options.env, cwd: options.cwd, stdio: options.stdio, detached: group });
     let aborted = false;
     let killTimer: NodeJS.Timeout | undefined;
+    const kill = (signal: NodeJS.Signals) => {
+      try {
+        if (group && child.pid !== undefined) process.kill(-child.pid, signal);
+        else child.kill(signal);
+      } catch {
+        // already gone
+      }
+    };
     const onAbort = () => {
       aborted = true;
-      child.kill('SIGTERM');
-      killTimer = setTimeout(() => child.kill('SIGKILL'), KILL_GRACE_MS);
+      kill('SIGTERM');
+      killTimer = setTimeout(() => kill('SIGKILL'), KILL_GRACE_MS);
       killTimer.unref();
     };
     if (options.signal?.aborted) onAbort();
@@ -80,6 +97,7 @@ export function createProcessRunner(options: ProcessRunnerOptions): ProcessRunne
         cwd: runOptions.cwd ?? options.cwd,
         stdio: [runOptions.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
         signal: options.signal,
+        ownProcessGroup: true,
         ...(runOptions.input === undefined ? {} : { input: runOptions.input }),
       },
       (child) => {
