@@ -15,6 +15,8 @@ export interface ProcessRunnerOptions {
 
 /** How long a child gets between SIGTERM (on abort) and SIGKILL. */
 const KILL_GRACE_MS = 5000;
+/** How long output is still read after a program exited while something else holds its pipes. */
+const OUTPUT_DRAIN_MS = 200;
 
 export interface ChildOutcome {
   exitCode: number | null;
@@ -64,13 +66,26 @@ export function runChild(
     };
     if (options.signal?.aborted) onAbort();
     else options.signal?.addEventListener('abort', onAbort, { once: true });
+    let finished = false;
     const finish = (outcome: ChildOutcome) => {
+      if (finished) return;
+      finished = true;
       options.signal?.removeEventListener('abort', onAbort);
       if (killTimer) clearTimeout(killTimer);
       resolve(outcome);
     };
     child.once('error', (error) => finish({ exitCode: null, signal: null, spawnError: error, aborted }));
     child.once('close', (exitCode, signal) => finish({ exitCode, signal, aborted }));
+    // A module that starts a daemon (`mysqld_safe … &`) leaves it holding our
+    // pipes, so 'close' would wait for the daemon. After 'exit', read what is
+    // already there, then let go of the pipes.
+    child.once('exit', (exitCode, signal) => {
+      setTimeout(() => {
+        child.stdout?.destroy();
+        child.stderr?.destroy();
+        finish({ exitCode, signal, aborted });
+      }, OUTPUT_DRAIN_MS).unref();
+    });
     if (options.input !== undefined) child.stdin?.end(options.input);
     onSpawn?.(child);
   });
