@@ -37,6 +37,9 @@ export async function resolveComponent(
     }
     return real ?? absolute;
   }
+  if (component.includes('/') || component === '.' || component === '..') {
+    throw new DysnomiaError('ERR_DYSNOMIA_USAGE', `--component ${component}: a name has no "/"; write a path as ./${component} or /…`);
+  }
   const searched: string[] = [];
   for (const dir of options.componentsDirs) {
     const candidate = path.join(dir, containerName, component);

@@ -175,6 +175,9 @@ export class Engine {
 
   async resolveContainer(container: string): Promise<Container> {
     if (container === '') throw new DysnomiaError('ERR_DYSNOMIA_USAGE', '--container: empty name');
+    if (!isPathLike(container) && container.includes('/')) {
+      throw new DysnomiaError('ERR_DYSNOMIA_USAGE', `--container ${container}: a name has no "/"; write a path as ./${container} or /…`);
+    }
     const searched: string[] = [];
     const found = await this.hooks.resolveContainer.promise({ container, searched });
     if (!found) {
