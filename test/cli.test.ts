@@ -1,12 +1,16 @@
+import { execFile } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import t from 'tap';
 import type { Test } from 'tap';
 import * as containersCommand from '../packages/engine/src/cli/containers-command.js';
 import * as operationCommand from '../packages/engine/src/cli/operation-command.js';
 import * as pluginsCommand from '../packages/engine/src/cli/plugins-command.js';
 import * as snapshotsCommand from '../packages/engine/src/cli/snapshots-command.js';
-import { dysnomia, runCommand, tempDir } from './helpers/cli.js';
+import { dysnomia, REPO_ROOT, runCommand, tempDir } from './helpers/cli.js';
+
+const run = promisify(execFile);
 import { RECORDER_MODULE, writeExecutable, writeFileIn } from './helpers/fixtures.js';
 
 type Spec = Record<string, { type: string; short?: string }>;
@@ -48,6 +52,10 @@ t.test('--version names the engine and its plugin API', async (t) => {
     const result = await runCommand(program, [...args]);
     t.equal(result.code, 0);
     t.equal(result.stdout, `${program} (@dysnomia/engine 1.0.0, plugin API 1.0.0)\n`);
+  }
+  for (const program of ['dysnomia', 'dysnomia-containers', 'dysnomia-snapshots']) {
+    const { stdout } = await run(path.join(REPO_ROOT, 'node_modules/.bin', program), ['--version']);
+    t.equal(stdout, `${program} (@dysnomia/engine 1.0.0, plugin API 1.0.0)\n`, `npm linked the ${program} command`);
   }
 });
 

@@ -1,3 +1,8 @@
 #!/usr/bin/env node
 // A committed shim, so npm can link the command before the TypeScript is built.
-import "../dist/cli/dysnomia.js";
+const [major, minor] = process.versions.node.split('.').map(Number);
+if (major < 20 || (major === 20 && minor < 19)) {
+  process.stderr.write('dysnomia: Node.js 20.19 or later is needed; this is Node.js ' + process.version + '\n');
+  process.exit(2);
+}
+await import('../dist/cli/dysnomia.js');
