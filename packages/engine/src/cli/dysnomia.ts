@@ -1,8 +1,10 @@
 #!/usr/bin/env node
+import { DysnomiaError } from '../errors.js';
+import { isOperation } from '../plugin.js';
 import { runCli } from './run-cli.js';
 
-const OPERATION_WORDS = new Set(['activate', 'deactivate', 'lock', 'unlock', 'snapshot', 'restore', 'collect-garbage', 'capture']);
-
+/** Commands DESIGN.md names that later work adds; named here so users get a straight answer. */
+const NOT_YET = new Set(['deploy', 'capture-infra', 'visualize']);
 
 await runCli('dysnomia', async (argv) => {
   const [first, ...rest] = argv;
@@ -10,6 +12,9 @@ await runCli('dysnomia', async (argv) => {
   if (first === 'containers') return (await import('./containers-command.js')).containersCommand(rest);
   if (first === 'snapshots') return (await import('./snapshots-command.js')).snapshotsCommand(rest);
   if (first === 'plugins') return (await import('./plugins-command.js')).pluginsCommand(rest);
-  const operationWord = first !== undefined && OPERATION_WORDS.has(first) ? first : undefined;
+  if (first !== undefined && NOT_YET.has(first)) {
+    throw new DysnomiaError('ERR_DYSNOMIA_USAGE', `"dysnomia ${first}" is not part of this version yet (it comes with the deployment orchestrator)`);
+  }
+  const operationWord = first !== undefined && isOperation(first) ? first : undefined;
   return (await import('./operation-command.js')).operationCommand(operationWord === undefined ? argv : rest, operationWord);
 });
