@@ -9,6 +9,11 @@ import { DysnomiaError, EXIT_OPERATION_FAILED } from '../errors.js';
 export async function runCli(program: string, main: (argv: string[]) => Promise<number | void>): Promise<void> {
   const argv = process.argv.slice(2);
   const debug = argv.includes('--debug');
+  // `dysnomia-containers --query-containers | head -1`: a reader that stops early is not an error.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw error;
+  });
   try {
     process.exitCode = (await main(argv)) ?? 0;
   } catch (error) {
