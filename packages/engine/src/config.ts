@@ -23,8 +23,11 @@ export const CONFIG_SEARCH_PLACES = [
   '.dysnomiarc.yml',
   '.dysnomiarc.js',
   '.dysnomiarc.mjs',
+  '.dysnomiarc.cjs',
+  '.dysnomiarc.ts',
   'dysnomia.config.js',
   'dysnomia.config.mjs',
+  'dysnomia.config.cjs',
   'dysnomia.config.ts',
   'dysnomia.config.json',
 ];

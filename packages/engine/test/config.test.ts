@@ -22,6 +22,7 @@ const formats: Record<string, string> = {
   'dysnomia.config.mjs': `export default ${JSON.stringify(settings)};`,
   'dysnomia.config.ts': `const config: { stateDir: string; [key: string]: unknown } = ${JSON.stringify(settings)};\nexport default config;`,
   '.dysnomiarc': JSON.stringify(settings),
+  'dysnomia.config.cjs': `module.exports = ${JSON.stringify(settings)};`,
   '.dysnomiarc.yaml': 'modulesPath:\n  - modules\n  - /opt/dysnomia/modules\ncontainersPath: [./containers]\nplugins: [dysnomia-plugin-hello, ./local-plugin]\nstateDir: state\n',
   'package.json': JSON.stringify({ name: 'p', dysnomia: settings }),
 };

@@ -54,9 +54,10 @@ Containers are searched by name in DYSNOMIA_CONTAINERS_PATH, the config's
 containersPath, STATEDIR/profiles/*/etc/dysnomia/containers, then
 /etc/dysnomia/containers, as NAME (key=value lines) or NAME.json.
 
-Config: dysnomia.config.{js,mjs,ts,json}, .dysnomiarc[.json|.yaml|.yml|.js|.mjs]
-or a "dysnomia" key in package.json, from the working folder up to the project
-root. Keys: modulesPath, containersPath, plugins, stateDir.
+Config: dysnomia.config.{js,mjs,cjs,ts,json},
+.dysnomiarc[.json|.yaml|.yml|.js|.mjs|.cjs|.ts] or a "dysnomia" key in
+package.json, from the working folder up to the project root (--config FILE
+names one). Keys: modulesPath, containersPath, plugins, stateDir.
 
 Environment:
   DYSNOMIA_STATEDIR         State folder (default /var/state/dysnomia for root,
