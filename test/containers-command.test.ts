@@ -1,4 +1,4 @@
-import { lstat, readFile, readlink, rm } from 'node:fs/promises';
+import { chmod, lstat, readFile, readlink, rm } from 'node:fs/promises';
 import path from 'node:path';
 import t from 'tap';
 import type { Test } from 'tap';
@@ -131,4 +131,45 @@ t.test('usage errors: exit status 2 naming the problem', async (t) => {
   const bad = await containers(['-o', 'explode']);
   t.equal(bad.code, 2);
   t.match(bad.stderr, '--operation explode: unknown operation');
+});
+
+t.test('--deploy converges for classic executable modules, and skips what has no container here', async (t) => {
+  const { dir, env } = await machine(t);
+  const log = path.join(dir, 'classic.log');
+  await writeFileIn(path.join(dir, 'modules/classic'), `#!/bin/sh\necho "$1 $(basename "$2")" >> "${log}"\n`);
+  await chmod(path.join(dir, 'modules/classic'), 0o755);
+  await writeFileIn(path.join(dir, 'containers/process'), 'type=classic\n');
+  await writeFileIn(path.join(dir, 'components/process/daemon/bin/daemon'), '');
+  await writeFileIn(path.join(dir, 'components/ghost/app/file'), '');
+  const containers = (args: string[]) => runCommand('dysnomia-containers', args, { env, cwd: dir });
+
+  const first = await containers(['--deploy', '-C', 'process']);
+  t.equal(first.code, 0, first.stderr);
+  t.equal(await readFile(log, 'utf8'), 'activate daemon\n');
+  t.equal((await containers(['--deploy', '-C', 'process'])).code, 0);
+  t.equal(await readFile(log, 'utf8'), 'activate daemon\n', 'a second --deploy does not activate it again');
+  t.equal((await containers(['--query-activated-components', '-C', 'process'])).stdout, 'process/daemon\n');
+
+  const all = await containers(['--deploy']);
+  t.equal(all.code, 0, all.stderr);
+  t.match(all.stderr, 'warning: skipping ghost/app: no container configuration named "ghost" on this machine');
+  t.match((await containers(['--query-activated-components'])).stdout, 'mysql-production/rooms', 'the rest was deployed');
+
+  await rm(path.join(dir, 'components/process/daemon'), { recursive: true });
+  t.equal((await containers(['--deploy', '-C', 'process'])).code, 0);
+  t.equal(await readFile(log, 'utf8'), 'activate daemon\ndeactivate daemon\n', 'a component that went away is deactivated');
+  t.equal((await containers(['--query-activated-components', '-C', 'process'])).stdout, '');
+});
+
+t.test('markers left by --environment under a type name do not stop -o over the others', async (t) => {
+  const { dir, env, journal } = await machine(t);
+  await writeFileIn(path.join(dir, 'loose/greeting'), 'hi');
+  const loose = await runCommand('dysnomia', ['activate', '-c', path.join(dir, 'loose'), '-t', 'journal', '-E'], { env: { ...env, journal }, cwd: dir });
+  t.equal(loose.code, 0, loose.stderr);
+  t.equal((await runCommand('dysnomia-containers', ['--deploy', '-C', 'tomcat-test'], { env, cwd: dir })).code, 0);
+  await rm(journal);
+  const capture = await runCommand('dysnomia-containers', ['-o', 'capture'], { env, cwd: dir });
+  t.equal(capture.code, 0, capture.stderr);
+  t.match(capture.stderr, 'warning: skipping journal/loose');
+  t.equal(await readFile(journal, 'utf8'), 'capture tomcat-test/StaffTracker\n');
 });

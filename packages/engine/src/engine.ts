@@ -64,7 +64,11 @@ export interface OperationOutcome {
 
 const ENGINE_DIR = path.resolve(fileURLToPath(new URL('..', import.meta.url)));
 
-/** Components whose state the engine tracks for stateful plugins, per operation: what to skip, what to mark. */
+/**
+ * Markers: every module's activate/deactivate keeps the activated marker (what
+ * `dysnomia-containers` deploys against); stateful plugins also get garbage
+ * markers, and repeated operations become no-ops for them.
+ */
 type MarkerRule = { skipWhen: 'already-activated' | 'already-deactivated' | 'not-garbage'; mark: 'activated' | 'garbage' | 'clear-garbage' };
 const MARKER_RULES: Partial<Record<Operation, MarkerRule>> = {
   activate: { skipWhen: 'already-activated', mark: 'activated' },
@@ -203,6 +207,7 @@ export class Engine {
     }
     const containerType = container.fromEnvironment ? undefined : container.properties.type;
     const type = request.type ?? (typeof containerType === 'string' && containerType !== '' ? containerType : undefined);
+    if (!type && container.fromEnvironment) throw new DysnomiaError('ERR_DYSNOMIA_USAGE', '--environment needs --type TYPE');
     if (!type) {
       throw new DysnomiaError(
         'ERR_DYSNOMIA_USAGE',
@@ -215,11 +220,15 @@ export class Engine {
       componentsDirs: this.searchPaths.componentsDirs(),
       mustExist: request.operation === 'activate' || request.operation === 'shell',
     });
+    const componentName = componentNameOf(component);
+    if (componentName === '' || componentName === '.' || componentName === '..' || component === path.parse(component).root) {
+      throw new DysnomiaError('ERR_DYSNOMIA_USAGE', `--component ${request.component}: a component is a file or folder with a name, not ${component}`);
+    }
     const context: OperationContext = {
       operation: request.operation,
       type: module.type,
       component,
-      componentName: componentNameOf(component),
+      componentName,
       container,
       stateDir: this.stateDir.root,
       env: this.env,
@@ -252,6 +261,7 @@ export class Engine {
       throw failure;
     }
     if (rule) await this.updateMarkers(rule, context);
+    else await this.trackActivation(request.operation, context);
     await this.hooks.afterOperation.promise(context, result);
     return { result, module, context, ...(method ? {} : { skipped: `type ${module.type} has no ${request.operation} operation` }) };
   }
@@ -267,6 +277,12 @@ export class Engine {
       case 'not-garbage':
         return (await this.stateDir.isGarbage(name, ctx.componentName)) ? undefined : 'not marked as garbage';
     }
+  }
+
+  /** For modules without garbage tracking: only whether the component is activated. */
+  private async trackActivation(operation: Operation, ctx: OperationContext): Promise<void> {
+    if (operation === 'activate') await this.stateDir.markActivated(ctx.container.name, ctx.componentName, ctx.component);
+    else if (operation === 'deactivate') await this.stateDir.clearActivated(ctx.container.name, ctx.componentName);
   }
 
   private async updateMarkers(rule: MarkerRule, ctx: OperationContext): Promise<void> {

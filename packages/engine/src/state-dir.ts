@@ -76,6 +76,9 @@ export class StateDir {
     await replaceLink(this.activatedMarker(container, componentName), component);
     await rm(this.garbageMarker(container, componentName), { force: true });
   }
+  async clearActivated(container: string, componentName: string): Promise<void> {
+    await rm(this.activatedMarker(container, componentName), { force: true });
+  }
   async markGarbage(container: string, componentName: string, component: string): Promise<void> {
     await replaceLink(this.garbageMarker(container, componentName), component);
     await rm(this.activatedMarker(container, componentName), { force: true });

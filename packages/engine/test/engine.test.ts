@@ -86,13 +86,18 @@ t.test('stateful plugins: markers, and repeated operations are no-ops', async (t
   t.same(calls, ['activate', 'deactivate', 'collect-garbage']);
 });
 
-t.test('stateless plugins are always called and get no markers', async (t) => {
+t.test('stateless plugins are always called; only the activated marker is kept, no garbage', async (t) => {
   const calls: string[] = [];
   const { engine, component, dir } = await setup(t, [counterPlugin(false, calls)]);
   await engine.run({ operation: 'activate', container: 'box', component });
   await engine.run({ operation: 'activate', container: 'box', component });
   t.same(calls, ['activate', 'activate']);
-  await t.rejects(lstat(path.join(dir, 'state/activated')), { code: 'ENOENT' });
+  t.equal(await readlink(path.join(dir, 'state/activated/box/comp')), component, 'dysnomia-containers can see it is activated');
+  await engine.run({ operation: 'deactivate', container: 'box', component });
+  await t.rejects(lstat(path.join(dir, 'state/activated/box/comp')), { code: 'ENOENT' });
+  await t.rejects(lstat(path.join(dir, 'state/garbage')), { code: 'ENOENT' }, 'no garbage markers for stateless plugins');
+  t.equal((await engine.run({ operation: 'collect-garbage', container: 'box', component })).skipped, undefined, 'collect-garbage is passed on');
+  t.same(calls, ['activate', 'activate', 'deactivate', 'collect-garbage']);
 });
 
 t.test('capture returns what the plugin reports; a missing optional operation is skipped', async (t) => {

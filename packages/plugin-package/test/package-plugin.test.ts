@@ -14,7 +14,8 @@ t.test('type package: every operation succeeds and changes nothing in the compon
     t.equal(result.code, 0, `${operation}: ${result.stderr}`);
   }
   t.same(await readdir(component, { recursive: true }), ['bin', 'bin/mc'], 'the component is untouched');
-  t.same(await readdir(dir), ['mc'], 'no state written: the package type is not stateful');
+  t.same(await readdir(path.join(dir, 'state/activated/package')), [], 'deactivated: no activated marker left');
+  t.same(await readdir(path.join(dir, 'state')), ['activated'], 'no garbage markers: the package type is not stateful');
 
   const listed = await dysnomia(['plugins', '--json'], { env });
   const entry = (JSON.parse(listed.stdout) as Array<{ name: string; type: string; status: string }>).find((m) => m.type === 'package');

@@ -139,22 +139,51 @@ export async function containersCommand(argv: string[]): Promise<number> {
       }
       return onActivated(engine, 'restore', only);
     case 'collect-garbage':
-      for (const marker of await engine.stateDir.listMarkers('garbage', only)) {
-        engine.log.info(`collecting garbage of ${marker.component} in container ${marker.container}`);
-        await engine.run({ operation: 'collect-garbage', container: marker.container, component: marker.marker });
-      }
-      return 0;
+      return runOnEach(engine, 'collect-garbage', await engine.stateDir.listMarkers('garbage', only));
     case 'deploy':
       return deploy(engine, only);
   }
 }
 
-async function onActivated(engine: Engine, operation: Operation, only: string | undefined): Promise<number> {
-  for (const marker of await engine.stateDir.listMarkers('activated', only)) {
-    engine.log.info(`${operation} ${marker.component} in container ${marker.container}`);
-    await engine.run({ operation, container: marker.container, component: marker.marker });
+interface Target {
+  container: string;
+  component: string;
+  /** What to pass as --component: the marker (a link to the component) or the component's path. */
+  path: string;
+}
+
+/**
+ * Runs an operation on each component in turn, stopping at the first failure
+ * (as Dysnomia's loop does). An entry whose container has no configuration on
+ * this machine (a stray folder, or a marker left by --environment) is skipped
+ * with a warning rather than stopping everything else.
+ */
+async function runOnEach(engine: Engine, operation: Operation, targets: Array<Target | { container: string; component: string; marker: string }>): Promise<number> {
+  const known = new Map<string, boolean>();
+  for (const target of targets) {
+    const component = 'marker' in target ? target.marker : target.path;
+    if (!known.has(target.container)) {
+      const found = await engine.resolveContainer(target.container).then(
+        () => true,
+        (error: unknown) => {
+          if ((error as DysnomiaError).code !== 'ERR_DYSNOMIA_CONTAINER_NOT_FOUND') throw error;
+          return false;
+        },
+      );
+      known.set(target.container, found);
+    }
+    if (!known.get(target.container)) {
+      engine.log.warn(`skipping ${target.container}/${target.component}: no container configuration named "${target.container}" on this machine`);
+      continue;
+    }
+    engine.log.info(`${operation} ${target.component} in container ${target.container}`);
+    await engine.run({ operation, container: target.container, component });
   }
   return 0;
+}
+
+async function onActivated(engine: Engine, operation: Operation, only: string | undefined): Promise<number> {
+  return runOnEach(engine, operation, await engine.stateDir.listMarkers('activated', only));
 }
 
 async function deploy(engine: Engine, only: string | undefined): Promise<number> {
@@ -163,15 +192,8 @@ async function deploy(engine: Engine, only: string | undefined): Promise<number>
   const key = (c: { container: string; component: string }) => `${c.container}/${c.component}`;
   const availableKeys = new Set(available.map(key));
   const activatedKeys = new Set(activated.map(key));
-  for (const marker of activated.filter((m) => !availableKeys.has(key(m)))) {
-    engine.log.info(`deactivating component ${marker.component} in container ${marker.container}`);
-    await engine.run({ operation: 'deactivate', container: marker.container, component: marker.marker });
-  }
-  for (const component of available.filter((c) => !activatedKeys.has(key(c)))) {
-    engine.log.info(`activating component ${component.component} in container ${component.container}`);
-    await engine.run({ operation: 'activate', container: component.container, component: component.path });
-  }
-  return 0;
+  await runOnEach(engine, 'deactivate', activated.filter((m) => !availableKeys.has(key(m))));
+  return runOnEach(engine, 'activate', available.filter((c) => !activatedKeys.has(key(c))));
 }
 
 async function confirmRestore(): Promise<boolean> {
