@@ -34,6 +34,9 @@ t.test('dysnomia plugins lists every module with its version, compatibility and 
   await installPackage(project, '@acme/dysnomia-plugin-acme', 'acme', '^1.0.0');
   await installPackage(project, 'dysnomia-plugin-broken', 'broken', 'not-a-range');
   await writeExecutable(path.join(project, 'modules/greeter'), RECORDER_MODULE);
+  await writeFileIn(path.join(project, 'modules/misnamed.mjs'), pluginSource('other', '^1.0.0'));
+  await writeFileIn(path.join(project, 'modules/noexec'), '#!/bin/sh\n');
+  await writeFileIn(path.join(project, 'dysnomia.config.json'), JSON.stringify({ plugins: ['dysnomia-plugin-not-installed'] }));
   const env = { DYSNOMIA_MODULES_PATH: path.join(project, 'modules'), DYSNOMIA_STATEDIR: path.join(project, 'state') };
 
   const result = await dysnomia(['plugins', '--json'], { cwd: project, env });
@@ -42,16 +45,26 @@ t.test('dysnomia plugins lists every module with its version, compatibility and 
   const byName = (name: string) => listed.find((m) => m.name === name);
   t.match(byName(path.join(project, 'modules/greeter')), { type: 'greeter', kind: 'executable', status: 'active' });
   t.match(byName('dysnomia-plugin-greeter'), { type: 'greeter', kind: 'plugin', version: '2.3.4', compatible: true, status: 'shadowed' });
-  t.match(byName('dysnomia-plugin-future'), { type: 'future', version: '9.0.0', compatible: false, status: 'active' });
+  t.match(byName('dysnomia-plugin-future'), { type: 'future', version: '9.0.0', compatible: false, status: 'incompatible' });
+  t.match(byName(path.join(project, 'modules/misnamed.mjs')), { type: 'other', status: 'error', error: 'found as "misnamed" but serves type "other": rename it to other, or fix its type' });
+  t.match(byName(path.join(project, 'modules/noexec')), { type: 'noexec', status: 'error', error: `not executable: chmod +x ${path.join(project, 'modules/noexec')}` });
+  t.match(byName('dysnomia-plugin-not-installed'), { status: 'error', foundBy: 'config "plugins"', error: /is not installed/ });
   t.match(byName('@acme/dysnomia-plugin-acme'), { type: 'acme', status: 'unlisted' });
-  const broken = listed.find((m) => m.status === 'error');
+  const broken = listed.find((m) => m.status === 'error' && m.foundBy.startsWith('npm'));
   t.match(broken?.error, /"engine" must be a semver range/);
   t.match(listed.find((m) => m.name === '@dysnomia/plugin-package'), { type: 'package', status: 'active', compatible: true }, "the engine's own first-party plugins are seen too");
 
   const table = await dysnomia(['plugins'], { cwd: project, env });
   t.equal(table.code, 0);
   const row = table.stdout.split('\n').find((line) => line.startsWith('future'));
-  t.match(row, /^future\s+plugin\s+9\.0\.0\s+NO \(needs \^2\.0\.0\)\s+active/);
+  t.match(row, /^future\s+plugin\s+9\.0\.0\s+NO \(needs \^2\.0\.0\)\s+incompatible/);
+
+  const noexec = await dysnomia(['activate', '-c', project, '-t', 'noexec', '-E'], { cwd: project, env });
+  t.equal(noexec.code, 2, 'the config lists a missing plugin: operations refuse to start');
+  await writeFileIn(path.join(project, 'dysnomia.config.json'), '{}');
+  const notExecutable = await dysnomia(['activate', '-c', project, '-t', 'noexec', '-E'], { cwd: project, env });
+  t.equal(notExecutable.code, 2);
+  t.match(notExecutable.stderr, `- ${path.join(project, 'modules/noexec')} (exists, but is not executable: chmod +x ${path.join(project, 'modules/noexec')})`);
   t.match(table.stdout, /^acme .*list it in the config "plugins"/m);
 });
 

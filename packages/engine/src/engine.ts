@@ -140,11 +140,6 @@ export class Engine {
     });
   }
 
-  /** The plugins the config lists, loaded. */
-  get listedPlugins(): readonly PluginSource[] {
-    return this.configPlugins;
-  }
-
   private applyPlugin(plugin: DysnomiaPlugin, name: string): void {
     if (!plugin.apply || this.applied.has(plugin)) return;
     this.applied.add(plugin);
@@ -346,7 +341,7 @@ function propertiesFromEnvironment(env: NodeJS.ProcessEnv): Record<string, strin
 }
 
 /** A plugin the config lists: a path (file or package folder), or a package name resolved from the project. */
-async function loadListedPlugin(entry: string, fromDirs: string[]): Promise<PluginSource> {
+export async function loadListedPlugin(entry: string, fromDirs: string[]): Promise<PluginSource> {
   if (path.isAbsolute(entry)) {
     return /\.(m?js)$/.test(entry) ? importPlugins(entry, entry) : importPluginPackage(entry);
   }

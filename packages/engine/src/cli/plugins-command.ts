@@ -1,5 +1,8 @@
-import { Engine } from '../engine.js';
+import { loadConfig } from '../config.js';
+import { Engine, loadListedPlugin } from '../engine.js';
+import type { PluginSource } from '../modules/load-plugin.js';
 import { discoverModules } from '../modules/discover.js';
+import type { BrokenListing } from '../modules/discover.js';
 import { DysnomiaError } from '../errors.js';
 import { ENGINE_API_VERSION } from '../version.js';
 import { parseOptions } from './run-cli.js';
@@ -14,10 +17,11 @@ folder, the working folder and the engine's own install.
 
 For each: its type, kind (plugin or executable), version, the engine API range
 it asks for and whether this engine (plugin API ${ENGINE_API_VERSION}) satisfies it, and where
-it was found. STATUS says which module --type TYPE uses ("active"); one
-served earlier is "shadowed"; a package named otherwise than
-@dysnomia/plugin-TYPE or dysnomia-plugin-TYPE is used only when the config's
-"plugins" lists it.
+it was found. STATUS says which module --type TYPE uses ("active"), or finds
+and refuses ("incompatible"); a module behind an earlier one for the same type
+is "shadowed"; a package named otherwise than @dysnomia/plugin-TYPE or
+dysnomia-plugin-TYPE is used only when the config's "plugins" lists it; "error"
+means it cannot be used, and LOCATION says why.
 
 Options:
       --json         Print the list as JSON
@@ -40,8 +44,18 @@ export async function pluginsCommand(argv: string[]): Promise<number> {
     return 0;
   }
   if (positionals.length > 0) throw new DysnomiaError('ERR_DYSNOMIA_USAGE', `unexpected argument "${positionals[0]}"`);
-  const engine = await Engine.create(values.config ? { configFile: values.config } : {});
-  const modules = await discoverModules(engine, engine.npmDirs, engine.listedPlugins);
+  // The listed plugins are loaded here, one by one, so a missing or broken one is reported, not fatal.
+  const config = await loadConfig(process.cwd(), values.config);
+  const engine = await Engine.create({ config: { ...config, plugins: [] } });
+  const listed: PluginSource[] = [];
+  const broken: BrokenListing[] = [];
+  for (const entry of config.plugins) {
+    await loadListedPlugin(entry, engine.npmDirs).then(
+      (source) => listed.push(source),
+      (error: unknown) => broken.push({ entry, error: (error as Error).message }),
+    );
+  }
+  const modules = await discoverModules(engine, listed, broken);
   if (values.json) {
     process.stdout.write(`${JSON.stringify(modules, null, 2)}\n`);
     return 0;
@@ -50,8 +64,8 @@ export async function pluginsCommand(argv: string[]): Promise<number> {
     m.type ?? '?',
     m.kind,
     m.version ?? '-',
-    m.error ? 'error' : m.kind === 'executable' ? 'yes' : m.compatible ? `yes (${m.engineRange})` : `NO (needs ${m.engineRange})`,
-    m.status === 'error' ? 'cannot load' : m.status === 'unlisted' ? 'list it in the config "plugins"' : m.status,
+    m.kind === 'executable' ? 'yes' : m.engineRange === undefined ? '-' : m.compatible ? `yes (${m.engineRange})` : `NO (needs ${m.engineRange})`,
+    m.status === 'unlisted' ? 'list it in the config "plugins"' : m.status,
     m.foundBy,
     m.error ? `${m.location}: ${m.error}` : m.location,
   ]);

@@ -1,4 +1,4 @@
-import { readdir, realpath } from 'node:fs/promises';
+import { readdir, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Engine } from '../engine.js';
 import { isEngineCompatible } from '../plugin.js';
@@ -7,6 +7,8 @@ import { importPluginPackage, importPlugins, readPackageJson } from './load-plug
 import type { PluginSource } from './load-plugin.js';
 import { candidateInDir, pluginPackageNames } from './module-resolver.js';
 import type { Candidate } from './module-resolver.js';
+
+export type DiscoveryStatus = 'active' | 'shadowed' | 'incompatible' | 'unlisted' | 'error';
 
 export interface DiscoveredModule {
   type?: string;
@@ -17,63 +19,78 @@ export interface DiscoveredModule {
   foundBy: string;
   engineRange?: string;
   compatible?: boolean;
-  /** Why it could not be loaded. */
+  /** Why it cannot be used. */
   error?: string;
   /**
    * active: `--type TYPE` uses it; shadowed: an earlier module serves the type;
-   * unlisted: an npm package whose name is not @dysnomia/plugin-TYPE or
-   * dysnomia-plugin-TYPE, used only when the config lists it; error: cannot load.
+   * incompatible: `--type TYPE` finds it and refuses it (engine range);
+   * unlisted: an npm package not named @dysnomia/plugin-TYPE or
+   * dysnomia-plugin-TYPE, used only when the config lists it;
+   * error: it cannot be used (see `error`).
    */
-  status: 'active' | 'shadowed' | 'unlisted' | 'error';
+  status: DiscoveryStatus;
+}
+
+/** A listed plugin that could not be loaded: shown, not fatal, since this is the command people run to find out why. */
+export interface BrokenListing {
+  entry: string;
+  error: string;
 }
 
 const PLUGIN_PACKAGE = /^(@dysnomia\/plugin-.+|dysnomia-plugin-.+|@[^/]+\/dysnomia-plugin-.+)$/;
 
 /** Every module this engine can see, in resolution order, each loaded to learn its type, version and range. */
-export async function discoverModules(engine: Engine, npmDirs: string[], configPlugins: readonly PluginSource[]): Promise<DiscoveredModule[]> {
+export async function discoverModules(
+  engine: Engine,
+  configPlugins: readonly PluginSource[],
+  brokenListings: readonly BrokenListing[] = [],
+): Promise<DiscoveredModule[]> {
   const found: DiscoveredModule[] = [];
   const seenLocations = new Set<string>();
-  const add = (module: Omit<DiscoveredModule, 'status'>, reachable = true) => {
-    const status = module.error
-      ? 'error'
-      : !reachable
-        ? 'unlisted'
-        : found.some((f) => f.status === 'active' && f.type === module.type)
-          ? 'shadowed'
-          : 'active';
+  const add = (module: Omit<DiscoveredModule, 'status'>, reachable: boolean) => {
+    let status: DiscoveryStatus;
+    if (module.error) status = 'error';
+    else if (!reachable) status = 'unlisted';
+    else if (found.some((f) => (f.status === 'active' || f.status === 'incompatible') && f.type === module.type)) status = 'shadowed';
+    else status = module.compatible === false ? 'incompatible' : 'active';
     found.push({ ...module, status });
   };
-  const addSource = (source: PluginSource, foundBy: string, byName: boolean) => {
+  /** `expectedType`: the name it is found under in a modules folder, which its type must match. */
+  const addSource = (source: PluginSource, foundBy: string, options: { byPackageName: boolean; expectedType?: string }) => {
     for (const plugin of source.plugins) {
+      const misnamed = options.expectedType !== undefined && plugin.type !== options.expectedType;
       add(
         {
-        type: plugin.type,
-        kind: 'plugin',
-        name: plugin.meta?.name ?? source.name,
-        location: source.entry,
-        foundBy,
-        engineRange: plugin.engine,
-        compatible: isEngineCompatible(plugin.engine, ENGINE_API_VERSION),
-        ...((plugin.meta?.version ?? source.version) ? { version: plugin.meta?.version ?? source.version } : {}),
+          type: plugin.type,
+          kind: 'plugin',
+          name: plugin.meta?.name ?? source.name,
+          location: source.entry,
+          foundBy,
+          engineRange: plugin.engine,
+          compatible: isEngineCompatible(plugin.engine, ENGINE_API_VERSION),
+          ...((plugin.meta?.version ?? source.version) ? { version: plugin.meta?.version ?? source.version } : {}),
+          ...(misnamed
+            ? { error: `found as "${options.expectedType}" but serves type "${plugin.type}": rename it to ${plugin.type}, or fix its type` }
+            : {}),
         },
-        !byName || pluginPackageNames(plugin.type).includes(source.name),
+        !options.byPackageName || pluginPackageNames(plugin.type).includes(source.name),
       );
     }
   };
-  const addCandidate = async (candidate: Candidate, type: string, foundBy: string) => {
+  const addCandidate = async (candidate: Candidate, foundBy: string, expectedType?: string) => {
     const location = candidate.kind === 'plugin-package' ? candidate.dir : candidate.file;
     const real = await realpath(location).catch(() => location);
     if (seenLocations.has(real)) return;
     seenLocations.add(real);
     if (candidate.kind === 'executable') {
-      add({ type, kind: 'executable', name: candidate.file, location: candidate.file, foundBy, compatible: true });
+      add({ type: expectedType ?? path.basename(location), kind: 'executable', name: location, location, foundBy, compatible: true }, true);
       return;
     }
     try {
       const source = candidate.kind === 'plugin-file' ? await importPlugins(candidate.file, candidate.file) : await importPluginPackage(candidate.dir);
-      addSource(source, foundBy, foundBy.startsWith('npm'));
+      addSource(source, foundBy, { byPackageName: foundBy.startsWith('npm'), ...(expectedType === undefined ? {} : { expectedType }) });
     } catch (error) {
-      add({ kind: 'plugin', name: location, location, foundBy, error: (error as Error).message });
+      add({ ...(expectedType ? { type: expectedType } : {}), kind: 'plugin', name: location, location, foundBy, error: (error as Error).message }, true);
     }
   };
 
@@ -84,16 +101,24 @@ export async function discoverModules(engine: Engine, npmDirs: string[], configP
   for (const [foundBy, dirs] of dirGroups) {
     for (const dir of dirs) {
       for (const entry of (await readdir(dir).catch(() => [] as string[])).sort()) {
+        if (entry.startsWith('.')) continue;
         const type = entry.replace(/\.m?js$/, '');
         const candidate = await candidateInDir(dir, type);
-        if (candidate) await addCandidate(candidate, type, `${foundBy} ${dir}`);
+        if (candidate) await addCandidate(candidate, `${foundBy} ${dir}`, type);
+        else if ((await stat(path.join(dir, entry)).catch(() => undefined))?.isFile()) {
+          const file = path.join(dir, entry);
+          add({ type, kind: 'executable', name: file, location: file, foundBy: `${foundBy} ${dir}`, error: `not executable: chmod +x ${file}` }, true);
+        }
       }
     }
   }
-  for (const source of configPlugins) addSource(source, 'config "plugins"', false);
-  for (const dir of npmDirs) {
+  for (const broken of brokenListings) {
+    add({ kind: 'plugin', name: broken.entry, location: broken.entry, foundBy: 'config "plugins"', error: broken.error }, true);
+  }
+  for (const source of configPlugins) addSource(source, 'config "plugins"', { byPackageName: false });
+  for (const dir of engine.npmDirs) {
     for (const packageDir of await pluginPackagesVisibleFrom(dir)) {
-      await addCandidate({ kind: 'plugin-package', dir: packageDir }, '', `npm (from ${dir})`);
+      await addCandidate({ kind: 'plugin-package', dir: packageDir }, `npm (from ${dir})`);
     }
   }
   return found;

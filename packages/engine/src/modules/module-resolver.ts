@@ -113,7 +113,8 @@ export class ModuleResolver {
     for (const dir of dirs) {
       const candidate = await candidateInDir(dir, type);
       if (candidate) return this.load(candidate, type, `${foundBy} ${dir}`);
-      searched.push(path.join(dir, type));
+      const file = path.join(dir, type);
+      searched.push((await statOrUndefined(file))?.isFile() ? `${file} (exists, but is not executable: chmod +x ${file})` : file);
     }
     return undefined;
   }
