@@ -35,6 +35,13 @@ t.test('reads Dysnomia key=value files without evaluating them', async (t) => {
   });
 });
 
+t.test('quoted values and arrays may span lines, as in a shell', async (t) => {
+  const text = "motd='line one\n  line two'\nservers=(\n  \"a b\"\n  c  # trailing comment\n)\njoined=one\\\ntwo\nnext=\"x\\\ny\"\n";
+  t.same(parseContainerFile(text, FILE), { motd: 'line one\n  line two', servers: ['a b', 'c'], joined: 'onetwo', next: 'xy' });
+  t.throws(() => parseContainerFile("ok=1\nbad='never\nclosed\n", FILE), { message: `${FILE}:2: unterminated single quote in the value of "bad"` });
+  t.throws(() => parseContainerFile('ok=1\nlist=(\n a\n', FILE), { message: `${FILE}:2: array for "list" is not closed with ")"` });
+});
+
 t.test('a later assignment wins, as in a shell', async (t) => {
   t.same(parseContainerFile('a=1\na=2\n', FILE), { a: '2' });
 });
@@ -82,6 +89,7 @@ t.test('JSON containers: scalars become strings, arrays stay arrays', async (t) 
   t.throws(() => parseJsonContainer('{"nested": {"a": 1}}', 'c.json'), { code: 'ERR_DYSNOMIA_CONTAINER_SYNTAX', message: /c\.json: property "nested"/ });
   t.throws(() => parseJsonContainer('{\n"a": 1,\n}', 'c.json'), { code: 'ERR_DYSNOMIA_CONTAINER_SYNTAX', message: /^c\.json:3: invalid JSON/ });
   t.throws(() => parseJsonContainer('[1]', 'c.json'), { message: /must be an object/ });
+  t.throws(() => parseJsonContainer('{"bad key": "v"}', 'c.json'), { message: 'c.json: "bad key" is not a valid property name (letters, digits and _): modules get properties as environment variables' });
 });
 
 t.test('environment for executable modules: arrays joined by spaces, type left out', async (t) => {

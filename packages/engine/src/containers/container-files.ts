@@ -11,7 +11,8 @@ export async function readProperties(file: string): Promise<ContainerProperties>
   try {
     text = await readFile(file, 'utf8');
   } catch (error) {
-    throw new DysnomiaError('ERR_DYSNOMIA_CONTAINER_NOT_FOUND', `${file}: cannot read container configuration: ${(error as Error).message}`);
+    const why = (error as NodeJS.ErrnoException).code === 'EISDIR' ? 'a folder, not a container configuration file' : (error as Error).message;
+    throw new DysnomiaError('ERR_DYSNOMIA_CONTAINER_NOT_FOUND', `${file}: cannot read container configuration: ${why}`);
   }
   return file.endsWith(JSON_SUFFIX) ? parseJsonContainer(text, file) : parseContainerFile(text, file);
 }

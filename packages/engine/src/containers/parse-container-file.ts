@@ -8,53 +8,61 @@ import type { ContainerProperties } from '../plugin.js';
  * - blank lines and lines starting with `#` are ignored; `# …` after a value is a comment;
  * - a value is one shell word: unquoted text, '…' (literal), "…" (backslash
  *   escapes \" \\ \$ \`), concatenated when adjacent: a"b c"'d' is `ab cd`;
- * - `key=("a" "b" c)` is an array;
+ *   quoted text may span lines, and keeps its whitespace and newlines;
+ * - `key=("a" "b" c)` is an array, which may span lines;
  * - `$` and backquotes outside single quotes would be expanded by a shell: they
  *   are refused, as is anything else a shell would run (a second word).
  */
 export function parseContainerFile(text: string, file: string): ContainerProperties {
   const properties: ContainerProperties = {};
-  const lines = text.split(/\r?\n/);
-  lines.forEach((raw, index) => {
-    const line = new LineParser(raw, file, index + 1);
-    line.skipSpace();
-    if (line.atEnd() || line.peek() === '#') return;
-    const key = line.readKey();
-    if (line.peek() === '(') {
-      line.next();
+  const parser = new Parser(text, file);
+  for (;;) {
+    parser.skipBlankLinesAndComments();
+    if (parser.atEnd()) return properties;
+    const key = parser.readKey();
+    if (parser.peek() === '(') {
+      const opening = parser.offset;
+      parser.next();
       const items: string[] = [];
       for (;;) {
-        line.skipSpace();
-        if (line.atEnd()) throw line.error(`array for "${key}" is not closed with ")"`);
-        if (line.peek() === ')') {
-          line.next();
+        parser.skipWhitespace(true);
+        if (parser.atEnd()) throw parser.error(`array for "${key}" is not closed with ")"`, opening);
+        if (parser.peek() === ')') {
+          parser.next();
           break;
         }
-        items.push(line.readWord(key, ')'));
+        if (parser.peek() === '#') {
+          parser.skipBlankLinesAndComments();
+          continue;
+        }
+        items.push(parser.readWord(key, ')'));
       }
       properties[key] = items;
     } else {
-      properties[key] = line.readWord(key);
+      properties[key] = parser.readWord(key);
     }
-    line.expectEnd(key);
-  });
-  return properties;
+    parser.expectEndOfLine(key);
+  }
 }
 
 const KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const WORD_END = /[\s#]/;
+const SHELL_OPERATORS = '();&|<>';
 
-class LineParser {
+class Parser {
   private position = 0;
 
   constructor(
     private readonly text: string,
     private readonly file: string,
-    private readonly line: number,
   ) {}
 
-  error(message: string) {
-    return inputError('ERR_DYSNOMIA_CONTAINER_SYNTAX', { file: this.file, line: this.line }, message);
+  get offset(): number {
+    return this.position;
+  }
+  /** An error at the line of `at` (default: where the parser is); lines are counted only here. */
+  error(message: string, at = this.position) {
+    const line = this.text.slice(0, at).split('\n').length;
+    return inputError('ERR_DYSNOMIA_CONTAINER_SYNTAX', { file: this.file, line }, message);
   }
   atEnd(): boolean {
     return this.position >= this.text.length;
@@ -65,16 +73,29 @@ class LineParser {
   next(): string {
     return this.text[this.position++] ?? '';
   }
-  skipSpace(): void {
-    while (!this.atEnd() && /\s/.test(this.peek())) this.position++;
+  /** Spaces and tabs; newlines too when `newlines`. */
+  skipWhitespace(newlines = false): void {
+    while (!this.atEnd() && (this.peek() === ' ' || this.peek() === '\t' || this.peek() === '\r' || (newlines && this.peek() === '\n'))) this.position++;
+  }
+  private skipComment(): void {
+    while (!this.atEnd() && this.peek() !== '\n') this.position++;
+  }
+  skipBlankLinesAndComments(): void {
+    for (;;) {
+      this.skipWhitespace(true);
+      if (this.peek() !== '#') return;
+      this.skipComment();
+    }
   }
 
   readKey(): string {
-    const equals = this.text.indexOf('=', this.position);
-    if (equals < 0) throw this.error(`expected key=value, got "${this.text.trim()}"`);
-    const key = this.text.slice(this.position, equals);
+    const lineEnd = this.text.indexOf('\n', this.position);
+    const rest = this.text.slice(this.position, lineEnd < 0 ? undefined : lineEnd);
+    const equals = rest.indexOf('=');
+    if (equals < 0) throw this.error(`expected key=value, got "${rest.trim()}"`);
+    const key = rest.slice(0, equals);
     if (!KEY.test(key)) throw this.error(`"${key}" is not a valid property name (letters, digits and _; no spaces around "=")`);
-    this.position = equals + 1;
+    this.position += equals + 1;
     return key;
   }
 
@@ -83,18 +104,17 @@ class LineParser {
     let value = '';
     while (!this.atEnd()) {
       const c = this.peek();
-      if (WORD_END.test(c) || c === stop) break;
+      if (/\s/.test(c) || c === '#' || c === stop) break;
       if (c === "'") value += this.readSingleQuoted(key);
       else if (c === '"') value += this.readDoubleQuoted(key);
       else {
         this.next();
         if (c === '$' || c === '`') throw this.expansion(key, c);
-        if (c === '(' || c === ')' || c === ';' || c === '&' || c === '|' || c === '<' || c === '>') {
-          throw this.error(`unquoted "${c}" in the value of "${key}": quote the value`);
-        }
+        if (SHELL_OPERATORS.includes(c)) throw this.error(`unquoted "${c}" in the value of "${key}": quote the value`);
         if (c === '\\') {
           if (this.atEnd()) throw this.error(`the value of "${key}" ends with a lone backslash`);
-          value += this.next();
+          const escaped = this.next();
+          if (escaped !== '\n') value += escaped;
         } else value += c;
       }
     }
@@ -102,25 +122,27 @@ class LineParser {
   }
 
   private readSingleQuoted(key: string): string {
+    const opening = this.position;
     const start = this.position + 1;
     const end = this.text.indexOf("'", start);
-    if (end < 0) throw this.error(`unterminated single quote in the value of "${key}"`);
+    if (end < 0) throw this.error(`unterminated single quote in the value of "${key}"`, opening);
     this.position = end + 1;
     return this.text.slice(start, end);
   }
 
   private readDoubleQuoted(key: string): string {
+    const opening = this.position;
     this.next();
     let value = '';
     for (;;) {
-      if (this.atEnd()) throw this.error(`unterminated double quote in the value of "${key}"`);
+      if (this.atEnd()) throw this.error(`unterminated double quote in the value of "${key}"`, opening);
       const c = this.next();
       if (c === '"') return value;
       if (c === '$' || c === '`') throw this.expansion(key, c);
       if (c === '\\') {
         const escaped = this.next();
-        if (escaped === '') throw this.error(`unterminated double quote in the value of "${key}"`);
-        value += '"\\$`'.includes(escaped) ? escaped : `\\${escaped}`;
+        if (escaped === '') throw this.error(`unterminated double quote in the value of "${key}"`, opening);
+        if (escaped !== '\n') value += '"\\$`'.includes(escaped) ? escaped : `\\${escaped}`;
       } else value += c;
     }
   }
@@ -130,10 +152,14 @@ class LineParser {
     return this.error(`${what} ("${c}") in the value of "${key}" is not allowed: container files are not evaluated; put it in single quotes to mean it literally`);
   }
 
-  expectEnd(key: string): void {
-    this.skipSpace();
-    if (this.atEnd() || this.peek() === '#') return;
-    throw this.error(`unexpected "${this.text.slice(this.position).trim()}" after the value of "${key}": quote values that contain spaces`);
+  /** After a value: only spaces, a comment, then the end of the line. */
+  expectEndOfLine(key: string): void {
+    this.skipWhitespace();
+    if (this.peek() === '#') this.skipComment();
+    if (this.atEnd() || this.peek() === '\n') return;
+    const lineEnd = this.text.indexOf('\n', this.position);
+    const rest = this.text.slice(this.position, lineEnd < 0 ? undefined : lineEnd).trim();
+    throw this.error(`unexpected "${rest}" after the value of "${key}": quote values that contain spaces`);
   }
 }
 
@@ -153,6 +179,9 @@ export function parseJsonContainer(text: string, file: string): ContainerPropert
   }
   const properties: ContainerProperties = {};
   for (const [key, value] of Object.entries(data)) {
+    if (!KEY.test(key)) {
+      throw inputError('ERR_DYSNOMIA_CONTAINER_SYNTAX', { file }, `"${key}" is not a valid property name (letters, digits and _): modules get properties as environment variables`);
+    }
     const scalar = (v: unknown) => (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' ? String(v) : undefined);
     if (Array.isArray(value)) {
       const items = value.map(scalar);
