@@ -106,6 +106,14 @@ t.test('an unknown type lists every place searched and the npm packages to insta
   t.match(container.stderr, '- /etc/dysnomia/containers/nowhere[.json]');
 });
 
+t.test('a plugin with a syntax error: file and line, exit status 2', async (t) => {
+  const dir = await tempDir(t);
+  const plugin = await writeFileIn(path.join(dir, 'broken.mjs'), '// a plugin\nexport default { type: "x", engine: "^1.0.0", activate() {, deactivate() {} };\n');
+  const result = await dysnomia(['activate', '-c', dir, '-E', '-t', plugin], { env: { DYSNOMIA_STATEDIR: path.join(dir, 'state') } });
+  t.equal(result.code, 2);
+  t.equal(result.stderr, `dysnomia: error: cannot load plugin "${plugin}": ${plugin}:2: syntax error: Unexpected token ','\n`);
+});
+
 t.test('--shell --command runs in an environment holding the container properties', async (t) => {
   const dir = await tempDir(t);
   const module = await writeExecutable(path.join(dir, 'modules/recorder'), `${RECORDER_MODULE.split('\n')[0]}\nif [ "$1" = shell ]; then export FROM_MODULE="module says hi"; fi\n`);

@@ -1,5 +1,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { describeImportError } from './import-error.js';
 import { DysnomiaError } from './errors.js';
 
 /** The settings a config file may hold, after validation; paths are absolute. */
@@ -49,11 +51,13 @@ export async function loadConfig(cwd: string, explicitFile?: string): Promise<Dy
   try {
     result = await explorer.load(file);
   } catch (error) {
-    const reason = (error as Error).message;
+    // cosmiconfig's own message for a broken JS config can be misleading; importing it says what and where.
+    const reason = /\.[cm]?js$/.test(file) ? await import(pathToFileURL(file).href).then(() => (error as Error).message, (importError: unknown) => describeImportError(importError, file)) : (error as Error).message;
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
       throw new DysnomiaError('ERR_DYSNOMIA_CONFIG', `${file}: config file not found`);
     }
-    throw new DysnomiaError('ERR_DYSNOMIA_CONFIG', `${file}: cannot load config: ${reason}`, { cause: error });
+    const message = reason.startsWith(`${file}:`) ? `cannot load config: ${reason}` : `${file}: cannot load config: ${reason}`;
+    throw new DysnomiaError('ERR_DYSNOMIA_CONFIG', message, { cause: error });
   }
   if (!result || result.isEmpty) return { dir: path.dirname(file), modulesPath: [], containersPath: [], plugins: [] };
   return validateConfig(result.config, result.filepath);

@@ -47,9 +47,13 @@ t.test('bad configs name the file', async (t) => {
     'wrong-key.json': '{"modulePath": []}',
     'wrong-type.json': '{"plugins": [1]}',
     'broken.json': '{ nope',
+    'broken.mjs': 'const a = 1;\nexport default { modulesPath: [ };\n',
   });
   await t.rejects(loadConfig(dir, 'wrong-key.json'), { code: 'ERR_DYSNOMIA_CONFIG', message: `${path.join(dir, 'wrong-key.json')}: unknown key "modulePath"` });
   await t.rejects(loadConfig(dir, 'wrong-type.json'), { message: `${path.join(dir, 'wrong-type.json')}: "plugins" must be a list of strings` });
   await t.rejects(loadConfig(dir, 'broken.json'), { message: new RegExp(`^${path.join(dir, 'broken.json')}: cannot load config`) });
+  await t.rejects(loadConfig(dir, 'broken.mjs'), {
+    message: `cannot load config: ${path.join(dir, 'broken.mjs')}:2: syntax error: Unexpected token '}'`,
+  });
   await t.rejects(loadConfig(dir, 'missing.json'), { message: `${path.join(dir, 'missing.json')}: config file not found` });
 });

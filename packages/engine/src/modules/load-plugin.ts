@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { DysnomiaError } from '../errors.js';
+import { describeImportError } from '../import-error.js';
 import { validatePlugin } from '../plugin.js';
 import type { DysnomiaPlugin } from '../plugin.js';
 
@@ -53,7 +54,9 @@ export async function importPlugins(entry: string, name: string, version?: strin
     const module = (await import(pathToFileURL(entry).href)) as { default?: unknown };
     exported = module.default;
   } catch (error) {
-    throw new DysnomiaError('ERR_DYSNOMIA_INVALID_PLUGIN', `cannot load plugin "${name}" from ${entry}: ${(error as Error).message}`, {
+    const reason = describeImportError(error, entry);
+    const where = reason.startsWith(`${entry}:`) ? '' : ` from ${entry}`;
+    throw new DysnomiaError('ERR_DYSNOMIA_INVALID_PLUGIN', `cannot load plugin "${name}"${where}: ${reason}`, {
       cause: error,
     });
   }
