@@ -276,7 +276,11 @@ export class Engine {
 
   /** For modules without garbage tracking: only whether the component is activated. */
   private async trackActivation(operation: Operation, ctx: OperationContext): Promise<void> {
-    if (operation === 'activate') await this.stateDir.markActivated(ctx.container.name, ctx.componentName, ctx.component);
+    if (operation === 'activate') {
+      if ((await this.stateDir.isActivated(ctx.container.name, ctx.componentName)) !== ctx.component) {
+        await this.stateDir.markActivated(ctx.container.name, ctx.componentName, ctx.component);
+      }
+    }
     else if (operation === 'deactivate') await this.stateDir.clearActivated(ctx.container.name, ctx.componentName);
   }
 
