@@ -1,8 +1,5 @@
 #!/usr/bin/env node
 // A committed shim, so npm can link the command before the TypeScript is built.
-const [major, minor] = process.versions.node.split('.').map(Number);
-if (major < 20 || (major === 20 && minor < 19)) {
-  process.stderr.write('dysnomia-snapshots: Node.js 20.19 or later is needed; this is Node.js ' + process.version + '\n');
-  process.exit(2);
-}
-await import('../dist/cli/dysnomia-snapshots.js');
+import "./node-version-check.js";
+
+await import("../dist/cli/dysnomia-snapshots.js");
