@@ -12,6 +12,7 @@ import { DysnomiaError, PluginError } from './errors.js';
 import { createHooks } from './hooks.js';
 import type { EngineHooks } from './hooks.js';
 import { createLogger } from './logger.js';
+import { reasonToSkip, recordSuccess } from './markers.js';
 import type { LogLevel } from './logger.js';
 import { importPluginPackage, importPlugins } from './modules/load-plugin.js';
 import type { PluginSource } from './modules/load-plugin.js';
@@ -19,7 +20,7 @@ import type { LoadedModule } from './modules/loaded-module.js';
 import { isPathLike, ModuleResolver, pluginPackageNames } from './modules/module-resolver.js';
 import { resolvePackageFrom } from './modules/npm-resolve.js';
 import { assertEngineCompatible, OPERATION_METHODS } from './plugin.js';
-import type { Container, DysnomiaPlugin, Logger, Operation, OperationContext, OperationResult } from './plugin.js';
+import type { Container, DysnomiaPlugin, Logger, Operation, OperationContext, OperationResult, ProcessRunner } from './plugin.js';
 import { createProcessRunner, runChild } from './process-runner.js';
 import { SearchPaths } from './search-paths.js';
 import { shellQuote } from './shell-quote.js';
@@ -64,18 +65,6 @@ export interface OperationOutcome {
 
 const ENGINE_DIR = path.resolve(fileURLToPath(new URL('..', import.meta.url)));
 
-/**
- * Markers: every module's activate/deactivate keeps the activated marker (what
- * `dysnomia-containers` deploys against); stateful plugins also get garbage
- * markers, and repeated operations become no-ops for them.
- */
-type MarkerRule = { skipWhen: 'already-activated' | 'already-deactivated' | 'not-garbage'; mark: 'activated' | 'garbage' | 'clear-garbage' };
-const MARKER_RULES: Partial<Record<Operation, MarkerRule>> = {
-  activate: { skipWhen: 'already-activated', mark: 'activated' },
-  deactivate: { skipWhen: 'already-deactivated', mark: 'garbage' },
-  'collect-garbage': { skipWhen: 'not-garbage', mark: 'clear-garbage' },
-};
-
 export class Engine {
   readonly hooks: EngineHooks;
   readonly config: DysnomiaConfig;
@@ -87,6 +76,8 @@ export class Engine {
   private readonly stdout: Writable;
   private readonly stderr: Writable;
   private readonly signal: AbortSignal;
+  /** ctx.run: one runner for every operation of this engine. */
+  private readonly processRunner: ProcessRunner;
   /** Folders npm packages are resolved from: the config's, the working folder, the engine's own install. */
   readonly npmDirs: string[];
   private readonly applied = new WeakSet<DysnomiaPlugin>();
@@ -101,6 +92,7 @@ export class Engine {
     this.stderr = options.stderr ?? process.stderr;
     this.log = createLogger(this.stderr, options.logLevel ?? 'info');
     this.signal = options.signal ?? new AbortController().signal;
+    this.processRunner = createProcessRunner({ env: this.env, cwd: this.cwd, stdout: this.stdout, stderr: this.stderr, signal: this.signal, log: this.log });
     this.stateDir = new StateDir(path.resolve(this.cwd, options.stateDir ?? (this.env.DYSNOMIA_STATEDIR || config.stateDir || defaultStateDir())));
     this.searchPaths = new SearchPaths(this.env, config, this.stateDir, this.cwd);
     this.npmDirs = [...new Set([config.dir, this.cwd, ENGINE_DIR])];
@@ -216,7 +208,7 @@ export class Engine {
       mustExist: request.operation === 'activate' || request.operation === 'shell',
     });
     const componentName = componentNameOf(component);
-    if (componentName === '' || componentName === '.' || componentName === '..' || component === path.parse(component).root) {
+    if (componentName === '' || componentName === '.' || componentName === '..') {
       throw new DysnomiaError('ERR_DYSNOMIA_USAGE', `--component ${request.component}: a component is a file or folder with a name, not ${component}`);
     }
     const context: OperationContext = {
@@ -229,7 +221,7 @@ export class Engine {
       env: this.env,
       log: this.log,
       signal: this.signal,
-      run: createProcessRunner({ env: this.env, cwd: this.cwd, stdout: this.stdout, stderr: this.stderr, signal: this.signal, log: this.log }),
+      run: this.processRunner,
     };
     return { module, context };
   }
@@ -238,8 +230,8 @@ export class Engine {
   async run(request: OperationRequest): Promise<OperationOutcome> {
     const { module, context } = await this.prepare(request);
     const { plugin } = module;
-    const rule = plugin.stateful ? MARKER_RULES[request.operation] : undefined;
-    const skipped = rule && (await this.skipReason(rule, context));
+    const stateful = plugin.stateful ?? false;
+    const skipped = stateful ? await reasonToSkip(this.stateDir, request.operation, context) : undefined;
     if (skipped) {
       this.log.debug(`${request.operation} ${context.componentName} in ${context.container.name}: ${skipped}`);
       return { result: undefined, skipped, module, context };
@@ -255,40 +247,9 @@ export class Engine {
       await this.hooks.operationFailed.promise(context, failure);
       throw failure;
     }
-    if (rule) await this.updateMarkers(rule, context);
-    else await this.trackActivation(request.operation, context);
+    await recordSuccess(this.stateDir, request.operation, context, stateful);
     await this.hooks.afterOperation.promise(context, result);
     return { result, module, context, ...(method ? {} : { skipped: `type ${module.type} has no ${request.operation} operation` }) };
-  }
-
-  private async skipReason(rule: MarkerRule, ctx: OperationContext): Promise<string | undefined> {
-    const { name } = ctx.container;
-    const activatedAs = await this.stateDir.isActivated(name, ctx.componentName);
-    switch (rule.skipWhen) {
-      case 'already-activated':
-        return activatedAs === ctx.component ? 'already activated' : undefined;
-      case 'already-deactivated':
-        return activatedAs === undefined && (await this.stateDir.isGarbage(name, ctx.componentName)) ? 'already deactivated' : undefined;
-      case 'not-garbage':
-        return (await this.stateDir.isGarbage(name, ctx.componentName)) ? undefined : 'not marked as garbage';
-    }
-  }
-
-  /** For modules without garbage tracking: only whether the component is activated. */
-  private async trackActivation(operation: Operation, ctx: OperationContext): Promise<void> {
-    if (operation === 'activate') {
-      if ((await this.stateDir.isActivated(ctx.container.name, ctx.componentName)) !== ctx.component) {
-        await this.stateDir.markActivated(ctx.container.name, ctx.componentName, ctx.component);
-      }
-    }
-    else if (operation === 'deactivate') await this.stateDir.clearActivated(ctx.container.name, ctx.componentName);
-  }
-
-  private async updateMarkers(rule: MarkerRule, ctx: OperationContext): Promise<void> {
-    const { name } = ctx.container;
-    if (rule.mark === 'activated') await this.stateDir.markActivated(name, ctx.componentName, ctx.component);
-    else if (rule.mark === 'garbage') await this.stateDir.markGarbage(name, ctx.componentName, ctx.component);
-    else await this.stateDir.clearGarbage(name, ctx.componentName);
   }
 
   /**
@@ -337,7 +298,8 @@ export class Engine {
 
 function exitStatus(outcome: Awaited<ReturnType<typeof runChild>>): number {
   if (outcome.spawnError) throw new DysnomiaError('ERR_DYSNOMIA_MODULE_FAILED', `cannot start bash: ${outcome.spawnError.message}`, { exitCode: 1 });
-  return outcome.exitCode ?? 128 + 1;
+  // A session ended by a signal exits as a shell reports it: 128 + the signal's number.
+  return outcome.exitCode ?? 128 + (outcome.signal ? (os.constants.signals[outcome.signal] ?? 0) : 0);
 }
 
 function propertiesFromEnvironment(env: NodeJS.ProcessEnv): Record<string, string> {

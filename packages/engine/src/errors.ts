@@ -43,10 +43,6 @@ export class DysnomiaError extends Error {
   }
 }
 
-export function usageError(message: string): DysnomiaError {
-  return new DysnomiaError('ERR_DYSNOMIA_USAGE', message);
-}
-
 /** A problem in an input file: the message starts with file:line as compilers print it. */
 export function inputError(code: ErrorCode, location: Location, message: string): DysnomiaError {
   const where = location.line === undefined ? location.file : `${location.file}:${location.line}`;

@@ -139,7 +139,7 @@ export async function containersCommand(argv: string[]): Promise<number> {
       }
       return onActivated(engine, 'restore', only);
     case 'collect-garbage':
-      return runOnEach(engine, 'collect-garbage', await engine.stateDir.listMarkers('garbage', only));
+      return runOnEach(engine, 'collect-garbage', (await engine.stateDir.listMarkers('garbage', only)).map(markerTarget));
     case 'deploy':
       return deploy(engine, only);
   }
@@ -152,38 +152,37 @@ interface Target {
   path: string;
 }
 
+const markerTarget = (m: { container: string; component: string; marker: string }): Target => ({ ...m, path: m.marker });
+
 /**
  * Runs an operation on each component in turn, stopping at the first failure
- * (as Dysnomia's loop does). An entry whose container has no configuration on
- * this machine (a stray folder, or a marker left by --environment) is skipped
- * with a warning rather than stopping everything else.
+ * (as Dysnomia's loop does). A container with no configuration on this machine
+ * (a stray folder, or a marker left by --environment) is skipped with a
+ * warning rather than stopping everything else.
  */
-async function runOnEach(engine: Engine, operation: Operation, targets: Array<Target | { container: string; component: string; marker: string }>): Promise<number> {
-  const known = new Map<string, boolean>();
+async function runOnEach(engine: Engine, operation: Operation, targets: Target[]): Promise<number> {
+  const missing = new Set<string>();
+  const skip = (target: Target) =>
+    engine.log.warn(`skipping ${target.container}/${target.component}: no container configuration named "${target.container}" on this machine`);
   for (const target of targets) {
-    const component = 'marker' in target ? target.marker : target.path;
-    if (!known.has(target.container)) {
-      const found = await engine.resolveContainer(target.container).then(
-        () => true,
-        (error: unknown) => {
-          if ((error as DysnomiaError).code !== 'ERR_DYSNOMIA_CONTAINER_NOT_FOUND') throw error;
-          return false;
-        },
-      );
-      known.set(target.container, found);
-    }
-    if (!known.get(target.container)) {
-      engine.log.warn(`skipping ${target.container}/${target.component}: no container configuration named "${target.container}" on this machine`);
+    if (missing.has(target.container)) {
+      skip(target);
       continue;
     }
-    engine.log.info(`${operation} ${target.component} in container ${target.container}`);
-    await engine.run({ operation, container: target.container, component });
+    try {
+      await engine.run({ operation, container: target.container, component: target.path });
+      engine.log.info(`${operation} ${target.component} in container ${target.container}: done`);
+    } catch (error) {
+      if ((error as DysnomiaError).code !== 'ERR_DYSNOMIA_CONTAINER_NOT_FOUND') throw error;
+      missing.add(target.container);
+      skip(target);
+    }
   }
   return 0;
 }
 
 async function onActivated(engine: Engine, operation: Operation, only: string | undefined): Promise<number> {
-  return runOnEach(engine, operation, await engine.stateDir.listMarkers('activated', only));
+  return runOnEach(engine, operation, (await engine.stateDir.listMarkers('activated', only)).map(markerTarget));
 }
 
 async function deploy(engine: Engine, only: string | undefined): Promise<number> {
@@ -192,7 +191,7 @@ async function deploy(engine: Engine, only: string | undefined): Promise<number>
   const key = (c: { container: string; component: string }) => `${c.container}/${c.component}`;
   const availableKeys = new Set(available.map(key));
   const activatedKeys = new Set(activated.map(key));
-  await runOnEach(engine, 'deactivate', activated.filter((m) => !availableKeys.has(key(m))));
+  await runOnEach(engine, 'deactivate', activated.filter((m) => !availableKeys.has(key(m))).map(markerTarget));
   return runOnEach(engine, 'activate', available.filter((c) => !activatedKeys.has(key(c))));
 }
 

@@ -21,7 +21,11 @@ export function pluginPackageNames(type: string): string[] {
   return [`@dysnomia/plugin-${type}`, `dysnomia-plugin-${type}`];
 }
 
-export type Candidate = { kind: 'executable'; file: string } | { kind: 'plugin-file'; file: string } | { kind: 'plugin-package'; dir: string };
+export type Candidate =
+  | { kind: 'executable'; file: string }
+  /** A module file; from npm, with the package's name and version (its entry as Node's resolver found it). */
+  | { kind: 'plugin-file'; file: string; packageName?: string; version?: string }
+  | { kind: 'plugin-package'; dir: string };
 
 async function statOrUndefined(p: string) {
   return stat(p).catch(() => undefined);
@@ -128,7 +132,10 @@ export class ModuleResolver {
     for (const name of pluginPackageNames(type)) {
       for (const dir of this.options.npmDirs) {
         const resolved = await resolvePackageFrom(name, dir);
-        if (resolved) return this.load({ kind: 'plugin-package', dir: resolved.dir }, type, `npm (from ${dir})`);
+        if (resolved) {
+          const { entry, pkg } = resolved;
+          return this.load({ kind: 'plugin-file', file: entry, packageName: pkg.name ?? name, ...(pkg.version ? { version: pkg.version } : {}) }, type, `npm (from ${dir})`);
+        }
       }
       searched.push(`npm package ${name} (from ${this.options.npmDirs.join(', ')})`);
     }
@@ -150,7 +157,10 @@ export class ModuleResolver {
     const key = candidate.kind === 'plugin-file' ? candidate.file : candidate.dir;
     let source = this.loaded.get(key);
     if (!source) {
-      source = candidate.kind === 'plugin-file' ? await importPlugins(candidate.file, candidate.file) : await importPluginPackage(candidate.dir);
+      source =
+        candidate.kind === 'plugin-file'
+          ? await importPlugins(candidate.file, candidate.packageName ?? candidate.file, candidate.version)
+          : await importPluginPackage(candidate.dir);
       this.loaded.set(key, source);
     }
     const plugin = selectPlugin(source, type);
