@@ -26,4 +26,5 @@ export type { ErrorCode } from './errors.js';
 export { StateDir, defaultStateDir } from './state-dir.js';
 export { ENGINE_API_VERSION, engineVersion } from './version.js';
 export { shellQuote } from './shell-quote.js';
+export { moduleEnvironment } from './modules/executable-module.js';
 export * as snapshots from './snapshots/index.js';
