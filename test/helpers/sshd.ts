@@ -1,0 +1,220 @@
+import { execFile, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { access, appendFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+const SSHD = '/usr/sbin/sshd';
+
+interface Teardown {
+  teardown(fn: () => unknown): void;
+}
+
+/** A client key pair made with ssh-keygen for one test. */
+export interface SshClientKey {
+  /** Path of the private key (mode 0600). */
+  privateKey: string;
+  publicKey: string;
+}
+
+/** One simulated machine: an OpenSSH sshd on 127.0.0.1 that accepts the test's client key for the current user. */
+export interface SshdInstance {
+  host: '127.0.0.1';
+  port: number;
+  user: string;
+  /** The folder holding its config, host key, authorized_keys and log. */
+  dir: string;
+  pid: number;
+  clientKey: SshClientKey;
+  /** `[127.0.0.1]:PORT ssh-ed25519 AAAA…`, as ssh-keyscan would print it. */
+  knownHostsLine: string;
+  /** The host's public key as OpenSSH prints it (`ssh-ed25519 AAAA…`). */
+  hostPublicKey: string;
+  /** The pids of the per-connection sshd processes (children of the listener). */
+  sessionPids(): Promise<number[]>;
+  /** Kills every open connection's sshd process (SIGKILL), which cuts the connections off. */
+  killSessions(): Promise<number>;
+  /** What sshd logged so far. */
+  log(): Promise<string>;
+  stop(): Promise<void>;
+}
+
+export async function requireSshd(): Promise<void> {
+  try {
+    await access(SSHD);
+  } catch {
+    throw new Error(`${SSHD} is missing: install OpenSSH's server with \`apt-get install openssh-server\``);
+  }
+}
+
+/** A free TCP port on 127.0.0.1 (listen on 0, read it, close). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+async function tempFolder(t: Teardown, prefix: string): Promise<string> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), prefix));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+export async function makeClientKey(t: Teardown, dir?: string): Promise<SshClientKey> {
+  const folder = dir ?? (await tempFolder(t, 'dysnomia-ssh-key-'));
+  const privateKey = path.join(folder, 'id_ed25519');
+  await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'dysnomia-test', '-f', privateKey]);
+  return { privateKey, publicKey: (await readFile(`${privateKey}.pub`, 'utf8')).trim() };
+}
+
+export interface StartSshdOptions {
+  /** The client key to authorize; one is made when absent. */
+  clientKey?: SshClientKey;
+  /** A known_hosts file to append this host's key to (created when missing). */
+  knownHosts?: string;
+}
+
+/**
+ * Starts `sshd -D -e -f CONFIG` on a free port of 127.0.0.1 with a generated
+ * host key and its own PidFile and AuthorizedKeysFile in a temp folder; it is
+ * stopped (its process group killed) when the test ends.
+ */
+export async function startSshd(t: Teardown, options: StartSshdOptions = {}): Promise<SshdInstance> {
+  await requireSshd();
+  // sshd running as root wants its privilege-separation folder; Debian creates it only when the service starts.
+  if (process.getuid?.() === 0) await mkdir('/run/sshd', { recursive: true, mode: 0o755 });
+  const dir = await tempFolder(t, 'dysnomia-sshd-');
+  const clientKey = options.clientKey ?? (await makeClientKey(t, dir));
+  const hostKey = path.join(dir, 'ssh_host_ed25519_key');
+  await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'dysnomia-test-host', '-f', hostKey]);
+  const hostPublicKey = (await readFile(`${hostKey}.pub`, 'utf8')).trim().split(/\s+/).slice(0, 2).join(' ');
+  await writeFile(path.join(dir, 'authorized_keys'), `${clientKey.publicKey}\n`, { mode: 0o600 });
+
+  let lastError: Error | undefined;
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const port = await freePort();
+    const config = path.join(dir, 'sshd_config');
+    await writeFile(
+      config,
+      [
+        `Port ${port}`,
+        'ListenAddress 127.0.0.1',
+        `HostKey ${hostKey}`,
+        `PidFile ${path.join(dir, 'sshd.pid')}`,
+        `AuthorizedKeysFile ${path.join(dir, 'authorized_keys')}`,
+        'StrictModes no',
+        'PermitRootLogin prohibit-password',
+        'PubkeyAuthentication yes',
+        'PasswordAuthentication no',
+        'KbdInteractiveAuthentication no',
+        'UsePAM no',
+        'UseDNS no',
+        'MaxStartups 100',
+        'MaxSessions 100',
+        'LogLevel VERBOSE',
+        'Subsystem sftp internal-sftp',
+        '',
+      ].join('\n'),
+    );
+    const logFile = path.join(dir, 'sshd.log');
+    const child = spawn(SSHD, ['-D', '-e', '-f', config], { detached: true, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr!.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+      void appendFile(logFile, chunk);
+    });
+    const started = await waitForListening(child, port, () => stderr);
+    if (started !== true) {
+      lastError = started;
+      if (/Address already in use/.test(stderr)) continue;
+      throw started;
+    }
+    const pid = child.pid!;
+    const stop = async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      try {
+        process.kill(-pid, 'SIGTERM');
+      } catch {
+        return;
+      }
+      const timer = setTimeout(() => {
+        try {
+          process.kill(-pid, 'SIGKILL');
+        } catch {
+          /* gone */
+        }
+      }, 2000);
+      await exited;
+      clearTimeout(timer);
+    };
+    t.teardown(stop);
+    const sessionPids = async () => {
+      const { stdout } = await run('pgrep', ['-P', String(pid)]).catch(() => ({ stdout: '' }));
+      return stdout.split('\n').filter(Boolean).map(Number);
+    };
+    const knownHostsLine = `[127.0.0.1]:${port} ${hostPublicKey}`;
+    if (options.knownHosts) {
+      await mkdir(path.dirname(options.knownHosts), { recursive: true });
+      await appendFile(options.knownHosts, `${knownHostsLine}\n`, { mode: 0o600 });
+    }
+    return {
+      host: '127.0.0.1',
+      port,
+      user: os.userInfo().username,
+      dir,
+      pid,
+      clientKey,
+      knownHostsLine,
+      hostPublicKey,
+      sessionPids,
+      async killSessions() {
+        const pids = await sessionPids();
+        for (const session of pids) {
+          try {
+            process.kill(session, 'SIGKILL');
+          } catch {
+            /* already gone */
+          }
+        }
+        return pids.length;
+      },
+      log: () => readFile(logFile, 'utf8').catch(() => ''),
+      stop,
+    };
+  }
+  throw lastError ?? new Error('sshd did not start');
+}
+
+/** Resolves true once sshd says it listens (and the port answers), or an error naming sshd's output. */
+function waitForListening(child: ChildProcess, port: number, output: () => string): Promise<true | Error> {
+  return new Promise((resolve) => {
+    const deadline = Date.now() + 10_000;
+    const onExit = (code: number | null) => {
+      clearInterval(timer);
+      resolve(new Error(`sshd exited (status ${code}) before listening on port ${port}:\n${output()}`));
+    };
+    child.once('exit', onExit);
+    const timer = setInterval(() => {
+      if (!output().includes(`Server listening on 127.0.0.1 port ${port}`)) {
+        if (Date.now() > deadline) {
+          clearInterval(timer);
+          child.off('exit', onExit);
+          resolve(new Error(`sshd did not listen on port ${port} within 10 s:\n${output()}`));
+        }
+        return;
+      }
+      clearInterval(timer);
+      child.off('exit', onExit);
+      resolve(true);
+    }, 25);
+  });
+}
