@@ -1,0 +1,42 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { chmod, copyFile, mkdir, realpath, rename, rm, rmdir, stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+
+async function sha256(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  await pipeline(createReadStream(file), hash);
+  return hash.digest('hex');
+}
+
+/** True when both are regular files with the same bytes; false when `target` is missing. */
+export async function sameContent(source: string, target: string): Promise<boolean> {
+  const [a, b] = await Promise.all([stat(source), stat(target).catch(() => undefined)]);
+  if (!b?.isFile() || a.size !== b.size) return false;
+  return (await sha256(source)) === (await sha256(target));
+}
+
+/**
+ * Copies `source` to `targetDir/name` so that a watcher of `targetDir` (Tomcat's
+ * deployer) only ever sees the whole file: it is copied under a temporary name
+ * into a staging folder beside `targetDir` (same file system, but not watched),
+ * then renamed into place. An identical file is left alone, so Tomcat does not
+ * redeploy it. Returns whether it wrote anything.
+ */
+export async function installAtomically(source: string, targetDir: string, name: string): Promise<boolean> {
+  const target = join(targetDir, name);
+  if (await sameContent(source, target)) return false;
+  const staging = join(dirname(await realpath(targetDir)), '.dysnomia-staging');
+  await mkdir(staging, { recursive: true });
+  const temporary = join(staging, `${name}.${process.pid}.${randomBytes(4).toString('hex')}`);
+  try {
+    await copyFile(source, temporary);
+    await chmod(temporary, 0o644);
+    await rename(temporary, target);
+  } finally {
+    await rm(temporary, { force: true });
+    await rmdir(staging).catch(() => undefined); // another activation may still be using it
+  }
+  return true;
+}
