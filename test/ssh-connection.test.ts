@@ -1,0 +1,87 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import t from 'tap';
+import { SshConnection } from '../packages/engine/src/remote/ssh-connection.js';
+import type { SshSettings } from '../packages/engine/src/remote/ssh-connection.js';
+import { tempDir } from './helpers/cli.js';
+import { startSshd } from './helpers/sshd.js';
+import type { SshdInstance } from './helpers/sshd.js';
+
+function settings(host: SshdInstance, knownHostsFile: string, extra: Partial<SshSettings> = {}): SshSettings {
+  return {
+    target: 'test1',
+    host: host.host,
+    port: host.port,
+    username: host.user,
+    privateKeyPath: host.clientKey.privateKey,
+    agent: '',
+    knownHostsFile,
+    acceptNewHostKeys: false,
+    ...extra,
+  };
+}
+
+t.test('a known host: commands run over one connection, stdin is piped', async (t) => {
+  const dir = await tempDir(t);
+  const knownHosts = path.join(dir, 'known_hosts');
+  const host = await startSshd(t, { knownHosts });
+  const connection = await SshConnection.open(settings(host, knownHosts));
+  t.teardown(() => connection.close());
+  const first = await connection.exec('echo "$((6 * 7))"; echo oops >&2; exit 3');
+  t.same(first, { code: 3, stdout: '42\n', stderr: 'oops\n' });
+  const second = await connection.exec('cat | tr a-z A-Z', 'piped in');
+  t.equal(second.stdout, 'PIPED IN');
+  t.equal((await host.sessionPids()).length, 1, 'both commands used the one connection');
+});
+
+t.test('an unknown host key is refused with how to accept it; --accept-new-host-keys records it', async (t) => {
+  const dir = await tempDir(t);
+  const knownHosts = path.join(dir, 'known_hosts');
+  const host = await startSshd(t);
+  const refused = SshConnection.open(settings(host, knownHosts));
+  await t.rejects(refused, { message: /target "test1": the host key of 127\.0\.0\.1:\d+ is not known: it offers the ssh-ed25519 key SHA256:/ });
+  await t.rejects(refused, { message: /--accept-new-host-keys/ });
+  await t.rejects(refused, { message: new RegExp(`ssh-keyscan -p ${host.port} 127.0.0.1 >> ${knownHosts}`) });
+
+  const accepted = await SshConnection.open(settings(host, knownHosts, { acceptNewHostKeys: true }));
+  accepted.close();
+  t.equal(await readFile(knownHosts, 'utf8'), `${host.knownHostsLine}\n`, 'recorded as OpenSSH records it');
+  const again = await SshConnection.open(settings(host, knownHosts));
+  t.equal((await again.exec('echo ok')).stdout, 'ok\n', 'known from now on');
+  again.close();
+});
+
+t.test('a changed host key is refused loudly, even with --accept-new-host-keys', async (t) => {
+  const dir = await tempDir(t);
+  const knownHosts = path.join(dir, 'known_hosts');
+  const host = await startSshd(t);
+  const impostor = await startSshd(t, { clientKey: host.clientKey });
+  // known_hosts says host's port has the impostor's key: the key offered there "changed".
+  await writeFile(knownHosts, `# mine\n[127.0.0.1]:${host.port} ${impostor.hostPublicKey}\n`);
+  const before = await readFile(knownHosts, 'utf8');
+  for (const acceptNewHostKeys of [false, true]) {
+    const attempt = SshConnection.open(settings(host, knownHosts, { acceptNewHostKeys }));
+    await t.rejects(attempt, { message: /WARNING: THE HOST KEY OF TARGET "test1" HAS CHANGED/ });
+    await t.rejects(attempt, { message: /man-in-the-middle/ });
+    await t.rejects(attempt, { message: new RegExp(`recorded for it is in ${knownHosts}:2`) });
+  }
+  t.equal(await readFile(knownHosts, 'utf8'), before, 'known_hosts untouched');
+});
+
+t.test('a refused key and a cut connection give clear errors', async (t) => {
+  const dir = await tempDir(t);
+  const knownHosts = path.join(dir, 'known_hosts');
+  const host = await startSshd(t, { knownHosts });
+  const stranger = await startSshd(t);
+  await t.rejects(SshConnection.open(settings(host, knownHosts, { privateKeyPath: stranger.clientKey.privateKey })), {
+    message: /target "test1": cannot connect to 127\.0\.0\.1:\d+: authentication as \w+ failed/,
+  });
+  const connection = await SshConnection.open(settings(host, knownHosts));
+  const long = connection.exec('sleep 30');
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  t.equal(await host.killSessions(), 1);
+  await t.rejects(long, { message: /target "test1": .* did not finish/ });
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  t.equal(connection.isOpen, false);
+  await t.rejects(connection.exec('true'), { message: /target "test1": connection lost/ });
+});
