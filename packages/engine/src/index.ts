@@ -28,3 +28,5 @@ export { ENGINE_API_VERSION, engineVersion } from './version.js';
 export { shellQuote } from './shell-quote.js';
 export { moduleEnvironment } from './modules/executable-module.js';
 export * as snapshots from './snapshots/index.js';
+export { Store, component, isBuildFunctionComponent, isEntryName, parseEntryName, gcRoots } from './store/index.js';
+export type { ComponentSource, AddOptions, BuildFunctionComponent, EntryMeta, GarbageCollection } from './store/index.js';

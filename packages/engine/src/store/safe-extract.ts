@@ -1,0 +1,145 @@
+import { createWriteStream, lstatSync, mkdirSync, symlinkSync, unlinkSync } from 'node:fs';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { Parser, type ReadEntry } from 'tar';
+import { DysnomiaError, EXIT_OPERATION_FAILED } from '../errors.js';
+
+export interface ExtractOptions {
+  /** Refuse symbolic links whose target is absolute or climbs out of `dest` (component tarballs). */
+  confineLinks: boolean;
+  /** Called with each entry's clean relative path before anything is written; throw to refuse it. */
+  check?: (relative: string, type: string) => void;
+  /** Called when a regular file has been written completely. */
+  onFile?: (relative: string) => void;
+}
+
+/**
+ * Extracts a tar stream (gzip or not) into the existing folder `dest`, writing
+ * every file itself: absolute paths, `..` segments, hard links, devices and
+ * paths through a symbolic link are refused, never followed. Files get mode
+ * 0644, or 0755 when the archive marks them executable. Rejects on the first
+ * refused entry and on a truncated or corrupt archive; the caller removes
+ * `dest` then.
+ */
+export async function extractTar(input: NodeJS.ReadableStream, dest: string, options: ExtractOptions): Promise<void> {
+  const parser = new Parser({ strict: true });
+  const writes: Array<Promise<void>> = [];
+  let refused: Error | undefined;
+
+  parser.on('entry', (entry: ReadEntry) => {
+    if (refused !== undefined) return entry.resume();
+    try {
+      writes.push(writeEntry(entry, dest, options));
+    } catch (error) {
+      refused = error as Error;
+      entry.resume();
+      parser.abort(refused);
+    }
+  });
+
+  try {
+    await pipeline(input as NodeJS.ReadableStream & AsyncIterable<Buffer>, parser as unknown as NodeJS.WritableStream);
+  } catch (error) {
+    await Promise.allSettled(writes);
+    throw refused ?? archiveError(error);
+  }
+  if (refused !== undefined) throw refused;
+  await Promise.all(writes);
+}
+
+function archiveError(error: unknown): DysnomiaError {
+  const message = error instanceof Error ? error.message : String(error);
+  return new DysnomiaError('ERR_DYSNOMIA_INPUT', `unreadable or incomplete archive: ${message.replace(/^TAR_\w+: /, '')}`, {
+    exitCode: EXIT_OPERATION_FAILED,
+    cause: error,
+  });
+}
+
+function refuse(entryPath: string, why: string): DysnomiaError {
+  return new DysnomiaError('ERR_DYSNOMIA_INPUT', `archive entry '${entryPath}' refused: ${why}`);
+}
+
+/** The entry's path relative to dest, or undefined for the archive's top folder itself (`./`). */
+export function cleanRelativePath(raw: string): string | undefined {
+  if (raw.includes('\0')) throw refuse(raw, 'NUL in the path');
+  if (path.posix.isAbsolute(raw) || /^[A-Za-z]:/.test(raw)) throw refuse(raw, 'absolute path');
+  const segments = raw.split('/').filter((s) => s !== '' && s !== '.');
+  if (segments.includes('..')) throw refuse(raw, "'..' climbs out of the folder");
+  return segments.length === 0 ? undefined : segments.join('/');
+}
+
+function writeEntry(entry: ReadEntry, dest: string, options: ExtractOptions): Promise<void> {
+  const relative = cleanRelativePath(entry.path);
+  if (relative === undefined) {
+    entry.resume();
+    return Promise.resolve();
+  }
+  options.check?.(relative, entry.type);
+  const target = path.join(dest, relative);
+  ensureParentFolders(dest, relative);
+  switch (entry.type) {
+    case 'Directory':
+      if (!isDirectory(target)) {
+        removeNonFolder(target, relative);
+        mkdirSync(target);
+      }
+      entry.resume();
+      return Promise.resolve();
+    case 'File':
+    case 'OldFile':
+    case 'ContiguousFile': {
+      removeNonFolder(target, relative);
+      const executable = ((entry.mode ?? 0o644) & 0o111) !== 0;
+      const out = createWriteStream(target, { flags: 'wx', mode: executable ? 0o755 : 0o644 });
+      return pipeline(entry as unknown as NodeJS.ReadableStream, out).then(() => options.onFile?.(relative));
+    }
+    case 'SymbolicLink': {
+      const linkTarget = entry.linkpath ?? '';
+      if (linkTarget === '') throw refuse(entry.path, 'a symbolic link without a target');
+      if (options.confineLinks) {
+        const resolved = path.resolve(path.dirname(target), linkTarget);
+        if (path.isAbsolute(linkTarget) || (resolved !== dest && !resolved.startsWith(dest + path.sep))) {
+          throw refuse(entry.path, `the link points outside the folder (${linkTarget})`);
+        }
+      }
+      removeNonFolder(target, relative);
+      symlinkSync(linkTarget, target);
+      entry.resume();
+      return Promise.resolve();
+    }
+    default:
+      throw refuse(entry.path, `${entry.type} entries are not accepted (only files, folders and symbolic links)`);
+  }
+}
+
+/** Creates missing parents; a parent that exists as anything but a real folder (a link, say) is refused. */
+function ensureParentFolders(dest: string, relative: string): void {
+  const segments = relative.split('/').slice(0, -1);
+  let current = dest;
+  for (const segment of segments) {
+    current = path.join(current, segment);
+    const info = lstatOrUndefined(current);
+    if (info === undefined) mkdirSync(current);
+    else if (!info.isDirectory()) throw refuse(relative, `'${path.relative(dest, current)}' is not a folder in the archive`);
+  }
+}
+
+function lstatOrUndefined(file: string) {
+  try {
+    return lstatSync(file);
+  } catch {
+    return undefined;
+  }
+}
+
+function isDirectory(file: string): boolean {
+  return lstatOrUndefined(file)?.isDirectory() ?? false;
+}
+
+/** A later entry for the same path replaces an earlier file or link (tar semantics), never a folder. */
+function removeNonFolder(file: string, relative: string): void {
+  const info = lstatOrUndefined(file);
+  if (info === undefined) return;
+  if (info.isDirectory()) throw refuse(relative, 'a folder of that name is already in the archive');
+  unlinkSync(file);
+}

@@ -1,0 +1,82 @@
+import { createHash, type Hash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { lstat, readdir, readlink } from 'node:fs/promises';
+import path from 'node:path';
+import { DysnomiaError } from '../errors.js';
+import { compressHash, nixBase32 } from './base32.js';
+
+export interface TreeHash {
+  /** The 32 characters an entry name starts with. */
+  hashPart: string;
+  /** `sha256:<hex>` of the serialization (name and references included). */
+  sha256: string;
+  /** Bytes in regular files. */
+  size: number;
+}
+
+/**
+ * Hashes a store entry: SHA-256 over a canonical serialization of the name,
+ * the sorted references and the tree (entries sorted by their bytes; for each
+ * file its executable bit, size and contents; for each symbolic link its
+ * target, never followed). Every string is length-prefixed so no two trees
+ * serialize alike. Timestamps, owners and other permission bits do not count.
+ */
+export async function hashTree(root: string, name: string, references: string[]): Promise<TreeHash> {
+  const hash = createHash('sha256');
+  const sizes = { bytes: 0 };
+  putString(hash, 'dysnomia-store-1');
+  putString(hash, name);
+  const sorted = [...new Set(references)].sort();
+  putNumber(hash, sorted.length);
+  for (const reference of sorted) putString(hash, reference);
+  const info = await lstat(root);
+  if (!info.isDirectory()) throw new DysnomiaError('ERR_DYSNOMIA_INPUT', `a store entry must be a folder: ${root}`);
+  await hashNode(hash, root, sizes);
+  const digest = hash.digest();
+  return { hashPart: nixBase32(compressHash(digest, 20)), sha256: `sha256:${digest.toString('hex')}`, size: sizes.bytes };
+}
+
+async function hashNode(hash: Hash, file: string, sizes: { bytes: number }): Promise<void> {
+  const info = await lstat(file);
+  if (info.isDirectory()) {
+    const names = (await readdir(file)).sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+    putString(hash, 'dir');
+    putNumber(hash, names.length);
+    for (const name of names) {
+      putString(hash, name);
+      await hashNode(hash, path.join(file, name), sizes);
+    }
+  } else if (info.isFile()) {
+    putString(hash, 'file');
+    putString(hash, info.mode & 0o100 ? 'x' : '-');
+    putNumber(hash, info.size);
+    await hashContents(hash, file);
+    sizes.bytes += info.size;
+  } else if (info.isSymbolicLink()) {
+    putString(hash, 'link');
+    putString(hash, await readlink(file));
+  } else {
+    throw new DysnomiaError('ERR_DYSNOMIA_INPUT', `${file}: only files, folders and symbolic links can go into the store`);
+  }
+}
+
+function putNumber(hash: Hash, value: number): void {
+  const buffer = Buffer.alloc(8);
+  buffer.writeBigUInt64LE(BigInt(value));
+  hash.update(buffer);
+}
+
+function putString(hash: Hash, value: string): void {
+  const bytes = Buffer.from(value);
+  putNumber(hash, bytes.length);
+  hash.update(bytes);
+}
+
+function hashContents(hash: Hash, file: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    createReadStream(file)
+      .on('data', (chunk) => hash.update(chunk))
+      .on('error', reject)
+      .on('end', () => resolve());
+  });
+}
