@@ -1,0 +1,103 @@
+import os from 'node:os';
+import path from 'node:path';
+import { loadModelFile, modelError } from './load-model.js';
+import type { ModelSource } from './load-model.js';
+
+export type ClientInterface = 'ssh' | 'local';
+
+/** One machine of the infrastructure model, with its settings checked and defaults applied. */
+export interface InfrastructureTarget {
+  name: string;
+  properties: Record<string, unknown>;
+  containers: Record<string, Record<string, unknown>>;
+  system?: string;
+  numOfCores?: number;
+  /** The property holding the address (Disnix's targetProperty), default `hostname`. */
+  targetProperty: string;
+  clientInterface: ClientInterface;
+  /** The address: properties[targetProperty]. */
+  hostname: string;
+}
+
+export type Infrastructure = Record<string, InfrastructureTarget>;
+
+const TARGET_KEYS = new Set(['properties', 'containers', 'system', 'numOfCores', 'targetProperty', 'clientInterface']);
+const LOCAL_NAMES = new Set(['localhost', '127.0.0.1', '::1']);
+/** Properties that say "reach me over SSH" even for an address of this machine. */
+const SSH_PROPERTIES = ['sshPort', 'sshUser', 'sshKey', 'sshKnownHosts'];
+
+const isObject = (value: unknown): value is Record<string, unknown> => value !== null && typeof value === 'object' && !Array.isArray(value);
+
+export async function loadInfrastructure(file: string): Promise<Infrastructure> {
+  return parseInfrastructure(await loadModelFile(file, 'infrastructure'));
+}
+
+/**
+ * Checks the infrastructure model. The client interface defaults to SSH,
+ * except for an address of this machine (localhost, 127.0.0.1, ::1, this
+ * host's name) given without any ssh* property: that target is done in process.
+ */
+export function parseInfrastructure(source: ModelSource): Infrastructure {
+  const value = typeof source.value === 'function' ? (source.value as () => unknown)() : source.value;
+  if (!isObject(value)) throw modelError(source, [], 'the infrastructure model must be an object mapping target names to targets');
+  const targets: Infrastructure = {};
+  for (const [name, raw] of Object.entries(value)) {
+    const fail = (keys: Array<string | number>, message: string, ofKey = false) => modelError(source, [name, ...keys], `target "${name}": ${message}`, ofKey);
+    if (!isObject(raw)) throw fail([], 'must be an object with "properties" (hostname, …)');
+    for (const key of Object.keys(raw)) {
+      if (!TARGET_KEYS.has(key)) throw fail([key], `unknown key "${key}" (known keys: ${[...TARGET_KEYS].join(', ')})`, true);
+    }
+    const properties = raw.properties ?? {};
+    if (!isObject(properties)) throw fail(['properties'], '"properties" must be an object');
+    const containers = raw.containers ?? {};
+    if (!isObject(containers) || !Object.values(containers).every(isObject)) throw fail(['containers'], '"containers" must map container names to objects of properties');
+    const targetProperty = raw.targetProperty ?? 'hostname';
+    if (typeof targetProperty !== 'string') throw fail(['targetProperty'], '"targetProperty" must be a property name');
+    const hostname = properties[targetProperty] ?? (raw.clientInterface === 'local' ? 'localhost' : undefined);
+    if (typeof hostname !== 'string' || hostname === '') throw fail(['properties'], `properties.${targetProperty} must be the host's address`);
+    for (const key of ['sshUser', 'sshKey', 'sshKnownHosts', 'stateDir', 'nodePath']) {
+      if (properties[key] !== undefined && (typeof properties[key] !== 'string' || properties[key] === '')) throw fail(['properties', key], `properties.${key} must be a string`);
+    }
+    const port = properties.sshPort;
+    if (port !== undefined && !(Number.isInteger(Number(port)) && Number(port) > 0 && Number(port) < 65536)) throw fail(['properties', 'sshPort'], 'properties.sshPort must be a port number');
+    if (typeof properties.stateDir === 'string' && !path.isAbsolute(properties.stateDir)) throw fail(['properties', 'stateDir'], 'properties.stateDir must be an absolute path (on the target)');
+    const clientInterface = clientInterfaceOf(raw.clientInterface, hostname, properties);
+    if (clientInterface === undefined) throw fail(['clientInterface'], `clientInterface must be "ssh" or "local", not ${JSON.stringify(raw.clientInterface)}`);
+    if (raw.system !== undefined && typeof raw.system !== 'string') throw fail(['system'], '"system" must be a string');
+    if (raw.numOfCores !== undefined && !Number.isInteger(raw.numOfCores)) throw fail(['numOfCores'], '"numOfCores" must be a whole number');
+    targets[name] = {
+      name,
+      properties: resolveLocalPaths(properties, path.dirname(source.file)),
+      containers: containers as Record<string, Record<string, unknown>>,
+      ...(raw.system !== undefined ? { system: raw.system as string } : {}),
+      ...(raw.numOfCores !== undefined ? { numOfCores: raw.numOfCores as number } : {}),
+      targetProperty,
+      clientInterface,
+      hostname,
+    };
+  }
+  if (Object.keys(targets).length === 0) throw modelError(source, [], 'the infrastructure model has no targets');
+  return targets;
+}
+
+function clientInterfaceOf(value: unknown, hostname: string, properties: Record<string, unknown>): ClientInterface | undefined {
+  if (value === undefined) {
+    const thisMachine = LOCAL_NAMES.has(hostname) || hostname === os.hostname();
+    return thisMachine && !SSH_PROPERTIES.some((key) => properties[key] !== undefined) ? 'local' : 'ssh';
+  }
+  if (value === 'local') return 'local';
+  // Disnix's names for its SSH client are accepted as "ssh".
+  if (value === 'ssh' || value === 'disnix-ssh-client') return 'ssh';
+  return undefined;
+}
+
+/** sshKey and sshKnownHosts are files of this machine: relative to the model, `~/` expanded. */
+function resolveLocalPaths(properties: Record<string, unknown>, dir: string): Record<string, unknown> {
+  const result = { ...properties };
+  for (const key of ['sshKey', 'sshKnownHosts']) {
+    const value = result[key];
+    if (typeof value !== 'string') continue;
+    result[key] = value.startsWith('~/') ? path.join(os.homedir(), value.slice(2)) : path.resolve(dir, value);
+  }
+  return result;
+}

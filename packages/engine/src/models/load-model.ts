@@ -1,0 +1,127 @@
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { DysnomiaError, inputError } from '../errors.js';
+import { describeImportError } from '../import-error.js';
+
+/** A model file's value, and where in the file a value sits (JSON and YAML only). */
+export interface ModelSource {
+  file: string;
+  value: unknown;
+  /** The line of the value at `keys` (object keys / array indexes), or of its key with `ofKey`, when the format tells. */
+  lineOf(keys: Array<string | number>, ofKey?: boolean): number | undefined;
+}
+
+const JS = new Set(['.js', '.mjs', '.cjs']);
+const TS = new Set(['.ts', '.mts', '.cts']);
+const YAML = new Set(['.yaml', '.yml']);
+
+/**
+ * Loads an infrastructure, packages (or later services/distribution) model:
+ * JS (default export), TS (compiled with the `typescript` package when it is
+ * installed, since Node 20 cannot run TS), JSON or YAML.
+ */
+export async function loadModelFile(file: string, kind: string): Promise<ModelSource> {
+  const absolute = path.resolve(file);
+  const extension = path.extname(absolute).toLowerCase();
+  let text: string | undefined;
+  if (!JS.has(extension)) {
+    try {
+      text = await readFile(absolute, 'utf8');
+    } catch (error) {
+      throw new DysnomiaError('ERR_DYSNOMIA_INPUT', `${kind} model ${absolute}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}`);
+    }
+  }
+  if (JS.has(extension)) return { file: absolute, value: await importModule(absolute, absolute, kind), lineOf: () => undefined };
+  if (TS.has(extension)) return { file: absolute, value: await importTypeScript(absolute, text!, kind), lineOf: () => undefined };
+  if (YAML.has(extension) || extension === '.json') return parseData(absolute, text!, extension === '.json');
+  throw new DysnomiaError('ERR_DYSNOMIA_INPUT', `${kind} model ${absolute}: unknown format "${extension || '(no extension)'}" (use .js, .mjs, .ts, .json, .yaml or .yml)`);
+}
+
+async function importModule(url: string, file: string, kind: string): Promise<unknown> {
+  try {
+    await readFile(file);
+  } catch (error) {
+    throw new DysnomiaError('ERR_DYSNOMIA_INPUT', `${kind} model ${file}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}`);
+  }
+  let module: Record<string, unknown>;
+  try {
+    module = (await import(pathToFileURL(url).href)) as Record<string, unknown>;
+  } catch (error) {
+    const reason = describeImportError(error, url);
+    throw new DysnomiaError('ERR_DYSNOMIA_INPUT', reason.startsWith(`${url}:`) ? reason.replace(url, file) : `${file}: cannot load the ${kind} model: ${reason}`, { cause: error });
+  }
+  if (!('default' in module)) throw new DysnomiaError('ERR_DYSNOMIA_INPUT', `${file}: the ${kind} model has no default export`);
+  return module.default;
+}
+
+async function importTypeScript(file: string, text: string, kind: string): Promise<unknown> {
+  let ts: typeof import('typescript');
+  try {
+    ts = (await import('typescript')).default;
+  } catch {
+    throw new DysnomiaError('ERR_DYSNOMIA_INPUT', `${file}: a .ts ${kind} model needs the typescript package (npm install typescript), or write it as .js/.mjs`);
+  }
+  const output = ts.transpileModule(text, {
+    fileName: file,
+    reportDiagnostics: true,
+    compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, sourceMap: false },
+  });
+  const problem = output.diagnostics?.find((d) => d.category === ts.DiagnosticCategory.Error);
+  if (problem) {
+    const line = problem.file && problem.start !== undefined ? problem.file.getLineAndCharacterOfPosition(problem.start).line + 1 : undefined;
+    throw inputError('ERR_DYSNOMIA_INPUT', { file, ...(line ? { line } : {}) }, ts.flattenDiagnosticMessageText(problem.messageText, '\n'));
+  }
+  // Beside the model, so its relative imports of .js/.mjs files resolve as written.
+  const compiled = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}-${Date.now()}.mjs`);
+  await writeFile(compiled, output.outputText);
+  try {
+    return await importModule(compiled, file, kind);
+  } finally {
+    await rm(compiled, { force: true });
+  }
+}
+
+async function parseData(file: string, text: string, json: boolean): Promise<ModelSource> {
+  const { LineCounter, parseDocument, isMap, isNode, isScalar } = await import('yaml');
+  const lineCounter = new LineCounter();
+  if (json) {
+    try {
+      JSON.parse(text);
+    } catch (error) {
+      const position = /at position (\d+)/.exec((error as Error).message);
+      const line = position ? text.slice(0, Number(position[1])).split('\n').length : undefined;
+      throw inputError('ERR_DYSNOMIA_INPUT', { file, ...(line ? { line } : {}) }, `invalid JSON: ${(error as Error).message.replace(/ in JSON at position \d+.*$/, '')}`);
+    }
+  }
+  // JSON is read through the YAML parser too: it keeps each value's position, so later checks can name a line.
+  const document = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: true });
+  const error = document.errors[0];
+  if (error) {
+    const line = error.linePos?.[0]?.line;
+    throw inputError('ERR_DYSNOMIA_INPUT', { file, ...(line ? { line } : {}) }, `invalid YAML: ${error.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}`);
+  }
+  return {
+    file,
+    value: document.toJS(),
+    lineOf(keys, ofKey) {
+      const last = keys[keys.length - 1];
+      if (ofKey && last !== undefined) {
+        const parent = keys.length === 1 ? document.contents : document.getIn(keys.slice(0, -1), true);
+        const pair = isMap(parent) ? parent.items.find((item) => isScalar(item.key) && item.key.value === last) : undefined;
+        if (pair && isNode(pair.key) && pair.key.range) return lineCounter.linePos(pair.key.range[0]).line;
+      }
+      for (let depth = keys.length; depth >= 0; depth--) {
+        const node = depth === 0 ? document.contents : document.getIn(keys.slice(0, depth), true);
+        if (isNode(node) && node.range) return lineCounter.linePos(node.range[0]).line;
+      }
+      return undefined;
+    },
+  };
+}
+
+/** An error about a model value: `file:line: message` when the line is known. */
+export function modelError(source: ModelSource, keys: Array<string | number>, message: string, ofKey = false): DysnomiaError {
+  const line = source.lineOf(keys, ofKey);
+  return inputError('ERR_DYSNOMIA_INPUT', { file: source.file, ...(line ? { line } : {}) }, message);
+}
