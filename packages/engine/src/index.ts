@@ -30,3 +30,5 @@ export { moduleEnvironment } from './modules/executable-module.js';
 export * as snapshots from './snapshots/index.js';
 export { Store, component, isBuildFunctionComponent, isEntryName, parseEntryName, gcRoots } from './store/index.js';
 export type { ComponentSource, AddOptions, BuildFunctionComponent, EntryMeta, GarbageCollection } from './store/index.js';
+export { Profiles, assertProfileName } from './profiles/index.js';
+export type { Generation, GenerationSelector } from './profiles/index.js';
