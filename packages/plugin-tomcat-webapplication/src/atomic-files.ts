@@ -21,12 +21,13 @@ export async function sameContent(source: string, target: string): Promise<boole
  * Copies `source` to `targetDir/name` so that a watcher of `targetDir` (Tomcat's
  * deployer) only ever sees the whole file: it is copied under a temporary name
  * into a staging folder beside `targetDir` (same file system, but not watched),
- * then renamed into place. An identical file is left alone, so Tomcat does not
+ * then renamed into place. `targetDir` is created when missing. An identical file is left alone, so Tomcat does not
  * redeploy it. Returns whether it wrote anything.
  */
 export async function installAtomically(source: string, targetDir: string, name: string): Promise<boolean> {
   const target = join(targetDir, name);
   if (await sameContent(source, target)) return false;
+  await mkdir(targetDir, { recursive: true });
   const staging = join(dirname(await realpath(targetDir)), '.dysnomia-staging');
   await mkdir(staging, { recursive: true });
   const temporary = join(staging, `${name}.${process.pid}.${randomBytes(4).toString('hex')}`);
