@@ -12,6 +12,8 @@ await runCli('dysnomia', async (argv) => {
   if (first === 'containers') return (await import('./containers-command.js')).containersCommand(rest);
   if (first === 'snapshots') return (await import('./snapshots-command.js')).snapshotsCommand(rest);
   if (first === 'plugins') return (await import('./plugins-command.js')).pluginsCommand(rest);
+  if (first === 'store') return (await import('./store-command.js')).storeCommand(rest);
+  if (first === 'profile') return (await import('./profile-command.js')).profileCommand(rest);
   if (first !== undefined && NOT_YET.has(first)) {
     throw new DysnomiaError('ERR_DYSNOMIA_USAGE', `"dysnomia ${first}" is not part of this version yet (it comes with the deployment orchestrator)`);
   }
