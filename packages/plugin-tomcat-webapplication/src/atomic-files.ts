@@ -21,8 +21,9 @@ export async function sameContent(source: string, target: string): Promise<boole
  * Copies `source` to `targetDir/name` so that a watcher of `targetDir` (Tomcat's
  * deployer) only ever sees the whole file: it is copied under a temporary name
  * into a staging folder beside `targetDir` (same file system, but not watched),
- * then renamed into place. `targetDir` is created when missing. An identical file is left alone, so Tomcat does not
- * redeploy it. Returns whether it wrote anything.
+ * then renamed into place. `targetDir` is created when missing. An identical
+ * file is left alone, so Tomcat does not redeploy it. Returns whether it
+ * wrote anything.
  */
 export async function installAtomically(source: string, targetDir: string, name: string): Promise<boolean> {
   const target = join(targetDir, name);
