@@ -1,6 +1,6 @@
 import { access, constants } from 'node:fs/promises';
 import path from 'node:path';
-import type { OperationContext, RunOptions } from '@dysnomia/engine';
+import type { OperationContext } from '@dysnomia/engine';
 import { connectionSettings, containerLabel, describeTarget } from './connection.js';
 import type { ConnectionSettings } from './connection.js';
 import { withOptionFile } from './option-file.js';
@@ -20,8 +20,10 @@ export interface Session {
   settings: ConnectionSettings;
   /** `container "NAME" (FILE)`. */
   label: string;
-  /** Runs SQL through the client (stdin, so DELIMITER works); returns its standard output. */
-  sql(statements: string, options?: { database?: string }): Promise<string>;
+  /** Runs one or more short statements (`--execute`; nothing secret goes in them); returns the output, tab-separated, no headers. */
+  query(statements: string): Promise<string>;
+  /** Feeds a SQL file to the client on its standard input, so DELIMITER blocks work as in `mysql < file`. */
+  runFile(file: string, options?: { database?: string }): Promise<void>;
   /** Runs the dump program with these arguments (after the connection options). */
   dump(args: string[]): Promise<void>;
 }
@@ -35,6 +37,17 @@ async function findProgram(ctx: OperationContext, names: string[]): Promise<stri
     }
   }
   throw new Error(`none of ${names.join(', ')} is on PATH (${dirs.join(':')}); install it: apt-get install mariadb-client`);
+}
+
+/**
+ * The program with its standard input read from a file. A fixed sh script
+ * does the redirection (the file and arguments are passed as "$@", never
+ * interpreted), so the client reads the file itself: no SQL in our memory,
+ * and no broken pipe when the client stops early at an error.
+ */
+function withStdinFrom(stdinFile: string | undefined, program: string, args: string[]): [string, string[]] {
+  if (stdinFile === undefined) return [program, args];
+  return ['/bin/sh', ['-c', 'file=$1; shift; exec "$@" < "$file"', 'sh', stdinFile, program, ...args]];
 }
 
 /** The stderr of a failed ctx.run, or its message. */
@@ -64,9 +77,10 @@ export async function withSession<T>(ctx: OperationContext, use: (session: Sessi
 
   return withOptionFile(settings, async (optionFile) => {
     const connect = [`--defaults-file=${optionFile}`];
-    const run = async (kind: keyof Programs, args: string[], options: RunOptions): Promise<string> => {
+    const run = async (kind: keyof Programs, args: string[], stdinFile?: string): Promise<string> => {
+      const [file, fileArgs] = withStdinFrom(stdinFile, await program(kind), [...connect, ...args]);
       try {
-        return (await ctx.run(await program(kind), [...connect, ...args], { ...options, output: 'capture' })).stdout;
+        return (await ctx.run(file, fileArgs, { output: 'capture' })).stdout;
       } catch (error) {
         throw sessionError(label, settings, error);
       }
@@ -75,12 +89,12 @@ export async function withSession<T>(ctx: OperationContext, use: (session: Sessi
       ctx,
       settings,
       label,
-      sql: (statements, options = {}) =>
-        run('client', ['--batch', '--skip-column-names', ...(options.database === undefined ? [] : [`--database=${options.database}`])], {
-          input: statements,
-        }),
+      query: (statements) => run('client', ['--batch', '--skip-column-names', `--execute=${statements}`]),
+      runFile: async (file, options = {}) => {
+        await run('client', ['--batch', ...(options.database === undefined ? [] : [`--database=${options.database}`])], file);
+      },
       dump: async (args) => {
-        await run('dump', args, {});
+        await run('dump', args);
       },
     });
   });

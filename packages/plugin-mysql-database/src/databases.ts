@@ -1,4 +1,4 @@
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Session } from './client.js';
 import { quoteIdentifier } from './identifiers.js';
@@ -8,7 +8,7 @@ const SYSTEM_DATABASES = new Set(['information_schema', 'mysql', 'performance_sc
 
 /** The databases on the server, as the server names them. Hex on the wire, so no name can be garbled by the client's escaping. */
 export async function listDatabases(session: Session): Promise<string[]> {
-  const output = await session.sql('SELECT HEX(SCHEMA_NAME) FROM information_schema.SCHEMATA ORDER BY SCHEMA_NAME;\n');
+  const output = await session.query('SELECT HEX(SCHEMA_NAME) FROM information_schema.SCHEMATA ORDER BY SCHEMA_NAME');
   return output
     .split('\n')
     .filter((line) => line !== '')
@@ -24,11 +24,11 @@ export async function databaseExists(session: Session, name: string): Promise<bo
 }
 
 export async function createDatabase(session: Session, name: string): Promise<void> {
-  await session.sql(`CREATE DATABASE ${quoteIdentifier(name)};\n`);
+  await session.query(`CREATE DATABASE ${quoteIdentifier(name)}`);
 }
 
 export async function dropDatabase(session: Session, name: string): Promise<void> {
-  await session.sql(`DROP DATABASE IF EXISTS ${quoteIdentifier(name)};\n`);
+  await session.query(`DROP DATABASE IF EXISTS ${quoteIdentifier(name)}`);
 }
 
 /** The component's mysql-databases/*.sql files, in name order (byte order, as `ls` in the C locale). */
@@ -57,9 +57,8 @@ export async function schemaFiles(component: string): Promise<string[]> {
 export async function createDatabaseWithSchema(session: Session, name: string, files: string[]): Promise<void> {
   await createDatabase(session, name);
   for (const file of files) {
-    const sql = await readFile(file, 'utf8');
     try {
-      await session.sql(sql, { database: name });
+      await session.runFile(file, { database: name });
     } catch (error) {
       await dropDatabase(session, name).catch((dropError: Error) => {
         session.ctx.log.error(`could not drop database ${quoteIdentifier(name)} again after the failure: ${dropError.message}`);

@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { access, copyFile, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { snapshots } from '@dysnomia/engine';
@@ -34,18 +34,23 @@ export async function snapshotDatabase(session: Session, name: string): Promise<
   }
 }
 
-/** The dump in a snapshot folder, as SQL text (a Dysnomia dump.sql.xz is decompressed with xz). */
-async function readDump(session: Session, snapshotDir: string): Promise<string> {
-  try {
-    return await readFile(path.join(snapshotDir, DUMP_FILE), 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-  }
+/**
+ * Runs `use` with the path of the snapshot's dump as plain SQL. A Dysnomia
+ * dump.sql.xz is decompressed into a private temporary folder first.
+ */
+async function withDumpFile<T>(session: Session, snapshotDir: string, use: (file: string) => Promise<T>): Promise<T> {
+  const plain = path.join(snapshotDir, DUMP_FILE);
+  if (await access(plain).then(() => true, () => false)) return use(plain);
   const compressed = path.join(snapshotDir, DYSNOMIA_DUMP_FILE);
+  if (!(await access(compressed).then(() => true, () => false))) throw new Error(`snapshot ${snapshotDir} has neither ${DUMP_FILE} nor ${DYSNOMIA_DUMP_FILE}`);
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'dysnomia-mysql-restore-'));
   try {
-    return (await session.ctx.run('xz', ['--decompress', '--stdout', '--', compressed], { output: 'capture' })).stdout;
-  } catch (error) {
-    throw new Error(`snapshot ${snapshotDir} has neither ${DUMP_FILE} nor a readable ${DYSNOMIA_DUMP_FILE}: ${(error as Error).message}`);
+    const copy = path.join(dir, DYSNOMIA_DUMP_FILE);
+    await copyFile(compressed, copy);
+    await session.ctx.run('xz', ['--decompress', '--', copy], { output: 'capture' });
+    return await use(path.join(dir, DUMP_FILE));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
   }
 }
 
@@ -60,8 +65,9 @@ export async function restoreDatabase(session: Session, name: string): Promise<s
   const latest = await snapshots.latestGeneration(ctx.stateDir, ctx.container.name, ctx.componentName);
   if (latest === undefined) return undefined;
   const dir = snapshots.snapshotDir(ctx.stateDir, ctx.container.name, ctx.componentName, latest.snapshot);
-  const dump = await readDump(session, dir);
-  if (!(await databaseExists(session, name))) await createDatabase(session, name);
-  await session.sql(dump, { database: name });
+  await withDumpFile(session, dir, async (file) => {
+    if (!(await databaseExists(session, name))) await createDatabase(session, name);
+    await session.runFile(file, { database: name });
+  });
   return snapshots.relativeSnapshotPath(ctx.container.name, ctx.componentName, latest.snapshot);
 }
