@@ -34,7 +34,8 @@ export async function installAtomically(source: string, targetDir: string, name:
   const temporary = join(staging, `${name}.${process.pid}.${randomBytes(4).toString('hex')}`);
   try {
     await copyFile(source, temporary);
-    await chmod(temporary, 0o644);
+    // Owner read-write; group and others keep at most the read bits the source gives them (a descriptor may hold a password).
+    await chmod(temporary, ((await stat(source)).mode & 0o644) | 0o600);
     await rename(temporary, target);
   } finally {
     await rm(temporary, { force: true });

@@ -1,4 +1,4 @@
-import { lstat, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { chmod, lstat, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
@@ -27,6 +27,8 @@ async function fixture(t: Test): Promise<Fixture> {
   const component = path.join(dir, 'hello');
   await writeIn(path.join(component, 'webapps/hello.war'), 'WAR v1');
   await writeIn(path.join(component, 'conf/Catalina/hello.xml'), '<Context/>');
+  await chmod(path.join(component, 'conf/Catalina/hello.xml'), 0o600);
+  await chmod(path.join(component, 'webapps/hello.war'), 0o444);
   const base = path.join(dir, 'base');
   await mkdir(path.join(base, 'webapps'), { recursive: true });
   const warnings: string[] = [];
@@ -57,6 +59,7 @@ t.test('activate copies the WARs and context files into the base, atomically and
   t.same(await readdir(f.base), ['conf', 'webapps'], 'no staging folder left behind');
   t.same(await readdir(path.join(f.base, 'conf/Catalina')), ['localhost'], 'no staging folder left in conf/Catalina');
   t.equal((await stat(path.join(f.base, 'webapps/hello.war'))).mode & 0o777, 0o644);
+  t.equal((await stat(path.join(f.base, 'conf/Catalina/localhost/hello.xml'))).mode & 0o777, 0o600, 'a private descriptor stays private');
 
   const before = await stat(path.join(f.base, 'webapps/hello.war'));
   await plugin.activate(f.ctx());
