@@ -342,6 +342,19 @@ t.test('a program that fails at start makes activate fail with its log', async (
     t.notOk(await exists(daemonPid));
   });
 
+  t.test('a program with pidFile= that stays in the foreground is stopped and reported', async (t) => {
+    const { dir: dir3, run: run3 } = await setup(t, { processStartTimeout: '0.5' });
+    const component = path.join(dir3, 'hangs');
+    await writeExecutable(path.join(component, 'bin/launch'), '#!/bin/bash\necho "hanging around"\necho $$ > "$0.launcher"\nexec sleep 1000\n');
+    await writeFileIn(path.join(component, 'etc/dysnomia/process/hangs'), `process=bin/launch\npidFile=${dir3}/hangs.pid\n`);
+    const result = await run3('activate', component);
+    t.equal(result.code, 1);
+    t.match(result.stderr, 'did not exit within 0.5s (processStartTimeout); a program with pidFile= must start its daemon in the background and exit');
+    t.match(result.stderr, 'hanging around');
+    const launcher = Number((await readFile(path.join(component, 'bin/launch.launcher'), 'utf8')).trim());
+    t.ok(await waitFor(async () => !(await isRunning(launcher))), 'the launcher was killed');
+  });
+
   t.test('a self-daemonizing program that never writes its pid file', async (t) => {
     const { dir: dir2, run: run2 } = await setup(t, { processStartTimeout: '0.5' });
     const component = path.join(dir2, 'nopid');

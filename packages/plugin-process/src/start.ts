@@ -56,7 +56,11 @@ export async function startSelfDaemonizing(request: StartRequest & { spec: Progr
   const { child, exit, logOffset } = await spawnDetached(spec.program, { env: request.env, cwd: request.cwd, logFile: files.logFile });
   const outcome = await within(exit, settings.startTimeoutMs);
   if (outcome === undefined) {
-    if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
+    try {
+      if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
+    } catch {
+      // exited meanwhile
+    }
     throw await failure(
       `${spec.program} did not exit within ${settings.startTimeoutMs / 1000}s (processStartTimeout); a program with pidFile= must start its daemon in the background and exit`,
       files,
