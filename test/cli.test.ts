@@ -7,7 +7,9 @@ import type { Test } from 'tap';
 import * as containersCommand from '../packages/engine/src/cli/containers-command.js';
 import * as operationCommand from '../packages/engine/src/cli/operation-command.js';
 import * as pluginsCommand from '../packages/engine/src/cli/plugins-command.js';
+import * as profileCommand from '../packages/engine/src/cli/profile-command.js';
 import * as snapshotsCommand from '../packages/engine/src/cli/snapshots-command.js';
+import * as storeCommand from '../packages/engine/src/cli/store-command.js';
 import { dysnomia, REPO_ROOT, runCommand, tempDir } from './helpers/cli.js';
 
 const run = promisify(execFile);
@@ -41,6 +43,10 @@ t.test('--help tells the truth about the options of each command', async (t) => 
   t.equal((await runCommand('dysnomia-containers', ['-h'])).stdout, containersCommand.HELP);
   t.equal((await dysnomia(['containers', '--help'])).stdout, containersCommand.HELP, 'dysnomia containers is dysnomia-containers');
   t.equal((await dysnomia(['plugins', '--help'])).stdout, pluginsCommand.HELP);
+  t.test('dysnomia store', async (t) => checkHelpMatchesOptions(t, storeCommand.HELP, storeCommand.OPTIONS));
+  t.test('dysnomia profile', async (t) => checkHelpMatchesOptions(t, profileCommand.HELP, profileCommand.OPTIONS, ['gc']));
+  t.equal((await dysnomia(['store', '--help'])).stdout, storeCommand.HELP);
+  t.equal((await dysnomia(['profile', '-h'])).stdout, profileCommand.HELP);
 });
 
 t.test('--version names the engine and its plugin API', async (t) => {
