@@ -4,7 +4,7 @@ import { isOperation } from '../plugin.js';
 import { runCli } from './run-cli.js';
 
 /** Commands DESIGN.md names that later work adds; named here so users get a straight answer. */
-const NOT_YET = new Set(['deploy', 'capture-infra', 'visualize']);
+const NOT_YET = new Set(['capture-infra', 'visualize']);
 
 await runCli('dysnomia', async (argv) => {
   const [first, ...rest] = argv;
@@ -12,6 +12,7 @@ await runCli('dysnomia', async (argv) => {
   if (first === 'containers') return (await import('./containers-command.js')).containersCommand(rest);
   if (first === 'snapshots') return (await import('./snapshots-command.js')).snapshotsCommand(rest);
   if (first === 'plugins') return (await import('./plugins-command.js')).pluginsCommand(rest);
+  if (first === 'deploy') return (await import('./deploy-command.js')).deployCommand(rest);
   if (first === 'store') return (await import('./store-command.js')).storeCommand(rest);
   if (first === 'profile') return (await import('./profile-command.js')).profileCommand(rest);
   if (first !== undefined && NOT_YET.has(first)) {

@@ -80,13 +80,24 @@ function hostKeyMessage(settings: SshSettings, check: Exclude<HostKeyCheck, { st
  */
 export class SshConnection {
   private closed = false;
+  private readonly lostPromise: Promise<never>;
 
   private constructor(
     readonly settings: SshSettings,
     private readonly client: ssh2.Client,
     /** Set when the connection ended; later calls fail with it. */
     private lost: { error?: Error },
-  ) {}
+  ) {
+    this.lostPromise = new Promise<never>((_, reject) => {
+      client.once('close', () => reject(this.failure('the connection was cut off', lost.error ?? new Error('connection closed'))));
+    });
+    this.lostPromise.catch(() => undefined);
+  }
+
+  /** Rejects when the connection ends (a killed session, a dead network): race long operations with it. */
+  whenLost(): Promise<never> {
+    return this.lostPromise;
+  }
 
   static async open(settings: SshSettings): Promise<SshConnection> {
     const knownHosts = await KnownHosts.load(settings.knownHostsFile);
@@ -158,6 +169,10 @@ export class SshConnection {
   /** Runs a remote command to the end; `input` is piped to its stdin. Output is collected (keep it small). */
   async exec(command: string, input?: string | Buffer | Readable): Promise<ExecResult> {
     const channel = await this.channel(command);
+    return Promise.race([this.whenLost(), this.finish(command, channel, input)]);
+  }
+
+  private finish(command: string, channel: ClientChannel, input?: string | Buffer | Readable): Promise<ExecResult> {
     return new Promise((resolve, reject) => {
       const stdout: Buffer[] = [];
       const stderr: Buffer[] = [];

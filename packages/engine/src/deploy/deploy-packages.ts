@@ -1,0 +1,217 @@
+import path from 'node:path';
+import { DysnomiaError } from '../errors.js';
+import type { Infrastructure, InfrastructureTarget } from '../models/infrastructure.js';
+import type { PackageSource, PackagesModel } from '../models/packages.js';
+import type { GenerationSelector } from '../profiles/profiles.js';
+import { addRuntimeEntry } from '../remote/runtime.js';
+import type { Store } from '../store/store.js';
+import type { Reporter } from './progress.js';
+import { openSession } from './target-session.js';
+import type { TargetSession } from './target-session.js';
+
+export interface DeployOptions {
+  infrastructure: Infrastructure;
+  /** The targets to act on, in order. */
+  targets: string[];
+  store: Store;
+  profile: string;
+  reporter: Reporter;
+  maxConcurrent: number;
+  acceptNewHostKeys: boolean;
+  knownHostsFile?: string;
+  /** Folder relative sources are resolved from (the packages model's). */
+  cwd: string;
+  log: (message: string) => void;
+}
+
+export type ProfileAction =
+  | { kind: 'list-generations' }
+  | { kind: 'rollback' }
+  | { kind: 'switch-to-generation'; generation: number }
+  | { kind: 'delete-generations'; which: GenerationSelector };
+
+/** Runs `work` for each item with at most `limit` at a time; resolves when all settled. */
+export async function forEachLimited<T>(items: T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const runners = Array.from({ length: Math.min(Math.max(limit, 1), items.length) }, async () => {
+    while (next < items.length) {
+      const item = items[next++]!;
+      await work(item);
+    }
+  });
+  await Promise.all(runners);
+}
+
+function sourceLabel(source: PackageSource): string {
+  return typeof source === 'string' ? source : `component ${source.name}`;
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** The target name is in every message; strip a repeated prefix so it is not said twice. */
+function targetMessage(target: string, error: unknown): string {
+  const text = errorText(error);
+  return text.startsWith(`target "${target}": `) ? text : `target "${target}": ${text}`;
+}
+
+/** Adds every package to the coordinator's store once (sources shared by targets are built once). */
+async function buildPackages(model: PackagesModel, options: DeployOptions): Promise<Map<string, string[]>> {
+  const built = new Map<PackageSource, string>();
+  const perTarget = new Map<string, string[]>();
+  for (const target of options.targets) {
+    const entries: string[] = [];
+    for (const source of model[target] ?? []) {
+      let entry = built.get(source);
+      if (entry === undefined) {
+        try {
+          entry = await options.store.add(source, { cwd: options.cwd, log: options.log });
+        } catch (error) {
+          const reason = errorText(error);
+          const label = sourceLabel(source);
+          throw new DysnomiaError((error as DysnomiaError).code ?? 'ERR_DYSNOMIA_INPUT', reason.includes(label) ? reason : `${label}: ${reason}`, {
+            exitCode: error instanceof DysnomiaError ? error.exitCode : 1,
+            cause: error,
+          });
+        }
+        built.set(source, entry);
+        options.reporter.emit({ event: 'built', source: typeof source === 'string' ? source : `component:${source.name}`, entry });
+      }
+      entries.push(entry);
+    }
+    perTarget.set(target, entries);
+  }
+  return perTarget;
+}
+
+async function openSessions(options: DeployOptions, failed: Map<string, string>): Promise<Map<string, TargetSession>> {
+  const needsRuntime = options.targets.some((name) => options.infrastructure[name]!.clientInterface === 'ssh');
+  const runtimeEntry = needsRuntime ? await addRuntimeEntry(options.store, options.log) : undefined;
+  const sessions = new Map<string, TargetSession>();
+  await forEachLimited(options.targets, options.maxConcurrent, async (name) => {
+    const target: InfrastructureTarget = options.infrastructure[name]!;
+    const session = openSession(target, {
+      store: options.store,
+      acceptNewHostKeys: options.acceptNewHostKeys,
+      ...(runtimeEntry ? { runtimeEntry } : {}),
+      ...(options.knownHostsFile ? { knownHostsFile: options.knownHostsFile } : {}),
+    });
+    options.reporter.emit({ event: 'connecting', target: name, where: session.where });
+    try {
+      await session.open((phase, bytes) => options.reporter.emit({ event: 'bootstrap', target: name, phase, bytes }));
+      options.reporter.emit({ event: 'connected', target: name, stateDir: session.stateDir });
+      sessions.set(name, session);
+    } catch (error) {
+      session.close();
+      failed.set(name, targetMessage(name, error));
+      options.reporter.emit({ event: 'failed', target: name, error: targetMessage(name, error) });
+    }
+  });
+  return sessions;
+}
+
+function closeAll(sessions: Map<string, TargetSession>): void {
+  for (const session of sessions.values()) session.close();
+}
+
+export interface DeployResult {
+  ok: boolean;
+  failed: Map<string, string>;
+}
+
+/**
+ * The packages deployment: build everything here, connect to every target
+ * (bootstrapping the engine where it is missing), send each target only the
+ * entries of its closure it lacks, and only when every transfer succeeded
+ * switch every target's profile. A failure anywhere before the switch leaves
+ * every profile as it was.
+ */
+export async function deployPackages(model: PackagesModel, options: DeployOptions & { dryRun: boolean }): Promise<DeployResult> {
+  const { reporter, store } = options;
+  reporter.emit({ event: 'start', profile: options.profile, targets: options.targets, dryRun: options.dryRun });
+  const entries = await buildPackages(model, options);
+  const failed = new Map<string, string>();
+  const sessions = await openSessions(options, failed);
+  try {
+    await forEachLimited([...sessions.keys()], options.maxConcurrent, async (name) => {
+      const session = sessions.get(name)!;
+      try {
+        const closure = await store.closure(entries.get(name) ?? []);
+        const missing = await session.missing(closure);
+        const sizes = await Promise.all(missing.map(async (entry) => (await store.meta(entry)).size));
+        const total = sizes.reduce((a, b) => a + b, 0);
+        reporter.emit({ event: 'plan', target: name, closure: closure.length, missing, bytes: total });
+        if (options.dryRun || missing.length === 0) return;
+        // Entries done, estimated from the bytes sent against their sizes in archive order.
+        const boundaries = sizes.map(((sum) => (size: number) => (sum += size))(0));
+        let sent = 0;
+        let lastReport = 0;
+        await session.send(missing, (n) => {
+          sent += n;
+          const now = Date.now();
+          if (now - lastReport < 100) return;
+          lastReport = now;
+          const done = boundaries.filter((b) => b <= sent).length;
+          reporter.emit({ event: 'progress', target: name, entriesSent: done, entries: missing.length, bytesSent: Math.min(sent, total), bytes: total });
+        });
+        reporter.emit({ event: 'transferred', target: name, entries: missing.length, bytes: sent });
+      } catch (error) {
+        failed.set(name, targetMessage(name, error));
+        reporter.emit({ event: 'failed', target: name, error: targetMessage(name, error) });
+      }
+    });
+    if (failed.size > 0 || options.dryRun) {
+      for (const name of sessions.keys()) if (!failed.has(name) && failed.size > 0) reporter.emit({ event: 'skipped', target: name, reason: 'another target failed: profile not switched' });
+      reporter.emit({ event: 'done', ok: failed.size === 0, failed: [...failed.keys()] });
+      return { ok: failed.size === 0, failed };
+    }
+    await forEachLimited([...sessions.keys()], options.maxConcurrent, async (name) => {
+      try {
+        const result = await sessions.get(name)!.install(options.profile, entries.get(name) ?? []);
+        reporter.emit({ event: 'profile', target: name, profile: options.profile, ...result });
+      } catch (error) {
+        failed.set(name, targetMessage(name, error));
+        reporter.emit({ event: 'failed', target: name, error: targetMessage(name, error) });
+      }
+    });
+    reporter.emit({ event: 'done', ok: failed.size === 0, failed: [...failed.keys()] });
+    return { ok: failed.size === 0, failed };
+  } finally {
+    closeAll(sessions);
+  }
+}
+
+/** --list-generations, --rollback, --switch-to-generation, --delete-generations on each target's profile. */
+export async function profileAction(action: ProfileAction, options: DeployOptions): Promise<DeployResult> {
+  const { reporter, profile } = options;
+  const failed = new Map<string, string>();
+  const sessions = await openSessions(options, failed);
+  try {
+    await forEachLimited([...sessions.keys()], options.maxConcurrent, async (name) => {
+      const session = sessions.get(name)!;
+      try {
+        if (action.kind === 'rollback') {
+          const generation = await session.rollback(profile);
+          reporter.emit({ event: 'profile', target: name, profile, generation, changed: true });
+        } else if (action.kind === 'switch-to-generation') {
+          await session.switchTo(profile, action.generation);
+          reporter.emit({ event: 'profile', target: name, profile, generation: action.generation, changed: true });
+        } else if (action.kind === 'delete-generations') {
+          reporter.emit({ event: 'deleted', target: name, profile, generations: await session.deleteGenerations(profile, action.which) });
+        } else {
+          reporter.emit({ event: 'generations', target: name, profile, generations: await session.generations(profile) });
+        }
+      } catch (error) {
+        failed.set(name, targetMessage(name, error));
+        reporter.emit({ event: 'failed', target: name, error: targetMessage(name, error) });
+      }
+    });
+  } finally {
+    closeAll(sessions);
+  }
+  reporter.emit({ event: 'done', ok: failed.size === 0, failed: [...failed.keys()] });
+  return { ok: failed.size === 0, failed };
+}
+
+export const modelDir = (file: string) => path.dirname(path.resolve(file));

@@ -1,0 +1,232 @@
+import os from 'node:os';
+import path from 'node:path';
+import { PassThrough, Transform } from 'node:stream';
+import type { Writable } from 'node:stream';
+import { DysnomiaError, EXIT_OPERATION_FAILED } from '../errors.js';
+import type { InfrastructureTarget } from '../models/infrastructure.js';
+import { Profiles } from '../profiles/profiles.js';
+import type { GenerationSelector } from '../profiles/profiles.js';
+import { bootstrapRuntime, collect, nodeCommand, probeTarget } from '../remote/bootstrap.js';
+import { RUNTIME_ENGINE_BIN } from '../remote/runtime.js';
+import { SshConnection } from '../remote/ssh-connection.js';
+import { Store } from '../store/store.js';
+import { defaultStateDir } from '../state-dir.js';
+
+export interface GenerationInfo {
+  generation: number;
+  current: boolean;
+  created: string;
+}
+
+/** What a deployment does on one target, over SSH or in process. */
+export interface TargetSession {
+  readonly target: InfrastructureTarget;
+  /** `user@host:port` or `local`, for messages. */
+  readonly where: string;
+  stateDir: string;
+  /** Connects and makes sure the engine is there (bootstrap); reports bytes sent while bootstrapping. */
+  open(onBootstrap: (phase: 'start' | 'done', bytes: number) => void): Promise<void>;
+  missing(entries: string[]): Promise<string[]>;
+  /** Sends these entries (a closure's missing part) as one archive; `onBytes` counts what went out. */
+  send(entries: string[], onBytes: (n: number) => void): Promise<void>;
+  install(profile: string, entries: string[]): Promise<{ generation: number; changed: boolean }>;
+  generations(profile: string): Promise<GenerationInfo[]>;
+  rollback(profile: string): Promise<number>;
+  switchTo(profile: string, generation: number): Promise<void>;
+  deleteGenerations(profile: string, which: GenerationSelector): Promise<number[]>;
+  close(): void;
+}
+
+export interface SessionOptions {
+  /** The coordinator's store, which the entries are sent from. */
+  store: Store;
+  runtimeEntry?: string;
+  acceptNewHostKeys: boolean;
+  knownHostsFile?: string;
+}
+
+export function openSession(target: InfrastructureTarget, options: SessionOptions): TargetSession {
+  return target.clientInterface === 'local' ? new LocalSession(target, options) : new SshSession(target, options);
+}
+
+function failure(target: InfrastructureTarget, message: string): DysnomiaError {
+  return new DysnomiaError('ERR_DYSNOMIA_INPUT', `target "${target.name}": ${message}`, { exitCode: EXIT_OPERATION_FAILED });
+}
+
+/** Counts the bytes passing through. */
+function counter(onBytes: (n: number) => void): Transform {
+  return new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      onBytes(chunk.length);
+      callback(null, chunk);
+    },
+  });
+}
+
+/** The store of this machine, used directly; a target with its own stateDir gets entries through an in-process archive. */
+class LocalSession implements TargetSession {
+  readonly where = 'local';
+  stateDir: string;
+  private profiles: Profiles;
+
+  constructor(
+    readonly target: InfrastructureTarget,
+    private readonly options: SessionOptions,
+  ) {
+    this.stateDir = (target.properties.stateDir as string | undefined) ?? options.store.stateDir;
+    this.profiles = Profiles.at(this.stateDir);
+  }
+
+  async open(): Promise<void> {}
+
+  missing(entries: string[]): Promise<string[]> {
+    return this.profiles.store.missing(entries);
+  }
+
+  async send(entries: string[], onBytes: (n: number) => void): Promise<void> {
+    if (entries.length === 0) return;
+    const pipe = new PassThrough();
+    const counted = pipe.pipe(counter(onBytes));
+    await Promise.all([this.options.store.exportArchive(entries, pipe), this.profiles.store.importArchive(counted)]);
+  }
+
+  install(profile: string, entries: string[]) {
+    return this.profiles.install(profile, entries);
+  }
+  async generations(profile: string): Promise<GenerationInfo[]> {
+    return (await this.profiles.generations(profile)).map((g) => ({ generation: g.number, current: g.current, created: g.created.toISOString() }));
+  }
+  rollback(profile: string) {
+    return this.profiles.rollback(profile);
+  }
+  switchTo(profile: string, generation: number) {
+    return this.profiles.switchTo(profile, generation);
+  }
+  deleteGenerations(profile: string, which: GenerationSelector) {
+    return this.profiles.deleteGenerations(profile, which);
+  }
+  close(): void {}
+}
+
+/** A target over one SSH connection, running the engine installed in its own store. */
+class SshSession implements TargetSession {
+  readonly where: string;
+  stateDir: string;
+  private connection: SshConnection | undefined;
+  private readonly nodePath: string;
+
+  constructor(
+    readonly target: InfrastructureTarget,
+    private readonly options: SessionOptions,
+  ) {
+    const p = target.properties;
+    this.nodePath = (p.nodePath as string | undefined) ?? 'node';
+    this.stateDir = (p.stateDir as string | undefined) ?? '';
+    this.where = `${(p.sshUser as string | undefined) ?? os.userInfo().username}@${target.hostname}:${Number(p.sshPort ?? 22)}`;
+  }
+
+  async open(onBootstrap: (phase: 'start' | 'done', bytes: number) => void): Promise<void> {
+    const p = this.target.properties;
+    const runtime = this.options.runtimeEntry;
+    if (runtime === undefined) throw new Error('no runtime entry for an SSH target');
+    this.connection = await SshConnection.open({
+      target: this.target.name,
+      host: this.target.hostname,
+      port: Number(p.sshPort ?? 22),
+      username: (p.sshUser as string | undefined) ?? os.userInfo().username,
+      ...(p.sshKey ? { privateKeyPath: p.sshKey as string } : {}),
+      knownHostsFile: (p.sshKnownHosts as string | undefined) ?? this.options.knownHostsFile ?? path.join(os.homedir(), '.ssh/known_hosts'),
+      acceptNewHostKeys: this.options.acceptNewHostKeys,
+    });
+    const probe = await probeTarget(this.connection, this.nodePath, this.stateDir || undefined, runtime);
+    this.stateDir = probe.stateDir;
+    if (!probe.hasRuntime) {
+      let bytes = 0;
+      onBootstrap('start', 0);
+      await bootstrapRuntime({
+        connection: this.connection,
+        nodePath: this.nodePath,
+        stateDir: this.stateDir,
+        runtimeEntry: runtime,
+        runtimePath: this.options.store.path(runtime),
+        exportArchive: (output) => this.options.store.exportArchive([runtime], output),
+        onBytes: (n) => (bytes += n),
+      });
+      onBootstrap('done', bytes);
+    }
+    await this.keepRuntime(runtime);
+  }
+
+  /** A deployment manifest naming the runtime, so `dysnomia store --gc` on the target keeps its engine. */
+  private async keepRuntime(runtime: string): Promise<void> {
+    const script = `const fs = require('fs'), path = require('path'); const file = process.argv[1]; fs.mkdirSync(path.dirname(file), { recursive: true }); fs.writeFileSync(file + '.tmp', process.argv[2]); fs.renameSync(file + '.tmp', file);`;
+    const manifest = path.posix.join(this.stateDir, 'deployments', 'dysnomia-runtime.json');
+    const result = await this.connection!.exec(nodeCommand(this.nodePath, undefined, ['-e', script, manifest, JSON.stringify({ storePaths: [runtime] })]));
+    if (result.code !== 0) throw failure(this.target, `cannot write ${manifest}: ${result.stderr.trim()}`);
+  }
+
+  private engine(args: string[]): string {
+    const bin = path.posix.join(this.stateDir, 'store', this.options.runtimeEntry!, RUNTIME_ENGINE_BIN);
+    return nodeCommand(this.nodePath, this.stateDir, [bin, ...args]);
+  }
+
+  /** Runs `dysnomia ARGS --json` on the target and parses what it prints. */
+  private async json<T>(args: string[]): Promise<T> {
+    const result = await this.connection!.exec(this.engine([...args, '--json']));
+    if (result.code !== 0) {
+      const message = result.stderr.trim().replace(/^dysnomia: error: /, '').replace(/\nTry 'dysnomia --help'.*$/s, '');
+      throw failure(this.target, message || `dysnomia ${args[0]} ${args[1] ?? ''} exited with status ${result.code}`);
+    }
+    return JSON.parse(result.stdout) as T;
+  }
+
+  async missing(entries: string[]): Promise<string[]> {
+    if (entries.length === 0) return [];
+    return this.json<string[]>(['store', '--query-missing', ...entries]);
+  }
+
+  async send(entries: string[], onBytes: (n: number) => void): Promise<void> {
+    if (entries.length === 0) return;
+    const channel = await this.connection!.channel(this.engine(['store', '--import', '--json']));
+    const received = collect(channel, `target "${this.target.name}": store --import`);
+    const counted = counter(onBytes);
+    counted.pipe(channel as unknown as Writable);
+    const outcome = Promise.allSettled([this.options.store.exportArchive(entries, counted), received]);
+    let settled: Awaited<typeof outcome>;
+    try {
+      settled = await Promise.race([outcome, this.connection!.whenLost()]);
+    } catch (error) {
+      counted.destroy();
+      throw error;
+    }
+    const [sent, imported] = settled;
+    if (imported.status === 'rejected') throw imported.reason;
+    if (sent.status === 'rejected') throw failure(this.target, `sending the archive failed: ${(sent.reason as Error).message}`);
+  }
+
+  install(profile: string, entries: string[]) {
+    return this.json<{ generation: number; changed: boolean }>(['profile', '--profile', profile, '--install', ...entries]);
+  }
+  generations(profile: string) {
+    return this.json<GenerationInfo[]>(['profile', '--profile', profile, '--list-generations']);
+  }
+  async rollback(profile: string) {
+    return (await this.json<{ generation: number }>(['profile', '--profile', profile, '--rollback'])).generation;
+  }
+  async switchTo(profile: string, generation: number) {
+    await this.json(['profile', '--profile', profile, `--switch-to-generation=${generation}`]);
+  }
+  async deleteGenerations(profile: string, which: GenerationSelector) {
+    const args = Array.isArray(which) ? which.map(String) : [which];
+    return (await this.json<{ deleted: number[] }>(['profile', '--profile', profile, '--delete-generations', ...args])).deleted;
+  }
+  close(): void {
+    this.connection?.close();
+  }
+}
+
+/** The coordinator's state folder: DYSNOMIA_STATEDIR, the config's stateDir, or the default. */
+export function coordinatorStateDir(configStateDir: string | undefined): string {
+  return process.env.DYSNOMIA_STATEDIR || configStateDir || defaultStateDir();
+}
+

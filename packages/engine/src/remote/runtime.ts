@@ -1,0 +1,112 @@
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { DysnomiaError, EXIT_OPERATION_FAILED } from '../errors.js';
+import { component } from '../store/build-function.js';
+import type { Store } from '../store/store.js';
+import { engineVersion } from '../version.js';
+
+/** The plugins a packages deployment installs on a target beside the engine. */
+export const RUNTIME_PLUGINS = ['@dysnomia/plugin-package'];
+
+/** Where the engine's CLI sits inside the runtime entry (an npm global-style prefix). */
+export const RUNTIME_ENGINE_BIN = 'lib/node_modules/@dysnomia/engine/bin/dysnomia.js';
+
+/** This engine's package folder (the one holding package.json, bin/ and dist/). */
+export function enginePackageDir(): string {
+  return path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+}
+
+/** A plugin package's folder, found as the engine would import it. */
+async function pluginPackageDir(name: string): Promise<string> {
+  for (const base of [enginePackageDir(), process.cwd()]) {
+    let main: string;
+    try {
+      main = createRequire(path.join(base, 'package.json')).resolve(name);
+    } catch {
+      continue;
+    }
+    for (let dir = path.dirname(main); dir !== path.dirname(dir); dir = path.dirname(dir)) {
+      const manifest = await readFile(path.join(dir, 'package.json'), 'utf8').catch(() => undefined);
+      if (manifest !== undefined && (JSON.parse(manifest) as { name?: string }).name === name) return dir;
+    }
+  }
+  throw new DysnomiaError('ERR_DYSNOMIA_INPUT', `the plugin ${name} is not installed beside the engine; install it (npm install ${name}) to deploy to remote targets`);
+}
+
+/** A hash of what `npm pack` would put in the package (package.json and its "files"), cheap to recompute. */
+async function packageContentHash(dir: string): Promise<string> {
+  const manifestText = await readFile(path.join(dir, 'package.json'), 'utf8');
+  const manifest = JSON.parse(manifestText) as { files?: string[] };
+  const hash = createHash('sha256').update(manifestText);
+  const walk = async (relative: string): Promise<void> => {
+    const absolute = path.join(dir, relative);
+    const info = await stat(absolute).catch(() => undefined);
+    if (!info) return;
+    if (info.isDirectory()) {
+      for (const name of (await readdir(absolute)).sort()) await walk(path.join(relative, name));
+      return;
+    }
+    if (relative.endsWith('.tsbuildinfo')) return;
+    hash.update(`\0${relative}\0${info.mode & 0o111 ? 'x' : '-'}\0`).update(await readFile(absolute));
+  };
+  for (const entry of [...(manifest.files ?? [])].sort()) await walk(entry);
+  return hash.digest('hex');
+}
+
+function npm(args: string[], cwd: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile('npm', args, { cwd, maxBuffer: 64 * 1024 * 1024, env: { ...process.env, npm_config_update_notifier: 'false', npm_config_loglevel: 'error' } }, (error, stdout, stderr) => {
+      if (!error) return resolve(stdout);
+      const detail = (stderr || stdout || error.message).trim().split('\n').slice(-8).join('\n');
+      reject(new DysnomiaError('ERR_DYSNOMIA_INPUT', `building the engine for the targets: npm ${args[0]} failed:\n${detail}`, { exitCode: EXIT_OPERATION_FAILED, cause: error }));
+    });
+  });
+}
+
+/**
+ * `npm pack` of the engine and the plugins, installed with their production
+ * dependencies (from npm's cache when it has them) into one prefix, so the
+ * plugins resolve this very engine as their peer dependency. No install
+ * scripts: the engine needs no native module on a target.
+ */
+async function installRuntime(out: string, packageDirs: string[]): Promise<void> {
+  const work = await mkdtemp(path.join(os.tmpdir(), 'dysnomia-runtime-'));
+  try {
+    const tarballs: string[] = [];
+    for (const dir of packageDirs) {
+      const packed = JSON.parse(await npm(['pack', dir, '--pack-destination', work, '--json'], work)) as Array<{ filename: string }>;
+      tarballs.push(path.join(work, path.basename(packed[0]!.filename)));
+    }
+    await npm(
+      ['install', '--global', '--prefix', out, '--omit=dev', '--omit=optional', '--ignore-scripts', '--legacy-peer-deps', '--no-audit', '--no-fund', '--prefer-offline', ...tarballs],
+      work,
+    );
+    await rm(path.join(out, 'lib/node_modules/.package-lock.json'), { force: true });
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The store entry holding this engine and the plugins targets need, built
+ * once per engine and plugin content (a build-function component keyed by
+ * their hashes), then sent to targets like any other entry.
+ */
+export async function addRuntimeEntry(store: Store, log: (message: string) => void): Promise<string> {
+  const dirs = [enginePackageDir(), ...(await Promise.all(RUNTIME_PLUGINS.map(pluginPackageDir)))];
+  const hashes = await Promise.all(dirs.map(packageContentHash));
+  const inputs = { engine: hashes[0], plugins: Object.fromEntries(RUNTIME_PLUGINS.map((name, i) => [name, hashes[i + 1]])) };
+  return store.add(
+    component({
+      name: `dysnomia-runtime-${engineVersion()}`,
+      inputs,
+      build: (out) => installRuntime(out, dirs),
+    }),
+    { log },
+  );
+}
