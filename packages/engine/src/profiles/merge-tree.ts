@@ -4,6 +4,7 @@ import { DysnomiaError, EXIT_OPERATION_FAILED } from '../errors.js';
 
 /** The folders of each package a profile merges, as Nix's buildEnv does for a user environment. */
 export const MERGED_FOLDERS = ['bin', 'etc', 'share', 'lib'] as const;
+const MAX_CONFLICTS_SHOWN = 10;
 
 /**
  * Writes the symlink tree of a generation into `out` (created here): for each
@@ -23,7 +24,9 @@ export async function writeGenerationTree(out: string, storeDir: string, package
     await mergeLevel(out, storeDir, folder, providers, conflicts);
   }
   if (conflicts.length > 0) {
-    throw new DysnomiaError('ERR_DYSNOMIA_INPUT', `the packages conflict, nothing was installed:\n${conflicts.map((c) => `  ${c}`).join('\n')}`, {
+    const shown = conflicts.slice(0, MAX_CONFLICTS_SHOWN).map((c) => `  ${c}`);
+    if (conflicts.length > MAX_CONFLICTS_SHOWN) shown.push(`  and ${conflicts.length - MAX_CONFLICTS_SHOWN} more`);
+    throw new DysnomiaError('ERR_DYSNOMIA_INPUT', `the packages conflict, nothing was installed:\n${shown.join('\n')}`, {
       exitCode: EXIT_OPERATION_FAILED,
     });
   }
@@ -51,7 +54,7 @@ async function mergeLevel(out: string, storeDir: string, relative: string, provi
     }
     const folders = await Promise.all(owners.map((entry) => isFolder(path.join(storeDir, entry, child))));
     if (folders.every(Boolean)) await mergeLevel(out, storeDir, child, owners, conflicts);
-    else conflicts.push(`${child} is provided by both ${owners.join(' and ')}`);
+    else conflicts.push(`${child} is provided by ${owners.length === 2 ? `both ${owners[0]} and ${owners[1]}` : `${owners.slice(0, -1).join(', ')} and ${owners.at(-1)}`}`);
   }
 }
 
