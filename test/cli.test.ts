@@ -5,6 +5,7 @@ import { promisify } from 'node:util';
 import t from 'tap';
 import type { Test } from 'tap';
 import * as containersCommand from '../packages/engine/src/cli/containers-command.js';
+import * as deployCommand from '../packages/engine/src/cli/deploy-command.js';
 import * as operationCommand from '../packages/engine/src/cli/operation-command.js';
 import * as pluginsCommand from '../packages/engine/src/cli/plugins-command.js';
 import * as profileCommand from '../packages/engine/src/cli/profile-command.js';
@@ -47,6 +48,8 @@ t.test('--help tells the truth about the options of each command', async (t) => 
   t.test('dysnomia profile', async (t) => checkHelpMatchesOptions(t, profileCommand.HELP, profileCommand.OPTIONS, ['gc']));
   t.equal((await dysnomia(['store', '--help'])).stdout, storeCommand.HELP);
   t.equal((await dysnomia(['profile', '-h'])).stdout, profileCommand.HELP);
+  t.test('dysnomia deploy', async (t) => checkHelpMatchesOptions(t, deployCommand.HELP, deployCommand.OPTIONS));
+  t.equal((await dysnomia(['deploy', '--help'])).stdout, deployCommand.HELP);
 });
 
 t.test('--version names the engine and its plugin API', async (t) => {
