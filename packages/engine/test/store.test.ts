@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { chmod, lstat, mkdir, readdir, readFile, readlink, stat, symlink, writeFile } from 'node:fs/promises';
+import { chmod, link, lstat, mkdir, readdir, readFile, readlink, stat, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { promisify } from 'node:util';
@@ -75,6 +75,8 @@ t.test('a folder: one entry for the same contents, another when one byte changes
   await writeFile(path.join(store.path(first), 'share/doc/README'), 'edited in place\n');
   t.equal(await store.verify(first), false, 'an entry edited in place fails verification');
   t.equal(await store.add(store.path(first)), first, 'adding an entry of this store is that entry');
+  await symlink(source, path.join(dir, 'link-to-pkg'));
+  t.equal(await store.add(path.join(dir, 'link-to-pkg'), { name: 'pkg' }), await store.add(source), 'a folder given through a link is the folder');
 });
 
 t.test('a tarball: extracted, the single top folder unwrapped; escaping entries refused, leaving nothing', async (t) => {
@@ -164,6 +166,21 @@ t.test('archives: export and import verify every entry; a cut, tampered or incom
   const library = await source.add(await makePackage(path.join(dir, 'lib')));
   await writeFile(path.join(dir, 'big'), Buffer.alloc(300_000, 7));
   const big = await source.add(component({ name: 'app', inputs: { library }, build: async (out) => writeFile(path.join(out, 'data'), await readFile(path.join(dir, 'big'))) }));
+  const hardLinked = await source.add(
+    component({
+      name: 'hard-linked',
+      async build(out) {
+        await writeFile(path.join(out, 'a'), 'same inode');
+        await link(path.join(out, 'a'), path.join(out, 'b'));
+      },
+    }),
+  );
+  const other = Store.at(path.join(dir, 'other'));
+  const linkArchive = path.join(dir, 'link-archive');
+  await source.exportArchive([hardLinked], createWriteStream(linkArchive));
+  t.same(await other.importArchive(createReadStream(linkArchive)), [hardLinked], 'hard links travel as plain files');
+  t.equal(await readFile(path.join(other.path(hardLinked), 'b'), 'utf8'), 'same inode');
+
   const archive = path.join(dir, 'archive');
   await source.exportArchive(await source.closure([big]), createWriteStream(archive));
   const bytes = await readFile(archive);

@@ -24,12 +24,19 @@ const MAX_HEADER = 16 * 1024 * 1024;
 
 export async function exportArchive(storeDir: string, metas: EntryMeta[], output: NodeJS.WritableStream): Promise<void> {
   const header = `${MAGIC} ${FORMAT_VERSION} ${JSON.stringify({ entries: metas })}\n`;
-  const tar = createTar({ cwd: storeDir, portable: true, noMtime: true }, metas.map((m) => m.entry));
+  const tar = createTar({ cwd: storeDir, portable: true, noMtime: true, linkCache: new NoHardLinks() }, metas.map((m) => m.entry));
   async function* framed(): AsyncGenerator<Buffer> {
     yield Buffer.from(header);
     for await (const chunk of tar as AsyncIterable<Buffer>) yield chunk;
   }
   await pipeline(framed, output);
+}
+
+/** Files that are hard links of each other go as separate files: the receiver accepts no hard links. */
+class NoHardLinks extends Map<`${number}:${number}`, string> {
+  override set(): this {
+    return this;
+  }
 }
 
 /**

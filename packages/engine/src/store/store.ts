@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { cp, lstat, mkdir, mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { cp, lstat, mkdir, mkdtemp, readdir, readFile, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { createReadStream } from 'node:fs';
 import path from 'node:path';
 import { DysnomiaError, EXIT_OPERATION_FAILED } from '../errors.js';
@@ -117,7 +117,8 @@ export class Store {
     const info = await stat(absolute).catch(() => undefined);
     if (info?.isDirectory()) {
       const name = options.name ?? sanitizeName(path.basename(absolute));
-      return this.addTree(name, [], (out) => cp(absolute, out, { recursive: true, verbatimSymlinks: true }));
+      const real = await realpath(absolute);
+      return this.addTree(name, [], (out) => cp(real, out, { recursive: true, verbatimSymlinks: true }));
     }
     if (info?.isFile() && TARBALL.test(absolute)) {
       const name = options.name ?? sanitizeName(path.basename(absolute).replace(TARBALL, ''));
