@@ -1,5 +1,5 @@
-import { DysnomiaError } from '@dysnomia/engine';
 import type { OperationContext } from '@dysnomia/engine';
+import { InputProblem } from './input-error.js';
 
 /** How to reach the server and log in, from the container's mysql* properties. */
 export interface ConnectionSettings {
@@ -22,7 +22,7 @@ export function containerLabel(ctx: OperationContext): string {
 function stringProperty(ctx: OperationContext, key: string): string | undefined {
   const value = ctx.container.properties[key];
   if (value === undefined || value === '') return undefined;
-  if (typeof value !== 'string') throw new DysnomiaError('ERR_DYSNOMIA_INPUT', `${containerLabel(ctx)}: ${key} must be a single value, not an array`);
+  if (typeof value !== 'string') throw new InputProblem(`${containerLabel(ctx)}: ${key} must be a single value, not an array`);
   return value;
 }
 
@@ -43,7 +43,7 @@ export function connectionSettings(ctx: OperationContext): ConnectionSettings {
   if (port !== undefined) {
     const number = /^\d{1,5}$/.test(port) ? Number(port) : NaN;
     if (!(number >= 1 && number <= 65535)) {
-      throw new DysnomiaError('ERR_DYSNOMIA_INPUT', `${containerLabel(ctx)}: mysqlPort must be a TCP port number (1-65535), got ${JSON.stringify(port)}`);
+      throw new InputProblem(`${containerLabel(ctx)}: mysqlPort must be a TCP port number (1-65535), got ${JSON.stringify(port)}`);
     }
     settings.port = number;
   }

@@ -1,10 +1,10 @@
-import { definePlugin, DysnomiaError } from '@dysnomia/engine';
-import type { OperationContext } from '@dysnomia/engine';
+import type { DysnomiaPlugin, OperationContext } from '@dysnomia/engine';
 import { withSession } from './client.js';
 import { containerLabel } from './connection.js';
 import { createDatabaseWithSchema, databaseExists, dropDatabase, schemaFiles, userDatabases } from './databases.js';
 import { restoreDatabase, snapshotDatabase } from './dump.js';
 import { databaseNameProblem, quoteIdentifier } from './identifiers.js';
+import { InputProblem, reportingInputProblems } from './input-error.js';
 
 export { formatOptionFile } from './option-file.js';
 export { connectionSettings, describeTarget } from './connection.js';
@@ -15,7 +15,7 @@ export { quoteIdentifier } from './identifiers.js';
 function databaseName(ctx: OperationContext): string {
   const name = ctx.componentName;
   const problem = databaseNameProblem(name);
-  if (problem) throw new DysnomiaError('ERR_DYSNOMIA_INPUT', `component ${JSON.stringify(name)} cannot name a database in ${containerLabel(ctx)}: ${problem}`);
+  if (problem) throw new InputProblem(`component ${JSON.stringify(name)} cannot name a database in ${containerLabel(ctx)}: ${problem}`);
   return name;
 }
 
@@ -25,57 +25,69 @@ function databaseName(ctx: OperationContext): string {
  * garbage markers, so deactivate only marks the database as garbage and
  * collect-garbage drops it (Dysnomia's semantics: data is never lost by a
  * deactivate alone).
+ *
+ * A plain object (`satisfies`, types only) rather than definePlugin(): the
+ * engine validates it on load anyway, and not importing @dysnomia/engine at
+ * start-up saves every CLI call the cost of loading the engine's entry.
  */
-export default definePlugin({
+const plugin = {
   type: 'mysql-database',
   engine: '^1.0.0',
   stateful: true,
   meta: { name: '@dysnomia/plugin-mysql-database', version: '1.0.0' },
 
-  async activate(ctx) {
-    const name = databaseName(ctx);
-    const files = await schemaFiles(ctx.component);
-    await withSession(ctx, async (session) => {
-      if (await databaseExists(session, name)) {
-        ctx.log.info(`database ${quoteIdentifier(name)} already exists in ${session.label}; left as it is`);
-        return;
-      }
-      await createDatabaseWithSchema(session, name, files);
-      ctx.log.info(`created database ${quoteIdentifier(name)} in ${session.label} from ${files.length} SQL file(s)`);
-    });
-  },
+  activate: (ctx: OperationContext) =>
+    reportingInputProblems(async () => {
+      const name = databaseName(ctx);
+      const files = await schemaFiles(ctx.component);
+      await withSession(ctx, async (session) => {
+        if (await databaseExists(session, name)) {
+          ctx.log.info(`database ${quoteIdentifier(name)} already exists in ${session.label}; left as it is`);
+          return;
+        }
+        await createDatabaseWithSchema(session, name, files);
+        ctx.log.info(`created database ${quoteIdentifier(name)} in ${session.label} from ${files.length} SQL file(s)`);
+      });
+    }),
 
-  deactivate(ctx) {
-    // The data stays until collect-garbage; the engine records the garbage marker.
-    ctx.log.info(`database ${quoteIdentifier(databaseName(ctx))} in ${containerLabel(ctx)} is marked as garbage; collect-garbage drops it`);
-  },
+  deactivate: (ctx: OperationContext) =>
+    reportingInputProblems(() => {
+      // The data stays until collect-garbage; the engine records the garbage marker.
+      ctx.log.info(`database ${quoteIdentifier(databaseName(ctx))} in ${containerLabel(ctx)} is marked as garbage; collect-garbage drops it`);
+    }),
 
-  async collectGarbage(ctx) {
-    const name = databaseName(ctx);
-    await withSession(ctx, (session) => dropDatabase(session, name));
-    ctx.log.info(`dropped database ${quoteIdentifier(name)} from ${containerLabel(ctx)}`);
-  },
+  collectGarbage: (ctx: OperationContext) =>
+    reportingInputProblems(async () => {
+      const name = databaseName(ctx);
+      await withSession(ctx, (session) => dropDatabase(session, name));
+      ctx.log.info(`dropped database ${quoteIdentifier(name)} from ${containerLabel(ctx)}`);
+    }),
 
-  async snapshot(ctx) {
-    const name = databaseName(ctx);
-    const stored = await withSession(ctx, (session) => snapshotDatabase(session, name));
-    ctx.log.info(
-      stored.createdGeneration
-        ? `snapshot ${stored.relativePath} stored as generation ${stored.generation}`
-        : `snapshot ${stored.relativePath} unchanged (generation ${stored.generation})`,
-    );
-  },
+  snapshot: (ctx: OperationContext) =>
+    reportingInputProblems(async () => {
+      const name = databaseName(ctx);
+      const stored = await withSession(ctx, (session) => snapshotDatabase(session, name));
+      ctx.log.info(
+        stored.createdGeneration
+          ? `snapshot ${stored.relativePath} stored as generation ${stored.generation}`
+          : `snapshot ${stored.relativePath} unchanged (generation ${stored.generation})`,
+      );
+    }),
 
-  async restore(ctx) {
-    const name = databaseName(ctx);
-    const restored = await withSession(ctx, (session) => restoreDatabase(session, name));
-    if (restored === undefined) ctx.log.info(`no snapshot of ${ctx.componentName} in ${containerLabel(ctx)}; nothing restored`);
-    else ctx.log.info(`restored database ${quoteIdentifier(name)} from snapshot ${restored}`);
-  },
+  restore: (ctx: OperationContext) =>
+    reportingInputProblems(async () => {
+      const name = databaseName(ctx);
+      const restored = await withSession(ctx, (session) => restoreDatabase(session, name));
+      if (restored === undefined) ctx.log.info(`no snapshot of ${ctx.componentName} in ${containerLabel(ctx)}; nothing restored`);
+      else ctx.log.info(`restored database ${quoteIdentifier(name)} from snapshot ${restored}`);
+    }),
 
-  async capture(ctx) {
-    const name = databaseName(ctx);
-    const databases = await withSession(ctx, (session) => userDatabases(session));
-    return { container: ctx.container.name, database: name, exists: databases.includes(name), databases };
-  },
-});
+  capture: (ctx: OperationContext) =>
+    reportingInputProblems(async () => {
+      const name = databaseName(ctx);
+      const databases = await withSession(ctx, (session) => userDatabases(session));
+      return { container: ctx.container.name, database: name, exists: databases.includes(name), databases };
+    }),
+} satisfies DysnomiaPlugin;
+
+export default plugin;

@@ -84,3 +84,10 @@ t.test('capture lists the user databases, decoded from hex', async (t) => {
   const { ctx } = await fixture(t, () => [hex('information_schema'), hex('mysql'), hex('staff'), hex(odd)].join('\n') + '\n');
   t.same(await plugin.capture!(ctx), { container: 'mysql-test', database: 'staff', exists: true, databases: ['staff', odd] });
 });
+
+t.test("bad input becomes the engine's DysnomiaError (exit status 2), naming the container", async (t) => {
+  const { ctx, calls } = await fixture(t, () => '');
+  ctx.container.properties.mysqlPort = 'eighty';
+  await t.rejects(plugin.activate(ctx), { name: 'DysnomiaError', exitCode: 2, message: /container "mysql-test": mysqlPort must be a TCP port number/ });
+  t.equal(calls.length, 0, 'nothing ran');
+});
