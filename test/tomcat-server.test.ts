@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import http from 'node:http';
+import net from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import t from 'tap';
@@ -135,10 +136,29 @@ t.test('activate fails clearly when Tomcat is not installed or the port is taken
 
   const squatter = http.createServer((_request, response) => response.end('someone else'));
   await new Promise<void>((resolve) => squatter.listen(port, '127.0.0.1', resolve));
-  t.teardown(() => new Promise((resolve) => squatter.close(resolve)));
+  t.teardown(() => {
+    squatter.closeAllConnections();
+    return new Promise((resolve) => squatter.close(resolve));
+  });
   const taken = await buildTomcatServer(path.join(dir, 'taken'), { name: 'taken', httpPort: port, catalinaBase: path.join(dir, 'base2') });
   const refused = await activate(taken.component);
   t.equal(refused.code, 1);
   t.match(refused.stderr, `tomcat-server taken: port ${port} already answers: another server uses it`);
   t.equal(await readFile(path.join(dir, 'base2/tomcat.pid'), 'utf8').catch(() => 'none'), 'none', 'no Tomcat was started');
+
+  // A listener that does not speak HTTP passes that check; Tomcat then cannot bind and exits.
+  const [silentPort] = (await freePorts(1)) as [number];
+  const connections = new Set<net.Socket>();
+  const silent = net.createServer((socket) => connections.add(socket));
+  await new Promise<void>((resolve) => silent.listen(silentPort, resolve));
+  t.teardown(() => {
+    for (const socket of connections) socket.destroy();
+    return new Promise((resolve) => silent.close(resolve));
+  });
+  const blocked = await buildTomcatServer(path.join(dir, 'blocked'), { name: 'blocked', httpPort: silentPort, catalinaBase: path.join(dir, 'base3') });
+  const exited = await activate(blocked.component);
+  t.equal(exited.code, 1);
+  t.match(exited.stderr, 'tomcat-server blocked: Tomcat exited while starting');
+  t.match(exited.stderr, 'java.net.BindException: Address already in use', "the reason from Tomcat's log");
+  t.equal(await readFile(path.join(dir, 'base3/tomcat.pid'), 'utf8').catch(() => 'none'), 'none', 'no stale pid file');
 });

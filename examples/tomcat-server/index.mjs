@@ -122,9 +122,19 @@ fail() {
   exit 1
 }
 
+logStart=0 # catalina.out's size when this start began: older runs' errors are not this one's
+
+# The errors this start wrote to catalina.out (or its end when none is marked).
 logTail() {
-  [ -f "$logFile" ] && echo "the end of $logFile:" && tail -n 20 "$logFile"
-  return 0
+  [ -f "$logFile" ] || return 0
+  local output errors
+  output=$(tail -c +$((logStart + 1)) "$logFile")
+  errors=$(grep -E 'SEVERE|Caused by' <<<"$output" | tail -n 8 || true)
+  if [ -n "$errors" ]; then
+    echo "errors in $logFile:" && echo "$errors"
+  else
+    echo "the end of $logFile:" && tail -n 20 <<<"$output"
+  fi
 }
 
 requireTomcat() {
@@ -152,14 +162,14 @@ createBase() {
 # True when PID is this instance's Java (not a recycled number, not a zombie).
 isOurs() {
   local cmdline
-  [[ $1 =~ ^[0-9]+$ ]] && cmdline=$(tr '\\0' '\\n' <"/proc/$1/cmdline" 2>/dev/null) &&
+  [[ $1 =~ ^[0-9]+$ ]] && cmdline=$(tr '\\0' '\\n' 2>/dev/null <"/proc/$1/cmdline") &&
     grep -qxF -- "-Dcatalina.base=$catalinaBase" <<<"$cmdline"
 }
 
 # True while PID exists and is not a zombie (while starting it is not Java yet).
 isAlive() {
   local stat state
-  stat=$(<"/proc/$1/stat") 2>/dev/null || return 1
+  stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
   state=\${stat##*) }
   [[ \${state%% *} != Z ]]
 }
@@ -174,7 +184,7 @@ httpAnswers() {
   (
     exec 3<>"/dev/tcp/127.0.0.1/$httpPort" || exit 1
     printf 'HEAD / HTTP/1.0\\r\\nHost: localhost\\r\\n\\r\\n' >&3
-    IFS= read -r -t 5 reply <&3 && [[ $reply == HTTP/* ]]
+    IFS= read -r -t 2 reply <&3 && [[ $reply == HTTP/* ]]
   ) 2>/dev/null
 }
 
@@ -210,6 +220,7 @@ activate() {
   # and setsid execs catalina.sh, which execs Java, so $! is Tomcat's pid.
   export CATALINA_HOME="$catalinaHome" CATALINA_BASE="$catalinaBase" CATALINA_TMPDIR="$catalinaBase/temp" CATALINA_OPTS="$javaOpts"
   unset CATALINA_PID JAVA_OPTS
+  logStart=$(stat -c %s "$logFile" 2>/dev/null || echo 0)
   setsid "$catalinaHome/bin/catalina.sh" run >>"$logFile" 2>&1 </dev/null &
   pid=$!
   echo "$pid" >"$pidFile"
