@@ -1,7 +1,6 @@
 import { rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { definePlugin } from '@dysnomia/engine';
-import type { OperationContext } from '@dysnomia/engine';
+import type { DysnomiaPlugin, OperationContext } from '@dysnomia/engine';
 import { installAtomically, sameContent } from './atomic-files.js';
 import { CONTEXTS_DIR, WEBAPPS_DIR, expandedDirName, listFiles, readComponentFiles } from './component-files.js';
 import type { ComponentFiles } from './component-files.js';
@@ -135,8 +134,12 @@ async function capture(ctx: OperationContext): Promise<CaptureResult> {
  * Not stateful: the deployed files are the whole state and deactivate removes
  * them; there is nothing for collect-garbage to keep or drop. Activate also
  * runs every time, so a Tomcat base that was recreated gets its WARs back.
+ *
+ * A plain object (`satisfies`, types only) instead of definePlugin: the engine
+ * validates plugins when it loads them, and importing @dysnomia/engine's entry
+ * at run time would load all of it on every CLI call.
  */
-export default definePlugin({
+const plugin = {
   type: 'tomcat-webapplication',
   engine: '^1.0.0',
   stateful: false,
@@ -144,4 +147,6 @@ export default definePlugin({
   activate,
   deactivate,
   capture,
-});
+} satisfies DysnomiaPlugin;
+
+export default plugin;
