@@ -130,9 +130,10 @@ export async function startTomcat(t: Teardown, options: StartTomcatOptions = {})
   const catalinaBase = path.join(dir, 'base');
   const stateDir = options.stateDir ?? path.join(dir, 'state');
   const built = await buildTomcatServer(path.join(dir, name), { name, httpPort, shutdownPort, catalinaBase });
-  // The wrapper container: where wrapper components run; it needs no properties.
+  // The wrapper container: its properties reach bin/wrapper as environment. A start
+  // that hangs fails with Tomcat's log well before tap's 120 s per test file.
   const wrapperContainer = path.join(dir, 'wrapper');
-  await writeFile(wrapperContainer, '# container for wrapper components\n');
+  await writeFile(wrapperContainer, '# container for wrapper components\nTOMCAT_START_TIMEOUT=60\n');
   const env = { DYSNOMIA_STATEDIR: stateDir };
   const operation = (op: 'activate' | 'deactivate') =>
     dysnomia(['--operation', op, '--type', 'wrapper', '--component', built.component, '--container', wrapperContainer], { env });
