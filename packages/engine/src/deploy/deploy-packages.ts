@@ -6,6 +6,7 @@ import type { GenerationSelector } from '../profiles/profiles.js';
 import { addRuntimeEntry } from '../remote/runtime.js';
 import type { Store } from '../store/store.js';
 import type { Reporter } from './progress.js';
+import { SourceCache } from './source-cache.js';
 import { openSession } from './target-session.js';
 import type { TargetSession } from './target-session.js';
 
@@ -60,13 +61,16 @@ function targetMessage(target: string, error: unknown): string {
 async function buildPackages(model: PackagesModel, options: DeployOptions): Promise<Map<string, string[]>> {
   const built = new Map<PackageSource, string>();
   const perTarget = new Map<string, string[]>();
+  const cache = new SourceCache(options.store);
   for (const target of options.targets) {
     const entries: string[] = [];
     for (const source of model[target] ?? []) {
       let entry = built.get(source);
       if (entry === undefined) {
         try {
-          entry = await options.store.add(source, { cwd: options.cwd, log: options.log });
+          const cached = typeof source === 'string' ? await cache.lookup(source) : { key: undefined, entry: undefined };
+          entry = cached.entry ?? (await options.store.add(source, { cwd: options.cwd, log: options.log }));
+          if (cached.key !== undefined && cached.entry === undefined) await cache.record(cached.key, entry);
         } catch (error) {
           const reason = errorText(error);
           const label = sourceLabel(source);
@@ -82,10 +86,11 @@ async function buildPackages(model: PackagesModel, options: DeployOptions): Prom
     }
     perTarget.set(target, entries);
   }
+  await cache.save();
   return perTarget;
 }
 
-async function openSessions(options: DeployOptions, failed: Map<string, string>): Promise<Map<string, TargetSession>> {
+async function openSessions(options: DeployOptions, failed: Map<string, string>, install = true): Promise<Map<string, TargetSession>> {
   const needsRuntime = options.targets.some((name) => options.infrastructure[name]!.clientInterface === 'ssh');
   const runtimeEntry = needsRuntime ? await addRuntimeEntry(options.store, options.log) : undefined;
   const sessions = new Map<string, TargetSession>();
@@ -99,7 +104,7 @@ async function openSessions(options: DeployOptions, failed: Map<string, string>)
     });
     options.reporter.emit({ event: 'connecting', target: name, where: session.where });
     try {
-      await session.open((phase, bytes) => options.reporter.emit({ event: 'bootstrap', target: name, phase, bytes }));
+      await session.open((phase, bytes) => options.reporter.emit({ event: 'bootstrap', target: name, phase, bytes }), install);
       options.reporter.emit({ event: 'connected', target: name, stateDir: session.stateDir });
       sessions.set(name, session);
     } catch (error) {
@@ -132,7 +137,7 @@ export async function deployPackages(model: PackagesModel, options: DeployOption
   reporter.emit({ event: 'start', profile: options.profile, targets: options.targets, dryRun: options.dryRun });
   const entries = await buildPackages(model, options);
   const failed = new Map<string, string>();
-  const sessions = await openSessions(options, failed);
+  const sessions = await openSessions(options, failed, !options.dryRun);
   try {
     await forEachLimited([...sessions.keys()], options.maxConcurrent, async (name) => {
       const session = sessions.get(name)!;

@@ -24,8 +24,11 @@ export interface TargetSession {
   /** `user@host:port` or `local`, for messages. */
   readonly where: string;
   stateDir: string;
-  /** Connects and makes sure the engine is there (bootstrap); reports bytes sent while bootstrapping. */
-  open(onBootstrap: (phase: 'start' | 'done', bytes: number) => void): Promise<void>;
+  /**
+   * Connects and makes sure the engine is there (bootstrap, unless `install`
+   * is false as for a dry run: then `missing` says everything is missing).
+   */
+  open(onBootstrap: (phase: 'start' | 'done', bytes: number) => void, install?: boolean): Promise<void>;
   missing(entries: string[]): Promise<string[]>;
   /** Sends these entries (a closure's missing part) as one archive; `onBytes` counts what went out. */
   send(entries: string[], onBytes: (n: number) => void): Promise<void>;
@@ -125,7 +128,9 @@ class SshSession implements TargetSession {
     this.where = `${(p.sshUser as string | undefined) ?? os.userInfo().username}@${target.hostname}:${Number(p.sshPort ?? 22)}`;
   }
 
-  async open(onBootstrap: (phase: 'start' | 'done', bytes: number) => void): Promise<void> {
+  private hasEngine = false;
+
+  async open(onBootstrap: (phase: 'start' | 'done', bytes: number) => void, install = true): Promise<void> {
     const p = this.target.properties;
     const runtime = this.options.runtimeEntry;
     if (runtime === undefined) throw new Error('no runtime entry for an SSH target');
@@ -140,7 +145,8 @@ class SshSession implements TargetSession {
     });
     const probe = await probeTarget(this.connection, this.nodePath, this.stateDir || undefined, runtime);
     this.stateDir = probe.stateDir;
-    if (!probe.hasRuntime) {
+    this.hasEngine = probe.hasRuntime;
+    if (!probe.hasRuntime && install) {
       let bytes = 0;
       onBootstrap('start', 0);
       await bootstrapRuntime({
@@ -153,8 +159,9 @@ class SshSession implements TargetSession {
         onBytes: (n) => (bytes += n),
       });
       onBootstrap('done', bytes);
+      await this.keepRuntime(runtime);
+      this.hasEngine = true;
     }
-    await this.keepRuntime(runtime);
   }
 
   /** A deployment manifest naming the runtime, so `dysnomia store --gc` on the target keeps its engine. */
@@ -182,6 +189,7 @@ class SshSession implements TargetSession {
 
   async missing(entries: string[]): Promise<string[]> {
     if (entries.length === 0) return [];
+    if (!this.hasEngine) return entries;
     return this.json<string[]>(['store', '--query-missing', ...entries]);
   }
 

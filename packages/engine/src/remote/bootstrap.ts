@@ -21,7 +21,9 @@ const MINIMUM_NODE = [20, 19];
 /**
  * Run with `node -e` on the target (nothing of ours is there yet): Node's
  * version, the state folder (DYSNOMIA_STATEDIR as given, else Dysnomia's
- * default for the user), and whether the runtime entry is in its store.
+ * default for the user), and whether the runtime entry is in its store. When
+ * it is, a deployment manifest naming it keeps `dysnomia store --gc` from
+ * removing the engine (written only when it differs).
  */
 const PROBE = `
 const fs = require('fs'), os = require('os'), path = require('path');
@@ -29,6 +31,13 @@ const stateDir = process.env.DYSNOMIA_STATEDIR || (process.getuid && process.get
 const entry = process.argv[1];
 const store = path.join(stateDir, 'store');
 const hasRuntime = fs.existsSync(path.join(store, entry)) && fs.existsSync(path.join(store, '.meta', entry + '.json'));
+if (hasRuntime) keep(path.join(stateDir, 'deployments', 'dysnomia-runtime.json'), JSON.stringify({ storePaths: [entry] }));
+function keep(file, text) {
+  try { if (fs.readFileSync(file, 'utf8') === text) return; } catch {}
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file + '.tmp', text);
+  fs.renameSync(file + '.tmp', file);
+}
 process.stdout.write(JSON.stringify({ node: process.versions.node, stateDir, hasRuntime }));
 `;
 
