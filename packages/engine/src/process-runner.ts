@@ -86,6 +86,8 @@ export function runChild(
         finish({ exitCode, signal, aborted });
       }, OUTPUT_DRAIN_MS).unref();
     });
+    // A child that exits before reading its input must not crash us with EPIPE: its exit status reports the failure.
+    child.stdin?.on('error', () => {});
     if (options.input !== undefined) child.stdin?.end(options.input);
     onSpawn?.(child);
   });

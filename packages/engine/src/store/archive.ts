@@ -1,7 +1,6 @@
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { create as createTar } from 'tar';
 import { DysnomiaError, EXIT_OPERATION_FAILED } from '../errors.js';
 import { parseEntryName } from './entry-name.js';
 import type { EntryMeta } from './meta.js';
@@ -24,6 +23,7 @@ const MAX_HEADER = 16 * 1024 * 1024;
 
 export async function exportArchive(storeDir: string, metas: EntryMeta[], output: NodeJS.WritableStream): Promise<void> {
   const header = `${MAGIC} ${FORMAT_VERSION} ${JSON.stringify({ entries: metas })}\n`;
+  const { create: createTar } = await import('tar'); // loaded on first use, as in safe-extract.ts
   const tar = createTar({ cwd: storeDir, portable: true, noMtime: true, linkCache: new NoHardLinks() }, metas.map((m) => m.entry));
   async function* framed(): AsyncGenerator<Buffer> {
     yield Buffer.from(header);

@@ -1,7 +1,7 @@
 import { createWriteStream, lstatSync, mkdirSync, symlinkSync, unlinkSync } from 'node:fs';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { Parser, type ReadEntry } from 'tar';
+import type { ReadEntry } from 'tar';
 import { DysnomiaError, EXIT_OPERATION_FAILED } from '../errors.js';
 
 export interface ExtractOptions {
@@ -22,6 +22,8 @@ export interface ExtractOptions {
  * `dest` then.
  */
 export async function extractTar(input: NodeJS.ReadableStream, dest: string, options: ExtractOptions): Promise<void> {
+  // tar is loaded on first use: the engine's entry must stay cheap to import for plugins.
+  const { Parser } = await import('tar');
   const parser = new Parser({ strict: true });
   const writes: Array<Promise<void>> = [];
   let refused: Error | undefined;
