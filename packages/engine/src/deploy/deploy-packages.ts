@@ -8,7 +8,7 @@ import type { Store } from '../store/store.js';
 import type { Reporter } from './progress.js';
 import { SourceCache } from './source-cache.js';
 import { openSession } from './target-session.js';
-import type { TargetSession } from './target-session.js';
+import type { PlanRequest, TargetSession } from './target-session.js';
 
 export interface DeployOptions {
   infrastructure: Infrastructure;
@@ -90,7 +90,7 @@ async function buildPackages(model: PackagesModel, options: DeployOptions): Prom
   return perTarget;
 }
 
-async function openSessions(options: DeployOptions, failed: Map<string, string>, install = true): Promise<Map<string, TargetSession>> {
+async function openSessions(options: DeployOptions, failed: Map<string, string>, install = true, plans?: Map<string, PlanRequest>): Promise<Map<string, TargetSession>> {
   const needsRuntime = options.targets.some((name) => options.infrastructure[name]!.clientInterface === 'ssh');
   const runtimeEntry = needsRuntime ? await addRuntimeEntry(options.store, options.log) : undefined;
   const sessions = new Map<string, TargetSession>();
@@ -104,7 +104,7 @@ async function openSessions(options: DeployOptions, failed: Map<string, string>,
     });
     options.reporter.emit({ event: 'connecting', target: name, where: session.where });
     try {
-      await session.open((phase, bytes) => options.reporter.emit({ event: 'bootstrap', target: name, phase, bytes }), install);
+      await session.open((phase, bytes) => options.reporter.emit({ event: 'bootstrap', target: name, phase, bytes }), install, plans?.get(name));
       options.reporter.emit({ event: 'connected', target: name, stateDir: session.stateDir });
       sessions.set(name, session);
     } catch (error) {
@@ -137,12 +137,15 @@ export async function deployPackages(model: PackagesModel, options: DeployOption
   reporter.emit({ event: 'start', profile: options.profile, targets: options.targets, dryRun: options.dryRun });
   const entries = await buildPackages(model, options);
   const failed = new Map<string, string>();
-  const sessions = await openSessions(options, failed, !options.dryRun);
+  // Each target's closure is known before connecting, so the first round trip can also answer what it lacks.
+  const plans = new Map<string, PlanRequest>();
+  for (const name of options.targets) plans.set(name, { profile: options.profile, closure: await store.closure(entries.get(name) ?? []) });
+  const sessions = await openSessions(options, failed, !options.dryRun, plans);
   try {
     await forEachLimited([...sessions.keys()], options.maxConcurrent, async (name) => {
       const session = sessions.get(name)!;
       try {
-        const closure = await store.closure(entries.get(name) ?? []);
+        const closure = plans.get(name)!.closure;
         const missing = await session.missing(closure);
         const sizes = await Promise.all(missing.map(async (entry) => (await store.meta(entry)).size));
         const total = sizes.reduce((a, b) => a + b, 0);
@@ -173,7 +176,14 @@ export async function deployPackages(model: PackagesModel, options: DeployOption
     }
     await forEachLimited([...sessions.keys()], options.maxConcurrent, async (name) => {
       try {
-        const result = await sessions.get(name)!.install(options.profile, entries.get(name) ?? []);
+        const session = sessions.get(name)!;
+        const wanted = entries.get(name) ?? [];
+        const current = await session.current(options.profile);
+        if (current && sameSet(current.packages, wanted)) {
+          reporter.emit({ event: 'profile', target: name, profile: options.profile, generation: current.generation, changed: false });
+          return;
+        }
+        const result = await session.install(options.profile, wanted);
         reporter.emit({ event: 'profile', target: name, profile: options.profile, ...result });
       } catch (error) {
         failed.set(name, targetMessage(name, error));
@@ -217,6 +227,12 @@ export async function profileAction(action: ProfileAction, options: DeployOption
   }
   reporter.emit({ event: 'done', ok: failed.size === 0, failed: [...failed.keys()] });
   return { ok: failed.size === 0, failed };
+}
+
+function sameSet(a: string[], b: string[]): boolean {
+  const left = [...new Set(a)].sort();
+  const right = [...new Set(b)].sort();
+  return left.length === right.length && left.every((entry, i) => entry === right[i]);
 }
 
 export const modelDir = (file: string) => path.dirname(path.resolve(file));

@@ -7,6 +7,7 @@ import type { InfrastructureTarget } from '../models/infrastructure.js';
 import { Profiles } from '../profiles/profiles.js';
 import type { GenerationSelector } from '../profiles/profiles.js';
 import { bootstrapRuntime, collect, nodeCommand, probeTarget } from '../remote/bootstrap.js';
+import type { TargetPlan } from '../remote/bootstrap.js';
 import { RUNTIME_ENGINE_BIN } from '../remote/runtime.js';
 import { SshConnection } from '../remote/ssh-connection.js';
 import { Store } from '../store/store.js';
@@ -28,8 +29,10 @@ export interface TargetSession {
    * Connects and makes sure the engine is there (bootstrap, unless `install`
    * is false as for a dry run: then `missing` says everything is missing).
    */
-  open(onBootstrap: (phase: 'start' | 'done', bytes: number) => void, install?: boolean): Promise<void>;
+  open(onBootstrap: (phase: 'start' | 'done', bytes: number) => void, install?: boolean, planRequest?: PlanRequest): Promise<void>;
   missing(entries: string[]): Promise<string[]>;
+  /** The profile's current generation and packages, when known without another round trip (undefined: ask install). */
+  current(profile: string): Promise<TargetPlan['current'] | undefined>;
   /** Sends these entries (a closure's missing part) as one archive; `onBytes` counts what went out. */
   send(entries: string[], onBytes: (n: number) => void): Promise<void>;
   install(profile: string, entries: string[]): Promise<{ generation: number; changed: boolean }>;
@@ -38,6 +41,11 @@ export interface TargetSession {
   switchTo(profile: string, generation: number): Promise<void>;
   deleteGenerations(profile: string, which: GenerationSelector): Promise<number[]>;
   close(): void;
+}
+
+export interface PlanRequest {
+  profile: string;
+  closure: string[];
 }
 
 export interface SessionOptions {
@@ -86,6 +94,11 @@ class LocalSession implements TargetSession {
     return this.profiles.store.missing(entries);
   }
 
+  async current(profile: string): Promise<TargetPlan['current'] | undefined> {
+    const current = (await this.profiles.generations(profile)).find((g) => g.current);
+    return current ? { generation: current.number, packages: await this.profiles.packages(profile) } : null;
+  }
+
   async send(entries: string[], onBytes: (n: number) => void): Promise<void> {
     if (entries.length === 0) return;
     const pipe = new PassThrough();
@@ -129,8 +142,9 @@ class SshSession implements TargetSession {
   }
 
   private hasEngine = false;
+  private plan: { request: PlanRequest; answer: TargetPlan } | undefined;
 
-  async open(onBootstrap: (phase: 'start' | 'done', bytes: number) => void, install = true): Promise<void> {
+  async open(onBootstrap: (phase: 'start' | 'done', bytes: number) => void, install = true, planRequest?: PlanRequest): Promise<void> {
     const p = this.target.properties;
     const runtime = this.options.runtimeEntry;
     if (runtime === undefined) throw new Error('no runtime entry for an SSH target');
@@ -143,8 +157,9 @@ class SshSession implements TargetSession {
       knownHostsFile: (p.sshKnownHosts as string | undefined) ?? this.options.knownHostsFile ?? path.join(os.homedir(), '.ssh/known_hosts'),
       acceptNewHostKeys: this.options.acceptNewHostKeys,
     });
-    const probe = await probeTarget(this.connection, this.nodePath, this.stateDir || undefined, runtime);
+    const probe = await probeTarget(this.connection, this.nodePath, this.stateDir || undefined, runtime, planRequest);
     this.stateDir = probe.stateDir;
+    if (planRequest && probe.plan) this.plan = { request: planRequest, answer: probe.plan };
     this.hasEngine = probe.hasRuntime;
     if (!probe.hasRuntime && install) {
       let bytes = 0;
@@ -190,6 +205,8 @@ class SshSession implements TargetSession {
   async missing(entries: string[]): Promise<string[]> {
     if (entries.length === 0) return [];
     if (!this.hasEngine) return entries;
+    const plan = this.plan;
+    if (plan && plan.request.closure.length === entries.length && plan.request.closure.every((e, i) => e === entries[i])) return plan.answer.missing;
     return this.json<string[]>(['store', '--query-missing', ...entries]);
   }
 
@@ -210,6 +227,10 @@ class SshSession implements TargetSession {
     const [sent, imported] = settled;
     if (imported.status === 'rejected') throw imported.reason;
     if (sent.status === 'rejected') throw failure(this.target, `sending the archive failed: ${(sent.reason as Error).message}`);
+  }
+
+  async current(profile: string): Promise<TargetPlan['current'] | undefined> {
+    return this.plan?.request.profile === profile ? this.plan.answer.current : undefined;
   }
 
   install(profile: string, entries: string[]) {

@@ -8,12 +8,20 @@ import { shellQuote } from '../shell-quote.js';
 import { RUNTIME_ENGINE_BIN } from './runtime.js';
 import type { SshConnection } from './ssh-connection.js';
 
+/** A target's answer to "what do you lack, and what is your profile now": all a no-op deploy needs. */
+export interface TargetPlan {
+  missing: string[];
+  current: { generation: number; packages: string[] } | null;
+}
+
 /** What a target says about itself before anything is sent. */
 export interface TargetProbe {
   node: string;
   stateDir: string;
   /** Whether the runtime entry is already in the target's store. */
   hasRuntime: boolean;
+  /** With a plan request and the runtime there: the plan, from the same process (one round trip for a no-op). */
+  plan?: TargetPlan;
 }
 
 const MINIMUM_NODE = [20, 19];
@@ -26,19 +34,38 @@ const MINIMUM_NODE = [20, 19];
  * removing the engine (written only when it differs).
  */
 const PROBE = `
-const fs = require('fs'), os = require('os'), path = require('path');
-const stateDir = process.env.DYSNOMIA_STATEDIR || (process.getuid && process.getuid() === 0 ? '/var/state/dysnomia' : path.join(os.homedir(), '.dysnomia'));
-const entry = process.argv[1];
-const store = path.join(stateDir, 'store');
-const hasRuntime = fs.existsSync(path.join(store, entry)) && fs.existsSync(path.join(store, '.meta', entry + '.json'));
-if (hasRuntime) keep(path.join(stateDir, 'deployments', 'dysnomia-runtime.json'), JSON.stringify({ storePaths: [entry] }));
+const fs = require('fs'), os = require('os'), path = require('path'), { pathToFileURL } = require('url');
 function keep(file, text) {
   try { if (fs.readFileSync(file, 'utf8') === text) return; } catch {}
   fs.mkdirSync(path.dirname(file), { recursive: true });
   fs.writeFileSync(file + '.tmp', text);
   fs.renameSync(file + '.tmp', file);
 }
-process.stdout.write(JSON.stringify({ node: process.versions.node, stateDir, hasRuntime }));
+(async () => {
+  const stateDir = process.env.DYSNOMIA_STATEDIR || (process.getuid && process.getuid() === 0 ? '/var/state/dysnomia' : path.join(os.homedir(), '.dysnomia'));
+  const entry = process.argv[1];
+  const store = path.join(stateDir, 'store');
+  const hasRuntime = fs.existsSync(path.join(store, entry)) && fs.existsSync(path.join(store, '.meta', entry + '.json'));
+  let input = '';
+  for await (const chunk of process.stdin) input += chunk;
+  let plan;
+  if (hasRuntime) {
+    keep(path.join(stateDir, 'deployments', 'dysnomia-runtime.json'), JSON.stringify({ storePaths: [entry] }));
+    if (input !== '') {
+      const request = JSON.parse(input);
+      const dist = path.join(store, entry, 'lib/node_modules/@dysnomia/engine/dist');
+      const { Store } = await import(pathToFileURL(path.join(dist, 'store/index.js')).href);
+      const { Profiles } = await import(pathToFileURL(path.join(dist, 'profiles/index.js')).href);
+      const profiles = Profiles.at(stateDir);
+      const current = (await profiles.generations(request.profile)).find((g) => g.current);
+      plan = {
+        missing: await Store.at(stateDir).missing(request.closure),
+        current: current ? { generation: current.number, packages: await profiles.packages(request.profile) } : null,
+      };
+    }
+  }
+  process.stdout.write(JSON.stringify({ node: process.versions.node, stateDir, hasRuntime, plan }));
+})().catch((error) => { process.stderr.write(String((error && error.stack) || error)); process.exit(1); });
 `;
 
 /**
@@ -93,9 +120,15 @@ export function nodeCommand(nodePath: string, stateDir: string | undefined, args
   return `${env}${shellQuote(nodePath)} ${args.map(shellQuote).join(' ')}`;
 }
 
-export async function probeTarget(connection: SshConnection, nodePath: string, stateDir: string | undefined, runtimeEntry: string): Promise<TargetProbe> {
+export async function probeTarget(
+  connection: SshConnection,
+  nodePath: string,
+  stateDir: string | undefined,
+  runtimeEntry: string,
+  planRequest?: { profile: string; closure: string[] },
+): Promise<TargetProbe> {
   const target = connection.settings.target;
-  const result = await connection.exec(nodeCommand(nodePath, stateDir, ['-e', PROBE, runtimeEntry]));
+  const result = await connection.exec(nodeCommand(nodePath, stateDir, ['-e', PROBE, runtimeEntry]), planRequest ? JSON.stringify(planRequest) : '');
   if (result.code === 127 || /not found/.test(result.stderr) && result.code !== 0) {
     throw new DysnomiaError('ERR_DYSNOMIA_INPUT', `target "${target}": Node.js is not there ("${nodePath}" not found); install Node.js ${MINIMUM_NODE.join('.')}+ on it, or set the target property nodePath`, { exitCode: EXIT_OPERATION_FAILED });
   }
