@@ -28,6 +28,19 @@ export class SourceCache {
     return this.entries;
   }
 
+  /** A value remembered under a quick-check key of `source` (computed by `compute` when the source changed). */
+  async memo(source: string, compute: () => Promise<string>): Promise<string> {
+    const key = await quickCheckKey(source);
+    const entries = await this.load();
+    if (key !== undefined && entries[`memo:${key}`] !== undefined) return entries[`memo:${key}`]!;
+    const value = await compute();
+    if (key !== undefined) {
+      entries[`memo:${key}`] = value;
+      this.dirty = true;
+    }
+    return value;
+  }
+
   /** The entry this source was added as, if the source has not changed since. */
   async lookup(source: string): Promise<{ key: string | undefined; entry: string | undefined }> {
     const key = await quickCheckKey(source);
@@ -52,7 +65,7 @@ export class SourceCache {
 }
 
 /** undefined for what is not a local folder or file (npm:, missing paths). */
-async function quickCheckKey(source: string): Promise<string | undefined> {
+export async function quickCheckKey(source: string): Promise<string | undefined> {
   if (source.startsWith('npm:') || !path.isAbsolute(source)) return undefined;
   const hash = createHash('sha256').update(`dysnomia-source-1\0${source}\0`);
   const visit = async (absolute: string, relative: string): Promise<boolean> => {

@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DysnomiaError, EXIT_OPERATION_FAILED } from '../errors.js';
+import { SourceCache } from '../deploy/source-cache.js';
 import { component } from '../store/build-function.js';
 import type { Store } from '../store/store.js';
 import { engineVersion } from '../version.js';
@@ -99,7 +100,11 @@ async function installRuntime(out: string, packageDirs: string[]): Promise<void>
  */
 export async function addRuntimeEntry(store: Store, log: (message: string) => void): Promise<string> {
   const dirs = [enginePackageDir(), ...(await Promise.all(RUNTIME_PLUGINS.map(pluginPackageDir)))];
-  const hashes = await Promise.all(dirs.map(packageContentHash));
+  // Reading every file of the packages costs more than a no-op deploy should: unchanged folders (by stat) reuse their hash.
+  const cache = new SourceCache(store, path.join(store.stateDir, 'deploy-cache', 'runtime-hashes.json'));
+  const hashes: string[] = [];
+  for (const dir of dirs) hashes.push(await cache.memo(dir, () => packageContentHash(dir)));
+  await cache.save();
   const inputs = { engine: hashes[0], plugins: Object.fromEntries(RUNTIME_PLUGINS.map((name, i) => [name, hashes[i + 1]])) };
   return store.add(
     component({
