@@ -89,7 +89,7 @@ export class SshConnection {
     private lost: { error?: Error },
   ) {
     this.lostPromise = new Promise<never>((_, reject) => {
-      client.once('close', () => reject(this.failure('the connection was cut off', lost.error ?? new Error('connection closed'))));
+      client.once('close', () => reject(this.failure('the connection was cut off', lost.error ?? new Error('closed by the other side'))));
     });
     this.lostPromise.catch(() => undefined);
   }
