@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, readlink } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import t from 'tap';
@@ -17,4 +17,13 @@ t.test("README's main job: the local example deployment runs end to end", async 
   t.equal(await readFile(path.join(example, 'out/www/greeter.txt'), 'utf8'), 'Hello from the greeter component.\n');
   t.same(await readdir(path.join(example, 'out/state/garbage/www')), [], 'garbage collected');
   t.match(await readFile(path.join(example, 'out/journal.log'), 'utf8'), /activate greeter in journal[^\n]*\n.*deactivate greeter in journal/s);
+
+  // The packages part: deploy to a profile of this machine, redeploy, change, roll back.
+  t.match(stdout, /Hello from the profile of [^\n]+!\nDeployed by Dysnomia\n/, 'both packages ran from the profile');
+  t.match(stdout, /all 2 entries already there\n.*profile default unchanged \(generation 1\)/s, 'the identical redeploy sent nothing and made no generation');
+  t.match(stdout, /profile default at generation 2\n.*A new message of the day\n/s, 'the changed package made generation 2');
+  const profile = path.join(example, 'out/machine/profiles/default');
+  t.equal(await readlink(profile), 'default-1-link', 'rollback made generation 1 current again');
+  const motd = await run(path.join(profile, 'bin/motd'), []);
+  t.equal(motd.stdout, 'Deployed by Dysnomia\n', "generation 1's program runs after the rollback");
 });

@@ -1,6 +1,7 @@
 #!/bin/bash
 # The main job on this machine: a local deployment of the example components
-# through the dysnomia CLI, with no SSH and nothing installed system-wide.
+# through the dysnomia CLI, then packages deployed into a profile of this machine,
+# with no SSH and nothing installed system-wide.
 # Everything it makes lands in examples/hello-local/out (removed at the start).
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -43,4 +44,20 @@ ls out/state/garbage/www
 step "Collect garbage"
 dysnomia-containers --collect-garbage
 
-step "Done: the example deployment ran through activate, capture, deactivate and collect-garbage"
+step "Deploy packages into a profile on this machine (dysnomia deploy -i -P, in process, no SSH)"
+dysnomia deploy -i infrastructure.mjs -P packages.mjs
+machine=out/machine
+"$machine/profiles/default/bin/hello"
+"$machine/profiles/default/bin/motd"
+
+step "Deploy the same models again: nothing is sent, no new generation"
+dysnomia deploy -i infrastructure.mjs -P packages.mjs
+dysnomia deploy -i infrastructure.mjs -P packages.mjs --list-generations
+
+step "A changed package makes generation 2; rollback brings generation 1 back"
+MOTD='A new message of the day' dysnomia deploy -i infrastructure.mjs -P packages.mjs
+"$machine/profiles/default/bin/motd"
+dysnomia deploy -i infrastructure.mjs -P packages.mjs --rollback
+"$machine/profiles/default/bin/motd"
+
+step "Done: activate, capture, deactivate, collect-garbage, and packages deployed to a profile with rollback"

@@ -2,8 +2,7 @@ import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import ssh2 from 'ssh2';
-import type { ClientChannel, ConnectConfig, SFTPWrapper } from 'ssh2';
+import type { Client, ClientChannel, ConnectConfig, SFTPWrapper } from 'ssh2';
 import { DysnomiaError, EXIT_OPERATION_FAILED } from '../errors.js';
 import { algorithmsForKeyType, appendKnownHost, fingerprint, hostLookupName, keyTypeOf, KnownHosts } from './known-hosts.js';
 import type { HostKeyCheck } from './known-hosts.js';
@@ -84,7 +83,7 @@ export class SshConnection {
 
   private constructor(
     readonly settings: SshSettings,
-    private readonly client: ssh2.Client,
+    private readonly client: Client,
     /** Set when the connection ended; later calls fail with it. */
     private lost: { error?: Error },
   ) {
@@ -110,6 +109,8 @@ export class SshConnection {
         `target "${settings.target}": no SSH key: set the target property sshKey, start an ssh-agent (SSH_AUTH_SOCK), or create ~/.ssh/id_ed25519`,
       );
     }
+    // ssh2 is loaded on first use: the engine's entry must stay cheap to import for plugins.
+    const { default: ssh2 } = await import('ssh2');
     const client = new ssh2.Client();
     let refusal: string | undefined;
     const pendingAppend: Array<Promise<void>> = [];

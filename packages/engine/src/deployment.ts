@@ -1,0 +1,25 @@
+/**
+ * `@dysnomia/engine/deployment`: the store, profiles, models, SSH targets and
+ * packages deployment. Kept out of the main entry, which plugins import on
+ * every CLI call and which must stay cheap to load.
+ */
+export { Store, component, isBuildFunctionComponent, isEntryName, parseEntryName, gcRoots } from './store/index.js';
+export type { BuildFunctionComponent } from './store/index.js';
+export type { ComponentSource, AddOptions, EntryMeta, GarbageCollection } from './store/index.js';
+export { Profiles, assertProfileName } from './profiles/index.js';
+export type { Generation, GenerationSelector } from './profiles/index.js';
+export { loadInfrastructure, parseInfrastructure } from './models/infrastructure.js';
+export type { Infrastructure, InfrastructureTarget, ClientInterface } from './models/infrastructure.js';
+export { loadPackagesModel } from './models/packages.js';
+export type { PackagesModel, PackageSource } from './models/packages.js';
+export { loadModelFile, modelError } from './models/load-model.js';
+export type { ModelSource } from './models/load-model.js';
+export { SshConnection } from './remote/ssh-connection.js';
+export type { SshSettings, ExecResult } from './remote/ssh-connection.js';
+export { KnownHosts, appendKnownHost, fingerprint, hostLookupName } from './remote/known-hosts.js';
+export { deployPackages, profileAction } from './deploy/deploy-packages.js';
+export type { DeployOptions, DeployResult, ProfileAction } from './deploy/deploy-packages.js';
+export { jsonReporter, plainReporter, terminalReporter } from './deploy/progress.js';
+export type { DeployEvent, Reporter } from './deploy/progress.js';
+export { openSession } from './deploy/target-session.js';
+export type { TargetSession } from './deploy/target-session.js';
