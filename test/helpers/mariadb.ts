@@ -1,11 +1,11 @@
 import { execFile } from 'node:child_process';
 import { access, constants, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { buildMariadbServer } from '../../examples/mariadb-server/index.mjs';
 import type { MariadbContainerProperties } from '../../examples/mariadb-server/index.mjs';
 import { dysnomia } from './cli.js';
+import { freePort as freeTcpPort } from './ports.js';
 
 /*
  * A private MariaDB server for a test, started the way a user would start
@@ -69,17 +69,8 @@ export async function requireMariadb(): Promise<void> {
   }
 }
 
-/** A TCP port nobody listens on right now (listen on port 0, read it, close). */
-export function freeTcpPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
+/** A TCP port nobody listens on right now. */
+export { freeTcpPort };
 
 function isAlive(pid: number): Promise<boolean> {
   return readFile(`/proc/${pid}/stat`, 'utf8').then(

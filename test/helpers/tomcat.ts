@@ -1,10 +1,10 @@
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import path from 'node:path';
 import { buildTomcatServer } from '../../examples/tomcat-server/index.mjs';
 import { dysnomia, tempDir } from './cli.js';
 import type { CliResult } from './cli.js';
+import { freePorts } from './ports.js';
 
 /*
  * Private Tomcat 10 instances for tests, started the way a user would: the
@@ -58,20 +58,7 @@ export function assertTomcatInstalled(catalinaHome = CATALINA_HOME): void {
 }
 
 /** Ports nobody listens on now: each is bound on 127.0.0.1 port 0, read, then all are closed. */
-export async function freePorts(count: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from({ length: count }, () => {
-      const server = net.createServer();
-      return new Promise<net.Server>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(0, '127.0.0.1', () => resolve(server));
-      });
-    }),
-  );
-  const ports = servers.map((server) => (server.address() as net.AddressInfo).port);
-  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
-  return ports;
-}
+export { freePorts };
 
 export interface HttpAnswer {
   status: number;
