@@ -23,3 +23,8 @@ export { jsonReporter, plainReporter, terminalReporter } from './deploy/progress
 export type { DeployEvent, Reporter } from './deploy/progress.js';
 export { openSession } from './deploy/target-session.js';
 export type { TargetSession } from './deploy/target-session.js';
+export { loadDistribution, parseDistribution, distributionArgument } from './models/distribution.js';
+export type { Distribution, DistributionArgument, TargetMapping } from './models/distribution.js';
+export { loadServices, parseServices, resolvePkg, interDependencies, currentSystem } from './models/services.js';
+export type { ServicesModel, Service, ServiceTarget, DependencyRef, InterDependency, InterDependencyTarget, PkgFunction, ServicesArguments } from './models/services.js';
+export { servicesToPackages, assertOnlyPackageServices, distributedTargets, PACKAGE_TYPE } from './deploy/services-to-packages.js';

@@ -5,7 +5,11 @@ import type { DeployOptions, DeployResult, ProfileAction } from '../deploy/deplo
 import { jsonReporter, plainReporter, terminalReporter } from '../deploy/progress.js';
 import { coordinatorStateDir } from '../deploy/target-session.js';
 import { loadInfrastructure } from '../models/infrastructure.js';
+import { loadDistribution } from '../models/distribution.js';
 import { loadPackagesModel } from '../models/packages.js';
+import type { PackagesModel } from '../models/packages.js';
+import { loadServices } from '../models/services.js';
+import { assertOnlyPackageServices, distributedTargets, servicesToPackages } from '../deploy/services-to-packages.js';
 import { assertProfileName } from '../profiles/names.js';
 import type { GenerationSelector } from '../profiles/profiles.js';
 import { Store } from '../store/store.js';
@@ -14,7 +18,9 @@ import { parseOptions } from './run-cli.js';
 export const DEFAULT_MAX_CONCURRENT_TRANSFERS = 4;
 
 export const HELP = `Usage: dysnomia deploy -i INFRASTRUCTURE -P PACKAGES [OPTION]...
-       dysnomia deploy -i INFRASTRUCTURE [-P PACKAGES] (--list-generations | --rollback
+       dysnomia deploy -s SERVICES -i INFRASTRUCTURE -d DISTRIBUTION [OPTION]...
+       dysnomia deploy -i INFRASTRUCTURE [-P PACKAGES | -s SERVICES -d DISTRIBUTION]
+                       (--list-generations | --rollback
                        | --switch-to-generation=N | --delete-generations old|N...|Nd)
 
 Installs packages into a profile on each target, as disnix-env -P does: every
@@ -34,10 +40,20 @@ Models (JS with a default export, TS, JSON or YAML):
                   component({ name, build(out) {} })] }, or a JS function
                   ({ infrastructure }) => ({ … }); paths are relative to the
                   model file
+  SERVICES        { svc: { name?, pkg, type, dependsOn?, connectsTo?,
+                  providesContainers? } }, or a JS function ({ distribution,
+                  invDistribution, system }) => ({ … }); pkg as in PACKAGES,
+                  or a function of the dependsOn/connectsTo dependencies
+                  (each with its targets' properties) returning one
+  DISTRIBUTION    { svc: ['test1', 'test2'], db: { targets: [{ target:
+                  'test2', container: 'mysql-test' }] } }, or a JS function
+                  ({ infrastructure }) => ({ svc: [infrastructure.test1] })
 
 Options:
   -i, --infrastructure=FILE  The infrastructure model
   -P, --packages=FILE        The packages model
+  -s, --services=FILE        The services model (with -d)
+  -d, --distribution=FILE    The distribution model (with -s)
   -p, --profile=NAME         The profile on the targets (default: default)
       --dry-run              Build here and show what each target lacks;
                              send nothing, switch nothing
@@ -52,7 +68,8 @@ Options:
       --debug                Show stack traces
   -h, --help                 Show this help
 
-Profile operations, on each target of PACKAGES (or of INFRASTRUCTURE):
+Profile operations, on each target of PACKAGES or DISTRIBUTION (or of
+INFRASTRUCTURE):
       --list-generations     List the profile's generations
       --rollback             Switch the profile back to its previous generation
       --switch-to-generation=N
@@ -60,8 +77,10 @@ Profile operations, on each target of PACKAGES (or of INFRASTRUCTURE):
       --delete-generations   With old, generation numbers or Nd (days): delete
                              those generations (never the current one)
 
-Services (-s) and distribution (-d) models come with the deployment
-orchestrator; they are not in this version yet.
+With -s and -d, every service of type "package" is installed into the
+profile of each target the distribution maps it to. A distributed service of
+any other type is refused (exit status 2) before anything is built or sent:
+activating it needs the deployment orchestrator, not in this version yet.
 
 Environment:
   DYSNOMIA_STATEDIR  This machine's state folder, holding the store the
@@ -76,6 +95,8 @@ or a bad model (the message names the file and line).
 export const OPTIONS = {
   infrastructure: { type: 'string', short: 'i' },
   packages: { type: 'string', short: 'P' },
+  services: { type: 'string', short: 's' },
+  distribution: { type: 'string', short: 'd' },
   profile: { type: 'string', short: 'p' },
   'dry-run': { type: 'boolean' },
   'max-concurrent-transfers': { type: 'string' },
@@ -91,7 +112,7 @@ export const OPTIONS = {
 } as const;
 
 /** Options of the orchestrator's deploy (DESIGN.md), refused with a straight answer until it lands. */
-const ORCHESTRATOR_OPTIONS = ['-s', '--services', '-d', '--distribution', '--undeploy', '--build-on-targets'];
+const ORCHESTRATOR_OPTIONS = ['--undeploy', '--build-on-targets'];
 
 function usage(message: string): DysnomiaError {
   return new DysnomiaError('ERR_DYSNOMIA_USAGE', message);
@@ -100,7 +121,7 @@ function usage(message: string): DysnomiaError {
 export async function deployCommand(argv: string[]): Promise<number> {
   const orchestrator = argv.find((arg) => ORCHESTRATOR_OPTIONS.includes(arg.split('=')[0]!));
   if (orchestrator !== undefined) {
-    throw usage(`"dysnomia deploy" is not part of this version yet with ${orchestrator.split('=')[0]}: services and distribution models come with the deployment orchestrator. Packages deploy now: dysnomia deploy -i INFRASTRUCTURE -P PACKAGES`);
+    throw usage(`"dysnomia deploy" is not part of this version yet with ${orchestrator.split('=')[0]}: it comes with the deployment orchestrator. Packages deploy now: dysnomia deploy -i INFRASTRUCTURE -P PACKAGES, or services of type "package" with -s SERVICES -d DISTRIBUTION`);
   }
   const { values, positionals } = parseOptions(argv, OPTIONS, true);
   if (values.help) {
@@ -110,7 +131,11 @@ export async function deployCommand(argv: string[]): Promise<number> {
   if (positionals.length > 0 && !values['delete-generations']) throw usage(`unexpected argument "${positionals[0]}"`);
   const action = profileActionOf(values, positionals);
   if (values.infrastructure === undefined) throw usage('no infrastructure model: pass -i INFRASTRUCTURE');
-  if (action === undefined && values.packages === undefined) throw usage('no packages model: pass -P PACKAGES (services -s and distribution -d are not in this version yet)');
+  const servicesMode = values.services !== undefined || values.distribution !== undefined;
+  if (servicesMode && values.packages !== undefined) throw usage('-P PACKAGES goes without -s SERVICES and -d DISTRIBUTION: deploy either a packages model or services');
+  if (values.services !== undefined && values.distribution === undefined) throw usage('-s SERVICES needs -d DISTRIBUTION');
+  if (values.distribution !== undefined && values.services === undefined) throw usage('-d DISTRIBUTION needs -s SERVICES');
+  if (action === undefined && values.packages === undefined && !servicesMode) throw usage('no packages model: pass -P PACKAGES, or -s SERVICES -d DISTRIBUTION');
   if (action !== undefined && values['dry-run']) throw usage(`--dry-run goes with a deployment, not with --${action.kind}`);
   let profile = 'default';
   if (values.profile !== undefined) {
@@ -124,7 +149,15 @@ export async function deployCommand(argv: string[]): Promise<number> {
   if (!/^[1-9]\d*$/.test(limit)) throw usage(`--max-concurrent-transfers takes a positive number, not '${limit}'`);
 
   const infrastructure = await loadInfrastructure(values.infrastructure);
-  const packages = values.packages === undefined ? undefined : await loadPackagesModel(values.packages, infrastructure);
+  let packages: PackagesModel | undefined;
+  if (values.packages !== undefined) packages = await loadPackagesModel(values.packages, infrastructure);
+  else if (servicesMode) {
+    const distribution = await loadDistribution(values.distribution!, infrastructure);
+    const services = await loadServices(values.services!, infrastructure, distribution);
+    // A profile operation needs only the targets; a deployment also each service's package (its pkg function called).
+    assertOnlyPackageServices(services);
+    packages = action ? distributedTargets(services, infrastructure) : await servicesToPackages(services, infrastructure);
+  }
   const targets = packages ? Object.keys(packages) : Object.keys(infrastructure);
   const config = await loadConfig(process.cwd());
   const reporter = values.json ? jsonReporter(process.stdout) : process.stdout.isTTY ? terminalReporter(process.stdout) : plainReporter(process.stdout);
@@ -137,7 +170,7 @@ export async function deployCommand(argv: string[]): Promise<number> {
     maxConcurrent: Number(limit),
     acceptNewHostKeys: values['accept-new-host-keys'] === true,
     ...(values['known-hosts'] ? { knownHostsFile: values['known-hosts'] } : {}),
-    cwd: modelDir(values.packages ?? values.infrastructure),
+    cwd: modelDir(values.packages ?? values.services ?? values.infrastructure),
     // Build logs (npm, build functions) go to stderr, so --json keeps stdout to events.
     log: (message) => process.stderr.write(`dysnomia: ${message}\n`),
   };
