@@ -80,7 +80,8 @@ t.test('bad usage: exit status 2, the argument named, a pointer to --help, no st
     [['--shell', '-o', 'activate', '-c', '/tmp', '-C', 'x'], '--shell takes no operation'],
     [['-o', 'activate', '--command', 'ls', '-c', '/tmp', '-C', 'x'], '--command goes with --shell'],
     [['activate', 'extra', '-c', '/tmp', '-C', 'x'], 'unexpected argument "extra"'],
-    [['deploy', '-s', 's.js'], '"dysnomia deploy" is not part of this version yet'],
+    [['deploy', '--undeploy'], '"dysnomia deploy" is not part of this version yet with --undeploy'],
+    [['deploy', '-i', 'i.json', '-s', 's.js'], '-s SERVICES needs -d DISTRIBUTION'],
     [['activate', '-c', '/tmp', '-C', 'a/../../etc/passwd'], '--container a/../../etc/passwd: a name has no "/"'],
     [['activate', '-c', 'x/../../etc', '-C', '/dev/null', '-t', 'package'], '--component x/../../etc: a name has no "/"'],
   ];
