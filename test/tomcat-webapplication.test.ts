@@ -92,8 +92,8 @@ t.test('a missing Tomcat base or catalinaBaseDir fails with exit 1, naming the c
   t.match(captured.stderr, 'failed in capture: container "tomcat-gone"');
 
   const unset = await dysnomia(['--operation', 'activate', '--component', component, '--container', noProperty], { env });
-  t.equal(unset.code, 1);
-  t.match(unset.stderr, 'failed in activate: container "tomcat-unset" has no catalinaBaseDir property');
+  t.equal(unset.code, 2, 'a container without catalinaBaseDir is bad input');
+  t.match(unset.stderr, 'plugin "@dysnomia/plugin-tomcat-webapplication" failed in activate: container "tomcat-unset" has no catalinaBaseDir property');
   t.notMatch(unset.stderr, /    at /, 'no stack trace');
 });
 

@@ -128,7 +128,7 @@ t.test('a component without an executable bin/wrapper gives a clear error', asyn
   await writeFileIn(path.join(bare, 'README'), 'no wrapper here\n');
   const missing = await run('activate', { component: bare });
   t.equal(missing.code, 2, 'bad input: nothing was run');
-  t.match(missing.stderr, `dysnomia: error: component bare (${bare}) has no executable bin/wrapper: a component of type wrapper must ship one`);
+  t.match(missing.stderr, `dysnomia: error: plugin "@dysnomia/plugin-wrapper" failed in activate: component bare (${bare}) has no executable bin/wrapper: a component of type wrapper must ship one`);
 
   const notExecutable = path.join(dir, 'plain');
   await writeFileIn(path.join(notExecutable, 'bin/wrapper'), '#!/bin/sh\n');

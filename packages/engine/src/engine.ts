@@ -242,8 +242,14 @@ export class Engine {
       await this.hooks.beforeOperation.promise(context);
       result = method ? await method.call(plugin, context) : undefined;
     } catch (error) {
+      // Every failure names the plugin and the operation; a DysnomiaError from the plugin (bad input) keeps its code and exit status.
+      const kind = module.kind === 'executable' ? 'module' : 'plugin';
       const failure =
-        error instanceof DysnomiaError ? error : new PluginError(module.name, request.operation, error, 'ERR_DYSNOMIA_PLUGIN_FAILED', module.kind === 'executable' ? 'module' : 'plugin');
+        error instanceof PluginError
+          ? error
+          : error instanceof DysnomiaError
+            ? new PluginError(module.name, request.operation, error, error.code, kind, error.exitCode)
+            : new PluginError(module.name, request.operation, error, 'ERR_DYSNOMIA_PLUGIN_FAILED', kind);
       await this.hooks.operationFailed.promise(context, failure);
       throw failure;
     }

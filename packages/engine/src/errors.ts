@@ -54,9 +54,9 @@ export class PluginError extends DysnomiaError {
   readonly plugin: string;
   readonly hook: string;
 
-  constructor(plugin: string, hook: string, cause: unknown, code: ErrorCode = 'ERR_DYSNOMIA_PLUGIN_FAILED', kind = 'plugin') {
+  constructor(plugin: string, hook: string, cause: unknown, code: ErrorCode = 'ERR_DYSNOMIA_PLUGIN_FAILED', kind = 'plugin', exitCode = EXIT_OPERATION_FAILED) {
     const reason = cause instanceof Error ? cause.message : String(cause);
-    super(code, `${kind} "${plugin}" failed in ${hook}: ${reason}`, { exitCode: EXIT_OPERATION_FAILED, cause });
+    super(code, `${kind} "${plugin}" failed in ${hook}: ${reason}`, { exitCode, cause });
     this.name = 'PluginError';
     this.plugin = plugin;
     this.hook = hook;

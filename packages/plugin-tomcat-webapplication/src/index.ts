@@ -1,5 +1,6 @@
 import { rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { DysnomiaError } from '@dysnomia/engine';
 import type { DysnomiaPlugin, OperationContext } from '@dysnomia/engine';
 import { installAtomically, sameContent } from './atomic-files.js';
 import { CONTEXTS_DIR, WEBAPPS_DIR, expandedDirName, listFiles, readComponentFiles } from './component-files.js';
@@ -27,7 +28,7 @@ export interface CaptureResult {
 async function componentFiles(ctx: OperationContext): Promise<ComponentFiles> {
   const files = await readComponentFiles(ctx.component);
   if (files.webapps.length === 0 && files.contexts.length === 0) {
-    throw new Error(`component ${ctx.componentName} (${ctx.component}) has nothing to deploy: no ${WEBAPPS_DIR}/*.war and no ${CONTEXTS_DIR}/* files`);
+    throw new DysnomiaError('ERR_DYSNOMIA_INPUT', `component ${ctx.componentName} (${ctx.component}) has nothing to deploy: no ${WEBAPPS_DIR}/*.war and no ${CONTEXTS_DIR}/* files`);
   }
   return files;
 }
@@ -135,9 +136,8 @@ async function capture(ctx: OperationContext): Promise<CaptureResult> {
  * them; there is nothing for collect-garbage to keep or drop. Activate also
  * runs every time, so a Tomcat base that was recreated gets its WARs back.
  *
- * A plain object (`satisfies`, types only) instead of definePlugin: the engine
- * validates plugins when it loads them, and importing @dysnomia/engine's entry
- * at run time would load all of it on every CLI call.
+ * A plain object (`satisfies`) instead of definePlugin: the engine validates
+ * plugins when it loads them anyway.
  */
 const plugin = {
   type: 'tomcat-webapplication',

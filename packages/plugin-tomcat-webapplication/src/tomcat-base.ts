@@ -1,5 +1,6 @@
 import { stat } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
+import { DysnomiaError } from '@dysnomia/engine';
 import type { OperationContext } from '@dysnomia/engine';
 
 /** The folders of a Tomcat base (CATALINA_BASE) this plugin deploys into. */
@@ -15,15 +16,20 @@ export function tomcatBaseAt(dir: string): TomcatBase {
   return { dir, webapps: join(dir, 'webapps'), contexts: join(dir, 'conf', 'Catalina', 'localhost') };
 }
 
+/** A container that cannot work as written: bad input, exit status 2. */
+function badContainer(message: string): DysnomiaError {
+  return new DysnomiaError('ERR_DYSNOMIA_INPUT', message);
+}
+
 /** The container's `catalinaBaseDir`, checked: one absolute path. */
 export function catalinaBaseDir(ctx: OperationContext): string {
   const value = ctx.container.properties.catalinaBaseDir;
   const where = `container "${ctx.container.name}"`;
   if (value === undefined || value === '') {
-    throw new Error(`${where} has no catalinaBaseDir property: it must name the Tomcat base (CATALINA_BASE) to deploy into`);
+    throw badContainer(`${where} has no catalinaBaseDir property: it must name the Tomcat base (CATALINA_BASE) to deploy into`);
   }
-  if (Array.isArray(value)) throw new Error(`${where}: catalinaBaseDir must be one path, not an array`);
-  if (!isAbsolute(value)) throw new Error(`${where}: catalinaBaseDir must be an absolute path, got "${value}"`);
+  if (Array.isArray(value)) throw badContainer(`${where}: catalinaBaseDir must be one path, not an array`);
+  if (!isAbsolute(value)) throw badContainer(`${where}: catalinaBaseDir must be an absolute path, got "${value}"`);
   return value;
 }
 
