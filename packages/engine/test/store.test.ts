@@ -2,12 +2,14 @@ import { execFile } from 'node:child_process';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { chmod, link, lstat, mkdir, readdir, readFile, readlink, stat, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import t from 'tap';
 import { Header } from 'tar';
 import { tempDir } from '../../../test/helpers/cli.js';
+import { Profiles } from '../src/profiles/index.js';
 import { component, Store } from '../src/store/index.js';
+import { extractTar } from '../src/store/safe-extract.js';
 
 const run = promisify(execFile);
 
@@ -22,12 +24,12 @@ async function makePackage(dir: string, greeting = 'hello'): Promise<string> {
 }
 
 /** A tar archive written block by block, so it can hold what tar tools refuse to write (`../x`, `/etc/x`). */
-function rawTar(entries: Array<{ path: string; type?: 'File' | 'Directory' | 'SymbolicLink' | 'Link'; body?: string; linkpath?: string }>): Buffer {
+function rawTar(entries: Array<{ path: string; type?: 'File' | 'Directory' | 'SymbolicLink' | 'Link'; body?: string; linkpath?: string; mode?: number }>): Buffer {
   const blocks: Buffer[] = [];
   for (const entry of entries) {
     const body = Buffer.from(entry.body ?? '');
     const type = entry.type ?? 'File';
-    const header = new Header({ path: entry.path, type, size: type === 'File' ? body.length : 0, mode: type === 'Directory' ? 0o755 : 0o644, mtime: new Date(0), ...(entry.linkpath ? { linkpath: entry.linkpath } : {}) });
+    const header = new Header({ path: entry.path, type, size: type === 'File' ? body.length : 0, mode: entry.mode ?? (type === 'Directory' ? 0o755 : 0o644), mtime: new Date(0), ...(entry.linkpath ? { linkpath: entry.linkpath } : {}) });
     const block = Buffer.alloc(512);
     header.encode(block, 0);
     blocks.push(block);
@@ -259,4 +261,136 @@ t.test('garbage collection keeps what generations, manifests and activated compo
 
   await writeFile(path.join(stateDir, 'deployments/broken.json'), '{ not json');
   await t.rejects(store.collectGarbage(), /broken\.json: cannot read this deployment manifest, so nothing is collected/);
+});
+
+/** Like examples/mariadb-server: a container file and an init script holding a password (0600), a private script, public docs. */
+async function makeSecretPackage(dir: string, password = 'hunter2'): Promise<string> {
+  await mkdir(path.join(dir, 'etc/dysnomia/containers'), { recursive: true });
+  await mkdir(path.join(dir, 'share/mariadb-server'), { recursive: true });
+  await mkdir(path.join(dir, 'bin'), { recursive: true });
+  await writeFile(path.join(dir, 'etc/dysnomia/containers/mariadb'), `mysqlUsername=root\nmysqlPassword=${password}\n`, { mode: 0o600 });
+  await writeFile(path.join(dir, 'share/mariadb-server/init.sql'), `ALTER USER root IDENTIFIED BY '${password}';\n`, { mode: 0o600 });
+  await writeFile(path.join(dir, 'bin/show-secret'), '#!/bin/sh\necho private script\n', { mode: 0o700 });
+  await writeFile(path.join(dir, 'share/mariadb-server/README'), 'public\n', { mode: 0o644 });
+  // umask cannot widen modes: set them exactly.
+  await chmod(path.join(dir, 'etc/dysnomia/containers/mariadb'), 0o600);
+  await chmod(path.join(dir, 'share/mariadb-server/init.sql'), 0o600);
+  await chmod(path.join(dir, 'bin/show-secret'), 0o700);
+  await chmod(path.join(dir, 'share/mariadb-server/README'), 0o644);
+  return dir;
+}
+
+const modeOf = async (file: string) => (await stat(file)).mode & 0o777;
+
+t.test('private files (no read for group and others): stored 0400/0500, part of the hash; public contents keep their names', async (t) => {
+  const dir = await tempDir(t);
+  const store = Store.at(path.join(dir, 'state'));
+  const source = await makeSecretPackage(path.join(dir, 'mariadb-server'));
+  const entry = await store.add(source);
+  const root = store.path(entry);
+  t.equal(await modeOf(path.join(root, 'etc/dysnomia/containers/mariadb')), 0o400, 'the 0600 container file is 0400, not 0444');
+  t.equal(await modeOf(path.join(root, 'share/mariadb-server/init.sql')), 0o400);
+  t.equal(await modeOf(path.join(root, 'bin/show-secret')), 0o500, 'a private executable is 0500');
+  t.equal(await modeOf(path.join(root, 'share/mariadb-server/README')), 0o444, 'a public file stays 0444');
+  t.equal(await modeOf(path.join(root, 'etc/dysnomia/containers')), 0o555, 'folders stay 0555');
+  t.equal(await readFile(path.join(root, 'etc/dysnomia/containers/mariadb'), 'utf8'), 'mysqlUsername=root\nmysqlPassword=hunter2\n', 'the owner reads it');
+  t.equal((await run(path.join(root, 'bin/show-secret'))).stdout, 'private script\n', 'the owner runs it');
+  t.equal(await store.verify(entry), true, 'a private entry verifies');
+  t.equal(await store.add(source), entry, 'the same private contents: the same entry');
+
+  await chmod(path.join(source, 'etc/dysnomia/containers/mariadb'), 0o644);
+  const published = await store.add(source);
+  t.not(published, entry, 'the same bytes at 0644 are another entry');
+  t.equal(await modeOf(path.join(store.path(published), 'etc/dysnomia/containers/mariadb')), 0o444);
+  await chmod(path.join(source, 'etc/dysnomia/containers/mariadb'), 0o400);
+  t.equal(await store.add(source), entry, '0400 is as private as 0600 (only group and other read bits count)');
+  await chmod(path.join(source, 'etc/dysnomia/containers/mariadb'), 0o604);
+  t.not(await store.add(source), entry, 'world-readable is public');
+
+  // Entry names computed before private files existed (HEAD 6eac626): public contents, a 0640 file included, hash the same.
+  const pinned = path.join(dir, 'pinned-src');
+  await makePackage(pinned);
+  await mkdir(path.join(pinned, 'etc'));
+  await writeFile(path.join(pinned, 'etc/shared.conf'), 'x=1\n');
+  await chmod(path.join(pinned, 'etc/shared.conf'), 0o640);
+  t.equal(await store.add(pinned, { name: 'pinned' }), 'rr4lac1blj515xg387f32whw9wzaa66a-pinned', 'existing public entries keep their names');
+  t.equal(await modeOf(path.join(store.path('rr4lac1blj515xg387f32whw9wzaa66a-pinned'), 'etc/shared.conf')), 0o444, 'group-readable is public');
+});
+
+t.test('private files travel through export | import and tarball sources, whatever the umask', async (t) => {
+  const dir = await tempDir(t);
+  const source = Store.at(path.join(dir, 'source'));
+  const secret = await source.add(await makeSecretPackage(path.join(dir, 'mariadb-server')));
+  const publicEntry = await source.add(await makePackage(path.join(dir, 'pkg')));
+  const archive = path.join(dir, 'archive');
+  await source.exportArchive([secret, publicEntry], createWriteStream(archive));
+
+  const target = Store.at(path.join(dir, 'target'));
+  t.same(await target.importArchive(createReadStream(archive)), [secret, publicEntry]);
+  t.equal(await modeOf(path.join(target.path(secret), 'etc/dysnomia/containers/mariadb')), 0o400, 'imported private file is 0400');
+  t.equal(await modeOf(path.join(target.path(secret), 'bin/show-secret')), 0o500);
+  t.equal(await modeOf(path.join(target.path(secret), 'share/mariadb-server/README')), 0o444);
+  t.equal(await target.verify(secret), true, 'and verifies on the receiver');
+
+  // A receiver with umask 077 would otherwise write every file 0600, turning public files private and failing the hash.
+  const strict = Store.at(path.join(dir, 'strict'));
+  const previous = process.umask(0o077);
+  try {
+    t.same(await strict.importArchive(createReadStream(archive)), [secret, publicEntry], 'umask 077: the archive still verifies');
+  } finally {
+    process.umask(previous);
+  }
+  t.equal(await modeOf(path.join(strict.path(publicEntry), 'share/doc/README')), 0o444);
+  t.equal(await modeOf(path.join(strict.path(secret), 'share/mariadb-server/init.sql')), 0o400);
+
+  const tarball = path.join(dir, 'mariadb-server.tgz');
+  await run('tar', ['-czf', tarball, '-C', dir, 'mariadb-server']);
+  const fromTarball = await source.add(tarball);
+  t.equal(fromTarball, secret, 'a tarball with 0600 members is the same entry as its folder');
+  t.equal(await modeOf(path.join(source.path(fromTarball), 'etc/dysnomia/containers/mariadb')), 0o400);
+
+  const raw = path.join(dir, 'raw.tar');
+  await writeFile(raw, rawTar([{ path: 'secret', body: 'pw', mode: 0o600 }, { path: 'open', body: 'pw', mode: 0o644 }]));
+  const rawEntry = await source.add(raw);
+  t.equal(await modeOf(path.join(source.path(rawEntry), 'secret')), 0o400);
+  t.equal(await modeOf(path.join(source.path(rawEntry), 'open')), 0o444);
+});
+
+t.test('extraction creates a private file private: never readable by others while it is written', async (t) => {
+  const dir = await tempDir(t);
+  const dest = path.join(dir, 'out');
+  await mkdir(dest);
+  const body = Buffer.alloc(4096, 'p');
+  const header = Buffer.alloc(512);
+  new Header({ path: 'secret', type: 'File', size: body.length, mode: 0o600, mtime: new Date(0) }).encode(header, 0);
+  const input = new PassThrough();
+  const previous = process.umask(0); // a create-0644-then-chmod would show here
+  t.teardown(() => void process.umask(previous));
+  const done = extractTar(input, dest, { confineLinks: true });
+  input.write(Buffer.concat([header, body.subarray(0, 1024)]));
+  let seen: number | undefined;
+  for (let i = 0; i < 200 && seen === undefined; i++) {
+    seen = await stat(path.join(dest, 'secret')).then((s) => s.mode & 0o777, () => undefined);
+    if (seen === undefined) await new Promise((r) => setTimeout(r, 10));
+  }
+  t.equal(seen, 0o600, 'half written, the file is already 0600');
+  input.end(Buffer.concat([body.subarray(1024), Buffer.alloc(1024)]));
+  await done;
+  t.equal(await modeOf(path.join(dest, 'secret')), 0o600);
+  t.equal((await readFile(path.join(dest, 'secret'))).length, 4096);
+});
+
+t.test('a profile linking to a private file: the owner reads it through the profile', async (t) => {
+  const stateDir = path.join(await tempDir(t), 'state');
+  const store = Store.at(stateDir);
+  const entry = await store.add(await makeSecretPackage(path.join(path.dirname(stateDir), 'mariadb-server')));
+  const profiles = Profiles.at(stateDir);
+  t.same(await profiles.install('default', [entry]), { generation: 1, changed: true });
+  const throughProfile = path.join(stateDir, 'profiles/default/etc/dysnomia/containers/mariadb');
+  t.equal(await readFile(throughProfile, 'utf8'), 'mysqlUsername=root\nmysqlPassword=hunter2\n');
+  t.equal(await modeOf(throughProfile), 0o400, 'the link leads to the 0400 file');
+  t.equal((await lstat(path.join(stateDir, 'profiles/default/etc'))).isSymbolicLink(), true, 'etc is a link into the entry');
+  t.equal((await run(path.join(stateDir, 'profiles/default/bin/show-secret'))).stdout, 'private script\n');
+  const generation = (await profiles.generations('default'))[0]!;
+  t.equal(await store.verify(generation.entry), true);
 });

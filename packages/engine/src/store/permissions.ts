@@ -1,10 +1,14 @@
 import { chmod, lstat, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
+import { fileKind, storedFileMode } from './file-modes.js';
 
-/** As Nix leaves store paths: files 0444 (0555 if executable), folders 0555. */
+/**
+ * As Nix leaves store paths: files 0444 (0555 if executable), folders 0555;
+ * private files (file-modes.ts) 0400 (0500 if executable).
+ */
 export async function makeReadOnly(root: string): Promise<void> {
   await walk(root, async (file, isDirectory, mode) => {
-    await chmod(file, isDirectory || mode & 0o100 ? 0o555 : 0o444);
+    await chmod(file, isDirectory ? 0o555 : storedFileMode(fileKind(mode)));
   });
 }
 

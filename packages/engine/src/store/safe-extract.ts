@@ -1,8 +1,10 @@
 import { createWriteStream, lstatSync, mkdirSync, symlinkSync, unlinkSync } from 'node:fs';
+import { chmod } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { ReadEntry } from 'tar';
 import { DysnomiaError, EXIT_OPERATION_FAILED } from '../errors.js';
+import { isPrivateMode, writableFileMode } from './file-modes.js';
 
 export interface ExtractOptions {
   /** Refuse symbolic links whose target is absolute or climbs out of `dest` (component tarballs). */
@@ -17,7 +19,10 @@ export interface ExtractOptions {
  * Extracts a tar stream (gzip or not) into the existing folder `dest`, writing
  * every file itself: absolute paths, `..` segments, hard links, devices and
  * paths through a symbolic link are refused, never followed. Files get mode
- * 0644, or 0755 when the archive marks them executable. Rejects on the first
+ * 0644, or 0755 when the archive marks them executable; a member the archive
+ * keeps from group and others (mode & 0o044 = 0) gets 0600 (0700), from its
+ * creation on. Modes are set exactly, whatever the umask, because the tree
+ * hash counts them. Rejects on the first
  * refused entry and on a truncated or corrupt archive; the caller removes
  * `dest` then.
  */
@@ -91,9 +96,13 @@ function writeEntry(entry: ReadEntry, dest: string, options: ExtractOptions): Pr
     case 'OldFile':
     case 'ContiguousFile': {
       removeNonFolder(target, relative);
-      const executable = ((entry.mode ?? 0o644) & 0o111) !== 0;
-      const out = createWriteStream(target, { flags: 'wx', mode: executable ? 0o755 : 0o644 });
-      return pipeline(entry as unknown as NodeJS.ReadableStream, out).then(() => options.onFile?.(relative));
+      const memberMode = entry.mode ?? 0o644;
+      const mode = writableFileMode({ executable: (memberMode & 0o111) !== 0, private: isPrivateMode(memberMode) });
+      // Created with its final mode: a private file is never readable by others, not even while it is written.
+      const out = createWriteStream(target, { flags: 'wx', mode });
+      return pipeline(entry as unknown as NodeJS.ReadableStream, out)
+        .then(() => chmod(target, mode))
+        .then(() => options.onFile?.(relative));
     }
     case 'SymbolicLink': {
       const linkTarget = entry.linkpath ?? '';

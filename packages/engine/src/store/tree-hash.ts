@@ -4,6 +4,7 @@ import { lstat, readdir, readlink } from 'node:fs/promises';
 import path from 'node:path';
 import { DysnomiaError } from '../errors.js';
 import { compressHash, nixBase32 } from './base32.js';
+import { fileKind } from './file-modes.js';
 
 export interface TreeHash {
   /** The 32 characters an entry name starts with. */
@@ -17,9 +18,10 @@ export interface TreeHash {
 /**
  * Hashes a store entry: SHA-256 over a canonical serialization of the name,
  * the sorted references and the tree (entries sorted by their bytes; for each
- * file its executable bit, size and contents; for each symbolic link its
- * target, never followed). Every string is length-prefixed so no two trees
- * serialize alike. Timestamps, owners and other permission bits do not count.
+ * file its executable and private bits, size and contents; for each symbolic
+ * link its target, never followed). Every string is length-prefixed so no two
+ * trees serialize alike. Timestamps, owners and other permission bits do not
+ * count.
  */
 export async function hashTree(root: string, name: string, references: string[]): Promise<TreeHash> {
   const hash = createHash('sha256');
@@ -48,7 +50,7 @@ async function hashNode(hash: Hash, file: string, sizes: { bytes: number }): Pro
     }
   } else if (info.isFile()) {
     putString(hash, 'file');
-    putString(hash, info.mode & 0o100 ? 'x' : '-');
+    putString(hash, fileFlags(info.mode));
     putNumber(hash, info.size);
     await hashContents(hash, file);
     sizes.bytes += info.size;
@@ -58,6 +60,15 @@ async function hashNode(hash: Hash, file: string, sizes: { bytes: number }): Pro
   } else {
     throw new DysnomiaError('ERR_DYSNOMIA_INPUT', `${file}: only files, folders and symbolic links can go into the store`);
   }
+}
+
+/**
+ * 'x' or '-' as before private files existed, so public contents keep their
+ * entry names; a private file adds ' private' (another length, so no clash).
+ */
+function fileFlags(mode: number): string {
+  const kind = fileKind(mode);
+  return `${kind.executable ? 'x' : '-'}${kind.private ? ' private' : ''}`;
 }
 
 function putNumber(hash: Hash, value: number): void {
