@@ -151,3 +151,43 @@ t.test('export | import between two state folders; a cut or killed transfer leav
   t.equal((await readFile(path.join(large, 'bin/large'), 'utf8')), '#!/bin/sh\necho large\n');
   t.equal((await dysnomia(['store', '--verify'], { env: target })).code, 0);
 });
+
+t.test('a private file (0600) goes through store --add, --verify and export | import as 0400', async (t) => {
+  const dir = await tempDir(t);
+  const source = { DYSNOMIA_STATEDIR: path.join(dir, 'source') };
+  const target = { DYSNOMIA_STATEDIR: path.join(dir, 'target') };
+  const component = path.join(dir, 'tomcat-app');
+  await mkdir(path.join(component, 'conf/Catalina/localhost'), { recursive: true });
+  const contextFile = path.join(component, 'conf/Catalina/localhost/app.xml');
+  await writeFile(contextFile, '<Context><Resource name="jdbc/db" password="s3cret"/></Context>\n');
+  await chmod(contextFile, 0o600);
+  await writeFile(path.join(component, 'index.html'), 'hello\n');
+  await chmod(path.join(component, 'index.html'), 0o644);
+
+  const added = await dysnomia(['store', '--add', component], { env: source });
+  t.equal(added.code, 0, added.stderr);
+  const entry = added.stdout.trim();
+  t.equal((await stat(path.join(entry, 'conf/Catalina/localhost/app.xml'))).mode & 0o777, 0o400, 'the context file with a password is 0400');
+  t.equal((await stat(path.join(entry, 'index.html'))).mode & 0o777, 0o444);
+  const verified = await dysnomia(['store', '--verify', '--json'], { env: source });
+  t.equal(verified.code, 0, verified.stderr);
+  t.same(JSON.parse(verified.stdout), { checked: 1, failed: [] });
+
+  await chmod(contextFile, 0o644);
+  const widened = await dysnomia(['store', '--add', component], { env: source });
+  t.not(widened.stdout.trim(), entry, 'the same file readable by all is another entry');
+  await chmod(contextFile, 0o600);
+
+  const importer = spawnDysnomia(['store', '--import'], target);
+  const imported = collect(importer);
+  const exporter = spawnDysnomia(['store', '--export', entry], source);
+  exporter.stdout!.pipe(importer.stdin!);
+  const [exportDone, importDone] = await Promise.all([collect(exporter), imported]);
+  t.equal(exportDone.code, 0, exportDone.stderr);
+  t.equal(importDone.code, 0, importDone.stderr);
+  const received = path.join(target.DYSNOMIA_STATEDIR, 'store', path.basename(entry));
+  t.equal((await stat(path.join(received, 'conf/Catalina/localhost/app.xml'))).mode & 0o777, 0o400, 'still 0400 on the receiver');
+  t.equal(await readFile(path.join(received, 'conf/Catalina/localhost/app.xml'), 'utf8'), '<Context><Resource name="jdbc/db" password="s3cret"/></Context>\n');
+  const targetVerify = await dysnomia(['store', '--verify'], { env: target });
+  t.equal(targetVerify.code, 0, targetVerify.stderr);
+});
