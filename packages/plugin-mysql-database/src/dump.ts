@@ -1,14 +1,10 @@
 import { access, copyFile, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { snapshots as Snapshots } from '@dysnomia/engine';
+import { snapshots } from '@dysnomia/engine';
 import type { Session } from './client.js';
 import { createDatabase, databaseExists } from './databases.js';
 
-/** The engine's snapshot store, imported when a snapshot is taken or restored (the engine's entry is costly to load). */
-async function snapshotStore(): Promise<typeof Snapshots> {
-  return (await import('@dysnomia/engine')).snapshots;
-}
 
 /** The file a snapshot holds. Dysnomia's own module writes dump.sql.xz; restore reads both. */
 export const DUMP_FILE = 'dump.sql';
@@ -26,14 +22,14 @@ const DUMP_OPTIONS = ['--single-transaction', '--quick', '--skip-dump-date', '--
  * snapshot by its content hash and makes a new generation only when the dump
  * differs from the latest one.
  */
-export async function snapshotDatabase(session: Session, name: string): Promise<Snapshots.StoredSnapshot> {
+export async function snapshotDatabase(session: Session, name: string): Promise<snapshots.StoredSnapshot> {
   const { ctx } = session;
   if (!(await databaseExists(session, name))) throw new Error(`${session.label}: there is no database ${JSON.stringify(name)} to snapshot; activate it first`);
   const dir = await mkdtemp(path.join(os.tmpdir(), 'dysnomia-mysql-dump-'));
   try {
     // --result-file: the dump goes to the file directly, not through our memory.
     await session.dump([...DUMP_OPTIONS, `--result-file=${path.join(dir, DUMP_FILE)}`, '--', name]);
-    return await (await snapshotStore()).storeSnapshot(ctx.stateDir, ctx.container.name, ctx.componentName, dir);
+    return await snapshots.storeSnapshot(ctx.stateDir, ctx.container.name, ctx.componentName, dir);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -67,7 +63,6 @@ async function withDumpFile<T>(session: Session, snapshotDir: string, use: (file
  */
 export async function restoreDatabase(session: Session, name: string): Promise<string | undefined> {
   const { ctx } = session;
-  const snapshots = await snapshotStore();
   const latest = await snapshots.latestGeneration(ctx.stateDir, ctx.container.name, ctx.componentName);
   if (latest === undefined) return undefined;
   const dir = snapshots.snapshotDir(ctx.stateDir, ctx.container.name, ctx.componentName, latest.snapshot);

@@ -26,9 +26,8 @@ function databaseName(ctx: OperationContext): string {
  * collect-garbage drops it (Dysnomia's semantics: data is never lost by a
  * deactivate alone).
  *
- * A plain object (`satisfies`, types only) rather than definePlugin(): the
- * engine validates it on load anyway, and not importing @dysnomia/engine at
- * start-up saves every CLI call the cost of loading the engine's entry.
+ * A plain object (`satisfies`) rather than definePlugin(): the engine
+ * validates it on load anyway.
  */
 const plugin = {
   type: 'mysql-database',

@@ -1,9 +1,9 @@
+import { DysnomiaError } from '@dysnomia/engine';
+
 /**
  * A problem with the user's input (a container property, a component name):
- * the CLI should exit 2. The engine recognises that by DysnomiaError, but
- * importing @dysnomia/engine costs every CLI call ~100-200 ms (its entry
- * loads the store, SSH and deploy code), so the class is imported only when
- * such an error actually happens.
+ * the CLI should exit 2. The modules that find such problems throw this plain
+ * class; the plugin's operations turn it into the engine's DysnomiaError.
  */
 export class InputProblem extends Error {}
 
@@ -13,7 +13,6 @@ export async function reportingInputProblems<T>(operation: () => Promise<T> | T)
     return await operation();
   } catch (error) {
     if (!(error instanceof InputProblem)) throw error;
-    const { DysnomiaError } = await import('@dysnomia/engine');
     throw new DysnomiaError('ERR_DYSNOMIA_INPUT', error.message);
   }
 }
