@@ -1,7 +1,7 @@
 // What the machine gets, as Disnix's packages model (-P): a folder and a
 // package built by a function (the same inputs give the same store entry).
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
-import { component } from '@dysnomia/engine';
+import { component, shellQuote } from '@dysnomia/engine';
 
 export const motd = (text) =>
   component({
@@ -9,7 +9,7 @@ export const motd = (text) =>
     inputs: { text },
     async build(out, inputs) {
       await mkdir(`${out}/bin`, { recursive: true });
-      await writeFile(`${out}/bin/motd`, `#!/bin/sh\necho ${JSON.stringify(inputs.text)}\n`);
+      await writeFile(`${out}/bin/motd`, `#!/bin/sh\necho ${shellQuote(inputs.text)}\n`);
       await chmod(`${out}/bin/motd`, 0o755);
     },
   });

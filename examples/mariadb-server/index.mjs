@@ -1,6 +1,7 @@
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { shellQuote, wrapperScript } from './wrapper.sh.mjs';
+import { shellQuote } from '@dysnomia/engine';
+import { wrapperScript } from './wrapper.sh.mjs';
 
 /**
  * Builds a MariaDB server as a Dysnomia wrapper component, the way the

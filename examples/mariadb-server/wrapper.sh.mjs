@@ -1,3 +1,5 @@
+import { shellQuote } from '@dysnomia/engine';
+
 /**
  * The bin/wrapper script of a MariaDB server component: a bash script whose
  * settings (quoted) are written at its top by the builder. Operations:
@@ -132,10 +134,4 @@ case "\${1:-}" in
   *) echo "usage: $0 {activate|deactivate|lock|unlock|snapshot|restore|collect-garbage} CONTAINER" >&2; exit 2 ;;
 esac
 `;
-}
-
-/** Quotes one word for bash. */
-export function shellQuote(value) {
-  if (/^[A-Za-z0-9_@%+=:,./-]+$/.test(value)) return value;
-  return `'${value.replaceAll("'", `'\\''`)}'`;
 }

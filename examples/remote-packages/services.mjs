@@ -3,7 +3,7 @@
 // be a function of its dependencies: `motd` bakes in the address of the
 // machine `hello` is distributed to.
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
-import { component } from '@dysnomia/engine';
+import { component, shellQuote } from '@dysnomia/engine';
 
 export default ({ distribution, invDistribution, system }) => {
   const services = {
@@ -17,7 +17,7 @@ export default ({ distribution, invDistribution, system }) => {
           inputs: { text: `Deployed by Dysnomia; hello lives on ${hello.target.properties.hostname}` },
           async build(out, { text }) {
             await mkdir(`${out}/bin`, { recursive: true });
-            await writeFile(`${out}/bin/motd`, `#!/bin/sh\necho '${text}'\n`);
+            await writeFile(`${out}/bin/motd`, `#!/bin/sh\necho ${shellQuote(text)}\n`);
             await chmod(`${out}/bin/motd`, 0o755);
           },
         }),
