@@ -11,7 +11,7 @@ import type { PackagesModel } from '../models/packages.js';
 import { loadServices } from '../models/services.js';
 import { assertOnlyPackageServices, distributedTargets, servicesToPackages } from '../deploy/services-to-packages.js';
 import { assertProfileName } from '../profiles/names.js';
-import type { GenerationSelector } from '../profiles/profiles.js';
+import { parseGenerationSelector } from '../profiles/profiles.js';
 import { Store } from '../store/store.js';
 import { parseOptions } from './run-cli.js';
 
@@ -200,15 +200,7 @@ function profileActionOf(values: Record<string, unknown>, positionals: string[])
       return { kind: 'switch-to-generation', generation: Number(raw) };
     }
     default:
-      return { kind: 'delete-generations', which: generationSelector(positionals) };
+      return { kind: 'delete-generations', which: parseGenerationSelector(positionals) };
   }
 }
 
-function generationSelector(args: string[]): GenerationSelector {
-  if (args.length === 0) throw usage('--delete-generations needs old, generation numbers or Nd');
-  if (args.length === 1 && (args[0] === 'old' || /^\d+d$/.test(args[0]!))) return args[0] as GenerationSelector;
-  return args.map((arg) => {
-    if (!/^\d+$/.test(arg)) throw usage(`--delete-generations: '${arg}' is not old, a generation number or Nd (days)`);
-    return Number(arg);
-  });
-}

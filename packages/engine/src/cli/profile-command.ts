@@ -1,6 +1,6 @@
 import { DysnomiaError } from '../errors.js';
 import { assertProfileName } from '../profiles/names.js';
-import { Profiles, type GenerationSelector } from '../profiles/profiles.js';
+import { Profiles, parseGenerationSelector } from '../profiles/profiles.js';
 import { parseOptions } from './run-cli.js';
 import { stateDirFromEnvironment } from './store-command.js';
 import { printVersion } from './version-text.js';
@@ -133,7 +133,7 @@ export async function profileCommand(argv: string[]): Promise<number> {
       return 0;
     }
     case 'delete-generations': {
-      const deleted = await profiles.deleteGenerations(profile, selector(positionals));
+      const deleted = await profiles.deleteGenerations(profile, parseGenerationSelector(positionals));
       print(deleted.map((n) => `deleted generation ${n}`), { profile, deleted });
       return 0;
     }
@@ -148,14 +148,6 @@ export async function profileCommand(argv: string[]): Promise<number> {
       return 0;
     }
   }
-}
-
-function selector(args: string[]): GenerationSelector {
-  if (args.length === 1 && (args[0] === 'old' || /^\d+d$/.test(args[0]!))) return args[0] as GenerationSelector;
-  return args.map((arg) => {
-    if (!/^\d+$/.test(arg)) throw usage(`--delete-generations: '${arg}' is not old, a generation number or Nd (days)`);
-    return Number(arg);
-  });
 }
 
 function formatDate(date: Date): string {

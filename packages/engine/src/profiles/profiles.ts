@@ -15,6 +15,16 @@ export interface Generation {
 
 export type GenerationSelector = number[] | 'old' | `${number}d`;
 
+/** `--delete-generations` arguments (`old`, `Nd`, or generation numbers) as a selector; bad ones are a usage error. */
+export function parseGenerationSelector(args: string[]): GenerationSelector {
+  if (args.length === 0) throw new DysnomiaError('ERR_DYSNOMIA_USAGE', '--delete-generations needs old, generation numbers or Nd');
+  if (args.length === 1 && (args[0] === 'old' || /^\d+d$/.test(args[0]!))) return args[0] as GenerationSelector;
+  return args.map((arg) => {
+    if (!/^\d+$/.test(arg)) throw new DysnomiaError('ERR_DYSNOMIA_USAGE', `--delete-generations: '${arg}' is not old, a generation number or Nd (days)`);
+    return Number(arg);
+  });
+}
+
 const DAY_MS = 24 * 60 * 60 * 1000;
 
 /**
