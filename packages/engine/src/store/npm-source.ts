@@ -6,7 +6,8 @@ import path from 'node:path';
 import { DysnomiaError, EXIT_OPERATION_FAILED } from '../errors.js';
 import { sanitizeName } from './entry-name.js';
 
-const TARBALL = /\.(tgz|tar\.gz|tar)$/;
+/** File names of tarball sources (npm packs, tar archives). */
+export const TARBALL = /\.(tgz|tar\.gz|tar)$/;
 const EXACT_REGISTRY_SPEC = /^(@[a-z0-9][\w.-]*\/)?[a-z0-9][\w.-]*@\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$/;
 
 /**

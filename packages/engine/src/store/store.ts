@@ -8,7 +8,7 @@ import { isBuildFunctionComponent, prepareInputs, type BuildFunctionComponent } 
 import { assertComponentName, entryOf, isEntryName, parseEntryName, sanitizeName } from './entry-name.js';
 import { collectGarbage, type GarbageCollection } from './gc.js';
 import { metaPath, readMeta, writeMeta, type EntryMeta } from './meta.js';
-import { installNpmPackage, npmCacheKey } from './npm-source.js';
+import { installNpmPackage, npmCacheKey, TARBALL } from './npm-source.js';
 import { makeReadOnly, removeTree } from './permissions.js';
 import { extractTar } from './safe-extract.js';
 import { hashTree } from './tree-hash.js';
@@ -24,7 +24,6 @@ export interface AddOptions {
   log?: (message: string) => void;
 }
 
-const TARBALL = /\.(tgz|tar\.gz|tar)$/;
 const TEMPORARY_PREFIX = '.tmp-';
 
 /**
