@@ -45,7 +45,8 @@ export async function loadPackagesModel(file: string, infrastructure: Infrastruc
   return model;
 }
 
-function resolvePackage(spec: string, dir: string): string {
+/** A package spec with its relative path (also inside `npm:./x.tgz`) resolved against the model's folder. */
+export function resolvePackage(spec: string, dir: string): string {
   if (spec.startsWith('npm:')) {
     const inner = spec.slice(4);
     return inner.startsWith('./') || inner.startsWith('../') ? `npm:${path.resolve(dir, inner)}` : spec;

@@ -6,6 +6,7 @@ import type { Distribution, DistributionArgument } from './distribution.js';
 import type { Infrastructure, InfrastructureTarget } from './infrastructure.js';
 import { loadModelFile, modelError } from './load-model.js';
 import type { ModelSource } from './load-model.js';
+import { resolvePackage } from './packages.js';
 import type { PackageSource } from './packages.js';
 
 /** A `pkg` given as a function of the inter-dependencies (dependsOn and connectsTo), as Disnix's pkg functions. */
@@ -172,11 +173,7 @@ export function packageSource(value: unknown, dir: string, fail: (message: strin
   if (typeof value !== 'string' || value === '') {
     throw fail(`expected a folder, a tarball, "npm:<spec>", a component(...) or a function of the dependencies, got ${value === null ? 'null' : Array.isArray(value) ? 'a list' : typeof value === 'object' ? 'an object' : JSON.stringify(value)}`);
   }
-  if (value.startsWith('npm:')) {
-    const inner = value.slice(4);
-    return inner.startsWith('./') || inner.startsWith('../') ? `npm:${path.resolve(dir, inner)}` : value;
-  }
-  return path.resolve(dir, value);
+  return resolvePackage(value, dir);
 }
 
 /** providesContainers as given, or Disnix's providesContainer: one container holding the service's other properties. */
