@@ -85,3 +85,21 @@ t.test('a refused key and a cut connection give clear errors', async (t) => {
   t.equal(connection.isOpen, false);
   await t.rejects(connection.exec('true'), { message: /target "test1": connection lost/ });
 });
+
+t.test('a new host key that cannot be recorded fails the connection and ends it', async (t) => {
+  const dir = await tempDir(t);
+  // A file where known_hosts' folder should be: the append fails, for root too.
+  await writeFile(path.join(dir, 'not-a-folder'), 'a file\n');
+  const knownHosts = path.join(dir, 'not-a-folder', 'known_hosts');
+  const host = await startSshd(t);
+  const attempt = SshConnection.open(settings(host, knownHosts, { acceptNewHostKeys: true }));
+  await t.rejects(attempt, { message: new RegExp(`^target "test1": cannot record the new host key of 127\\.0\\.0\\.1:${host.port} in ${knownHosts}: `) });
+  // The client was ended: sshd's per-connection process goes away instead of staying for the life of ours.
+  const deadline = Date.now() + 5000;
+  let sessions = await host.sessionPids();
+  while (sessions.length > 0 && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    sessions = await host.sessionPids();
+  }
+  t.same(sessions, [], 'no connection left open');
+});

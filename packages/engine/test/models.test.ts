@@ -103,3 +103,23 @@ export default ({ infrastructure }) => ({
   const throwing = await write(dir, 'throws.mjs', 'export default () => { throw new Error("boom"); };');
   await t.rejects(loadPackagesModel(throwing, infrastructure), { message: /throws\.mjs: the packages model function failed: boom/ });
 });
+
+t.test('an infrastructure model function: awaited when async, a throw is a model error naming the file', async (t) => {
+  const dir = await tempDir();
+  const asyncModel = await write(dir, 'async.mjs', `export default async () => ({ test1: { properties: { hostname: 'h1' } } });`);
+  t.match(await loadInfrastructure(asyncModel), { test1: { hostname: 'h1', clientInterface: 'ssh' } });
+  const cases: Array<[string, string]> = [
+    ['throws.mjs', `export default () => { throw new Error('no inventory today'); };`],
+    ['rejects.mjs', `export default async () => { throw new Error('no inventory today'); };`],
+  ];
+  for (const [name, text] of cases) {
+    const file = await write(dir, name, text);
+    const error = await loadInfrastructure(file).then(
+      () => undefined,
+      (error: unknown) => error as { message: string; exitCode?: number; stack?: string },
+    );
+    t.ok(error, `${name} fails`);
+    t.match(error?.message, new RegExp(`${name}(:\\d+)?: the infrastructure model function failed: no inventory today`), name);
+    t.equal(error?.exitCode, 2, `${name}: bad input, exit status 2`);
+  }
+});

@@ -90,7 +90,13 @@ async function buildPackages(model: PackagesModel, options: DeployOptions): Prom
   return perTarget;
 }
 
-async function openSessions(options: DeployOptions, failed: Map<string, string>, install = true, plans?: Map<string, PlanRequest>): Promise<Map<string, TargetSession>> {
+async function openSessions(
+  options: DeployOptions,
+  failed: Map<string, string>,
+  install = true,
+  plans?: Map<string, PlanRequest>,
+  keepRuntime = install,
+): Promise<Map<string, TargetSession>> {
   const needsRuntime = options.targets.some((name) => options.infrastructure[name]!.clientInterface === 'ssh');
   const runtimeEntry = needsRuntime ? await addRuntimeEntry(options.store, options.log) : undefined;
   const sessions = new Map<string, TargetSession>();
@@ -104,7 +110,7 @@ async function openSessions(options: DeployOptions, failed: Map<string, string>,
     });
     options.reporter.emit({ event: 'connecting', target: name, where: session.where });
     try {
-      await session.open((phase, bytes) => options.reporter.emit({ event: 'bootstrap', target: name, phase, bytes }), install, plans?.get(name));
+      await session.open((phase, bytes) => options.reporter.emit({ event: 'bootstrap', target: name, phase, bytes }), install, plans?.get(name), keepRuntime);
       options.reporter.emit({ event: 'connected', target: name, stateDir: session.stateDir });
       sessions.set(name, session);
     } catch (error) {
@@ -174,22 +180,7 @@ export async function deployPackages(model: PackagesModel, options: DeployOption
       reporter.emit({ event: 'done', ok: failed.size === 0, failed: [...failed.keys()] });
       return { ok: failed.size === 0, failed };
     }
-    await forEachLimited([...sessions.keys()], options.maxConcurrent, async (name) => {
-      try {
-        const session = sessions.get(name)!;
-        const wanted = entries.get(name) ?? [];
-        const current = await session.current(options.profile);
-        if (current && sameSet(current.packages, wanted)) {
-          reporter.emit({ event: 'profile', target: name, profile: options.profile, generation: current.generation, changed: false });
-          return;
-        }
-        const result = await session.install(options.profile, wanted);
-        reporter.emit({ event: 'profile', target: name, profile: options.profile, ...result });
-      } catch (error) {
-        failed.set(name, targetMessage(name, error));
-        reporter.emit({ event: 'failed', target: name, error: targetMessage(name, error) });
-      }
-    });
+    await switchProfiles(sessions, entries, failed, options);
     reporter.emit({ event: 'done', ok: failed.size === 0, failed: [...failed.keys()] });
     return { ok: failed.size === 0, failed };
   } finally {
@@ -197,11 +188,61 @@ export async function deployPackages(model: PackagesModel, options: DeployOption
   }
 }
 
+/**
+ * Switches every target's profile. When one fails, targets not yet started
+ * are skipped and every target that switched in this run is switched back
+ * (to its previous generation, or its new profile removed), so the targets
+ * never stay half on the new deployment.
+ */
+async function switchProfiles(sessions: Map<string, TargetSession>, entries: Map<string, string[]>, failed: Map<string, string>, options: DeployOptions): Promise<void> {
+  const { reporter, profile } = options;
+  const switched = new Map<string, { previous: number | null; generation: number }>();
+  await forEachLimited([...sessions.keys()], options.maxConcurrent, async (name) => {
+    if (failed.size > 0) {
+      reporter.emit({ event: 'skipped', target: name, reason: 'another target failed: profile not switched' });
+      return;
+    }
+    try {
+      const session = sessions.get(name)!;
+      const wanted = entries.get(name) ?? [];
+      const current = await session.current(profile);
+      if (current && sameSet(current.packages, wanted)) {
+        reporter.emit({ event: 'profile', target: name, profile, generation: current.generation, changed: false });
+        return;
+      }
+      const previous = current === undefined ? await currentGeneration(session, profile) : (current?.generation ?? null);
+      const result = await session.install(profile, wanted);
+      if (result.changed) switched.set(name, { previous, generation: result.generation });
+      reporter.emit({ event: 'profile', target: name, profile, ...result });
+    } catch (error) {
+      failed.set(name, targetMessage(name, error));
+      reporter.emit({ event: 'failed', target: name, error: targetMessage(name, error) });
+    }
+  });
+  if (failed.size === 0) return;
+  await forEachLimited([...switched], options.maxConcurrent, async ([name, { previous, generation }]) => {
+    try {
+      await sessions.get(name)!.undoInstall(profile, previous, generation);
+      reporter.emit({ event: 'rolled-back', target: name, profile, generation: previous, reason: `${[...failed.keys()].join(', ')} failed` });
+    } catch (error) {
+      const message = targetMessage(name, `switched to generation ${generation}, and switching back failed: ${errorText(error)}`);
+      failed.set(name, message);
+      reporter.emit({ event: 'failed', target: name, error: message });
+    }
+  });
+}
+
+/** The profile's current generation number, or null when it has none. */
+async function currentGeneration(session: TargetSession, profile: string): Promise<number | null> {
+  return (await session.generations(profile)).find((g) => g.current)?.generation ?? null;
+}
+
 /** --list-generations, --rollback, --switch-to-generation, --delete-generations on each target's profile. */
 export async function profileAction(action: ProfileAction, options: DeployOptions): Promise<DeployResult> {
   const { reporter, profile } = options;
   const failed = new Map<string, string>();
-  const sessions = await openSessions(options, failed);
+  // Listing generations writes nothing on a target that has the engine already.
+  const sessions = await openSessions(options, failed, true, undefined, action.kind !== 'list-generations');
   try {
     await forEachLimited([...sessions.keys()], options.maxConcurrent, async (name) => {
       const session = sessions.get(name)!;

@@ -11,6 +11,8 @@ export type DeployEvent =
   | { event: 'progress'; target: string; entriesSent: number; entries: number; bytesSent: number; bytes: number }
   | { event: 'transferred'; target: string; entries: number; bytes: number }
   | { event: 'profile'; target: string; profile: string; generation: number; changed: boolean }
+  /** A profile switched in this run, switched back because another target failed (generation null: the profile was new and is removed). */
+  | { event: 'rolled-back'; target: string; profile: string; generation: number | null; reason: string }
   | { event: 'generations'; target: string; profile: string; generations: Array<{ generation: number; current: boolean; created: string }> }
   | { event: 'deleted'; target: string; profile: string; generations: number[] }
   | { event: 'failed'; target: string; error: string }
@@ -64,6 +66,10 @@ export function describe(event: DeployEvent): string | undefined {
       return `sent ${event.entries} entries (${formatBytes(event.bytes)})`;
     case 'profile':
       return event.changed ? `done: profile ${event.profile} at generation ${event.generation}` : `done: profile ${event.profile} unchanged (generation ${event.generation})`;
+    case 'rolled-back':
+      return event.generation === null
+        ? `rolled back: profile ${event.profile} removed again (it was new; ${event.reason})`
+        : `rolled back: profile ${event.profile} back at generation ${event.generation} (${event.reason})`;
     case 'generations':
       return `profile ${event.profile}: ${event.generations.length === 0 ? 'no generations' : event.generations.map((g) => `${g.generation}${g.current ? '*' : ''}`).join(' ')}`;
     case 'deleted':

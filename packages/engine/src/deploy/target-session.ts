@@ -1,3 +1,4 @@
+import { readlink, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { PassThrough, Transform } from 'node:stream';
@@ -28,14 +29,21 @@ export interface TargetSession {
   /**
    * Connects and makes sure the engine is there (bootstrap, unless `install`
    * is false as for a dry run: then `missing` says everything is missing).
+   * `keepRuntime` (default: `install`) lets the target record the engine in a
+   * deployment manifest; false writes nothing there (a dry run, a listing).
    */
-  open(onBootstrap: (phase: 'start' | 'done', bytes: number) => void, install?: boolean, planRequest?: PlanRequest): Promise<void>;
+  open(onBootstrap: (phase: 'start' | 'done', bytes: number) => void, install?: boolean, planRequest?: PlanRequest, keepRuntime?: boolean): Promise<void>;
   missing(entries: string[]): Promise<string[]>;
   /** The profile's current generation and packages, when known without another round trip (undefined: ask install). */
   current(profile: string): Promise<TargetPlan['current'] | undefined>;
   /** Sends these entries (a closure's missing part) as one archive; `onBytes` counts what went out. */
   send(entries: string[], onBytes: (n: number) => void): Promise<void>;
   install(profile: string, entries: string[]): Promise<{ generation: number; changed: boolean }>;
+  /**
+   * Undoes an install of this run: back to `previous` with `generation`
+   * deleted, or, with no previous generation, the profile and `generation` removed.
+   */
+  undoInstall(profile: string, previous: number | null, generation: number): Promise<void>;
   generations(profile: string): Promise<GenerationInfo[]>;
   rollback(profile: string): Promise<number>;
   switchTo(profile: string, generation: number): Promise<void>;
@@ -62,6 +70,28 @@ export function openSession(target: InfrastructureTarget, options: SessionOption
 
 function failure(target: InfrastructureTarget, message: string): DysnomiaError {
   return new DysnomiaError('ERR_DYSNOMIA_INPUT', `target "${target.name}": ${message}`, { exitCode: EXIT_OPERATION_FAILED });
+}
+
+/**
+ * Removes a profile made by this run (argv: profiles folder, profile,
+ * generation): its link, only while it still points at that generation, and
+ * the generation's link. Run with `node -e` on the target.
+ */
+const REMOVE_PROFILE_LINKS = `
+const fs = require('fs'), path = require('path');
+const [dir, profile, generation] = process.argv.slice(1);
+const link = profile + '-' + generation + '-link';
+let current;
+try { current = fs.readlinkSync(path.join(dir, profile)); } catch {}
+if (current !== undefined && path.basename(current) === link) fs.rmSync(path.join(dir, profile), { force: true });
+fs.rmSync(path.join(dir, link), { force: true });
+`;
+
+async function removeProfileLinks(dir: string, profile: string, generation: number): Promise<void> {
+  const link = `${profile}-${generation}-link`;
+  const current = await readlink(path.join(dir, profile)).catch(() => undefined);
+  if (current !== undefined && path.basename(current) === link) await rm(path.join(dir, profile), { force: true });
+  await rm(path.join(dir, link), { force: true });
 }
 
 /** Counts the bytes passing through. */
@@ -109,6 +139,14 @@ class LocalSession implements TargetSession {
   install(profile: string, entries: string[]) {
     return this.profiles.install(profile, entries);
   }
+  async undoInstall(profile: string, previous: number | null, generation: number): Promise<void> {
+    if (previous !== null) {
+      await this.profiles.switchTo(profile, previous);
+      await this.profiles.deleteGenerations(profile, [generation]);
+      return;
+    }
+    await removeProfileLinks(path.join(this.stateDir, 'profiles'), profile, generation);
+  }
   async generations(profile: string): Promise<GenerationInfo[]> {
     return (await this.profiles.generations(profile)).map((g) => ({ generation: g.number, current: g.current, created: g.created.toISOString() }));
   }
@@ -144,7 +182,7 @@ class SshSession implements TargetSession {
   private hasEngine = false;
   private plan: { request: PlanRequest; answer: TargetPlan } | undefined;
 
-  async open(onBootstrap: (phase: 'start' | 'done', bytes: number) => void, install = true, planRequest?: PlanRequest): Promise<void> {
+  async open(onBootstrap: (phase: 'start' | 'done', bytes: number) => void, install = true, planRequest?: PlanRequest, keepRuntime = install): Promise<void> {
     const p = this.target.properties;
     const runtime = this.options.runtimeEntry;
     if (runtime === undefined) throw new Error('no runtime entry for an SSH target');
@@ -157,7 +195,7 @@ class SshSession implements TargetSession {
       knownHostsFile: (p.sshKnownHosts as string | undefined) ?? this.options.knownHostsFile ?? path.join(os.homedir(), '.ssh/known_hosts'),
       acceptNewHostKeys: this.options.acceptNewHostKeys,
     });
-    const probe = await probeTarget(this.connection, this.nodePath, this.stateDir || undefined, runtime, planRequest);
+    const probe = await probeTarget(this.connection, this.nodePath, this.stateDir || undefined, runtime, planRequest, keepRuntime);
     this.stateDir = probe.stateDir;
     if (planRequest && probe.plan) this.plan = { request: planRequest, answer: probe.plan };
     this.hasEngine = probe.hasRuntime;
@@ -210,44 +248,63 @@ class SshSession implements TargetSession {
     return this.json<string[]>(['store', '--query-missing', ...entries]);
   }
 
+  /**
+   * Both sides are raced: when the target's import fails (a refused entry, a
+   * full disk) its channel closes and `pipe` stops feeding it, so the export
+   * would wait for a drain forever; the receiver's rejection ends the export
+   * instead and its own message is the error.
+   */
   async send(entries: string[], onBytes: (n: number) => void): Promise<void> {
     if (entries.length === 0) return;
     const channel = await this.connection!.channel(this.engine(['store', '--import', '--json']));
     const received = collect(channel, `target "${this.target.name}": store --import`);
     const counted = counter(onBytes);
     counted.pipe(channel as unknown as Writable);
-    const outcome = Promise.allSettled([this.options.store.exportArchive(entries, counted), received]);
-    let settled: Awaited<typeof outcome>;
+    const sent = this.options.store.exportArchive(entries, counted).catch((error: unknown) => {
+      throw failure(this.target, `sending the archive failed: ${(error as Error).message}`);
+    });
     try {
-      settled = await Promise.race([outcome, this.connection!.whenLost()]);
+      await Promise.race([Promise.all([sent, received]), this.connection!.whenLost()]);
     } catch (error) {
+      // Whichever side failed, stop the other: no export left waiting, no import left reading.
+      sent.catch(() => undefined);
+      received.catch(() => undefined);
       counted.destroy();
+      channel.destroy();
       throw error;
     }
-    const [sent, imported] = settled;
-    if (imported.status === 'rejected') throw imported.reason;
-    if (sent.status === 'rejected') throw failure(this.target, `sending the archive failed: ${(sent.reason as Error).message}`);
   }
 
   async current(profile: string): Promise<TargetPlan['current'] | undefined> {
     return this.plan?.request.profile === profile ? this.plan.answer.current : undefined;
   }
 
+  // `--profile=NAME` in one argument: a name starting with "-" would otherwise read as an option.
   install(profile: string, entries: string[]) {
-    return this.json<{ generation: number; changed: boolean }>(['profile', '--profile', profile, '--install', ...entries]);
+    return this.json<{ generation: number; changed: boolean }>(['profile', `--profile=${profile}`, '--install', ...entries]);
+  }
+  async undoInstall(profile: string, previous: number | null, generation: number): Promise<void> {
+    if (previous !== null) {
+      await this.switchTo(profile, previous);
+      await this.deleteGenerations(profile, [generation]);
+      return;
+    }
+    const profilesDir = path.posix.join(this.stateDir, 'profiles');
+    const result = await this.connection!.exec(nodeCommand(this.nodePath, undefined, ['-e', REMOVE_PROFILE_LINKS, profilesDir, profile, String(generation)]));
+    if (result.code !== 0) throw failure(this.target, `cannot remove profile ${profile}: ${result.stderr.trim()}`);
   }
   generations(profile: string) {
-    return this.json<GenerationInfo[]>(['profile', '--profile', profile, '--list-generations']);
+    return this.json<GenerationInfo[]>(['profile', `--profile=${profile}`, '--list-generations']);
   }
   async rollback(profile: string) {
-    return (await this.json<{ generation: number }>(['profile', '--profile', profile, '--rollback'])).generation;
+    return (await this.json<{ generation: number }>(['profile', `--profile=${profile}`, '--rollback'])).generation;
   }
   async switchTo(profile: string, generation: number) {
-    await this.json(['profile', '--profile', profile, `--switch-to-generation=${generation}`]);
+    await this.json(['profile', `--profile=${profile}`, `--switch-to-generation=${generation}`]);
   }
   async deleteGenerations(profile: string, which: GenerationSelector) {
     const args = Array.isArray(which) ? which.map(String) : [which];
-    return (await this.json<{ deleted: number[] }>(['profile', '--profile', profile, '--delete-generations', ...args])).deleted;
+    return (await this.json<{ deleted: number[] }>(['profile', `--profile=${profile}`, '--delete-generations', ...args])).deleted;
   }
   close(): void {
     this.connection?.close();

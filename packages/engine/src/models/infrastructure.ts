@@ -29,7 +29,19 @@ const SSH_PROPERTIES = ['sshPort', 'sshUser', 'sshKey', 'sshKnownHosts'];
 const isObject = (value: unknown): value is Record<string, unknown> => value !== null && typeof value === 'object' && !Array.isArray(value);
 
 export async function loadInfrastructure(file: string): Promise<Infrastructure> {
-  return parseInfrastructure(await loadModelFile(file, 'infrastructure'));
+  const source = await loadModelFile(file, 'infrastructure');
+  if (typeof source.value !== 'function') return parseInfrastructure(source);
+  let value: unknown;
+  try {
+    value = await (source.value as () => unknown)();
+  } catch (error) {
+    throw functionFailed(source, error);
+  }
+  return parseInfrastructure({ ...source, value });
+}
+
+function functionFailed(source: ModelSource, error: unknown): Error {
+  return modelError(source, [], `the infrastructure model function failed: ${error instanceof Error ? error.message : String(error)}`);
 }
 
 /**
@@ -38,7 +50,18 @@ export async function loadInfrastructure(file: string): Promise<Infrastructure> 
  * host's name) given without any ssh* property: that target is done in process.
  */
 export function parseInfrastructure(source: ModelSource): Infrastructure {
-  const value = typeof source.value === 'function' ? (source.value as () => unknown)() : source.value;
+  let value = source.value;
+  if (typeof value === 'function') {
+    try {
+      value = (value as () => unknown)();
+    } catch (error) {
+      throw functionFailed(source, error);
+    }
+    if (value instanceof Promise) {
+      value.catch(() => undefined);
+      throw modelError(source, [], 'the infrastructure model function is async: load the model with loadInfrastructure, which awaits it');
+    }
+  }
   if (!isObject(value)) throw modelError(source, [], 'the infrastructure model must be an object mapping target names to targets');
   const targets: Infrastructure = {};
   for (const [name, raw] of Object.entries(value)) {

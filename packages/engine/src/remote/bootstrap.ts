@@ -30,8 +30,9 @@ const MINIMUM_NODE = [20, 19];
  * Run with `node -e` on the target (nothing of ours is there yet): Node's
  * version, the state folder (DYSNOMIA_STATEDIR as given, else Dysnomia's
  * default for the user), and whether the runtime entry is in its store. When
- * it is, a deployment manifest naming it keeps `dysnomia store --gc` from
- * removing the engine (written only when it differs).
+ * it is and the run installs (argv[2] is "keep"), a deployment manifest naming
+ * it keeps `dysnomia store --gc` from removing the engine (written only when it
+ * differs); a dry run or a listing writes nothing.
  */
 const PROBE = `
 const fs = require('fs'), os = require('os'), path = require('path'), { pathToFileURL } = require('url');
@@ -44,13 +45,14 @@ function keep(file, text) {
 (async () => {
   const stateDir = process.env.DYSNOMIA_STATEDIR || (process.getuid && process.getuid() === 0 ? '/var/state/dysnomia' : path.join(os.homedir(), '.dysnomia'));
   const entry = process.argv[1];
+  const keepRuntime = process.argv[2] === 'keep';
   const store = path.join(stateDir, 'store');
   const hasRuntime = fs.existsSync(path.join(store, entry)) && fs.existsSync(path.join(store, '.meta', entry + '.json'));
   let input = '';
   for await (const chunk of process.stdin) input += chunk;
   let plan;
   if (hasRuntime) {
-    keep(path.join(stateDir, 'deployments', 'dysnomia-runtime.json'), JSON.stringify({ storePaths: [entry] }));
+    if (keepRuntime) keep(path.join(stateDir, 'deployments', 'dysnomia-runtime.json'), JSON.stringify({ storePaths: [entry] }));
     if (input !== '') {
       const request = JSON.parse(input);
       const dist = path.join(store, entry, 'lib/node_modules/@dysnomia/engine/dist');
@@ -76,7 +78,9 @@ function keep(file, text) {
  */
 const RECEIVER = `
 const fs = require('fs'), os = require('os'), path = require('path');
-const root = fs.mkdtempSync(path.join(os.tmpdir(), 'dysnomia-bootstrap-'));
+let root;
+try { root = fs.mkdtempSync(path.join(os.tmpdir(), 'dysnomia-bootstrap-')); }
+catch (error) { process.stderr.write('bootstrap receiver: cannot make a folder in the temp folder ' + os.tmpdir() + ': ' + error.message + '\\n'); process.exit(1); }
 let buffer = Buffer.alloc(0), current = null, remaining = 0, done = false;
 const fail = (message) => { fs.rmSync(root, { recursive: true, force: true }); process.stderr.write('bootstrap receiver: ' + message + '\\n'); process.exit(1); };
 const inside = (relative) => {
@@ -126,14 +130,23 @@ export async function probeTarget(
   stateDir: string | undefined,
   runtimeEntry: string,
   planRequest?: { profile: string; closure: string[] },
+  keepRuntime = true,
 ): Promise<TargetProbe> {
   const target = connection.settings.target;
-  const result = await connection.exec(nodeCommand(nodePath, stateDir, ['-e', PROBE, runtimeEntry]), planRequest ? JSON.stringify(planRequest) : '');
+  const args = ['-e', PROBE, runtimeEntry, keepRuntime ? 'keep' : 'read-only'];
+  const result = await connection.exec(nodeCommand(nodePath, stateDir, args), planRequest ? JSON.stringify(planRequest) : '');
   if (result.code === 127 || /not found/.test(result.stderr) && result.code !== 0) {
     throw new DysnomiaError('ERR_DYSNOMIA_INPUT', `target "${target}": Node.js is not there ("${nodePath}" not found); install Node.js ${MINIMUM_NODE.join('.')}+ on it, or set the target property nodePath`, { exitCode: EXIT_OPERATION_FAILED });
   }
   if (result.code !== 0) throw new DysnomiaError('ERR_DYSNOMIA_INPUT', `target "${target}": probing with ${nodePath} failed (status ${result.code}): ${result.stderr.trim()}`, { exitCode: EXIT_OPERATION_FAILED });
-  const probe = JSON.parse(result.stdout) as TargetProbe;
+  let probe: TargetProbe;
+  try {
+    probe = JSON.parse(result.stdout) as TargetProbe;
+  } catch {
+    // Usually a shell startup file printing something on a non-interactive login.
+    const raw = result.stdout.length > 400 ? `${result.stdout.slice(0, 400)}…` : result.stdout;
+    throw new DysnomiaError('ERR_DYSNOMIA_INPUT', `target "${target}": the probe's answer is not JSON (does a shell startup file print something?): ${JSON.stringify(raw)}`, { exitCode: EXIT_OPERATION_FAILED });
+  }
   const [major = 0, minor = 0] = probe.node.split('.').map(Number);
   if (major < MINIMUM_NODE[0]! || (major === MINIMUM_NODE[0] && minor < MINIMUM_NODE[1]!)) {
     throw new DysnomiaError('ERR_DYSNOMIA_INPUT', `target "${target}": Node.js ${probe.node} is too old; the engine needs ${MINIMUM_NODE.join('.')} or later`, { exitCode: EXIT_OPERATION_FAILED });
@@ -141,12 +154,19 @@ export async function probeTarget(
   return probe;
 }
 
+/** The receiving command went away: its own exit status and message say why. */
+export class RemoteClosedError extends Error {
+  constructor() {
+    super('the remote side closed the stream');
+  }
+}
+
 /** Writes with backpressure; rejects when the other side closed instead of waiting for a drain that never comes. */
 export async function writeOrFail(output: Writable, data: Buffer | string): Promise<void> {
-  if (output.destroyed || output.writableEnded) throw new Error('the remote side closed the stream');
+  if (output.destroyed || output.writableEnded) throw new RemoteClosedError();
   if (output.write(data)) return;
   const closed = once(output, 'close').then(() => {
-    throw new Error('the remote side closed the stream');
+    throw new RemoteClosedError();
   });
   await Promise.race([once(output, 'drain'), closed]);
 }
@@ -193,8 +213,17 @@ export async function bootstrapRuntime(options: {
   const target = connection.settings.target;
   const channel = await connection.channel(nodeCommand(nodePath, undefined, ['-e', RECEIVER]));
   const received = collect(channel, `target "${target}": bootstrap copy of the engine`);
+  // The receiver can fail (no temp folder, a full disk) while records are still going out: handled here, awaited below.
+  received.catch(() => undefined);
   const lost = connection.whenLost();
-  await Promise.race([writeRecords(options.runtimePath, runtimeEntry, channel, options.onBytes), lost]);
+  try {
+    await Promise.race([writeRecords(options.runtimePath, runtimeEntry, channel, options.onBytes), lost]);
+  } catch (error) {
+    // A closed stream only says the receiver stopped: its exit status and message say why.
+    if (error instanceof RemoteClosedError) await Promise.race([received, lost]);
+    channel.destroy();
+    throw error;
+  }
   channel.end(`${JSON.stringify({ end: true })}\n`);
   const temporary = (await Promise.race([received, lost])).trim();
   try {

@@ -1,6 +1,7 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { appendFile, mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { DysnomiaError, EXIT_OPERATION_FAILED } from '../errors.js';
 
 /**
  * OpenSSH known_hosts files: `[@marker] patterns keytype base64-key [comment]`,
@@ -96,8 +97,9 @@ export class KnownHosts {
   /** A missing file is an empty one: every host is unknown. */
   static async load(file: string): Promise<KnownHosts> {
     const text = await readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => {
-      if (error.code === 'ENOENT') return '';
-      throw error;
+      // ENOTDIR: a parent is a file, so the file cannot exist either.
+      if (error.code === 'ENOENT' || error.code === 'ENOTDIR') return '';
+      throw new DysnomiaError('ERR_DYSNOMIA_INPUT', `cannot read the known hosts file ${file}: ${error.message}`, { exitCode: EXIT_OPERATION_FAILED, cause: error });
     });
     return new KnownHosts(file, parseKnownHosts(text, file));
   }

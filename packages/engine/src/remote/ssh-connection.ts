@@ -113,7 +113,8 @@ export class SshConnection {
     const { default: ssh2 } = await import('ssh2');
     const client = new ssh2.Client();
     let refusal: string | undefined;
-    const pendingAppend: Array<Promise<void>> = [];
+    // Each append is caught where it starts: one may fail while the handshake is still going (or after it failed).
+    const pendingAppend: Array<Promise<Error | undefined>> = [];
     const config: ConnectConfig = {
       host: settings.host,
       port: settings.port,
@@ -128,7 +129,7 @@ export class SshConnection {
         const check = knownHosts.check(settings.host, settings.port, blob);
         if (check.status === 'known') return true;
         if (check.status === 'unknown' && settings.acceptNewHostKeys) {
-          pendingAppend.push(appendKnownHost(settings.knownHostsFile, settings.host, settings.port, blob));
+          pendingAppend.push(appendKnownHost(settings.knownHostsFile, settings.host, settings.port, blob).then(() => undefined, (error: Error) => error));
           return true;
         }
         refusal = hostKeyMessage(settings, check, blob);
@@ -136,7 +137,7 @@ export class SshConnection {
       },
     };
     const lost: { error?: Error } = {};
-    await new Promise<void>((resolve, reject) => {
+    const connected = new Promise<void>((resolve, reject) => {
       const onError = (error: Error & { level?: string }) => {
         if (refusal) return reject(new DysnomiaError('ERR_DYSNOMIA_INPUT', refusal, { exitCode: EXIT_OPERATION_FAILED }));
         const reason = error.level === 'client-authentication' ? `authentication as ${settings.username} failed (key refused)` : error.message;
@@ -151,7 +152,23 @@ export class SshConnection {
       client.once('error', onError);
       client.connect(config);
     });
-    await Promise.all(pendingAppend);
+    try {
+      await connected;
+      const appendFailure = (await Promise.all(pendingAppend)).find((error) => error !== undefined);
+      if (appendFailure) {
+        throw new DysnomiaError(
+          'ERR_DYSNOMIA_INPUT',
+          `target "${settings.target}": cannot record the new host key of ${settings.host}:${settings.port} in ${settings.knownHostsFile}: ${appendFailure.message}`,
+          { exitCode: EXIT_OPERATION_FAILED, cause: appendFailure },
+        );
+      }
+    } catch (error) {
+      // An open client keeps the process alive: end it on every way out after connect().
+      client.on('error', () => undefined);
+      client.end();
+      await Promise.all(pendingAppend);
+      throw error;
+    }
     return new SshConnection(settings, client, lost);
   }
 

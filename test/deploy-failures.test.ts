@@ -1,0 +1,244 @@
+import { execFile, spawn } from 'node:child_process';
+import { access, mkdir, readdir, readlink, rename, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import t from 'tap';
+import { BIN_DIR, REPO_ROOT, tempDir } from './helpers/cli.js';
+import { packageFolder, parseEvents, sshRun, sshTarget, writeProgram } from './helpers/deploy-fixtures.js';
+import { startSshd } from './helpers/sshd.js';
+
+const run = promisify(execFile);
+
+interface BoundedResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  ms: number;
+  timedOut: boolean;
+}
+
+/** The CLI through `env -i`, killed (and reported as timed out) when it runs longer than `limitMs`: these failures used to hang. */
+function dysnomiaWithin(limitMs: number, args: string[], env: Record<string, string>): Promise<BoundedResult> {
+  const base = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/root', ...env };
+  const started = Date.now();
+  const child = spawn('/usr/bin/env', ['-i', ...Object.entries(base).map(([k, v]) => `${k}=${v}`), process.execPath, path.join(BIN_DIR, 'dysnomia.js'), ...args], {
+    cwd: REPO_ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
+  let stdout = '';
+  let stderr = '';
+  let timedOut = false;
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const timer = setTimeout(() => {
+    timedOut = true;
+    try {
+      process.kill(-child.pid!, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+  }, limitMs);
+  return new Promise((resolve) => {
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr, ms: Date.now() - started, timedOut });
+    });
+  });
+}
+
+// The engine bundle for the targets is rebuilt whenever the engine's files change (other work in the checkout): allow for it.
+t.setTimeout(300_000);
+
+const exists = (file: string) => access(file).then(() => true, () => false);
+
+// One coordinator store for the file: the engine bundle for the targets is built once.
+const dir = await tempDir(t, 'dysnomia-deploy-failures-');
+const env = { DYSNOMIA_STATEDIR: path.join(dir, 'coordinator') };
+const knownHosts = path.join(dir, 'known_hosts');
+const hostA = await startSshd(t, { knownHosts });
+const hostB = await startSshd(t, { knownHosts, clientKey: hostA.clientKey });
+const project = path.join(dir, 'project');
+await packageFolder(path.join(project, 'pkgs/hello'), 'hello', 'hello one');
+const helloModel = (targets: string[], file: string) => writeFile(file, JSON.stringify(Object.fromEntries(targets.map((name) => [name, ['./pkgs/hello']]))));
+
+/** A node for a target that runs the real one after a shell prelude (limits, environment, noise). */
+async function nodeWrapper(name: string, prelude: string): Promise<string> {
+  const file = path.join(dir, 'wrappers', name);
+  await writeProgram(file, `#!/bin/sh\n${prelude}\nexec ${process.execPath} "$@"\n`);
+  return file;
+}
+
+async function infrastructureFile(name: string, targets: Record<string, Record<string, unknown>>): Promise<string> {
+  const file = path.join(dir, `${name}.json`);
+  await writeFile(file, JSON.stringify(targets, null, 2));
+  return file;
+}
+
+function withProperties(target: Record<string, unknown>, extra: Record<string, unknown>): Record<string, unknown> {
+  return { properties: { ...(target.properties as Record<string, unknown>), ...extra } };
+}
+
+const noStack = /^\s+at /m;
+
+t.test('a store import that fails mid-stream fails the deploy at once with the target\'s own message, leaving nothing behind', async (t) => {
+  const state = path.join(dir, 'machines/limited/state');
+  // A file size limit on the target (1 KiB blocks): the engine fits, the 48 MiB blob does not (EFBIG mid-stream, also for root).
+  const limited = await nodeWrapper('limited', 'ulimit -f 16384');
+  const infra = await infrastructureFile('infra-limited', { limited: withProperties(sshTarget(hostA, knownHosts, state), { nodePath: limited }) });
+  const model = path.join(project, 'limited.json');
+  await helloModel(['limited'], model);
+  const first = await dysnomiaWithin(90_000, ['deploy', '-i', infra, '-P', model, '--json'], env);
+  t.equal(first.code, 0, first.stderr);
+
+  const big = path.join(project, 'pkgs/big');
+  await mkdir(path.join(big, 'share'), { recursive: true });
+  await run('dd', ['if=/dev/urandom', `of=${path.join(big, 'share/blob')}`, 'bs=1M', 'count=48', 'status=none']);
+  await writeFile(model, JSON.stringify({ limited: ['./pkgs/hello', './pkgs/big'] }));
+  const failed = await dysnomiaWithin(60_000, ['deploy', '-i', infra, '-P', model], env);
+  t.notOk(failed.timedOut, `the deploy ends by itself (took ${failed.ms} ms)`);
+  t.equal(failed.code, 1, failed.stderr);
+  t.match(failed.stderr, /dysnomia: error: target "limited": store --import failed \(status 1: .*(File too large|EFBIG)/s, "the target's own error");
+  t.notMatch(failed.stderr, noStack);
+  t.match(failed.stdout, /^limited: FAILED: target "limited"/m);
+  const store = await readdir(path.join(state, 'store'));
+  t.notOk(store.some((name) => name.endsWith('-big')), 'no big entry on the target');
+  // The target's import dies of EFBIG (store/safe-extract.ts rejects unhandled on a write error), so it cannot remove its
+  // temporary folder; it must at least be a dead process's leftover, which the target's garbage collector removes.
+  const alive = (pid: number) => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  const leftovers = store.filter((name) => name.startsWith('.tmp-'));
+  t.notOk(leftovers.some((name) => alive(Number(/^\.tmp-(\d+)-/.exec(name)?.[1]))), 'no import still running on the target');
+  await run(process.execPath, [path.join(REPO_ROOT, 'packages/engine/bin/dysnomia.js'), 'store', '--gc'], { env: { ...process.env, DYSNOMIA_STATEDIR: state } });
+  t.same((await readdir(path.join(state, 'store'))).filter((name) => name.startsWith('.tmp-')), [], "the target's store --gc removes what is left");
+  t.same((await readdir(path.join(state, 'profiles'))).sort(), ['default', 'default-1-link'], 'profile as it was');
+  t.equal(await sshRun(hostA, knownHosts, `${state}/profiles/default/bin/hello`), 'hello one\n');
+  await rm(big, { recursive: true, force: true });
+});
+
+t.test('a bootstrap receiver that cannot start says why, with no crash', async (t) => {
+  const state = path.join(dir, 'machines/notmp/state');
+  const notAFolder = path.join(dir, 'tmp-is-a-file');
+  await writeFile(notAFolder, 'not a folder\n');
+  const node = await nodeWrapper('notmp', `TMPDIR=${notAFolder}; export TMPDIR`);
+  const infra = await infrastructureFile('infra-notmp', { notmp: withProperties(sshTarget(hostA, knownHosts, state), { nodePath: node }) });
+  const model = path.join(project, 'notmp.json');
+  await helloModel(['notmp'], model);
+  const result = await dysnomiaWithin(90_000, ['deploy', '-i', infra, '-P', model], env);
+  t.notOk(result.timedOut);
+  t.equal(result.code, 1, result.stderr);
+  t.match(result.stderr, `dysnomia: error: target "notmp": bootstrap copy of the engine failed (status 1: bootstrap receiver: cannot make a folder in the temp folder ${notAFolder}`);
+  t.notMatch(result.stderr, /internal error|unhandled/i);
+  t.notMatch(result.stderr, noStack);
+  t.notOk(await exists(path.join(state, 'profiles')), 'no profile on the target');
+});
+
+t.test('a known_hosts that cannot be written with --accept-new-host-keys: exit 1, clear message, the process ends', async (t) => {
+  const fresh = await startSshd(t, { clientKey: hostA.clientKey });
+  const blocker = path.join(dir, 'blocker');
+  await writeFile(blocker, 'a file where a folder should be\n');
+  const unwritable = path.join(blocker, 'known_hosts');
+  const state = path.join(dir, 'machines/fresh/state');
+  const infra = await infrastructureFile('infra-fresh', { fresh: sshTarget(fresh, unwritable, state) });
+  const model = path.join(project, 'fresh.json');
+  await helloModel(['fresh'], model);
+  const result = await dysnomiaWithin(45_000, ['deploy', '-i', infra, '-P', model, '--accept-new-host-keys'], env);
+  t.notOk(result.timedOut, `the process exits (took ${result.ms} ms)`);
+  t.equal(result.code, 1, result.stderr);
+  t.match(result.stderr, `dysnomia: error: target "fresh": cannot record the new host key of 127.0.0.1:${fresh.port} in ${unwritable}:`);
+  t.notMatch(result.stderr, noStack);
+  t.notOk(await exists(state), 'nothing done on the target');
+});
+
+t.test('a profile switch failing on one target switches the others back', async (t) => {
+  const stateA = path.join(dir, 'machines/a/state');
+  const stateB = path.join(dir, 'machines/b/state');
+  const infra = await infrastructureFile('infra-ab', { a: sshTarget(hostA, knownHosts, stateA), b: sshTarget(hostB, knownHosts, stateB) });
+  const model = path.join(project, 'ab.json');
+  await helloModel(['a', 'b'], model);
+  const first = await dysnomiaWithin(90_000, ['deploy', '-i', infra, '-P', model, '--json'], env);
+  t.equal(first.code, 0, first.stderr);
+  t.same(parseEvents(first.stdout).filter((e) => e.event === 'profile').map((e) => [e.target, e.generation]).sort(), [['a', 1], ['b', 1]]);
+
+  // b's profiles folder becomes a file: b gets everything sent, then cannot switch. One at a time, so a switches first.
+  await rename(path.join(stateB, 'profiles'), path.join(stateB, 'profiles.away'));
+  await writeFile(path.join(stateB, 'profiles'), 'not a folder\n');
+  await packageFolder(path.join(project, 'pkgs/hello'), 'hello', 'hello two');
+  const failed = await dysnomiaWithin(90_000, ['deploy', '-i', infra, '-P', model, '--json', '--max-concurrent-transfers', '1'], env);
+  t.equal(failed.code, 1, failed.stderr);
+  const events = parseEvents(failed.stdout);
+  t.match(events.filter((e) => e.event === 'profile'), [{ target: 'a', generation: 2, changed: true }], 'a switched first');
+  t.match(events.filter((e) => e.event === 'failed'), [{ target: 'b', error: /^target "b": / }]);
+  t.match(events.filter((e) => e.event === 'rolled-back'), [{ target: 'a', profile: 'default', generation: 1, reason: 'b failed' }]);
+  t.match(events.at(-1), { event: 'done', ok: false, failed: ['b'] });
+  t.equal(await readlink(path.join(stateA, 'profiles/default')), 'default-1-link', 'a is back at generation 1');
+  t.same((await readdir(path.join(stateA, 'profiles'))).sort(), ['default', 'default-1-link'], "a's generation 2 is gone");
+  t.equal(await sshRun(hostA, knownHosts, `${stateA}/profiles/default/bin/hello`), 'hello one\n');
+
+  const plain = await dysnomiaWithin(90_000, ['deploy', '-i', infra, '-P', model, '--max-concurrent-transfers', '1', '--profile', 'fresh'], env);
+  t.equal(plain.code, 1);
+  t.match(plain.stdout, /^a: rolled back: profile fresh removed again \(it was new; b failed\)$/m, 'said in the plain output');
+  t.match(plain.stderr, /dysnomia: error: target "b": /);
+  t.notOk(await exists(path.join(stateA, 'profiles/fresh')), "a's new profile is removed");
+  t.notOk(await exists(path.join(stateA, 'profiles/fresh-1-link')));
+
+  await rm(path.join(stateB, 'profiles'));
+  await rename(path.join(stateB, 'profiles.away'), path.join(stateB, 'profiles'));
+  const again = await dysnomiaWithin(90_000, ['deploy', '-i', infra, '-P', model, '--json'], env);
+  t.equal(again.code, 0, again.stderr);
+  t.equal(await sshRun(hostB, knownHosts, `${stateB}/profiles/default/bin/hello`), 'hello two\n', 'a later deploy goes through');
+  t.equal(await sshRun(hostA, knownHosts, `${stateA}/profiles/default/bin/hello`), 'hello two\n');
+});
+
+t.test('a profile name starting with "-" reaches the target as a name', async (t) => {
+  const state = path.join(dir, 'machines/dash/state');
+  const infra = await infrastructureFile('infra-dash', { dash: sshTarget(hostA, knownHosts, state) });
+  const model = path.join(project, 'dash.json');
+  await helloModel(['dash'], model);
+  const result = await dysnomiaWithin(90_000, ['deploy', '-i', infra, '-P', model, '--profile=-dash', '--json'], env);
+  t.equal(result.code, 0, result.stderr);
+  t.match(parseEvents(result.stdout).filter((e) => e.event === 'profile'), [{ target: 'dash', profile: '-dash', generation: 1, changed: true }]);
+  t.equal(await readlink(path.join(state, 'profiles/-dash')), '-dash-1-link');
+  const listed = await dysnomiaWithin(60_000, ['deploy', '-i', infra, '--profile=-dash', '--list-generations', '--json'], env);
+  t.equal(listed.code, 0, listed.stderr);
+  t.match(parseEvents(listed.stdout).filter((e) => e.event === 'generations'), [{ target: 'dash', profile: '-dash', generations: [{ generation: 1, current: true }] }]);
+});
+
+t.test('a dry run and a listing write nothing on the target; a noisy shell gives a readable probe error', async (t) => {
+  const state = path.join(dir, 'machines/dry/state');
+  const infra = await infrastructureFile('infra-dry', { dry: sshTarget(hostA, knownHosts, state) });
+  const model = path.join(project, 'dry.json');
+  await helloModel(['dry'], model);
+  const manifest = path.join(state, 'deployments/dysnomia-runtime.json');
+  const deployed = await dysnomiaWithin(90_000, ['deploy', '-i', infra, '-P', model], env);
+  t.equal(deployed.code, 0, deployed.stderr);
+  t.ok(await exists(manifest), 'a deploy records the engine');
+  await rm(path.join(state, 'deployments'), { recursive: true });
+
+  const dry = await dysnomiaWithin(60_000, ['deploy', '-i', infra, '-P', model, '--dry-run', '--json'], env);
+  t.equal(dry.code, 0, dry.stderr);
+  t.match(parseEvents(dry.stdout).filter((e) => e.event === 'plan'), [{ target: 'dry', missing: [] }]);
+  const listed = await dysnomiaWithin(60_000, ['deploy', '-i', infra, '--list-generations', '--json'], env);
+  t.equal(listed.code, 0, listed.stderr);
+  t.notOk(await exists(path.join(state, 'deployments')), 'neither wrote the deployments folder');
+  const fresh = path.join(dir, 'machines/dry-fresh/state');
+  const freshInfra = await infrastructureFile('infra-dry-fresh', { dry: sshTarget(hostA, knownHosts, fresh) });
+  const freshDry = await dysnomiaWithin(60_000, ['deploy', '-i', freshInfra, '-P', model, '--dry-run'], env);
+  t.equal(freshDry.code, 0, freshDry.stderr);
+  t.notOk(await exists(fresh), 'a dry run against a new target creates nothing there');
+
+  const noisy = await nodeWrapper('noisy', 'echo "Welcome to the machine"');
+  const noisyInfra = await infrastructureFile('infra-noisy', { noisy: withProperties(sshTarget(hostA, knownHosts, state), { nodePath: noisy }) });
+  await helloModel(['noisy'], path.join(project, 'noisy.json'));
+  const again = await dysnomiaWithin(60_000, ['deploy', '-i', noisyInfra, '-P', path.join(project, 'noisy.json')], env);
+  t.equal(again.code, 1, again.stderr);
+  t.match(again.stderr, /target "noisy": the probe's answer is not JSON \(does a shell startup file print something\?\): "Welcome to the machine\\n\{/);
+  t.notMatch(again.stderr, /SyntaxError|internal error/);
+  t.notMatch(again.stderr, noStack);
+});
