@@ -36,7 +36,14 @@ export async function extractTar(input: NodeJS.ReadableStream, dest: string, opt
   parser.on('entry', (entry: ReadEntry) => {
     if (refused !== undefined) return entry.resume();
     try {
-      writes.push(writeEntry(entry, dest, options));
+      // A failed write (disk full, file too large) stops the extraction at once; handled here, so it never goes unhandled.
+      const write = writeEntry(entry, dest, options).catch((error: unknown) => {
+        if (refused === undefined) {
+          refused = error instanceof DysnomiaError ? error : new DysnomiaError('ERR_DYSNOMIA_INPUT', `cannot write '${entry.path}': ${(error as Error).message}`, { exitCode: EXIT_OPERATION_FAILED, cause: error });
+          parser.abort(refused);
+        }
+      });
+      writes.push(write);
     } catch (error) {
       refused = error as Error;
       entry.resume();
@@ -50,8 +57,8 @@ export async function extractTar(input: NodeJS.ReadableStream, dest: string, opt
     await Promise.allSettled(writes);
     throw refused ?? archiveError(error);
   }
-  if (refused !== undefined) throw refused;
   await Promise.all(writes);
+  if (refused !== undefined) throw refused;
 }
 
 function archiveError(error: unknown): DysnomiaError {
