@@ -191,4 +191,14 @@ t.test('bad input: exit status 2 naming the file or the argument', async (t) => 
   const bad = await dysnomia(['deploy', '-i', infrastructure, '-P', badModel], { env });
   t.equal(bad.code, 2);
   t.match(bad.stderr, `${badModel}:3: target "test9" is not in the infrastructure model`);
+
+  // A package that cannot be built fails while connections to the targets are already opening: they are closed and the command ends.
+  const missingModel = path.join(project, 'missing.json');
+  await writeFile(missingModel, JSON.stringify({ test1: ['./pkgs/no-such-package'], test2: ['./pkgs/hello'] }));
+  const started = Date.now();
+  const missing = await dysnomia(['deploy', '-i', infrastructure, '-P', missingModel], { env });
+  t.equal(missing.code, 2, missing.stderr);
+  t.match(missing.stderr, 'no-such-package');
+  t.notMatch(missing.stderr, /^\s+at /m);
+  t.ok(Date.now() - started < 30_000, 'the command ends without waiting on the opened connections');
 });

@@ -7,7 +7,7 @@ import { addRuntimeEntry } from '../remote/runtime.js';
 import type { Store } from '../store/store.js';
 import type { Reporter } from './progress.js';
 import { SourceCache } from './source-cache.js';
-import { openSession } from './target-session.js';
+import { EarlyConnections, openSession } from './target-session.js';
 import type { PlanRequest, TargetSession } from './target-session.js';
 
 export interface DeployOptions {
@@ -96,6 +96,7 @@ async function openSessions(
   install = true,
   plans?: Map<string, PlanRequest>,
   keepRuntime = install,
+  early?: EarlyConnections,
 ): Promise<Map<string, TargetSession>> {
   const needsRuntime = options.targets.some((name) => options.infrastructure[name]!.clientInterface === 'ssh');
   const runtimeEntry = needsRuntime ? await addRuntimeEntry(options.store, options.log) : undefined;
@@ -107,6 +108,7 @@ async function openSessions(
       acceptNewHostKeys: options.acceptNewHostKeys,
       ...(runtimeEntry ? { runtimeEntry } : {}),
       ...(options.knownHostsFile ? { knownHostsFile: options.knownHostsFile } : {}),
+      ...(early ? { early } : {}),
     });
     options.reporter.emit({ event: 'connecting', target: name, where: session.where });
     try {
@@ -141,12 +143,21 @@ export interface DeployResult {
 export async function deployPackages(model: PackagesModel, options: DeployOptions & { dryRun: boolean }): Promise<DeployResult> {
   const { reporter, store } = options;
   reporter.emit({ event: 'start', profile: options.profile, targets: options.targets, dryRun: options.dryRun });
-  const entries = await buildPackages(model, options);
+  // The first targets' handshakes run while the packages are built here.
+  const early = new EarlyConnections();
+  early.start(options.targets.slice(0, options.maxConcurrent).map((name) => options.infrastructure[name]!), options);
+  let sessions: Map<string, TargetSession>;
+  let entries: Map<string, string[]>;
   const failed = new Map<string, string>();
-  // Each target's closure is known before connecting, so the first round trip can also answer what it lacks.
   const plans = new Map<string, PlanRequest>();
-  for (const name of options.targets) plans.set(name, { profile: options.profile, closure: await store.closure(entries.get(name) ?? []) });
-  const sessions = await openSessions(options, failed, !options.dryRun, plans);
+  try {
+    entries = await buildPackages(model, options);
+    // Each target's closure is known before the probe, so the first round trip can also answer what it lacks.
+    for (const name of options.targets) plans.set(name, { profile: options.profile, closure: await store.closure(entries.get(name) ?? []) });
+    sessions = await openSessions(options, failed, !options.dryRun, plans, !options.dryRun, early);
+  } finally {
+    early.closeRest();
+  }
   try {
     await forEachLimited([...sessions.keys()], options.maxConcurrent, async (name) => {
       const session = sessions.get(name)!;

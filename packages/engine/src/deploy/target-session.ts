@@ -11,6 +11,7 @@ import { bootstrapRuntime, collect, nodeCommand, probeTarget } from '../remote/b
 import type { TargetPlan } from '../remote/bootstrap.js';
 import { RUNTIME_ENGINE_BIN } from '../remote/runtime.js';
 import { SshConnection } from '../remote/ssh-connection.js';
+import type { SshSettings } from '../remote/ssh-connection.js';
 import { Store } from '../store/store.js';
 import { defaultStateDir } from '../state-dir.js';
 
@@ -62,6 +63,52 @@ export interface SessionOptions {
   runtimeEntry?: string;
   acceptNewHostKeys: boolean;
   knownHostsFile?: string;
+  /** Connections opened ahead of the sessions (see EarlyConnections). */
+  early?: EarlyConnections;
+}
+
+/** How a target is reached over SSH, from its properties. */
+export function sshSettingsOf(target: InfrastructureTarget, options: Pick<SessionOptions, 'acceptNewHostKeys' | 'knownHostsFile'>): SshSettings {
+  const p = target.properties;
+  return {
+    target: target.name,
+    host: target.hostname,
+    port: Number(p.sshPort ?? 22),
+    username: (p.sshUser as string | undefined) ?? os.userInfo().username,
+    ...(p.sshKey ? { privateKeyPath: p.sshKey as string } : {}),
+    knownHostsFile: (p.sshKnownHosts as string | undefined) ?? options.knownHostsFile ?? path.join(os.homedir(), '.ssh/known_hosts'),
+    acceptNewHostKeys: options.acceptNewHostKeys,
+  };
+}
+
+/**
+ * SSH connections opened while this machine still builds the packages: a
+ * no-op deploy is mostly handshakes, so they overlap with local work. A
+ * session takes its connection from here (a failure surfaces there, as if it
+ * had connected itself); what no session took is closed by closeRest().
+ */
+export class EarlyConnections {
+  private readonly pending = new Map<string, Promise<SshConnection>>();
+
+  start(targets: InfrastructureTarget[], options: Pick<SessionOptions, 'acceptNewHostKeys' | 'knownHostsFile'>): void {
+    for (const target of targets) {
+      if (target.clientInterface !== 'ssh' || this.pending.has(target.name)) continue;
+      const connection = SshConnection.open(sshSettingsOf(target, options));
+      connection.catch(() => undefined);
+      this.pending.set(target.name, connection);
+    }
+  }
+
+  take(target: string): Promise<SshConnection> | undefined {
+    const connection = this.pending.get(target);
+    this.pending.delete(target);
+    return connection;
+  }
+
+  closeRest(): void {
+    for (const connection of this.pending.values()) connection.then((c) => c.close(), () => undefined);
+    this.pending.clear();
+  }
 }
 
 export function openSession(target: InfrastructureTarget, options: SessionOptions): TargetSession {
@@ -183,18 +230,9 @@ class SshSession implements TargetSession {
   private plan: { request: PlanRequest; answer: TargetPlan } | undefined;
 
   async open(onBootstrap: (phase: 'start' | 'done', bytes: number) => void, install = true, planRequest?: PlanRequest, keepRuntime = install): Promise<void> {
-    const p = this.target.properties;
     const runtime = this.options.runtimeEntry;
     if (runtime === undefined) throw new Error('no runtime entry for an SSH target');
-    this.connection = await SshConnection.open({
-      target: this.target.name,
-      host: this.target.hostname,
-      port: Number(p.sshPort ?? 22),
-      username: (p.sshUser as string | undefined) ?? os.userInfo().username,
-      ...(p.sshKey ? { privateKeyPath: p.sshKey as string } : {}),
-      knownHostsFile: (p.sshKnownHosts as string | undefined) ?? this.options.knownHostsFile ?? path.join(os.homedir(), '.ssh/known_hosts'),
-      acceptNewHostKeys: this.options.acceptNewHostKeys,
-    });
+    this.connection = await (this.options.early?.take(this.target.name) ?? SshConnection.open(sshSettingsOf(this.target, this.options)));
     const probe = await probeTarget(this.connection, this.nodePath, this.stateDir || undefined, runtime, planRequest, keepRuntime);
     this.stateDir = probe.stateDir;
     if (planRequest && probe.plan) this.plan = { request: planRequest, answer: probe.plan };

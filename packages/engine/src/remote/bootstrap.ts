@@ -35,7 +35,7 @@ const MINIMUM_NODE = [20, 19];
  * differs); a dry run or a listing writes nothing.
  */
 const PROBE = `
-const fs = require('fs'), os = require('os'), path = require('path'), { pathToFileURL } = require('url');
+const fs = require('fs'), os = require('os'), path = require('path');
 function keep(file, text) {
   try { if (fs.readFileSync(file, 'utf8') === text) return; } catch {}
   fs.mkdirSync(path.dirname(file), { recursive: true });
@@ -55,15 +55,24 @@ function keep(file, text) {
     if (keepRuntime) keep(path.join(stateDir, 'deployments', 'dysnomia-runtime.json'), JSON.stringify({ storePaths: [entry] }));
     if (input !== '') {
       const request = JSON.parse(input);
-      const dist = path.join(store, entry, 'lib/node_modules/@dysnomia/engine/dist');
-      const { Store } = await import(pathToFileURL(path.join(dist, 'store/index.js')).href);
-      const { Profiles } = await import(pathToFileURL(path.join(dist, 'profiles/index.js')).href);
-      const profiles = Profiles.at(stateDir);
-      const current = (await profiles.generations(request.profile)).find((g) => g.current);
-      plan = {
-        missing: await Store.at(stateDir).missing(request.closure),
-        current: current ? { generation: current.number, packages: await profiles.packages(request.profile) } : null,
+      // What Store.missing and Profiles.packages answer, read directly: importing the engine's
+      // modules here would cost each target more than the rest of the probe (a no-op deploy is this call).
+      const meta = (e) => {
+        try {
+          const m = JSON.parse(fs.readFileSync(path.join(store, '.meta', e + '.json'), 'utf8'));
+          return m.entry === e && Array.isArray(m.references) ? m : undefined;
+        } catch { return undefined; }
       };
+      const has = (e) => { try { return fs.lstatSync(path.join(store, e)).isDirectory() && meta(e) !== undefined; } catch { return false; } };
+      const profiles = path.join(stateDir, 'profiles');
+      let current = null;
+      try {
+        const link = path.basename(fs.readlinkSync(path.join(profiles, request.profile)));
+        const number = /^(.*)-(\\d+)-link$/.exec(link);
+        const generation = number && number[1] === request.profile ? meta(path.basename(fs.readlinkSync(path.join(profiles, link)))) : undefined;
+        if (generation) current = { generation: Number(number[2]), packages: generation.references };
+      } catch {}
+      plan = { missing: request.closure.filter((e) => !has(e)), current };
     }
   }
   process.stdout.write(JSON.stringify({ node: process.versions.node, stateDir, hasRuntime, plan }));
