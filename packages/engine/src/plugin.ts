@@ -133,9 +133,27 @@ export interface DysnomiaPlugin {
 
 // semver is required on first use: running a Dysnomia executable module never needs it.
 const require = createRequire(import.meta.url);
-const validRange = (range: string): string | null => (require('semver/ranges/valid') as (r: string) => string | null)(range);
-const satisfies = (version: string, range: string, options: { includePrerelease: boolean }): boolean =>
+const semverValidRange = (range: string): string | null => (require('semver/ranges/valid') as (r: string) => string | null)(range);
+const semverSatisfies = (version: string, range: string, options: { includePrerelease: boolean }): boolean =>
   (require('semver/functions/satisfies') as (v: string, r: string, o: object) => boolean)(version, range, options);
+
+// Nearly every plugin says `engine: '^1.0.0'`. Loading semver costs each CLI call ~15-20 ms, so a plain
+// caret range (major >= 1) against a plain version is decided here; anything else goes to semver.
+const PLAIN_CARET = /^\^(\d+)\.(\d+)\.(\d+)$/;
+const PLAIN_VERSION = /^(\d+)\.(\d+)\.(\d+)$/;
+
+function validRange(range: string): string | null {
+  return PLAIN_CARET.test(range) ? range : semverValidRange(range);
+}
+
+function satisfies(version: string, range: string, options: { includePrerelease: boolean }): boolean {
+  const caret = PLAIN_CARET.exec(range)?.slice(1).map(Number);
+  const plain = PLAIN_VERSION.exec(version)?.slice(1).map(Number);
+  if (!caret || !plain || caret[0] === 0) return semverSatisfies(version, range, options);
+  const [major, minor, patch] = plain as [number, number, number];
+  const [wantMajor, wantMinor, wantPatch] = caret as [number, number, number];
+  return major === wantMajor && (minor > wantMinor || (minor === wantMinor && patch >= wantPatch));
+}
 
 const OPTIONAL_METHODS = ['capture', 'lock', 'unlock', 'snapshot', 'restore', 'collectGarbage', 'shell', 'apply'] as const;
 
