@@ -6,6 +6,7 @@ import { once } from 'node:events';
 import { DysnomiaError, EXIT_OPERATION_FAILED } from '../errors.js';
 import { shellQuote } from '../shell-quote.js';
 import { RUNTIME_ENGINE_BIN } from './runtime.js';
+import { channelOutcome } from './ssh-connection.js';
 import type { SshConnection } from './ssh-connection.js';
 
 /** A target's answer to "what do you lack, and what is your profile now": all a no-op deploy needs. */
@@ -246,19 +247,10 @@ export async function bootstrapRuntime(options: {
 }
 
 /** Resolves with a remote command's stdout when it exits 0; rejects naming `what` otherwise. */
-export function collect(channel: import('ssh2').ClientChannel, what: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const stdout: Buffer[] = [];
-    const stderr: Buffer[] = [];
-    let code: number | undefined;
-    channel.on('data', (chunk: Buffer) => stdout.push(chunk));
-    channel.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
-    channel.on('exit', (status: number | null) => (code = status ?? 255));
-    channel.on('close', () => {
-      if (code === 0) return resolve(Buffer.concat(stdout).toString());
-      const detail = Buffer.concat(stderr).toString().trim();
-      const reason = code === undefined ? 'the connection was cut off' : `status ${code}${detail ? `: ${detail}` : ''}`;
-      reject(new DysnomiaError('ERR_DYSNOMIA_INPUT', `${what} failed (${reason})`, { exitCode: EXIT_OPERATION_FAILED }));
-    });
-  });
+export async function collect(channel: import('ssh2').ClientChannel, what: string): Promise<string> {
+  const { code, stdout, stderr } = await channelOutcome(channel);
+  if (code === 0) return stdout;
+  const detail = stderr.trim();
+  const reason = code === undefined ? 'the connection was cut off' : `status ${code}${detail ? `: ${detail}` : ''}`;
+  throw new DysnomiaError('ERR_DYSNOMIA_INPUT', `${what} failed (${reason})`, { exitCode: EXIT_OPERATION_FAILED });
 }

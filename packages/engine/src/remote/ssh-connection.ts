@@ -192,18 +192,9 @@ export class SshConnection {
 
   private finish(command: string, channel: ClientChannel, input?: string | Buffer | Readable): Promise<ExecResult> {
     return new Promise((resolve, reject) => {
-      const stdout: Buffer[] = [];
-      const stderr: Buffer[] = [];
-      let code: number | undefined;
-      channel.on('data', (chunk: Buffer) => stdout.push(chunk));
-      channel.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
-      channel.on('exit', (status: number | null, signal?: string) => (code = status ?? (signal ? 128 : 255)));
-      channel.on('close', () => {
-        if (code === undefined) {
-          reject(this.failure(`"${command.slice(0, 80)}" did not finish`, this.lost.error ?? new Error('the connection was cut off')));
-          return;
-        }
-        resolve({ code, stdout: Buffer.concat(stdout).toString(), stderr: Buffer.concat(stderr).toString() });
+      channelOutcome(channel).then(({ code, stdout, stderr }) => {
+        if (code === undefined) reject(this.failure(`"${command.slice(0, 80)}" did not finish`, this.lost.error ?? new Error('the connection was cut off')));
+        else resolve({ code, stdout, stderr });
       });
       if (input === undefined) channel.end();
       else if (typeof input === 'string' || Buffer.isBuffer(input)) channel.end(input);
@@ -230,4 +221,17 @@ export class SshConnection {
     this.closed = true;
     this.client.end();
   }
+}
+
+/** Waits until a channel closes: its exit status (undefined when it was cut off) and its output. */
+export function channelOutcome(channel: ClientChannel): Promise<{ code: number | undefined; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const stdout: Buffer[] = [];
+    const stderr: Buffer[] = [];
+    let code: number | undefined;
+    channel.on('data', (chunk: Buffer) => stdout.push(chunk));
+    channel.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
+    channel.on('exit', (status: number | null, signal?: string) => (code = status ?? (signal ? 128 : 255)));
+    channel.on('close', () => resolve({ code, stdout: Buffer.concat(stdout).toString(), stderr: Buffer.concat(stderr).toString() }));
+  });
 }
