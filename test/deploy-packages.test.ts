@@ -3,20 +3,14 @@ import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import t from 'tap';
-import { dysnomia, REPO_ROOT, tempDir } from './helpers/cli.js';
-import { npmTarball, packageFolder, parseEvents, sshRun, sshTarget, writeProgram } from './helpers/deploy-fixtures.js';
+import { dysnomia, REPO_ROOT } from './helpers/cli.js';
+import { dysnomiaStreaming, npmTarball, packageFolder, parseEvents, sshRun, sshTarget, twoMachines, writeProgram } from './helpers/deploy-fixtures.js';
 import { startSshd } from './helpers/sshd.js';
 
 const run = promisify(execFile);
 
 // One coordinator store for the whole file: the engine bundle for the targets is built into it once.
-const dir = await tempDir(t, 'dysnomia-deploy-');
-const env = { DYSNOMIA_STATEDIR: path.join(dir, 'coordinator') };
-const knownHosts = path.join(dir, 'known_hosts');
-const test1 = await startSshd(t, { knownHosts });
-const test2 = await startSshd(t, { knownHosts, clientKey: test1.clientKey });
-const state1 = path.join(dir, 'machines/test1/state');
-const state2 = path.join(dir, 'machines/test2/state');
+const { dir, env, knownHosts, test1, test2, state1, state2 } = await twoMachines(t, 'dysnomia-deploy-');
 
 const infrastructure = path.join(dir, 'infrastructure.json');
 await writeFile(infrastructure, JSON.stringify({ test1: sshTarget(test1, knownHosts, state1), test2: sshTarget(test2, knownHosts, state2) }, null, 2));
@@ -147,7 +141,7 @@ t.test('a connection cut in the middle of a transfer, then a new deploy, ends co
   await run('dd', ['if=/dev/urandom', `of=${path.join(big, 'share/big/blob')}`, 'bs=1M', 'count=96', 'status=none']);
   const model = path.join(project, 'big.json');
   await writeFile(model, JSON.stringify({ test2: ['./pkgs/hello', './pkgs/big'] }));
-  const { dysnomiaStreaming } = await import('./helpers/deploy-fixtures.js');
+
   let killed = 0;
   const cut = await dysnomiaStreaming(['deploy', '-i', infrastructure, '-P', model, '--json', '--max-concurrent-transfers', '1'], env, (line) => {
     const event = JSON.parse(line) as { event: string; bytesSent?: number };

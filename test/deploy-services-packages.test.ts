@@ -1,18 +1,11 @@
 import { access, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import t from 'tap';
-import { dysnomia, REPO_ROOT, tempDir } from './helpers/cli.js';
-import { packageFolder, parseEvents, sshRun, sshTarget } from './helpers/deploy-fixtures.js';
-import { startSshd } from './helpers/sshd.js';
+import { dysnomia, REPO_ROOT } from './helpers/cli.js';
+import { packageFolder, parseEvents, sshRun, sshTarget, twoMachines } from './helpers/deploy-fixtures.js';
 
 // Two simulated machines (sshd on 127.0.0.1), services of type package distributed to them with -s/-d.
-const dir = await tempDir(t, 'dysnomia-deploy-services-');
-const env = { DYSNOMIA_STATEDIR: path.join(dir, 'coordinator') };
-const knownHosts = path.join(dir, 'known_hosts');
-const test1 = await startSshd(t, { knownHosts });
-const test2 = await startSshd(t, { knownHosts, clientKey: test1.clientKey });
-const state1 = path.join(dir, 'machines/test1/state');
-const state2 = path.join(dir, 'machines/test2/state');
+const { dir, env, knownHosts, test1, test2, state1, state2 } = await twoMachines(t, 'dysnomia-deploy-services-');
 const infra1 = sshTarget(test1, knownHosts, state1);
 const infrastructure = path.join(dir, 'infrastructure.json');
 // Both addresses are 127.0.0.1: a property the dependants read tells the machines apart.

@@ -2,7 +2,8 @@ import { execFile, spawn } from 'node:child_process';
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { BIN_DIR, REPO_ROOT } from './cli.js';
+import { BIN_DIR, REPO_ROOT, tempDir } from './cli.js';
+import { startSshd } from './sshd.js';
 import type { SshdInstance } from './sshd.js';
 
 const run = promisify(execFile);
@@ -97,4 +98,18 @@ export function dysnomiaStreaming(
   });
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   return new Promise((resolve) => child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr })));
+}
+
+/**
+ * Two simulated machines for a test file: sshd instances on 127.0.0.1 sharing
+ * one client key and known_hosts, each with its own state folder, and a
+ * coordinator state folder (`env`) for the dysnomia commands.
+ */
+export async function twoMachines(t: Parameters<typeof tempDir>[0], prefix: string) {
+  const dir = await tempDir(t, prefix);
+  const env = { DYSNOMIA_STATEDIR: path.join(dir, 'coordinator') };
+  const knownHosts = path.join(dir, 'known_hosts');
+  const test1 = await startSshd(t, { knownHosts });
+  const test2 = await startSshd(t, { knownHosts, clientKey: test1.clientKey });
+  return { dir, env, knownHosts, test1, test2, state1: path.join(dir, 'machines/test1/state'), state2: path.join(dir, 'machines/test2/state') };
 }

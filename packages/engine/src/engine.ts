@@ -24,7 +24,7 @@ import type { Container, DysnomiaPlugin, Logger, Operation, OperationContext, Op
 import { createProcessRunner, runChild } from './process-runner.js';
 import { SearchPaths } from './search-paths.js';
 import { shellQuote } from './shell-quote.js';
-import { defaultStateDir, StateDir } from './state-dir.js';
+import { chooseStateDir, StateDir } from './state-dir.js';
 
 export interface EngineOptions {
   cwd?: string;
@@ -93,7 +93,7 @@ export class Engine {
     this.log = createLogger(this.stderr, options.logLevel ?? 'info');
     this.signal = options.signal ?? new AbortController().signal;
     this.processRunner = createProcessRunner({ env: this.env, cwd: this.cwd, stdout: this.stdout, stderr: this.stderr, signal: this.signal, log: this.log });
-    this.stateDir = new StateDir(path.resolve(this.cwd, options.stateDir ?? (this.env.DYSNOMIA_STATEDIR || config.stateDir || defaultStateDir())));
+    this.stateDir = new StateDir(path.resolve(this.cwd, options.stateDir ?? chooseStateDir(config.stateDir, this.env)));
     this.searchPaths = new SearchPaths(this.env, config, this.stateDir, this.cwd);
     this.npmDirs = [...new Set([config.dir, this.cwd, ENGINE_DIR])];
     this.hooks = createHooks();

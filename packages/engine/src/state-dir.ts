@@ -7,6 +7,11 @@ export function defaultStateDir(): string {
   return process.getuid?.() === 0 ? '/var/state/dysnomia' : path.join(os.homedir(), '.dysnomia');
 }
 
+/** The state folder a command uses: DYSNOMIA_STATEDIR, else the config's stateDir, else the default. */
+export function chooseStateDir(configured: string | undefined, env: Readonly<Record<string, string | undefined>> = process.env): string {
+  return env.DYSNOMIA_STATEDIR || configured || defaultStateDir();
+}
+
 /** Nix-style generation links (`default-3-link`) live beside the profile they belong to. */
 const GENERATION_LINK = /-\d+-link$/;
 

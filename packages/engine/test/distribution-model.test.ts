@@ -1,24 +1,13 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
+import { modelDir, writeModel } from './model-files.js';
 import { DysnomiaError } from '../src/errors.js';
 import { distributionArgument, loadDistribution } from '../src/models/distribution.js';
 import { loadInfrastructure } from '../src/models/infrastructure.js';
 import type { Infrastructure } from '../src/models/infrastructure.js';
 
-async function tempDir(): Promise<string> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'dysnomia-distribution-'));
-  t.teardown(() => rm(dir, { recursive: true, force: true }));
-  return dir;
-}
-
-async function write(dir: string, name: string, text: string): Promise<string> {
-  const file = path.join(dir, name);
-  await mkdir(path.dirname(file), { recursive: true });
-  await writeFile(file, text);
-  return file;
-}
+const tempDir = () => modelDir(t, 'dysnomia-distribution-');
+const write = writeModel;
 
 // Two targets on one address (as two sshd ports on 127.0.0.1): a copy of a target cannot be told apart by its address.
 async function infrastructure(dir: string): Promise<Infrastructure> {

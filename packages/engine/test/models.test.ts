@@ -1,23 +1,13 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
+import { modelDir, writeModel } from './model-files.js';
 import { loadInfrastructure } from '../src/models/infrastructure.js';
 import { loadPackagesModel } from '../src/models/packages.js';
 import { isBuildFunctionComponent } from '../src/store/build-function.js';
 
-async function tempDir(): Promise<string> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'dysnomia-models-'));
-  t.teardown(() => rm(dir, { recursive: true, force: true }));
-  return dir;
-}
-
-async function write(dir: string, name: string, text: string): Promise<string> {
-  const file = path.join(dir, name);
-  await mkdir(path.dirname(file), { recursive: true });
-  await writeFile(file, text);
-  return file;
-}
+const tempDir = () => modelDir(t, 'dysnomia-models-');
+const write = writeModel;
 
 t.test('infrastructure in JS, JSON, YAML and TS mean the same', async (t) => {
   const dir = await tempDir();

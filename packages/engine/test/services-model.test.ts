@@ -1,7 +1,6 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
+import { modelDir, writeModel } from './model-files.js';
 import { DysnomiaError } from '../src/errors.js';
 import { loadDistribution } from '../src/models/distribution.js';
 import type { Distribution } from '../src/models/distribution.js';
@@ -13,18 +12,8 @@ import { servicesToPackages } from '../src/deploy/services-to-packages.js';
 
 const componentModule = path.resolve(import.meta.dirname, '../src/store/build-function.ts');
 
-async function tempDir(): Promise<string> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'dysnomia-services-'));
-  t.teardown(() => rm(dir, { recursive: true, force: true }));
-  return dir;
-}
-
-async function write(dir: string, name: string, text: string): Promise<string> {
-  const file = path.join(dir, name);
-  await mkdir(path.dirname(file), { recursive: true });
-  await writeFile(file, text);
-  return file;
-}
+const tempDir = () => modelDir(t, 'dysnomia-services-');
+const write = writeModel;
 
 async function models(dir: string, distribution: unknown = { web: ['test1', 'test2'], db: { targets: [{ target: 'test2', container: 'mysql-test' }] } }): Promise<{ infra: Infrastructure; dist: Distribution }> {
   const infra = await loadInfrastructure(

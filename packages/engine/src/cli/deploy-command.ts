@@ -3,7 +3,6 @@ import { DysnomiaError } from '../errors.js';
 import { deployPackages, modelDir, profileAction } from '../deploy/deploy-packages.js';
 import type { DeployOptions, DeployResult, ProfileAction } from '../deploy/deploy-packages.js';
 import { jsonReporter, plainReporter, terminalReporter } from '../deploy/progress.js';
-import { coordinatorStateDir } from '../deploy/target-session.js';
 import { loadInfrastructure } from '../models/infrastructure.js';
 import { loadDistribution } from '../models/distribution.js';
 import { loadPackagesModel } from '../models/packages.js';
@@ -12,6 +11,7 @@ import { loadServices } from '../models/services.js';
 import { assertOnlyPackageServices, distributedTargets, servicesToPackages } from '../deploy/services-to-packages.js';
 import { assertProfileName } from '../profiles/names.js';
 import { parseGenerationSelector } from '../profiles/profiles.js';
+import { chooseStateDir } from '../state-dir.js';
 import { Store } from '../store/store.js';
 import { parseOptions } from './run-cli.js';
 
@@ -164,7 +164,7 @@ export async function deployCommand(argv: string[]): Promise<number> {
   const options: DeployOptions = {
     infrastructure,
     targets,
-    store: Store.at(coordinatorStateDir(config.stateDir)),
+    store: Store.at(chooseStateDir(config.stateDir)),
     profile,
     reporter,
     maxConcurrent: Number(limit),

@@ -1,6 +1,6 @@
 import { loadConfig } from '../config.js';
 import { DysnomiaError } from '../errors.js';
-import { defaultStateDir, StateDir } from '../state-dir.js';
+import { chooseStateDir, StateDir } from '../state-dir.js';
 import { checkSnapshots } from '../snapshots/check.js';
 import { collectGarbage } from '../snapshots/gc.js';
 import { assertSegment, determineName } from '../snapshots/names.js';
@@ -119,7 +119,7 @@ export async function snapshotsCommand(argv: string[]): Promise<number> {
     container: nameOption('container', values.container),
     component: nameOption('component', values.component),
   };
-  const root = new StateDir(process.env.DYSNOMIA_STATEDIR || (await loadConfig(process.cwd())).stateDir || defaultStateDir()).root;
+  const root = new StateDir(chooseStateDir((await loadConfig(process.cwd())).stateDir)).root;
 
   switch (operation) {
     case 'query-all':

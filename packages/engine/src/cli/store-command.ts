@@ -1,6 +1,6 @@
 import { loadConfig } from '../config.js';
 import { DysnomiaError } from '../errors.js';
-import { defaultStateDir } from '../state-dir.js';
+import { chooseStateDir } from '../state-dir.js';
 import { assertComponentName, isEntryName } from '../store/entry-name.js';
 import { Store } from '../store/store.js';
 import { parseOptions } from './run-cli.js';
@@ -143,7 +143,7 @@ export async function storeCommand(argv: string[]): Promise<number> {
 }
 
 export async function stateDirFromEnvironment(): Promise<string> {
-  return process.env.DYSNOMIA_STATEDIR || (await loadConfig(process.cwd())).stateDir || defaultStateDir();
+  return chooseStateDir((await loadConfig(process.cwd())).stateDir);
 }
 
 function chooseOperation(values: Partial<Record<Operation, boolean | string | undefined>>): Operation {

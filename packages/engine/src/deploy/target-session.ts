@@ -13,7 +13,6 @@ import { RUNTIME_ENGINE_BIN } from '../remote/runtime.js';
 import { SshConnection } from '../remote/ssh-connection.js';
 import type { SshSettings } from '../remote/ssh-connection.js';
 import { Store } from '../store/store.js';
-import { defaultStateDir } from '../state-dir.js';
 
 export interface GenerationInfo {
   generation: number;
@@ -347,10 +346,5 @@ class SshSession implements TargetSession {
   close(): void {
     this.connection?.close();
   }
-}
-
-/** The coordinator's state folder: DYSNOMIA_STATEDIR, the config's stateDir, or the default. */
-export function coordinatorStateDir(configStateDir: string | undefined): string {
-  return process.env.DYSNOMIA_STATEDIR || configStateDir || defaultStateDir();
 }
 

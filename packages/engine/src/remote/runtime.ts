@@ -1,11 +1,11 @@
-import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DysnomiaError, EXIT_OPERATION_FAILED } from '../errors.js';
+import { DysnomiaError } from '../errors.js';
+import { runNpm } from '../store/npm-source.js';
 import { SourceCache } from '../deploy/source-cache.js';
 import { component } from '../store/build-function.js';
 import type { Store } from '../store/store.js';
@@ -59,15 +59,8 @@ async function packageContentHash(dir: string): Promise<string> {
   return hash.digest('hex');
 }
 
-function npm(args: string[], cwd: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile('npm', args, { cwd, maxBuffer: 64 * 1024 * 1024, env: { ...process.env, npm_config_update_notifier: 'false', npm_config_loglevel: 'error' } }, (error, stdout, stderr) => {
-      if (!error) return resolve(stdout);
-      const detail = (stderr || stdout || error.message).trim().split('\n').slice(-8).join('\n');
-      reject(new DysnomiaError('ERR_DYSNOMIA_INPUT', `building the engine for the targets: npm ${args[0]} failed:\n${detail}`, { exitCode: EXIT_OPERATION_FAILED, cause: error }));
-    });
-  });
-}
+/** npm, with failures saying they happened while building the engine for the targets. */
+const npm = (args: string[], cwd: string): Promise<string> => runNpm(args, cwd, 'building the engine for the targets: ');
 
 /**
  * `npm pack` of the engine and the plugins, installed with their production

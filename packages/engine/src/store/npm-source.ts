@@ -35,13 +35,13 @@ export async function installNpmPackage(spec: string, out: string, work: string,
   } else {
     options.log(`npm pack ${spec}`);
     await mkdir(work, { recursive: true });
-    const packed = await npm(['pack', spec, '--pack-destination', work, '--json'], options.cwd);
+    const packed = await runNpm(['pack', spec, '--pack-destination', work, '--json'], options.cwd);
     const filename = (JSON.parse(packed) as Array<{ filename: string }>)[0]?.filename;
     if (filename === undefined) throw new DysnomiaError('ERR_DYSNOMIA_INPUT', `npm pack ${spec} made no tarball`, { exitCode: EXIT_OPERATION_FAILED });
     tarball = path.join(work, path.basename(filename));
   }
   options.log(`npm install ${path.basename(tarball)} with its production dependencies`);
-  await npm(['install', '--global', '--prefix', out, '--omit=dev', '--no-audit', '--no-fund', '--prefer-offline', '--no-update-notifier', tarball], options.cwd);
+  await runNpm(['install', '--global', '--prefix', out, '--omit=dev', '--no-audit', '--no-fund', '--prefer-offline', '--no-update-notifier', tarball], options.cwd);
   // npm's hidden lockfile is a cache of its own that names the temporary paths; it is not part of the package.
   await rm(path.join(out, 'lib/node_modules/.package-lock.json'), { force: true });
   const manifest = await installedPackage(out, spec);
@@ -61,7 +61,8 @@ async function installedPackage(out: string, spec: string): Promise<{ name: stri
   return { name: manifest.name ?? names[0]!, version: manifest.version ?? '0.0.0' };
 }
 
-function npm(args: string[], cwd: string): Promise<string> {
+/** Runs npm quietly; a failure carries npm's last lines, prefixed with what was being done (`what`). */
+export function runNpm(args: string[], cwd: string, what = ''): Promise<string> {
   return new Promise((resolve, reject) => {
     execFile(
       'npm',
@@ -70,7 +71,7 @@ function npm(args: string[], cwd: string): Promise<string> {
       (error, stdout, stderr) => {
         if (!error) return resolve(stdout);
         const detail = (stderr || stdout || error.message).trim().split('\n').slice(-8).join('\n');
-        reject(new DysnomiaError('ERR_DYSNOMIA_INPUT', `npm ${args[0]} failed:\n${detail}`, { exitCode: EXIT_OPERATION_FAILED, cause: error }));
+        reject(new DysnomiaError('ERR_DYSNOMIA_INPUT', `${what}npm ${args[0]} failed:\n${detail}`, { exitCode: EXIT_OPERATION_FAILED, cause: error }));
       },
     );
   });
