@@ -20,7 +20,7 @@ import type { LoadedModule } from './modules/loaded-module.js';
 import { isPathLike, ModuleResolver, pluginPackageNames } from './modules/module-resolver.js';
 import { resolvePackageFrom } from './modules/npm-resolve.js';
 import { assertEngineCompatible, OPERATION_METHODS } from './plugin.js';
-import type { Container, DysnomiaPlugin, Logger, Operation, OperationContext, OperationResult, ProcessRunner } from './plugin.js';
+import type { Container, ContainerProperties, DysnomiaPlugin, Logger, Operation, OperationContext, OperationResult, ProcessRunner } from './plugin.js';
 import { createProcessRunner, runChild } from './process-runner.js';
 import { SearchPaths } from './search-paths.js';
 import { shellQuote } from './shell-quote.js';
@@ -52,6 +52,12 @@ export interface OperationRequest {
   type?: string;
   /** Dysnomia's --environment: the container's properties are the caller's environment. */
   useEnvironment?: boolean;
+  /**
+   * Properties of the container named `container` as a deployment model gives
+   * them (Disnix passes the infrastructure's): they override those of the
+   * container's file when one is found by name, and stand alone when none is.
+   */
+  containerProperties?: ContainerProperties;
 }
 
 export interface OperationOutcome {
@@ -181,8 +187,15 @@ export class Engine {
     return found;
   }
 
+  /** A container named by a deployment model: the model's properties over the file found by that name, if any. */
+  private async modelContainer(name: string, properties: ContainerProperties): Promise<Container> {
+    const found = await this.hooks.resolveContainer.promise({ container: name, searched: [] });
+    if (!found) return { name, properties: { ...properties }, argument: name };
+    return { ...found, properties: { ...found.properties, ...properties } };
+  }
+
   /** Works out container, type, module and component for a request; runs nothing. */
-  async prepare(request: Pick<OperationRequest, 'component' | 'container' | 'type' | 'useEnvironment'> & { operation: Operation | 'shell' }) {
+  async prepare(request: Pick<OperationRequest, 'component' | 'container' | 'type' | 'useEnvironment' | 'containerProperties'> & { operation: Operation | 'shell' }) {
     let container: Container;
     if (request.useEnvironment) {
       const name = request.container ?? request.type;
@@ -190,7 +203,7 @@ export class Engine {
       container = { name, properties: propertiesFromEnvironment(this.env), argument: name, fromEnvironment: true };
     } else {
       if (!request.container) throw new DysnomiaError('ERR_DYSNOMIA_USAGE', 'no container given: pass --container NAME|PATH, or --environment with --type TYPE');
-      container = await this.resolveContainer(request.container);
+      container = request.containerProperties ? await this.modelContainer(request.container, request.containerProperties) : await this.resolveContainer(request.container);
     }
     const containerType = container.fromEnvironment ? undefined : container.properties.type;
     const type = request.type ?? (typeof containerType === 'string' && containerType !== '' ? containerType : undefined);

@@ -17,7 +17,10 @@ export type ErrorCode =
   | 'ERR_DYSNOMIA_UNSUPPORTED_OPERATION'
   | 'ERR_DYSNOMIA_PLUGIN_FAILED'
   | 'ERR_DYSNOMIA_HOOK_FAILED'
-  | 'ERR_DYSNOMIA_MODULE_FAILED';
+  | 'ERR_DYSNOMIA_MODULE_FAILED'
+  | 'ERR_DYSNOMIA_AGENT'
+  | 'ERR_DYSNOMIA_LOCKED'
+  | 'ERR_DYSNOMIA_DEPLOY_FAILED';
 
 /** Exit status 2: bad usage or bad input, nothing was run. */
 export const EXIT_BAD_INPUT = 2;

@@ -1,10 +1,6 @@
 #!/usr/bin/env node
-import { DysnomiaError } from '../errors.js';
 import { isOperation } from '../plugin.js';
 import { runCli } from './run-cli.js';
-
-/** Commands DESIGN.md names that later work adds; named here so users get a straight answer. */
-const NOT_YET = new Set(['capture-infra', 'visualize']);
 
 await runCli('dysnomia', async (argv) => {
   const [first, ...rest] = argv;
@@ -15,9 +11,9 @@ await runCli('dysnomia', async (argv) => {
   if (first === 'deploy') return (await import('./deploy-command.js')).deployCommand(rest);
   if (first === 'store') return (await import('./store-command.js')).storeCommand(rest);
   if (first === 'profile') return (await import('./profile-command.js')).profileCommand(rest);
-  if (first !== undefined && NOT_YET.has(first)) {
-    throw new DysnomiaError('ERR_DYSNOMIA_USAGE', `"dysnomia ${first}" is not part of this version yet (it comes with the deployment orchestrator)`);
-  }
+  if (first === 'agent') return (await import('./agent-command.js')).agentCommand(rest);
+  if (first === 'capture-infra') return (await import('./capture-infra-command.js')).captureInfraCommand(rest);
+  if (first === 'visualize') return (await import('./visualize-command.js')).visualizeCommand(rest);
   const operationWord = first !== undefined && isOperation(first) ? first : undefined;
   return (await import('./operation-command.js')).operationCommand(operationWord === undefined ? argv : rest, operationWord);
 });

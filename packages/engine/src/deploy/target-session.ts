@@ -13,6 +13,8 @@ import { RUNTIME_ENGINE_BIN } from '../remote/runtime.js';
 import { SshConnection } from '../remote/ssh-connection.js';
 import type { SshSettings } from '../remote/ssh-connection.js';
 import { Store } from '../store/store.js';
+import { LocalAgentLink, RemoteAgentLink } from '../agent/agent-link.js';
+import type { AgentLink } from '../agent/agent-link.js';
 
 export interface GenerationInfo {
   generation: number;
@@ -48,6 +50,8 @@ export interface TargetSession {
   rollback(profile: string): Promise<number>;
   switchTo(profile: string, generation: number): Promise<void>;
   deleteGenerations(profile: string, which: GenerationSelector): Promise<number[]>;
+  /** The target's agent (started on first use, one per session): operations, its containers, locks. */
+  agent(): Promise<AgentLink>;
   close(): void;
 }
 
@@ -205,6 +209,10 @@ class LocalSession implements TargetSession {
   deleteGenerations(profile: string, which: GenerationSelector) {
     return this.profiles.deleteGenerations(profile, which);
   }
+  private link: LocalAgentLink | undefined;
+  async agent(): Promise<AgentLink> {
+    return (this.link ??= new LocalAgentLink(this.stateDir));
+  }
   close(): void {}
 }
 
@@ -343,7 +351,13 @@ class SshSession implements TargetSession {
     const args = Array.isArray(which) ? which.map(String) : [which];
     return (await this.json<{ deleted: number[] }>(['profile', `--profile=${profile}`, '--delete-generations', ...args])).deleted;
   }
+  private link: Promise<AgentLink> | undefined;
+  agent(): Promise<AgentLink> {
+    this.link ??= this.connection!.channel(this.engine(['agent'])).then((channel) => RemoteAgentLink.open(channel, this.target.name));
+    return this.link;
+  }
   close(): void {
+    this.link?.then((link) => link.close(), () => undefined);
     this.connection?.close();
   }
 }

@@ -11,8 +11,10 @@ import { component } from '../store/build-function.js';
 import type { Store } from '../store/store.js';
 import { engineVersion } from '../version.js';
 
-/** The plugins a packages deployment installs on a target beside the engine. */
+/** The plugins every target gets beside the engine. */
 export const RUNTIME_PLUGINS = ['@dysnomia/plugin-package'];
+/** First-party plugins a target also gets when they are installed beside the engine here (services of their types activate there). */
+export const OPTIONAL_RUNTIME_PLUGINS = ['@dysnomia/plugin-wrapper', '@dysnomia/plugin-process', '@dysnomia/plugin-mysql-database', '@dysnomia/plugin-tomcat-webapplication'];
 
 /** Where the engine's CLI sits inside the runtime entry (an npm global-style prefix). */
 export const RUNTIME_ENGINE_BIN = 'lib/node_modules/@dysnomia/engine/bin/dysnomia.js';
@@ -24,6 +26,12 @@ export function enginePackageDir(): string {
 
 /** A plugin package's folder, found as the engine would import it. */
 async function pluginPackageDir(name: string): Promise<string> {
+  const dir = await findPluginPackageDir(name);
+  if (dir === undefined) throw new DysnomiaError('ERR_DYSNOMIA_INPUT', `the plugin ${name} is not installed beside the engine; install it (npm install ${name}) to deploy to remote targets`);
+  return dir;
+}
+
+async function findPluginPackageDir(name: string): Promise<string | undefined> {
   for (const base of [enginePackageDir(), process.cwd()]) {
     let main: string;
     try {
@@ -36,7 +44,7 @@ async function pluginPackageDir(name: string): Promise<string> {
       if (manifest !== undefined && (JSON.parse(manifest) as { name?: string }).name === name) return dir;
     }
   }
-  throw new DysnomiaError('ERR_DYSNOMIA_INPUT', `the plugin ${name} is not installed beside the engine; install it (npm install ${name}) to deploy to remote targets`);
+  return undefined;
 }
 
 /** A hash of what `npm pack` would put in the package (package.json and its "files"), cheap to recompute. */
@@ -92,13 +100,17 @@ async function installRuntime(out: string, packageDirs: string[]): Promise<void>
  * their hashes), then sent to targets like any other entry.
  */
 export async function addRuntimeEntry(store: Store, log: (message: string) => void): Promise<string> {
-  const dirs = [enginePackageDir(), ...(await Promise.all(RUNTIME_PLUGINS.map(pluginPackageDir)))];
+  const optional = (await Promise.all(OPTIONAL_RUNTIME_PLUGINS.map(async (name) => [name, await findPluginPackageDir(name)] as const))).filter(
+    (found): found is readonly [string, string] => found[1] !== undefined,
+  );
+  const names = [...RUNTIME_PLUGINS, ...optional.map(([name]) => name)];
+  const dirs = [enginePackageDir(), ...(await Promise.all(RUNTIME_PLUGINS.map(pluginPackageDir))), ...optional.map(([, dir]) => dir)];
   // Reading every file of the packages costs more than a no-op deploy should: unchanged folders (by stat) reuse their hash.
   const cache = new SourceCache(store, path.join(store.stateDir, 'deploy-cache', 'runtime-hashes.json'));
   const hashes: string[] = [];
   for (const dir of dirs) hashes.push(await cache.memo(dir, () => packageContentHash(dir)));
   await cache.save();
-  const inputs = { engine: hashes[0], plugins: Object.fromEntries(RUNTIME_PLUGINS.map((name, i) => [name, hashes[i + 1]])) };
+  const inputs = { engine: hashes[0], plugins: Object.fromEntries(names.map((name, i) => [name, hashes[i + 1]])) };
   return store.add(
     component({
       name: `dysnomia-runtime-${engineVersion()}`,

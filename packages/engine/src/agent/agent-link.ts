@@ -1,0 +1,98 @@
+import { createInterface } from 'node:readline';
+import type { ClientChannel } from 'ssh2';
+import { DysnomiaError, EXIT_OPERATION_FAILED } from '../errors.js';
+import { Agent } from './agent.js';
+import type { AgentHello, AgentRequest, AgentRequestBody, AgentResponse } from './protocol.js';
+
+/** A coordinator's line to one target's agent. */
+export interface AgentLink {
+  readonly hello: AgentHello['hello'];
+  request(body: AgentRequestBody): Promise<AgentResponse>;
+  close(): void;
+}
+
+/** The agent of a local target, in this process. */
+export class LocalAgentLink implements AgentLink {
+  private readonly agent: Agent;
+  private next = 1;
+  readonly hello: AgentHello['hello'];
+  constructor(stateDir: string) {
+    this.agent = new Agent(stateDir);
+    this.hello = this.agent.hello().hello;
+  }
+  request(body: AgentRequestBody): Promise<AgentResponse> {
+    return this.agent.handle({ ...body, id: this.next++ } as AgentRequest);
+  }
+  close(): void {}
+}
+
+/** `dysnomia agent` on a target, over one SSH channel: requests go out as lines, answers come back by id. */
+export class RemoteAgentLink implements AgentLink {
+  private next = 1;
+  private readonly pending = new Map<number, { resolve: (r: AgentResponse) => void; reject: (e: Error) => void }>();
+  private closedWith: Error | undefined;
+
+  private constructor(
+    private readonly channel: ClientChannel,
+    readonly hello: AgentHello['hello'],
+  ) {}
+
+  static async open(channel: ClientChannel, target: string): Promise<RemoteAgentLink> {
+    let stderr = '';
+    channel.stderr.on('data', (chunk: Buffer) => {
+      if (stderr.length < 16384) stderr += chunk.toString();
+    });
+    const lines = createInterface({ input: channel, crlfDelay: Infinity });
+    let link: RemoteAgentLink | undefined;
+    return new Promise<RemoteAgentLink>((resolve, reject) => {
+      const gone = (why: string) => {
+        const error = new DysnomiaError('ERR_DYSNOMIA_AGENT', `target "${target}": the agent ${why}${stderr.trim() ? `: ${stderr.trim()}` : ''}`, { exitCode: EXIT_OPERATION_FAILED });
+        if (link === undefined) reject(error);
+        else link.fail(error);
+      };
+      lines.on('line', (line) => {
+        if (link === undefined) {
+          try {
+            const hello = (JSON.parse(line) as AgentHello).hello;
+            if (!hello) throw new Error('no hello');
+            link = new RemoteAgentLink(channel, hello);
+            resolve(link);
+          } catch {
+            gone(`did not start (it printed ${JSON.stringify(line.slice(0, 200))})`);
+            channel.close();
+          }
+          return;
+        }
+        let response: AgentResponse;
+        try {
+          response = JSON.parse(line) as AgentResponse;
+        } catch {
+          return;
+        }
+        const waiting = link.pending.get(response.id);
+        link.pending.delete(response.id);
+        waiting?.resolve(response);
+      });
+      channel.on('close', () => gone('exited'));
+    });
+  }
+
+  private fail(error: Error): void {
+    this.closedWith ??= error;
+    for (const { reject } of this.pending.values()) reject(error);
+    this.pending.clear();
+  }
+
+  request(body: AgentRequestBody): Promise<AgentResponse> {
+    if (this.closedWith) return Promise.reject(this.closedWith);
+    const id = this.next++;
+    return new Promise<AgentResponse>((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.channel.write(`${JSON.stringify({ ...body, id })}\n`);
+    });
+  }
+
+  close(): void {
+    this.channel.end();
+  }
+}

@@ -1,0 +1,121 @@
+import os from 'node:os';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { Writable } from 'node:stream';
+import type { Readable } from 'node:stream';
+import { describeMachine } from '../containers/machine.js';
+import { Engine } from '../engine.js';
+import { DysnomiaError, EXIT_OPERATION_FAILED } from '../errors.js';
+import { acquireLock, profileLockFile, releaseLock } from '../locks/profile-lock.js';
+import type { LockHolder } from '../locks/profile-lock.js';
+import { isOperation } from '../plugin.js';
+import { isEntryName } from '../store/entry-name.js';
+import type { AgentHello, AgentRequest, AgentResponse, DescribeResult } from './protocol.js';
+
+/** The last part of an operation's output kept in an answer: enough to say why it failed. */
+const OUTPUT_TAIL = 8192;
+
+/** Collects what an operation's modules print. */
+class OutputBuffer extends Writable {
+  private chunks: Buffer[] = [];
+  private size = 0;
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: () => void): void {
+    this.chunks.push(chunk);
+    this.size += chunk.length;
+    while (this.size > OUTPUT_TAIL * 2 && this.chunks.length > 1) this.size -= this.chunks.shift()!.length;
+    callback();
+  }
+  text(): string {
+    const all = Buffer.concat(this.chunks).toString('utf8');
+    return all.length > OUTPUT_TAIL ? `…${all.slice(-OUTPUT_TAIL)}` : all;
+  }
+}
+
+/**
+ * Carries out a coordinator's requests on this machine: operations on store
+ * entries through the engine (plugins and modules found as on the command
+ * line, including those installed profiles provide), the machine's
+ * description, and profile locks. Used in process for local targets and by
+ * `dysnomia agent` over SSH.
+ */
+export class Agent {
+  constructor(
+    readonly stateDir: string,
+    private readonly env: NodeJS.ProcessEnv = process.env,
+  ) {}
+
+  hello(): AgentHello {
+    return { hello: { stateDir: this.stateDir, cores: os.availableParallelism(), node: process.versions.node } };
+  }
+
+  async handle(request: AgentRequest): Promise<AgentResponse> {
+    const output = new OutputBuffer();
+    try {
+      const result = await this.dispatch(request, output);
+      if (result && typeof result === 'object' && 'refused' in result) return { id: request.id, ok: false, error: 'locked', exitCode: EXIT_OPERATION_FAILED, output: '', holder: result.refused as LockHolder };
+      return { id: request.id, ok: true, output: output.text(), ...(result && typeof result === 'object' && 'skipped' in result ? { skipped: result.skipped as string } : { result }) };
+    } catch (error) {
+      const exitCode = error instanceof DysnomiaError ? error.exitCode : EXIT_OPERATION_FAILED;
+      return { id: request.id, ok: false, error: error instanceof Error ? error.message : String(error), exitCode, output: output.text() };
+    }
+  }
+
+  private engine(output: Writable): Promise<Engine> {
+    return Engine.create({ stateDir: this.stateDir, env: { ...this.env, DYSNOMIA_STATEDIR: this.stateDir }, stdout: output, stderr: output, cwd: this.stateDir });
+  }
+
+  private async dispatch(request: AgentRequest, output: Writable): Promise<unknown> {
+    switch (request.kind) {
+      case 'operation': {
+        if (!isOperation(request.operation)) throw new DysnomiaError('ERR_DYSNOMIA_USAGE', `unknown operation ${JSON.stringify(request.operation)}`);
+        if (!isEntryName(request.entry)) throw new DysnomiaError('ERR_DYSNOMIA_USAGE', `not a store entry: ${JSON.stringify(request.entry)}`);
+        const engine = await this.engine(output);
+        const outcome = await engine.run({
+          operation: request.operation,
+          type: request.type,
+          component: path.join(this.stateDir, 'store', request.entry),
+          container: request.container,
+          ...(request.properties ? { containerProperties: request.properties } : {}),
+        });
+        return outcome.skipped ? { skipped: outcome.skipped } : outcome.result;
+      }
+      case 'describe': {
+        const machine = await describeMachine(await this.engine(output));
+        return { ...machine, cores: os.availableParallelism() } satisfies DescribeResult;
+      }
+      case 'lock': {
+        const outcome = await acquireLock(profileLockFile(this.stateDir, request.profile), request.holder, request.breaking);
+        return outcome.acquired ? { locked: true } : { refused: outcome.holder };
+      }
+      case 'unlock':
+        return { released: await releaseLock(profileLockFile(this.stateDir, request.profile), request.holder) };
+      default:
+        throw new DysnomiaError('ERR_DYSNOMIA_USAGE', `unknown request ${JSON.stringify((request as { kind?: unknown }).kind)}`);
+    }
+  }
+}
+
+/**
+ * `dysnomia agent`: prints its hello line, then answers each request line
+ * (several may run at once: the coordinator bounds them) until stdin ends.
+ */
+export async function serveAgent(input: Readable, output: NodeJS.WritableStream, stateDir: string): Promise<void> {
+  const agent = new Agent(stateDir);
+  const write = (value: unknown) => output.write(`${JSON.stringify(value)}\n`);
+  write(agent.hello());
+  const running = new Set<Promise<void>>();
+  for await (const line of createInterface({ input, crlfDelay: Infinity })) {
+    if (line.trim() === '') continue;
+    let request: AgentRequest;
+    try {
+      request = JSON.parse(line) as AgentRequest;
+    } catch {
+      write({ id: -1, ok: false, error: `not a JSON request: ${line.slice(0, 80)}`, exitCode: 2, output: '' });
+      continue;
+    }
+    const job = agent.handle(request).then(write, (error: unknown) => void write({ id: request.id, ok: false, error: String(error), exitCode: 1, output: '' }));
+    const tracked = job.then(() => void running.delete(tracked));
+    running.add(tracked);
+  }
+  await Promise.all(running);
+}

@@ -1,0 +1,27 @@
+import type { ContainerProperties, Operation } from '../plugin.js';
+import type { MachineDescription } from '../containers/expression.js';
+import type { LockHolder } from '../locks/profile-lock.js';
+
+/**
+ * What a coordinator asks a target's agent (`dysnomia agent`, one JSON
+ * object per line on its stdin; one answer per line on its stdout, matched by
+ * id). Components are store entries of the target's own store.
+ */
+export type AgentRequest =
+  | { id: number; kind: 'operation'; operation: Operation; type: string; entry: string; container: string; properties?: ContainerProperties }
+  | { id: number; kind: 'describe' }
+  | { id: number; kind: 'lock'; profile: string; holder: LockHolder; breaking?: LockHolder }
+  | { id: number; kind: 'unlock'; profile: string; holder: LockHolder };
+
+export type AgentRequestBody = AgentRequest extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never;
+
+export interface AgentHello {
+  /** The first line an agent prints: its state folder and how many operations it can run at once. */
+  hello: { stateDir: string; cores: number; node: string };
+}
+
+export type AgentResponse =
+  | { id: number; ok: true; result?: unknown; output: string; skipped?: string }
+  | { id: number; ok: false; error: string; exitCode: number; output: string; holder?: LockHolder };
+
+export type DescribeResult = MachineDescription & { cores: number };

@@ -1,0 +1,28 @@
+import { serveAgent } from '../agent/agent.js';
+import { loadConfig } from '../config.js';
+import { chooseStateDir } from '../state-dir.js';
+import { parseOptions } from './run-cli.js';
+
+export const HELP = `Usage: dysnomia agent
+
+Used by "dysnomia deploy" and "dysnomia capture-infra" on each target: reads
+one JSON request per line on standard input (run an operation on a store
+entry, describe this machine's containers, take or release a profile lock)
+and prints one JSON answer per line, until its input ends. Not meant to be
+typed by hand.
+
+Environment:
+  DYSNOMIA_STATEDIR  The state folder (default: the config's stateDir, else
+                     /var/state/dysnomia for root, ~/.dysnomia otherwise)
+`;
+
+export async function agentCommand(argv: string[]): Promise<number> {
+  const { values } = parseOptions(argv, { help: { type: 'boolean', short: 'h' }, debug: { type: 'boolean' } });
+  if (values.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  const config = await loadConfig(process.cwd());
+  await serveAgent(process.stdin, process.stdout, chooseStateDir(config.stateDir));
+  return 0;
+}
