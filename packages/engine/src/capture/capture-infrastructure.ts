@@ -1,0 +1,82 @@
+import type { DescribeResult } from '../agent/protocol.js';
+import { forEachLimited } from '../deploy/deploy-packages.js';
+import type { Reporter } from '../deploy/progress.js';
+import { openSession } from '../deploy/target-session.js';
+import { DysnomiaError, EXIT_OPERATION_FAILED } from '../errors.js';
+import type { Infrastructure } from '../models/infrastructure.js';
+import { addRuntimeEntry } from '../remote/runtime.js';
+import type { Store } from '../store/store.js';
+import type { CapturedInfrastructure } from './captured-model.js';
+import { mergeTarget } from './merge-target.js';
+
+export interface CaptureOptions {
+  infrastructure: Infrastructure;
+  /** This machine's store: the engine sent to targets that lack it is built into it. */
+  store: Store;
+  reporter: Reporter;
+  maxConcurrent: number;
+  acceptNewHostKeys: boolean;
+  knownHostsFile?: string;
+  log: (message: string) => void;
+}
+
+export interface CaptureResult {
+  /** The captured model, only when every target answered (never a partial one). */
+  model?: CapturedInfrastructure;
+  /** Target name → why it could not be captured (the message names the target). */
+  failed: Map<string, string>;
+}
+
+function targetMessage(target: string, error: unknown): string {
+  const text = error instanceof Error ? error.message : String(error);
+  return text.startsWith(`target "${target}": `) ? text : `target "${target}": ${text}`;
+}
+
+function checkDescription(value: unknown): DescribeResult {
+  const containers = (value as { containers?: unknown } | null)?.containers;
+  if (containers === null || typeof containers !== 'object' || Array.isArray(containers)) {
+    throw new DysnomiaError('ERR_DYSNOMIA_AGENT', 'the agent answered "describe" without containers', { exitCode: EXIT_OPERATION_FAILED });
+  }
+  return value as DescribeResult;
+}
+
+/**
+ * Connects to every target (bootstrapping the engine where it is missing,
+ * as deploy does), asks its agent to describe the machine and merges each
+ * answer with the model's target. Targets are worked on in parallel, up to
+ * `maxConcurrent`; every connection is closed before this returns.
+ */
+export async function captureInfrastructure(options: CaptureOptions): Promise<CaptureResult> {
+  const names = Object.keys(options.infrastructure);
+  const needsRuntime = names.some((name) => options.infrastructure[name]!.clientInterface === 'ssh');
+  const runtimeEntry = needsRuntime ? await addRuntimeEntry(options.store, options.log) : undefined;
+  const described = new Map<string, DescribeResult>();
+  const failed = new Map<string, string>();
+  await forEachLimited(names, options.maxConcurrent, async (name) => {
+    const session = openSession(options.infrastructure[name]!, {
+      store: options.store,
+      acceptNewHostKeys: options.acceptNewHostKeys,
+      ...(runtimeEntry ? { runtimeEntry } : {}),
+      ...(options.knownHostsFile ? { knownHostsFile: options.knownHostsFile } : {}),
+    });
+    options.reporter.emit({ event: 'connecting', target: name, where: session.where });
+    try {
+      await session.open((phase, bytes) => options.reporter.emit({ event: 'bootstrap', target: name, phase, bytes }), true);
+      options.reporter.emit({ event: 'connected', target: name, stateDir: session.stateDir });
+      const answer = await (await session.agent()).request({ kind: 'describe' });
+      if (!answer.ok) throw new Error(`describing the machine failed: ${answer.error}`);
+      described.set(name, checkDescription(answer.result));
+    } catch (error) {
+      failed.set(name, targetMessage(name, error));
+      options.reporter.emit({ event: 'failed', target: name, error: targetMessage(name, error) });
+    } finally {
+      session.close();
+    }
+  });
+  options.reporter.emit({ event: 'done', ok: failed.size === 0, failed: [...failed.keys()] });
+  if (failed.size > 0) return { failed };
+  // In the model's order, whichever target answered first.
+  const model: CapturedInfrastructure = {};
+  for (const name of names) model[name] = mergeTarget(options.infrastructure[name]!, described.get(name)!);
+  return { model, failed };
+}

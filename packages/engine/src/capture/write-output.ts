@@ -1,0 +1,27 @@
+import { randomBytes } from 'node:crypto';
+import { chmod, open, rename, rm } from 'node:fs/promises';
+import path from 'node:path';
+
+/**
+ * Writes `text` to `file` atomically: a temporary file beside it, created
+ * with `mode` (then set exactly, whatever the umask), flushed, renamed over
+ * the target. A reader sees the old file or the whole new one, and a file
+ * holding secrets is never readable by others, not even for a moment.
+ */
+export async function writeFileAtomic(file: string, text: string, mode: number): Promise<void> {
+  const temp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  const handle = await open(temp, 'wx', mode & 0o600);
+  try {
+    try {
+      await handle.writeFile(text);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await chmod(temp, mode);
+    await rename(temp, file);
+  } catch (error) {
+    await rm(temp, { force: true });
+    throw error;
+  }
+}
