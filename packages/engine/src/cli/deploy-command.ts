@@ -1,14 +1,17 @@
 import { loadConfig } from '../config.js';
 import { DysnomiaError } from '../errors.js';
-import { deployPackages, modelDir, profileAction } from '../deploy/deploy-packages.js';
+import { addSource, deployPackages, modelDir, profileAction } from '../deploy/deploy-packages.js';
 import type { DeployOptions, DeployResult, ProfileAction } from '../deploy/deploy-packages.js';
 import { jsonReporter, plainReporter, terminalReporter } from '../deploy/progress.js';
 import { loadInfrastructure } from '../models/infrastructure.js';
 import { loadDistribution } from '../models/distribution.js';
 import { loadPackagesModel } from '../models/packages.js';
-import type { PackagesModel } from '../models/packages.js';
 import { loadServices } from '../models/services.js';
-import { assertOnlyPackageServices, distributedTargets, servicesToPackages } from '../deploy/services-to-packages.js';
+import { deploymentOf } from '../deploy/deployment.js';
+import { Manifests } from '../deploy/manifests.js';
+import { runTransition } from '../deploy/orchestrator.js';
+import type { OrchestratorOptions } from '../deploy/orchestrator.js';
+import { SourceCache } from '../deploy/source-cache.js';
 import { assertProfileName } from '../profiles/names.js';
 import { parseGenerationSelector } from '../profiles/profiles.js';
 import { chooseStateDir } from '../state-dir.js';
@@ -109,19 +112,22 @@ export const OPTIONS = {
   rollback: { type: 'boolean' },
   'switch-to-generation': { type: 'string' },
   'delete-generations': { type: 'boolean' },
+  undeploy: { type: 'boolean' },
+  'break-stale-lock': { type: 'boolean' },
+  'max-concurrent-activations': { type: 'string' },
 } as const;
 
-/** Options of the orchestrator's deploy (DESIGN.md), refused with a straight answer until it lands. */
-const ORCHESTRATOR_OPTIONS = ['--undeploy', '--build-on-targets'];
+/** Options of DESIGN.md this version refuses with a straight answer. */
+const NOT_YET_OPTIONS = ['--build-on-targets'];
 
 function usage(message: string): DysnomiaError {
   return new DysnomiaError('ERR_DYSNOMIA_USAGE', message);
 }
 
 export async function deployCommand(argv: string[]): Promise<number> {
-  const orchestrator = argv.find((arg) => ORCHESTRATOR_OPTIONS.includes(arg.split('=')[0]!));
-  if (orchestrator !== undefined) {
-    throw usage(`"dysnomia deploy" is not part of this version yet with ${orchestrator.split('=')[0]}: it comes with the deployment orchestrator. Packages deploy now: dysnomia deploy -i INFRASTRUCTURE -P PACKAGES, or services of type "package" with -s SERVICES -d DISTRIBUTION`);
+  const notYet = argv.find((arg) => NOT_YET_OPTIONS.includes(arg.split('=')[0]!));
+  if (notYet !== undefined) {
+    throw usage(`${notYet.split('=')[0]} is not part of this version yet: components are built on this machine and sent to the targets`);
   }
   const { values, positionals } = parseOptions(argv, OPTIONS, true);
   if (values.help) {
@@ -130,12 +136,16 @@ export async function deployCommand(argv: string[]): Promise<number> {
   }
   if (positionals.length > 0 && !values['delete-generations']) throw usage(`unexpected argument "${positionals[0]}"`);
   const action = profileActionOf(values, positionals);
-  if (values.infrastructure === undefined) throw usage('no infrastructure model: pass -i INFRASTRUCTURE');
   const servicesMode = values.services !== undefined || values.distribution !== undefined;
   if (servicesMode && values.packages !== undefined) throw usage('-P PACKAGES goes without -s SERVICES and -d DISTRIBUTION: deploy either a packages model or services');
   if (values.services !== undefined && values.distribution === undefined) throw usage('-s SERVICES needs -d DISTRIBUTION');
   if (values.distribution !== undefined && values.services === undefined) throw usage('-d DISTRIBUTION needs -s SERVICES');
-  if (action === undefined && values.packages === undefined && !servicesMode) throw usage('no packages model: pass -P PACKAGES, or -s SERVICES -d DISTRIBUTION');
+  if (values.undeploy && (action !== undefined || values.packages !== undefined)) throw usage(`--undeploy goes alone (with --profile), not with ${action ? `--${action.kind}` : '-P'}`);
+  // The orchestrator: services models, or the recorded deployments of a profile (no -P, no -i given).
+  const orchestrated = servicesMode || values.undeploy === true || (values.infrastructure === undefined && values.packages === undefined && action !== undefined);
+  if (!orchestrated && values.infrastructure === undefined) throw usage('no infrastructure model: pass -i INFRASTRUCTURE');
+  if (servicesMode && values.infrastructure === undefined) throw usage('-s SERVICES and -d DISTRIBUTION need -i INFRASTRUCTURE');
+  if (action === undefined && !orchestrated && values.packages === undefined) throw usage('no packages model: pass -P PACKAGES, or -s SERVICES -d DISTRIBUTION');
   if (action !== undefined && values['dry-run']) throw usage(`--dry-run goes with a deployment, not with --${action.kind}`);
   let profile = 'default';
   if (values.profile !== undefined) {
@@ -147,41 +157,94 @@ export async function deployCommand(argv: string[]): Promise<number> {
   }
   const limit = values['max-concurrent-transfers'] ?? String(DEFAULT_MAX_CONCURRENT_TRANSFERS);
   if (!/^[1-9]\d*$/.test(limit)) throw usage(`--max-concurrent-transfers takes a positive number, not '${limit}'`);
+  const activations = values['max-concurrent-activations'];
+  if (activations !== undefined && !/^[1-9]\d*$/.test(activations)) throw usage(`--max-concurrent-activations takes a positive number, not '${activations}'`);
 
-  const infrastructure = await loadInfrastructure(values.infrastructure);
-  let packages: PackagesModel | undefined;
-  if (values.packages !== undefined) packages = await loadPackagesModel(values.packages, infrastructure);
-  else if (servicesMode) {
-    const distribution = await loadDistribution(values.distribution!, infrastructure);
-    const services = await loadServices(values.services!, infrastructure, distribution);
-    // A profile operation needs only the targets; a deployment also each service's package (its pkg function called).
-    assertOnlyPackageServices(services);
-    packages = action ? distributedTargets(services, infrastructure) : await servicesToPackages(services, infrastructure);
-  }
-  const targets = packages ? Object.keys(packages) : Object.keys(infrastructure);
   const config = await loadConfig(process.cwd());
   const reporter = values.json ? jsonReporter(process.stdout) : process.stdout.isTTY ? terminalReporter(process.stdout) : plainReporter(process.stdout);
-  const options: DeployOptions = {
-    infrastructure,
-    targets,
+  const common = {
     store: Store.at(chooseStateDir(config.stateDir)),
     profile,
     reporter,
     maxConcurrent: Number(limit),
     acceptNewHostKeys: values['accept-new-host-keys'] === true,
     ...(values['known-hosts'] ? { knownHostsFile: values['known-hosts'] } : {}),
-    cwd: modelDir(values.packages ?? values.services ?? values.infrastructure),
+    cwd: modelDir(values.packages ?? values.services ?? values.infrastructure ?? '.'),
     // Build logs (npm, build functions) go to stderr, so --json keeps stdout to events.
-    log: (message) => process.stderr.write(`dysnomia: ${message}\n`),
+    log: (message: string) => process.stderr.write(`dysnomia: ${message}\n`),
   };
   let result: DeployResult;
   try {
-    result = action ? await profileAction(action, options) : await deployPackages(packages!, { ...options, dryRun: values['dry-run'] === true });
+    if (orchestrated) {
+      const orchestration = {
+        ...common,
+        dryRun: values['dry-run'] === true,
+        breakStaleLock: values['break-stale-lock'] === true,
+        ...(activations ? { activationsPerTarget: Number(activations) } : {}),
+      };
+      result = await orchestrate(values, action, orchestration);
+    } else {
+      const infrastructure = await loadInfrastructure(values.infrastructure!);
+      const packages = values.packages !== undefined ? await loadPackagesModel(values.packages, infrastructure) : undefined;
+      const options: DeployOptions = { ...common, infrastructure, targets: packages ? Object.keys(packages) : Object.keys(infrastructure) };
+      result = action ? await profileAction(action, options) : await deployPackages(packages!, { ...options, dryRun: values['dry-run'] === true });
+    }
   } finally {
     reporter.finish();
   }
   if (!values.json) for (const message of result.failed.values()) process.stderr.write(`dysnomia: error: ${message}\n`);
   return result.ok ? 0 : 1;
+}
+
+/** -s/-d deployments, --undeploy, and generation actions on the coordinator's recorded deployments. */
+async function orchestrate(values: { infrastructure?: string; services?: string; distribution?: string; undeploy?: boolean }, action: ProfileAction | undefined, options: OrchestratorOptions): Promise<DeployResult> {
+  const manifests = new Manifests(options.store.stateDir, options.profile);
+  if (action?.kind === 'list-generations') return listDeployments(manifests, options);
+  if (action?.kind === 'delete-generations') {
+    const deleted = await manifests.delete(action.which);
+    options.reporter.emit({ event: 'deleted', target: 'coordinator', profile: options.profile, generations: deleted });
+    options.reporter.emit({ event: 'done', ok: true, failed: [] });
+    return { ok: true, failed: new Map() };
+  }
+  if (action?.kind === 'rollback' || action?.kind === 'switch-to-generation') {
+    const current = await manifests.currentGeneration();
+    let generation: number;
+    if (action.kind === 'rollback') {
+      const earlier = (await manifests.generations()).filter((g) => current === undefined || g < current);
+      if (earlier.length === 0) throw usage(`profile "${options.profile}" has no deployment before ${current === undefined ? 'now' : `generation ${current}`} to roll back to`);
+      generation = earlier.at(-1)!;
+    } else generation = action.generation;
+    return runTransition({ kind: 'recorded', manifest: await manifests.read(generation) }, options);
+  }
+  if (values.undeploy) return runTransition({ kind: 'new', deployment: { profile: options.profile, targets: {}, mappings: [], profiles: {} } }, options);
+  const infrastructure = await loadInfrastructure(values.infrastructure!);
+  const distribution = await loadDistribution(values.distribution!, infrastructure);
+  const services = await loadServices(values.services!, infrastructure, distribution);
+  const cache = new SourceCache(options.store);
+  const built = new Map<unknown, string>();
+  const deployment = await deploymentOf(services, infrastructure, options.profile, async (source) => {
+    let entry = built.get(source);
+    if (entry === undefined) {
+      entry = await addSource(source, cache, options);
+      built.set(source, entry);
+      options.reporter.emit({ event: 'built', source: typeof source === 'string' ? source : `component:${source.name}`, entry });
+    }
+    return entry;
+  });
+  await cache.save();
+  return runTransition({ kind: 'new', deployment }, options);
+}
+
+async function listDeployments(manifests: Manifests, options: OrchestratorOptions): Promise<DeployResult> {
+  const current = await manifests.currentGeneration();
+  const generations = [];
+  for (const generation of await manifests.generations()) {
+    const manifest = await manifests.read(generation);
+    generations.push({ generation, current: generation === current, created: manifest.created, services: manifest.mappings.length, targets: Object.keys(manifest.targets) });
+  }
+  options.reporter.emit({ event: 'deployments', profile: options.profile, generations });
+  options.reporter.emit({ event: 'done', ok: true, failed: [] });
+  return { ok: true, failed: new Map() };
 }
 
 function profileActionOf(values: Record<string, unknown>, positionals: string[]): ProfileAction | undefined {

@@ -18,6 +18,11 @@ Operations (one at a time):
                        added to the store first. A new generation unless the
                        set is the current one; two packages providing the
                        same file are refused, naming both
+      --etc-only=ENTRY  With --install (repeatable): also this entry, of
+                       which only etc/ is merged (a service a deployment
+                       activated: the containers and modules it provides)
+      --allow-empty    With --install and no entry: an empty generation
+                       (what an undeployed profile holds)
       --list-generations
                        List the profile's generations (* marks the current)
       --rollback       Switch to the generation before the current one
@@ -52,6 +57,8 @@ type Operation = (typeof OPERATIONS)[number];
 
 export const OPTIONS = {
   install: { type: 'boolean' },
+  'etc-only': { type: 'string', multiple: true },
+  'allow-empty': { type: 'boolean' },
   'list-generations': { type: 'boolean' },
   rollback: { type: 'boolean' },
   'switch-to-generation': { type: 'string' },
@@ -78,7 +85,8 @@ export async function profileCommand(argv: string[]): Promise<number> {
   if (operation === undefined) throw usage(`no operation given: use one of ${OPERATIONS.map((o) => `--${o}`).join(', ')}`);
   if (chosen.length > 1) throw usage(`only one operation at a time: ${chosen.map((o) => `--${o}`).join(' and ')}`);
   const takesArgs = operation === 'install' || operation === 'delete-generations';
-  if (takesArgs && positionals.length === 0) throw usage(`--${operation} needs at least one argument`);
+  const emptyAllowed = operation === 'install' && (values['allow-empty'] === true || (values['etc-only'] ?? []).length > 0);
+  if (takesArgs && positionals.length === 0 && !emptyAllowed) throw usage(`--${operation} needs at least one argument`);
   if (!takesArgs && positionals.length > 0) throw usage(`unexpected argument for --${operation}: ${positionals[0]}`);
   let profile = 'default';
   if (values.profile !== undefined) {
@@ -104,7 +112,7 @@ export async function profileCommand(argv: string[]): Promise<number> {
         const entry = store.entryOf(arg);
         entries.push(entry !== undefined && (await store.has(entry)) ? entry : await store.add(arg, { cwd: process.cwd(), log: (m) => process.stderr.write(`${m}\n`) }));
       }
-      const result = await profiles.install(profile, entries);
+      const result = await profiles.install(profile, entries, values['etc-only'] ?? []);
       print([result.changed ? `profile ${profile}: generation ${result.generation}` : `profile ${profile}: unchanged, generation ${result.generation}`], {
         profile,
         ...result,

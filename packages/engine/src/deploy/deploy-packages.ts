@@ -52,9 +52,26 @@ function errorText(error: unknown): string {
 }
 
 /** The target name is in every message; strip a repeated prefix so it is not said twice. */
-function targetMessage(target: string, error: unknown): string {
+export function targetMessage(target: string, error: unknown): string {
   const text = errorText(error);
   return text.startsWith(`target "${target}": `) ? text : `target "${target}": ${text}`;
+}
+
+/** Adds one package to the coordinator's store (folders and tarballs through the quick-check cache); a failure names the package. */
+export async function addSource(source: PackageSource, cache: SourceCache, options: Pick<DeployOptions, 'store' | 'cwd' | 'log'>): Promise<string> {
+  try {
+    const cached = typeof source === 'string' ? await cache.lookup(source) : { key: undefined, entry: undefined };
+    const entry = cached.entry ?? (await options.store.add(source, { cwd: options.cwd, log: options.log }));
+    if (cached.key !== undefined && cached.entry === undefined) await cache.record(cached.key, entry);
+    return entry;
+  } catch (error) {
+    const reason = errorText(error);
+    const label = sourceLabel(source);
+    throw new DysnomiaError((error as DysnomiaError).code ?? 'ERR_DYSNOMIA_INPUT', reason.includes(label) ? reason : `${label}: ${reason}`, {
+      exitCode: error instanceof DysnomiaError ? error.exitCode : 1,
+      cause: error,
+    });
+  }
 }
 
 /** Adds every package to the coordinator's store once (sources shared by targets are built once). */
@@ -67,18 +84,7 @@ async function buildPackages(model: PackagesModel, options: DeployOptions): Prom
     for (const source of model[target] ?? []) {
       let entry = built.get(source);
       if (entry === undefined) {
-        try {
-          const cached = typeof source === 'string' ? await cache.lookup(source) : { key: undefined, entry: undefined };
-          entry = cached.entry ?? (await options.store.add(source, { cwd: options.cwd, log: options.log }));
-          if (cached.key !== undefined && cached.entry === undefined) await cache.record(cached.key, entry);
-        } catch (error) {
-          const reason = errorText(error);
-          const label = sourceLabel(source);
-          throw new DysnomiaError((error as DysnomiaError).code ?? 'ERR_DYSNOMIA_INPUT', reason.includes(label) ? reason : `${label}: ${reason}`, {
-            exitCode: error instanceof DysnomiaError ? error.exitCode : 1,
-            cause: error,
-          });
-        }
+        entry = await addSource(source, cache, options);
         built.set(source, entry);
         options.reporter.emit({ event: 'built', source: typeof source === 'string' ? source : `component:${source.name}`, entry });
       }
@@ -90,7 +96,7 @@ async function buildPackages(model: PackagesModel, options: DeployOptions): Prom
   return perTarget;
 }
 
-async function openSessions(
+export async function openSessions(
   options: DeployOptions,
   failed: Map<string, string>,
   install = true,
@@ -124,7 +130,7 @@ async function openSessions(
   return sessions;
 }
 
-function closeAll(sessions: Map<string, TargetSession>): void {
+export function closeAll(sessions: Map<string, TargetSession>): void {
   for (const session of sessions.values()) session.close();
 }
 

@@ -17,7 +17,16 @@ export type DeployEvent =
   | { event: 'deleted'; target: string; profile: string; generations: number[] }
   | { event: 'failed'; target: string; error: string }
   | { event: 'skipped'; target: string; reason: string }
-  | { event: 'done'; ok: boolean; failed: string[] };
+  | { event: 'done'; ok: boolean; failed: string[] }
+  /** The orchestrator's plan: mapping ids (service@target:container#identity) to deactivate and activate. */
+  | { event: 'transition'; from?: number; to?: number; deactivate: string[]; activate: string[]; unchanged: number }
+  | { event: 'locked'; target: string; profile: string }
+  /** Every operation of a failed transition undone: the targets are back in deployment `generation` (null: none before). */
+  | { event: 'undone'; profile: string; generation: number | null; failed: string }
+  /** One operation on a service (planned: a dry run's; undo: part of a rollback). */
+  | { event: 'step'; target: string; action: string; service: string; container: string; status: 'planned' | 'done' | 'failed'; error?: string; undo?: boolean }
+  | { event: 'manifest'; profile: string; generation: number; file: string }
+  | { event: 'deployments'; profile: string; generations: Array<{ generation: number; current: boolean; created: string; services: number; targets: string[] }> };
 
 export interface Reporter {
   emit(event: DeployEvent): void;
@@ -80,6 +89,22 @@ export function describe(event: DeployEvent): string | undefined {
       return `skipped: ${event.reason}`;
     case 'done':
       return event.ok ? 'done' : `failed on ${event.failed.join(', ')}`;
+    case 'transition':
+      return `${event.deactivate.length} to deactivate, ${event.activate.length} to activate, ${event.unchanged} unchanged${event.from === undefined ? ' (first deployment of the profile)' : ` (from generation ${event.from}${event.to === undefined ? '' : ` to ${event.to}`})`}`;
+    case 'undone':
+      return `rolled back to ${event.generation === null ? 'nothing deployed (the first deployment failed)' : `deployment generation ${event.generation}`} after: ${event.failed}`;
+    case 'locked':
+      return `profile ${event.profile} locked`;
+    case 'step': {
+      const what = `${event.undo ? 'rollback: ' : ''}${event.action} ${event.service} in ${event.container}`;
+      return event.status === 'planned' ? `would ${what}` : event.status === 'done' ? what : `FAILED: ${what}: ${event.error ?? ''}`;
+    }
+    case 'manifest':
+      return `deployment recorded: profile ${event.profile} generation ${event.generation}`;
+    case 'deployments':
+      return event.generations.length === 0
+        ? `profile ${event.profile}: no deployments`
+        : event.generations.map((g) => `${String(g.generation).padStart(4)}${g.current ? ' (current)' : '          '} ${g.created}  ${g.services} mappings on ${g.targets.join(', ') || 'no targets'}`).join('\n');
   }
 }
 

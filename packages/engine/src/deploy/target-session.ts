@@ -40,7 +40,8 @@ export interface TargetSession {
   current(profile: string): Promise<TargetPlan['current'] | undefined>;
   /** Sends these entries (a closure's missing part) as one archive; `onBytes` counts what went out. */
   send(entries: string[], onBytes: (n: number) => void): Promise<void>;
-  install(profile: string, entries: string[]): Promise<{ generation: number; changed: boolean }>;
+  /** Makes `entries` (and `etcOnly`, of which only etc/ is merged) the profile's packages. */
+  install(profile: string, entries: string[], etcOnly?: string[]): Promise<{ generation: number; changed: boolean }>;
   /**
    * Undoes an install of this run: back to `previous` with `generation`
    * deleted, or, with no previous generation, the profile and `generation` removed.
@@ -186,8 +187,8 @@ class LocalSession implements TargetSession {
     await Promise.all([this.options.store.exportArchive(entries, pipe), this.profiles.store.importArchive(counted)]);
   }
 
-  install(profile: string, entries: string[]) {
-    return this.profiles.install(profile, entries);
+  install(profile: string, entries: string[], etcOnly: string[] = []) {
+    return this.profiles.install(profile, entries, etcOnly);
   }
   async undoInstall(profile: string, previous: number | null, generation: number): Promise<void> {
     if (previous !== null) {
@@ -325,8 +326,8 @@ class SshSession implements TargetSession {
   }
 
   // `--profile=NAME` in one argument: a name starting with "-" would otherwise read as an option.
-  install(profile: string, entries: string[]) {
-    return this.json<{ generation: number; changed: boolean }>(['profile', `--profile=${profile}`, '--install', ...entries]);
+  install(profile: string, entries: string[], etcOnly: string[] = []) {
+    return this.json<{ generation: number; changed: boolean }>(['profile', `--profile=${profile}`, ...etcOnly.map((e) => `--etc-only=${e}`), '--allow-empty', '--install', ...entries]);
   }
   async undoInstall(profile: string, previous: number | null, generation: number): Promise<void> {
     if (previous !== null) {

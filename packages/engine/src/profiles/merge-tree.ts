@@ -15,12 +15,15 @@ const MAX_CONFLICTS_SHOWN = 10;
  * overwritten. Links are relative so a generation hashes the same in every
  * store and stays valid when the store is copied.
  */
-export async function writeGenerationTree(out: string, storeDir: string, packages: string[]): Promise<void> {
+export async function writeGenerationTree(out: string, storeDir: string, packages: string[], etcOnly: ReadonlySet<string> = new Set()): Promise<void> {
   await mkdir(out);
   const conflicts: string[] = [];
   for (const folder of MERGED_FOLDERS) {
     const providers: string[] = [];
-    for (const entry of packages) if (await isFolder(path.join(storeDir, entry, folder))) providers.push(entry);
+    for (const entry of packages) {
+      if (folder !== 'etc' && etcOnly.has(entry)) continue;
+      if (await isFolder(path.join(storeDir, entry, folder))) providers.push(entry);
+    }
     await mergeLevel(out, storeDir, folder, providers, conflicts);
   }
   if (conflicts.length > 0) {

@@ -82,13 +82,14 @@ export class Profiles {
    * Makes `entries` (store entry names or paths) exactly the profile's
    * packages. The same set as the current generation changes nothing.
    */
-  async install(profile: string, entries: string[]): Promise<{ generation: number; changed: boolean }> {
+  async install(profile: string, entries: string[], etcOnlyEntries: string[] = []): Promise<{ generation: number; changed: boolean }> {
     assertProfileName(profile);
-    const packages = [...new Set(entries.map((entry) => this.toEntry(entry)))].sort();
+    const etcOnly = new Set(etcOnlyEntries.map((entry) => this.toEntry(entry)));
+    const packages = [...new Set([...entries.map((entry) => this.toEntry(entry)), ...etcOnly])].sort();
     for (const entry of packages) {
       if (!(await this.store.has(entry))) throw new DysnomiaError('ERR_DYSNOMIA_INPUT', `not in the store: ${entry}`);
     }
-    const generationEntry = await this.store.addTree('profile', packages, (out) => writeGenerationTree(out, this.store.dir, packages));
+    const generationEntry = await this.store.addTree('profile', packages, (out) => writeGenerationTree(out, this.store.dir, packages, etcOnly));
     const current = (await this.generations(profile)).find((g) => g.current);
     if (current?.entry === generationEntry) return { generation: current.number, changed: false };
 

@@ -1,0 +1,124 @@
+import { createHash } from 'node:crypto';
+import type { Infrastructure, InfrastructureTarget } from '../models/infrastructure.js';
+import { resolvePkg } from '../models/services.js';
+import type { ServicesModel } from '../models/services.js';
+import type { PackageSource } from '../models/packages.js';
+import type { ContainerProperties } from '../plugin.js';
+
+/** Services of this type are only installed into the target's profile: nothing is activated for them. */
+export const PROFILE_ONLY_TYPE = 'package';
+
+/** One service on one target in one container: the unit a transition activates and deactivates. */
+export interface DeployedMapping {
+  /** Stable over redeploys while nothing of the service or its dependencies changed (see identity). */
+  id: string;
+  service: string;
+  name: string;
+  type: string;
+  /** The service's component: an entry of the coordinator's store and, once sent, of the target's. */
+  entry: string;
+  target: string;
+  container: string;
+  /** The container's properties as the models give them (the target's own container file fills the rest). */
+  properties?: ContainerProperties;
+  /** Mappings (ids) that must be active before this one: its dependsOn and activatesAfter dependencies where it uses them. */
+  after: string[];
+}
+
+/** A whole deployment: what the coordinator's manifest records and what a transition goes to. */
+export interface Deployment {
+  profile: string;
+  /** The targets this deployment touches, with the settings to reach them again (rollback needs no models). */
+  targets: Record<string, InfrastructureTarget>;
+  mappings: DeployedMapping[];
+  /** target → the entries its profile holds: every component mapped there. */
+  profiles: Record<string, string[]>;
+}
+
+function sha(value: unknown): string {
+  return createHash('sha256').update(JSON.stringify(value)).digest('hex');
+}
+
+/** Properties as strings, as Dysnomia's container files have them. */
+function containerProperties(values: Record<string, unknown>): ContainerProperties {
+  const result: ContainerProperties = {};
+  for (const [key, value] of Object.entries(values)) {
+    if (value === undefined || value === null || typeof value === 'function') continue;
+    result[key] = Array.isArray(value) ? value.map(String) : typeof value === 'object' ? JSON.stringify(value) : String(value);
+  }
+  return result;
+}
+
+/**
+ * Builds every distributed service's component (through `addSource`, once
+ * per service) and describes the deployment. A service's identity is its
+ * name, type, component and the identities and placements of its
+ * dependencies, so a changed or moved dependency gives its dependants new
+ * identities and they are redeployed with it.
+ */
+export async function deploymentOf(
+  model: ServicesModel,
+  infrastructure: Infrastructure,
+  profile: string,
+  addSource: (source: PackageSource, service: string) => Promise<string>,
+): Promise<Deployment> {
+  const identities = new Map<string, string>();
+  const entries = new Map<string, string>();
+  const distributed = model.activationOrder.filter((key) => model.services[key]!.targets.length > 0);
+  // Built in activation order: a dependency's identity is known before its dependants'.
+  for (const key of model.activationOrder) {
+    const service = model.services[key]!;
+    const used = service.targets.length > 0 || distributed.some((k) => Object.values({ ...model.services[k]!.dependsOn, ...model.services[k]!.connectsTo }).some((ref) => ref.service === key));
+    if (!used) continue;
+    if (service.targets.length > 0) entries.set(key, await addSource(await resolvePkg(model, key, infrastructure), key));
+    const dependencies = Object.entries({ ...service.dependsOn, ...service.connectsTo, ...service.activatesAfter })
+      .map(([param, ref]) => [param, ref.service, identities.get(ref.service) ?? sha(model.services[ref.service]!.name), ref.targets] as const)
+      .sort((a, b) => a[0].localeCompare(b[0]));
+    identities.set(key, sha({ name: service.name, type: service.type, entry: entries.get(key) ?? null, dependencies }));
+  }
+
+  const mappings: DeployedMapping[] = [];
+  const idOf = new Map<string, string>();
+  const mappingId = (key: string, target: string, container: string) => `${key}@${target}:${container}#${identities.get(key)!.slice(0, 16)}`;
+  for (const key of distributed) {
+    const service = model.services[key]!;
+    for (const { target, container } of service.targets) idOf.set(`${key}\0${target}\0${container}`, mappingId(key, target, container));
+  }
+  for (const key of distributed) {
+    const service = model.services[key]!;
+    const after = Object.values({ ...service.dependsOn, ...service.activatesAfter }).flatMap((ref) =>
+      ref.targets.map((t) => idOf.get(`${ref.service}\0${t.target}\0${t.container}`)).filter((id): id is string => id !== undefined),
+    );
+    for (const { target, container } of service.targets) {
+      const provided = Object.values(model.services).find((s) => s.providesContainers[container] !== undefined && s.targets.some((t) => t.target === target));
+      const declared = infrastructure[target]!.containers[container] ?? provided?.providesContainers[container];
+      mappings.push({
+        id: idOf.get(`${key}\0${target}\0${container}`)!,
+        service: key,
+        name: service.name,
+        type: service.type,
+        entry: entries.get(key)!,
+        target,
+        container,
+        // Always given, possibly empty: a container the models do not describe (wrapper, process) need not exist on the target.
+        properties: containerProperties(declared ?? {}),
+        after: [...new Set(after)],
+      });
+    }
+  }
+  const profiles: Record<string, string[]> = {};
+  const targets: Record<string, InfrastructureTarget> = {};
+  for (const mapping of mappings) {
+    targets[mapping.target] = infrastructure[mapping.target]!;
+    const list = (profiles[mapping.target] ??= []);
+    if (!list.includes(mapping.entry)) list.push(mapping.entry);
+  }
+  // Targets in the infrastructure's order, as progress and events read best.
+  const ordered = Object.fromEntries(Object.keys(infrastructure).filter((name) => name in targets).map((name) => [name, targets[name]!]));
+  return { profile, targets: ordered, mappings, profiles };
+}
+
+/** Every store entry a deployment needs (its components), for GC roots. */
+export function deploymentEntries(deployment: Deployment): string[] {
+  return [...new Set(deployment.mappings.map((m) => m.entry))];
+}

@@ -1,0 +1,125 @@
+import type { DeployedMapping, Deployment } from './deployment.js';
+import { PROFILE_ONLY_TYPE } from './deployment.js';
+
+/** What moving from one deployment to another takes. */
+export interface Transition {
+  /** Mappings of the old deployment that the new one lacks, dependants before their dependencies. */
+  deactivate: DeployedMapping[];
+  /** Mappings of the new deployment that the old one lacks, dependencies before their dependants. */
+  activate: DeployedMapping[];
+  /** Mappings both have: left alone. */
+  unchanged: DeployedMapping[];
+  /** For each mapping to activate: the ones of `activate` it waits for. */
+  activationWaits: Map<string, string[]>;
+  /** For each mapping to deactivate: the ones of `deactivate` (its dependants) it waits for. */
+  deactivationWaits: Map<string, string[]>;
+}
+
+/** Whether an operation runs for a mapping: services of type package only go into the profile. */
+export const isActivated = (mapping: DeployedMapping) => mapping.type !== PROFILE_ONLY_TYPE;
+
+export function planTransition(old: Deployment | undefined, next: Deployment): Transition {
+  const before = new Map((old?.mappings ?? []).map((m) => [m.id, m]));
+  const after = new Map(next.mappings.map((m) => [m.id, m]));
+  const deactivateSet = [...before.values()].filter((m) => !after.has(m.id));
+  const activateSet = [...after.values()].filter((m) => !before.has(m.id));
+  const activationWaits = new Map(activateSet.map((m) => [m.id, m.after.filter((id) => after.has(id) && !before.has(id))]));
+  const deactivating = new Set(deactivateSet.map((m) => m.id));
+  const dependants = new Map<string, string[]>(deactivateSet.map((m) => [m.id, []]));
+  for (const m of deactivateSet) for (const id of m.after) if (deactivating.has(id)) dependants.get(id)!.push(m.id);
+  return {
+    deactivate: topological(deactivateSet, dependants),
+    activate: topological(activateSet, activationWaits),
+    unchanged: next.mappings.filter((m) => before.has(m.id)),
+    activationWaits,
+    deactivationWaits: dependants,
+  };
+}
+
+/** The items ordered so that every item comes after those it waits for (stable otherwise). */
+export function topological<T extends { id: string }>(items: T[], waits: Map<string, string[]>): T[] {
+  const byId = new Map(items.map((item) => [item.id, item]));
+  const done = new Set<string>();
+  const order: T[] = [];
+  const visit = (item: T, trail: Set<string>) => {
+    if (done.has(item.id) || trail.has(item.id)) return;
+    trail.add(item.id);
+    for (const id of waits.get(item.id) ?? []) {
+      const dependency = byId.get(id);
+      if (dependency) visit(dependency, trail);
+    }
+    done.add(item.id);
+    order.push(item);
+  };
+  for (const item of items) visit(item, new Set());
+  return order;
+}
+
+/** The reverse waits: each item waits for those that waited for it (undoing in the opposite order). */
+export function reversed(items: Array<{ id: string }>, waits: Map<string, string[]>): Map<string, string[]> {
+  const result = new Map<string, string[]>(items.map((item) => [item.id, []]));
+  for (const item of items) for (const id of waits.get(item.id) ?? []) result.get(id)?.push(item.id);
+  return result;
+}
+
+export interface GraphOutcome<T> {
+  done: T[];
+  failure?: { item: T; error: unknown };
+}
+
+/**
+ * Runs every item once the items it waits for are done, at most
+ * `limitOf(target)` at a time per target. After a failure nothing new
+ * starts; the running ones finish, and the outcome says what was done.
+ */
+export async function runGraph<T extends { id: string; target: string }>(
+  items: T[],
+  waits: Map<string, string[]>,
+  limitOf: (target: string) => number,
+  run: (item: T) => Promise<void>,
+): Promise<GraphOutcome<T>> {
+  const pending = new Map(items.map((item) => [item.id, item]));
+  const finished = new Set<string>();
+  const done: T[] = [];
+  const running = new Map<string, number>();
+  let failure: GraphOutcome<T>['failure'];
+  return new Promise((resolve) => {
+    let active = 0;
+    // Waits name only items of this graph.
+    const ids = new Set(items.map((item) => item.id));
+    const inGraph = new Map([...waits].map(([id, list]) => [id, list.filter((other) => ids.has(other))]));
+    const pump = () => {
+      if (failure === undefined) {
+        for (const item of [...pending.values()]) {
+          const blocked = (inGraph.get(item.id) ?? []).some((id) => !finished.has(id));
+          if (blocked) continue;
+          const inUse = running.get(item.target) ?? 0;
+          if (inUse >= Math.max(1, limitOf(item.target))) continue;
+          pending.delete(item.id);
+          running.set(item.target, inUse + 1);
+          active++;
+          run(item).then(
+            () => {
+              finished.add(item.id);
+              done.push(item);
+            },
+            (error: unknown) => {
+              failure ??= { item, error };
+            },
+          ).finally(() => {
+            running.set(item.target, running.get(item.target)! - 1);
+            active--;
+            pump();
+          });
+        }
+      }
+      if (active === 0 && (failure !== undefined || pending.size === 0)) resolve(failure ? { done, failure } : { done });
+      else if (active === 0 && pending.size > 0) {
+        // Nothing runs and nothing can start: a wait on an item that is not in the graph's order (a cycle the model check missed).
+        failure = { item: pending.values().next().value!, error: new Error('dependency cycle among the remaining steps') };
+        resolve({ done, failure });
+      }
+    };
+    pump();
+  });
+}
