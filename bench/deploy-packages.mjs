@@ -4,12 +4,12 @@
 // Needs the built engine (npm run build), /usr/sbin/sshd, rsync and ansible-playbook.
 // Usage: node bench/deploy-packages.mjs [--big-mb N] [--keep] [--skip-ansible] [--profile-noop]
 import { execFile, spawn } from 'node:child_process';
-import { access, mkdir, mkdtemp, readFile, rm, writeFile, chmod } from 'node:fs/promises';
-import net from 'node:net';
+import { mkdir, mkdtemp, readFile, rm, writeFile, chmod } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { have, startSshd, stopDaemons } from './lib/sshd.mjs';
 
 const run = promisify(execFile);
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -19,9 +19,6 @@ const SMALL = 49;
 const argv = process.argv.slice(2);
 const BIG_MB = Number(argv[argv.indexOf('--big-mb') + 1] || 200) || 200;
 
-async function have(file) {
-  return access(file).then(() => true, () => false);
-}
 async function which(program) {
   return run('sh', ['-c', `command -v ${program}`]).then(({ stdout }) => stdout.trim(), () => undefined);
 }
@@ -40,50 +37,13 @@ if (!ansible && !argv.includes('--skip-ansible')) console.error('ansible-playboo
 const work = await mkdtemp(path.join(os.tmpdir(), 'dysnomia-bench-deploy-'));
 const daemons = [];
 const cleanup = async () => {
-  for (const child of daemons) {
-    try {
-      process.kill(-child.pid, 'SIGKILL');
-    } catch {}
-  }
+  stopDaemons(daemons);
   if (!argv.includes('--keep')) await rm(work, { recursive: true, force: true });
 };
 process.on('SIGINT', () => cleanup().then(() => process.exit(130)));
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-async function startSshd(index, publicKey, knownHosts) {
-  const dir = path.join(work, `sshd-${index}`);
-  await mkdir(dir, { recursive: true });
-  if (process.getuid?.() === 0) await mkdir('/run/sshd', { recursive: true });
-  const hostKey = path.join(dir, 'host_key');
-  await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', hostKey]);
-  await writeFile(path.join(dir, 'authorized_keys'), `${publicKey}\n`);
-  const port = await freePort();
-  const config = path.join(dir, 'sshd_config');
-  await writeFile(config, [`Port ${port}`, 'ListenAddress 127.0.0.1', `HostKey ${hostKey}`, `PidFile ${dir}/sshd.pid`, `AuthorizedKeysFile ${dir}/authorized_keys`,
-    'StrictModes no', 'PermitRootLogin prohibit-password', 'PasswordAuthentication no', 'KbdInteractiveAuthentication no', 'UsePAM no', 'UseDNS no',
-    'MaxStartups 100', 'MaxSessions 100', 'Subsystem sftp internal-sftp', ''].join('\n'));
-  const child = spawn('/usr/sbin/sshd', ['-D', '-e', '-f', config], { detached: true, stdio: ['ignore', 'ignore', 'pipe'] });
-  daemons.push(child);
-  await new Promise((resolve, reject) => {
-    let output = '';
-    child.stderr.on('data', (chunk) => {
-      output += chunk;
-      if (output.includes('Server listening')) resolve();
-    });
-    child.once('exit', () => reject(new Error(`sshd failed:\n${output}`)));
-  });
-  const hostPublic = (await readFile(`${hostKey}.pub`, 'utf8')).split(' ').slice(0, 2).join(' ');
-  await writeFile(knownHosts, `[127.0.0.1]:${port} ${hostPublic}\n`, { flag: 'a' });
+async function startMachine(index, publicKey, knownHosts) {
+  const { port } = await startSshd({ work, index, publicKey, knownHosts, daemons });
   return { port, stateDir: path.join(work, `machine-${index}/state`), rsyncDir: path.join(work, `machine-${index}/rsync`), ansibleDir: path.join(work, `machine-${index}/ansible`) };
 }
 
@@ -106,7 +66,7 @@ try {
   const publicKey = (await readFile(`${key}.pub`, 'utf8')).trim();
   const knownHosts = path.join(work, 'known_hosts');
   const hosts = [];
-  for (let i = 1; i <= TARGETS; i++) hosts.push(await startSshd(i, publicKey, knownHosts));
+  for (let i = 1; i <= TARGETS; i++) hosts.push(await startMachine(i, publicKey, knownHosts));
 
   // The packages: a program and 64 KiB of data each; the big one holds one file of BIG_MB.
   const pkgs = path.join(work, 'pkgs');

@@ -1,0 +1,353 @@
+#!/usr/bin/env node
+// The deployment orchestrator (dysnomia deploy -s -i -d), two ways:
+//  1. Planning at scale, in process: 1,000 services on 100 simulated targets
+//     (nothing is connected): model checks, identities (deploymentOf),
+//     planTransition for a first deploy and a one-service change, and the
+//     ordering through runGraph with no-op work. Median time and memory.
+//  2. 200 wrapper services to 4 loopback sshd targets through the CLI: first
+//     deploy, no-op redeploy and a one-service change, with our default
+//     parallelism side by side with Disnix's (--max-concurrent-activations 1
+//     --max-concurrent-transfers 2), each on fresh state folders. The --json
+//     events and the marker files on the targets check what each run did.
+// Needs the built engine and plugins (npm run build) and /usr/sbin/sshd.
+// Usage: node bench/orchestrator.mjs [--quick] [--keep] [--skip-plan] [--skip-ssh]
+import { execFile } from 'node:child_process';
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
+import v8 from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { acyclicDependencies, withDependants } from './lib/seeded-graph.mjs';
+import { have, makeClientKey, SSHD, startSshd, stopDaemons } from './lib/sshd.mjs';
+
+const run = promisify(execFile);
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const DIST = path.join(ROOT, 'packages/engine/dist');
+const DYSNOMIA = path.join(ROOT, 'packages/engine/bin/dysnomia.js');
+const argv = process.argv.slice(2);
+const QUICK = argv.includes('--quick');
+
+const PLAN = QUICK ? { services: 200, targets: 20, runs: 3 } : { services: 1000, targets: 100, runs: 7 };
+const SSH = QUICK ? { services: 40, targets: 4, noopRuns: 1 } : { services: 200, targets: 4, noopRuns: 3 };
+const OURS = { label: 'ours', args: [] };
+const DISNIX = { label: 'Disnix defaults', args: ['--max-concurrent-activations', '1', '--max-concurrent-transfers', '2'] };
+
+for (const [file, setup] of [[path.join(DIST, 'cli/dysnomia.js'), 'npm run build'], [path.join(ROOT, 'packages/plugin-wrapper/dist/index.js'), 'npm run build']]) {
+  if (!(await have(file))) {
+    console.error(`missing ${file}: run \`${setup}\``);
+    process.exit(2);
+  }
+}
+if (!argv.includes('--skip-ssh') && !(await have(SSHD))) {
+  console.error(`missing ${SSHD}: run \`apt-get install openssh-server\` (or pass --skip-ssh)`);
+  process.exit(2);
+}
+
+const engine = (file) => import(pathToFileURL(path.join(DIST, file)).href);
+const { loadModelFile } = await engine('models/load-model.js');
+const { parseInfrastructure } = await engine('models/infrastructure.js');
+const { parseDistribution } = await engine('models/distribution.js');
+const { parseServices } = await engine('models/services.js');
+const { deploymentOf } = await engine('deploy/deployment.js');
+const { planTransition, runGraph } = await engine('deploy/transition.js');
+
+v8.setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc');
+
+const work = await mkdtemp(path.join(os.tmpdir(), 'dysnomia-bench-orchestrator-'));
+const daemons = [];
+const cleanup = async () => {
+  stopDaemons(daemons);
+  if (!argv.includes('--keep')) await rm(work, { recursive: true, force: true });
+};
+process.on('SIGINT', () => cleanup().then(() => process.exit(130)));
+
+const MiB = 2 ** 20;
+const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+const ms = (nanoseconds) => Number(nanoseconds) / 1e6;
+const mib = (bytes) => `${(bytes / MiB).toFixed(1)} MiB`;
+const check = (ok) => (ok ? 'ok' : 'MISMATCH');
+let mismatches = 0;
+const verify = (ok) => {
+  if (!ok) mismatches++;
+  return check(ok);
+};
+
+/**
+ * Runs `fn` `runs` times (a garbage collection before each) and reports the
+ * median time, the median heap growth while it ran (what it allocated and had
+ * not collected yet), the heap its result holds after a collection (first
+ * run: later runs' baselines may still hold an earlier result through the
+ * async frame), and the process's peak RSS so far.
+ */
+async function measure(label, runs, fn) {
+  const times = [];
+  const grown = [];
+  let kept;
+  let result;
+  for (let i = 0; i < runs; i++) {
+    result = undefined;
+    gc();
+    const before = process.memoryUsage().heapUsed;
+    const started = process.hrtime.bigint();
+    result = await fn();
+    times.push(ms(process.hrtime.bigint() - started));
+    grown.push(process.memoryUsage().heapUsed - before);
+    gc();
+    kept ??= process.memoryUsage().heapUsed - before;
+  }
+  const peakRss = process.resourceUsage().maxRSS * 1024;
+  const time = median(times);
+  console.log(`  ${label.padEnd(46)} ${time.toFixed(1).padStart(8)} ms   heap +${mib(median(grown)).padStart(10)}  kept ${mib(kept).padStart(9)}  peak RSS ${mib(peakRss)}`);
+  return { time, result };
+}
+
+// ---------------------------------------------------------------- 1. planning
+async function planAtScale() {
+  const { services: N, targets: T, runs } = PLAN;
+  console.log(`1. Planning at scale: ${N} services (wrapper, 0-3 dependsOn each on earlier ones, seeded) on ${T} simulated targets; median of ${runs} runs`);
+  const dir = path.join(work, 'plan');
+  await mkdir(dir, { recursive: true });
+  const deps = acyclicDependencies(N, { seed: 42, maxDeps: 3 });
+  const key = (i) => `s${String(i).padStart(4, '0')}`;
+  const target = (i) => `t${String(i).padStart(3, '0')}`;
+  const infrastructure = Object.fromEntries(Array.from({ length: T }, (_, i) => [target(i), {
+    properties: { hostname: `${target(i)}.example.org`, sshUser: 'deploy' },
+    numOfCores: 4,
+    containers: { wrapper: { markerDir: '/var/lib/markers' } },
+  }]));
+  const distribution = Object.fromEntries(deps.map((_, i) => [key(i), [target(i % T)]]));
+  const services = Object.fromEntries(deps.map((list, i) => [key(i), {
+    name: key(i),
+    type: 'wrapper',
+    pkg: `./components/${key(i)}`,
+    ...(list.length > 0 ? { dependsOn: Object.fromEntries(list.map((d, n) => [`dep${n}`, key(d)])) } : {}),
+  }]));
+  const files = { infrastructure: path.join(dir, 'infrastructure.json'), distribution: path.join(dir, 'distribution.json'), services: path.join(dir, 'services.json') };
+  await writeFile(files.infrastructure, JSON.stringify(infrastructure, null, 2));
+  await writeFile(files.distribution, JSON.stringify(distribution, null, 2));
+  await writeFile(files.services, JSON.stringify(services, null, 2));
+  const edges = deps.reduce((a, list) => a + list.length, 0);
+  console.log(`  models: ${N} services, ${edges} dependsOn edges; JSON files of ${[files.infrastructure, files.distribution, files.services].length} models written to a temp folder`);
+
+  // The changed service: past the middle, with a handful of dependants (so the change plan is small but not trivial).
+  let changed = Math.floor(N / 2);
+  for (let i = Math.floor(N / 2); i < N; i++) {
+    const size = withDependants(deps, i).size;
+    if (size >= 4 && size <= 20) {
+      changed = i;
+      break;
+    }
+  }
+  const expected = new Set([...withDependants(deps, changed)].map(key));
+  const entry = (source, service, version = 1) => `${String(service).padEnd(8, '0')}${version}-${path.basename(String(source))}`;
+
+  const sources = await measure('read models (JSON read through yaml, lines)', runs, async () => ({
+    infrastructure: await loadModelFile(files.infrastructure, 'infrastructure'),
+    distribution: await loadModelFile(files.distribution, 'distribution'),
+    services: await loadModelFile(files.services, 'services'),
+  }));
+  const models = await measure('check models (parse* functions)', runs, async () => {
+    const infra = parseInfrastructure(sources.result.infrastructure);
+    const dist = await parseDistribution(sources.result.distribution, infra);
+    return { infra, dist, model: await parseServices(sources.result.services, infra, dist) };
+  });
+  const { infra, model } = models.result;
+  const first = await measure('identities: deploymentOf', runs, () => deploymentOf(model, infra, 'default', async (source, service) => entry(source, service)));
+  const next = await measure('identities: deploymentOf, 1 component changed', runs, () =>
+    deploymentOf(model, infra, 'default', async (source, service) => entry(source, service, service === key(changed) ? 2 : 1)),
+  );
+  const firstPlan = await measure('planTransition: first deploy', runs, async () => planTransition(undefined, first.result));
+  const noopPlan = await measure('planTransition: no change', runs, async () => planTransition(first.result, first.result));
+  const changePlan = await measure('planTransition: 1 service changed', runs, async () => planTransition(first.result, next.result));
+  const limit = () => 4;
+  const order = async (plan, waits) => {
+    const finished = new Set();
+    let wrong = 0;
+    const outcome = await runGraph(plan, waits, limit, async (m) => {
+      if ((waits.get(m.id) ?? []).some((id) => !finished.has(id))) wrong++;
+      await Promise.resolve();
+      finished.add(m.id);
+    });
+    return { done: outcome.done.length, failure: outcome.failure, wrong };
+  };
+  const firstOrder = await measure('runGraph: first deploy, no-op work', runs, () => order(firstPlan.result.activate, firstPlan.result.activationWaits));
+  const changeOrder = await measure('runGraph: change (deactivate + activate)', runs, async () => ({
+    deactivated: await order(changePlan.result.deactivate, changePlan.result.deactivationWaits),
+    activated: await order(changePlan.result.activate, changePlan.result.activationWaits),
+  }));
+
+  const servicesOf = (mappings) => new Set(mappings.map((m) => m.service));
+  const sameSet = (a, b) => a.size === b.size && [...a].every((x) => b.has(x));
+  const total = firstPlan.result.activate.length;
+  const { deactivate, activate } = changePlan.result;
+  console.log('  checks:');
+  console.log(`    first deploy plans ${total} activations of ${N} mappings, 0 deactivations: ${verify(total === N && firstPlan.result.deactivate.length === 0)}`);
+  console.log(`    no change plans 0 steps, ${noopPlan.result.unchanged.length} unchanged: ${verify(noopPlan.result.activate.length === 0 && noopPlan.result.deactivate.length === 0 && noopPlan.result.unchanged.length === N)}`);
+  console.log(`    change of ${key(changed)}: ${activate.length} activations, ${deactivate.length} deactivations (it and its ${expected.size - 1} transitive dependants): ${verify(sameSet(servicesOf(activate), expected) && sameSet(servicesOf(deactivate), expected))}`);
+  console.log(`    runGraph ran ${firstOrder.result.done}/${total} (first) and ${changeOrder.result.activated.done}+${changeOrder.result.deactivated.done} (change), each after what it waits for: ${verify(firstOrder.result.done === total && firstOrder.result.wrong === 0 && !firstOrder.result.failure && changeOrder.result.activated.wrong + changeOrder.result.deactivated.wrong === 0)}`);
+  const phases = [sources, models, first, firstPlan, firstOrder].reduce((a, p) => a + p.time, 0);
+  console.log(`  whole first-deploy planning (read + check + identities + plan + order): ${phases.toFixed(0)} ms for ${N} services`);
+  return { phases };
+}
+
+// ------------------------------------------------------ 2. wrapper services over SSH
+function wrapperScript(name, version) {
+  // markerDir comes from the wrapper container's properties (the environment of bin/wrapper).
+  return `#!/bin/sh
+# ${name} ${version}
+case "$1" in
+  activate) mkdir -p "$markerDir" && echo '${name} ${version}' > "$markerDir/${name}" && sleep 0.003 ;;
+  deactivate) rm -f "$markerDir/${name}" && sleep 0.003 ;;
+  *) ;;
+esac
+`;
+}
+
+async function writeComponent(dir, name, version) {
+  const program = path.join(dir, 'bin', 'wrapper');
+  await mkdir(path.dirname(program), { recursive: true });
+  await writeFile(program, wrapperScript(name, version));
+  await chmod(program, 0o755);
+}
+
+function dysnomia(args, stateDir) {
+  return run(process.execPath, [DYSNOMIA, ...args], { env: { PATH: process.env.PATH, HOME: process.env.HOME, DYSNOMIA_STATEDIR: stateDir }, maxBuffer: 256 * 1024 * 1024 });
+}
+
+/** What a --json run reported: step counts per action, the services activated and deactivated, entries sent. */
+function tally(stdout) {
+  const events = stdout.split('\n').filter(Boolean).map((line) => JSON.parse(line));
+  const steps = events.filter((e) => e.event === 'step' && e.status === 'done' && !e.undo);
+  const servicesOf = (action) => new Set(steps.filter((s) => s.action === action).map((s) => s.service));
+  const count = (action) => steps.filter((s) => s.action === action).length;
+  const transition = events.find((e) => e.event === 'transition');
+  return {
+    ok: events.find((e) => e.event === 'done')?.ok === true,
+    activate: count('activate'),
+    deactivate: count('deactivate'),
+    lock: count('lock'),
+    unlock: count('unlock'),
+    activated: servicesOf('activate'),
+    deactivated: servicesOf('deactivate'),
+    built: events.filter((e) => e.event === 'built').length,
+    sent: events.filter((e) => e.event === 'transferred').reduce((a, e) => a + e.entries, 0),
+    unchanged: transition?.unchanged,
+    profilesChanged: events.filter((e) => e.event === 'profile' && e.changed).length,
+  };
+}
+
+async function markers(dirs) {
+  const found = new Map();
+  for (const dir of dirs) {
+    for (const name of await readdir(dir).catch(() => [])) found.set(name, (await readFile(path.join(dir, name), 'utf8')).trim());
+  }
+  return found;
+}
+
+async function wrappersOverSsh() {
+  const { services: N, targets: T, noopRuns } = SSH;
+  const deps = acyclicDependencies(N, { seed: 7, maxDeps: 2, window: 20 });
+  const name = (i) => `w${String(i).padStart(3, '0')}`;
+  // The changed service: one with a few dependants (the change redeploys them too).
+  let changed = Math.floor((N * 3) / 4);
+  for (let i = changed; i < N; i++) {
+    const size = withDependants(deps, i).size;
+    if (size >= 3 && size <= 12) {
+      changed = i;
+      break;
+    }
+  }
+  const expected = new Set([...withDependants(deps, changed)].map(name));
+  console.log(`\n2. ${N} wrapper services (bin/wrapper writes/removes a marker file, ~3 ms sleep; 0-2 dependsOn each within the 20 before it, seeded) to ${T} sshd targets on 127.0.0.1`);
+  console.log(`   change: ${name(changed)} gets a new component; it and its ${expected.size - 1} dependants (${[...expected].filter((s) => s !== name(changed)).join(', ')}) are redeployed`);
+
+  const dir = path.join(work, 'ssh');
+  await mkdir(dir, { recursive: true });
+  const { key, publicKey } = await makeClientKey(dir);
+  const knownHosts = path.join(dir, 'known_hosts');
+  const hosts = [];
+  for (let i = 1; i <= T; i++) hosts.push(await startSshd({ work: dir, index: i, publicKey, knownHosts, daemons }));
+
+  for (let i = 0; i < N; i++) await writeComponent(path.join(dir, 'components', name(i)), name(i), 'v1');
+  await writeComponent(path.join(dir, 'components', `${name(changed)}-v2`), name(changed), 'v2');
+  const servicesModel = (version) => Object.fromEntries(deps.map((list, i) => [name(i), {
+    name: name(i),
+    type: 'wrapper',
+    pkg: `./components/${name(i)}${i === changed && version === 2 ? '-v2' : ''}`,
+    ...(list.length > 0 ? { dependsOn: Object.fromEntries(list.map((d, n) => [`dep${n}`, name(d)])) } : {}),
+  }]));
+  const services1 = path.join(dir, 'services-v1.json');
+  const services2 = path.join(dir, 'services-v2.json');
+  await writeFile(services1, JSON.stringify(servicesModel(1), null, 2));
+  await writeFile(services2, JSON.stringify(servicesModel(2), null, 2));
+  const distribution = path.join(dir, 'distribution.json');
+  await writeFile(distribution, JSON.stringify(Object.fromEntries(deps.map((_, i) => [name(i), [`test${(i % T) + 1}`]]))));
+
+  const results = [];
+  for (const config of [OURS, DISNIX]) {
+    // Fresh state folders: coordinator and every target.
+    const base = path.join(dir, config === OURS ? 'ours' : 'disnix');
+    const machines = hosts.map((h, i) => ({ stateDir: path.join(base, `machine-${i + 1}/state`), markerDir: path.join(base, `machine-${i + 1}/markers`) }));
+    const infrastructure = path.join(base, 'infrastructure.json');
+    await mkdir(base, { recursive: true });
+    await writeFile(infrastructure, JSON.stringify(Object.fromEntries(hosts.map((h, i) => [`test${i + 1}`, {
+      properties: { hostname: '127.0.0.1', sshPort: h.port, sshKey: key, sshKnownHosts: knownHosts, stateDir: machines[i].stateDir, nodePath: process.execPath },
+      containers: { wrapper: { markerDir: machines[i].markerDir } },
+    }]))));
+    const coordinator = path.join(base, 'coordinator');
+    const deploy = async (label, services) => {
+      const started = process.hrtime.bigint();
+      let outcome;
+      try {
+        outcome = await dysnomia(['deploy', '-s', services, '-i', infrastructure, '-d', distribution, '--json', ...config.args], coordinator);
+      } catch (error) {
+        console.error(`${config.label}: ${label} failed (status ${error.code}):\n${error.stderr}\n${String(error.stdout).split('\n').slice(-5).join('\n')}`);
+        throw new Error(`${config.label}: ${label} failed`);
+      }
+      const seconds = ms(process.hrtime.bigint() - started) / 1000;
+      return { seconds, ...tally(outcome.stdout) };
+    };
+    const markerDirs = machines.map((m) => m.markerDir);
+    console.log(`\n  ${config.label}${config.args.length > 0 ? ` (${config.args.join(' ')})` : ' (activations per target = its core count, 4 concurrent transfers)'}:`);
+
+    const first = await deploy('first deploy', services1);
+    const afterFirst = await markers(markerDirs);
+    console.log(`    first deploy        ${first.seconds.toFixed(2).padStart(6)} s   built ${first.built}, sent ${first.sent} entries, activated ${first.activate}, deactivated ${first.deactivate}; ${afterFirst.size} markers on the targets: ${verify(first.ok && first.activate === N && first.deactivate === 0 && first.activated.size === N && afterFirst.size === N)}`);
+
+    const noops = [];
+    for (let i = 0; i < noopRuns; i++) noops.push(await deploy('no-op redeploy', services1));
+    const noop = { ...noops[0], seconds: median(noops.map((n) => n.seconds)) };
+    const noopOk = noops.every((n) => n.ok && n.activate === 0 && n.deactivate === 0 && n.lock === 0 && n.sent === 0 && n.unchanged === N && n.profilesChanged === 0);
+    console.log(`    no-op redeploy      ${noop.seconds.toFixed(2).padStart(6)} s   (median of ${noopRuns}) sent ${noop.sent}, activated ${noop.activate}, deactivated ${noop.deactivate}, locked ${noop.lock}, ${noop.unchanged} unchanged: ${verify(noopOk)}`);
+
+    const change = await deploy('one-service change', services2);
+    const afterChange = await markers(markerDirs);
+    const sameSet = (a, b) => a.size === b.size && [...a].every((x) => b.has(x));
+    const changeOk = change.ok && sameSet(change.activated, expected) && sameSet(change.deactivated, expected) && afterChange.size === N && afterChange.get(name(changed)) === `${name(changed)} v2`;
+    console.log(`    one-service change  ${change.seconds.toFixed(2).padStart(6)} s   sent ${change.sent}, deactivated ${change.deactivate}, activated ${change.activate} (expected ${expected.size} each), locked/unlocked ${change.lock}/${change.unlock} running services; marker of ${name(changed)}: "${afterChange.get(name(changed))}": ${verify(changeOk)}`);
+    results.push({ config, first, noop, change });
+  }
+
+  const [ours, disnix] = results;
+  console.log(`\n  Side by side (${N} wrapper services, ${T} targets):`);
+  console.log(`    ${''.padEnd(20)} ${'ours'.padStart(9)} ${'Disnix defaults'.padStart(16)}   ratio (Disnix defaults / ours)`);
+  for (const [label, field] of [['first deploy', 'first'], ['no-op redeploy', 'noop'], ['one-service change', 'change']]) {
+    const a = ours[field].seconds;
+    const b = disnix[field].seconds;
+    console.log(`    ${label.padEnd(20)} ${`${a.toFixed(2)} s`.padStart(9)} ${`${b.toFixed(2)} s`.padStart(16)}   ${(b / a).toFixed(2)}x`);
+  }
+}
+
+try {
+  const started = Date.now();
+  console.log(`Orchestrator benchmark${QUICK ? ' (--quick)' : ''} on ${os.availableParallelism()} cores, Node ${process.versions.node}\n`);
+  if (!argv.includes('--skip-plan')) await planAtScale();
+  if (!argv.includes('--skip-ssh')) await wrappersOverSsh();
+  console.log(`\nTotal ${((Date.now() - started) / 1000).toFixed(0)} s; checks: ${mismatches === 0 ? 'all ok' : `${mismatches} MISMATCH`}`);
+  process.exitCode = mismatches === 0 ? 0 : 1;
+} finally {
+  await cleanup();
+}
