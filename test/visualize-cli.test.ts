@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { access, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { access, lstat, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import t from 'tap';
 import { dysnomia, tempDir } from './helpers/cli.js';
@@ -121,6 +121,24 @@ t.test('--output writes the file (replacing what was there) and nothing to stand
   t.equal(svg.stdout, '');
   t.match(await readFile(svgFile, 'utf8'), />StaffTracker<\/text>[\s\S]*<\/svg>\s*$/);
   t.same((await readdir(out)).sort(), ['deployment.dot', 'deployment.svg'], 'no temporary file left');
+});
+
+t.test('--output through a symbolic link replaces the file it points to; a device is written to, not replaced', async (t) => {
+  const out = await tempDir(t, 'dysnomia-visualize-link-');
+  const real = path.join(out, 'real.dot');
+  const link = path.join(out, 'link.dot');
+  await writeFile(real, 'old');
+  await symlink(real, link);
+  const result = await visualize([...models, '--output', link]);
+  t.equal(result.code, 0, result.stderr);
+  t.ok((await lstat(link)).isSymbolicLink(), 'the link is still a link');
+  t.match(await readFile(real, 'utf8'), /^digraph "deployment"/, 'the file it points to has the graph');
+  t.same((await readdir(out)).sort(), ['link.dot', 'real.dot']);
+
+  const toDevice = await visualize([...models, '--output', '/dev/null']);
+  t.equal(toDevice.code, 0, toDevice.stderr);
+  t.equal(toDevice.stdout, '');
+  t.ok((await stat('/dev/null')).isCharacterDevice(), '/dev/null is still the device');
 });
 
 t.test('--format svg without Graphviz on PATH: exit 1, how to install it, no file written', async (t) => {

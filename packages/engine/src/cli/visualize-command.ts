@@ -6,7 +6,7 @@ import { loadInfrastructure } from '../models/infrastructure.js';
 import { loadServices } from '../models/services.js';
 import { deploymentGraph } from '../visualize/deployment-graph.js';
 import { toDot } from '../visualize/dot.js';
-import { GRAPHVIZ_HINT, renderSvg } from '../visualize/render-svg.js';
+import { renderSvg } from '../visualize/render-svg.js';
 import { writeFileAtomic } from '../visualize/write-atomic.js';
 import { parseOptions } from './run-cli.js';
 
@@ -32,8 +32,9 @@ Models (JS with a default export, TS, JSON or YAML), as for dysnomia deploy:
   -d, --distribution=FILE    The distribution model
 
 Options:
-  -f, --format=FORMAT        dot (default): the DOT text; svg: rendered by
-                             Graphviz's "dot -Tsvg" (${GRAPHVIZ_HINT})
+  -f, --format=FORMAT        dot (default): the DOT text; svg: drawn by
+                             Graphviz's "dot -Tsvg", found on PATH (to get
+                             it: apt-get install graphviz)
   -o, --output=FILE          Write to FILE (replaced whole, never half-written)
                              instead of standard output
       --debug                Show stack traces
