@@ -1,4 +1,4 @@
-import { access, mkdir, readFile, stat } from 'node:fs/promises';
+import { access, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import t from 'tap';
 import { unzipSync } from 'fflate';
@@ -280,4 +280,40 @@ t.test('the builders write what the real servers need, deterministically', async
   t.notMatch(await readFile(path.join(dir, 'm1/share/mariadb-server/init.sql'), 'utf8'), /'root'@'%'|GRANT SELECT/, 'no remote login unless asked for');
   const built = await buildTomcatContainer(path.join(dir, 't1'), { name: 'tomcat-test', httpPort: 8081, catalinaBase: '/s/tomcat-test' });
   t.equal(built.containerName, 'tomcat-test');
+});
+
+t.test('dysnomia deploy --dry-run takes both layers: what would be activated where', async (t) => {
+  const dir = await tempDir(t);
+  const target = (name: string, containers: Record<string, unknown>) => ({ properties: { hostname: 'localhost', stateDir: path.join(dir, name) }, containers });
+  const login = { mysqlUsername: 'root', mysqlPassword: 'secret' };
+  const captured = {
+    test1: target('test1', { 'mysql-production': { ...login, mysqlPort: '3306' }, 'mysql-test': { ...login, mysqlPort: '3307' } }),
+    test2: target('test2', { 'tomcat-production': { catalinaBaseDir: path.join(dir, 'tp') }, 'tomcat-test': { catalinaBaseDir: path.join(dir, 'tt') } }),
+  };
+  const infra = path.join(dir, 'infrastructure.json');
+  await writeFile(infra, JSON.stringify(captured));
+  const env = { DYSNOMIA_STATEDIR: path.join(dir, 'coordinator') };
+  const deploy = (layer: string, profile: string) =>
+    dysnomia(['deploy', '-s', path.join(EXAMPLE, `services${layer}.mjs`), '-i', infra, '-d', path.join(EXAMPLE, `distribution${layer}.mjs`), '--profile', profile, '--dry-run'], { env });
+
+  const containers = await deploy('-containers', 'containers');
+  t.equal(containers.code, 0, containers.stderr);
+  const activations = (output: string) => lines(output).filter((line) => line.includes('would activate')).sort();
+  t.same(activations(containers.stdout), [
+    'test1: would activate mysql-production in wrapper',
+    'test1: would activate mysql-test in wrapper',
+    'test2: would activate tomcat-production in wrapper',
+    'test2: would activate tomcat-test in wrapper',
+  ]);
+  const services = await deploy('', 'services');
+  t.equal(services.code, 0, services.stderr);
+  t.same(activations(services.stdout), [
+    'test1: would activate rooms in mysql-production',
+    'test1: would activate staff in mysql-test',
+    'test1: would activate zipcodes in mysql-production',
+    'test2: would activate RoomService in tomcat-production',
+    'test2: would activate StaffTracker in tomcat-production',
+    'test2: would activate ZipcodeService in tomcat-test',
+  ]);
+  t.notOk(await access(path.join(dir, 'test1')).then(() => true, () => false), 'a dry run leaves the targets alone');
 });
