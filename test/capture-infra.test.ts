@@ -5,6 +5,9 @@ import { loadInfrastructure } from '../packages/engine/src/models/infrastructure
 import { dysnomia } from './helpers/cli.js';
 import { packageFolder, sshTarget, twoMachines } from './helpers/deploy-fixtures.js';
 
+// Bootstrapping two targets and a dozen CLI runs over SSH: well within 120 s on a quiet machine, not with other suites running.
+t.setTimeout(300_000);
+
 // Two machines over SSH and one local target, each with containers provided by a profile, as the seed article's
 // multi-layer deployment leaves them.
 const { dir, env, knownHosts, test1, test2, state1, state2 } = await twoMachines(t, 'dysnomia-capture-');
@@ -166,4 +169,16 @@ t.test('bad usage and bad models exit 2 naming the argument or file:line', async
     t.equal(result.stdout, '');
     t.notMatch(result.stderr, /\n\s+at /, 'no stack trace');
   }
+});
+
+t.test('a container file the target cannot read is that target failing: exit 1 naming the target and file:line', async (t) => {
+  const containers = path.join(dir, 'broken-containers');
+  await mkdir(containers, { recursive: true });
+  await writeFile(path.join(containers, 'broken'), 'type=process\nport=$PORT\n');
+  const model = path.join(dir, 'local-only.json');
+  await writeFile(model, JSON.stringify({ local: bootstrap.local }));
+  const result = await capture(['-i', model], { DYSNOMIA_CONTAINERS_PATH: containers });
+  t.equal(result.code, 1, result.stderr);
+  t.equal(result.stdout, '');
+  t.match(result.stderr, /target "local": describing the machine failed: .*broken:2/);
 });

@@ -38,10 +38,10 @@ function nixValue(value: unknown, indent: string): string {
   return nixString(String(value));
 }
 
-/** `"key" = value;` lines; property names always quoted, as in the article's output. */
+/** `"key" = value;` lines, property names always quoted as in the article's output; what JSON leaves out (undefined, functions) is left out too. */
 function attributes(properties: Record<string, unknown>, indent: string): string[] {
   return Object.entries(properties)
-    .filter(([, value]) => typeof value !== 'function')
+    .filter(([, value]) => value !== undefined && typeof value !== 'function')
     .map(([key, value]) => `${indent}${nixString(key)} = ${nixValue(value, indent)};`);
 }
 
