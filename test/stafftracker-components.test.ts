@@ -104,7 +104,7 @@ t.test('the StaffTracker page lists the staff table, live, from a MariaDB the da
   // The JSP queries on every request: a changed row shows at once (and is escaped).
   await db.sql("UPDATE staff SET name = 'Margaret Hamilton & <Co>' WHERE id = 2;", 'staff');
   const changedNames = lines(await db.sql('SELECT name FROM staff ORDER BY id;', 'staff'));
-  t.not(changedNames, names);
+  t.notSame(changedNames, names, 'the row changed');
   const changed = await httpGet(url);
   t.equal(changed.status, 200);
   t.same(listItems(changed.body), changedNames, 'the page shows the changed row');
@@ -243,7 +243,7 @@ t.test('the containers layer: four wrapper services, two of each kind per machin
   t.equal(changedParams('mysql-test').server.port, 13307);
   t.equal(changedParams('tomcat-production').httpPort, 18080);
   t.equal(changedParams('mysql-production').server.dataDir, '/data/st/mysql-production/data', 'STAFFTRACKER_DATA_DIR');
-  t.not(asComponent(changed.services['mysql-test']!.pkg).inputs, inputs('mysql-test'), 'other settings, another component');
+  t.notSame(asComponent(changed.services['mysql-test']!.pkg).inputs, inputs('mysql-test'), 'other settings, other inputs (another component)');
 
   // What the components hold: the wrapper and the container file of their own name, secrets private.
   const dir = await tempDir(t);
