@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { lstat, mkdtemp, readFile, readdir, readlink, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
@@ -137,4 +137,20 @@ t.test('writeFileAtomic: exact mode whatever the umask, replaces atomically, lea
   t.equal((await stat(file)).mode & 0o777, 0o644);
   t.same(await readdir(dir), ['infra.json'], 'no temporary file left');
   await t.rejects(writeFileAtomic(path.join(dir, 'missing/infra.json'), 'x', 0o644), { code: 'ENOENT' });
+});
+
+t.test('writeFileAtomic: a symbolic link stays a link, a device is written to', async (t) => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'dysnomia-capture-write-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  await writeFile(path.join(dir, 'real.json'), 'old');
+  const link = path.join(dir, 'link.json');
+  await symlink('real.json', link);
+  await writeFileAtomic(link, 'new', 0o600);
+  t.ok((await lstat(link)).isSymbolicLink(), 'still a link');
+  t.equal(await readlink(link), 'real.json');
+  t.equal(await readFile(path.join(dir, 'real.json'), 'utf8'), 'new');
+  t.equal((await stat(path.join(dir, 'real.json'))).mode & 0o777, 0o600);
+  await writeFileAtomic('/dev/null', 'discarded', 0o644);
+  t.ok((await stat('/dev/null')).isCharacterDevice(), '/dev/null is still the device');
+  t.same((await readdir(dir)).sort(), ['link.json', 'real.json']);
 });
