@@ -192,7 +192,8 @@ export async function deployCommand(argv: string[]): Promise<number> {
   } finally {
     reporter.finish();
   }
-  if (!values.json) for (const message of result.failed.values()) process.stderr.write(`dysnomia: error: ${message}\n`);
+  // With --json the events carry the failures too; stderr says them to a person either way.
+  for (const message of new Set(result.failed.values())) process.stderr.write(`dysnomia: error: ${message}\n`);
   return result.ok ? 0 : 1;
 }
 

@@ -126,8 +126,9 @@ export async function runTransition(to: TransitionTarget, options: OrchestratorO
     return finish(failures.size === 0);
   } catch (error) {
     if (error instanceof DysnomiaError && error.exitCode !== EXIT_OPERATION_FAILED) throw error;
-    failures.set(failures.size === 0 ? 'deploy' : [...failures.keys()][0]!, errorText(error));
-    if (!(error instanceof DysnomiaError) || error.code !== 'ERR_DYSNOMIA_DEPLOY_FAILED') reporter.emit({ event: 'failed', target: 'deploy', error: errorText(error) });
+    const where = failures.size === 0 ? 'deploy' : [...failures.keys()][0]!;
+    failures.set(where, errorText(error));
+    reporter.emit({ event: 'failed', target: where, error: errorText(error) });
     return finish(false);
   } finally {
     closeAll(sessions);
