@@ -11,18 +11,16 @@
 //     events and the marker files on the targets check what each run did.
 // Needs the built engine and plugins (npm run build) and /usr/sbin/sshd.
 // Usage: node bench/orchestrator.mjs [--quick] [--keep] [--skip-plan] [--skip-ssh]
-import { execFile } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { promisify } from 'node:util';
 import v8 from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { acyclicDependencies, withDependants } from './lib/seeded-graph.mjs';
 import { have, makeClientKey, SSHD, startSshd, stopDaemons } from './lib/sshd.mjs';
 
-const run = promisify(execFile);
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const DIST = path.join(ROOT, 'packages/engine/dist');
 const DYSNOMIA = path.join(ROOT, 'packages/engine/bin/dysnomia.js');
@@ -30,7 +28,7 @@ const argv = process.argv.slice(2);
 const QUICK = argv.includes('--quick');
 
 const PLAN = QUICK ? { services: 200, targets: 20, runs: 3 } : { services: 1000, targets: 100, runs: 7 };
-const SSH = QUICK ? { services: 40, targets: 4, noopRuns: 1 } : { services: 200, targets: 4, noopRuns: 3 };
+const SSH = QUICK ? { services: 40, targets: 4, repeats: 1 } : { services: 200, targets: 4, repeats: 3 };
 const OURS = { label: 'ours', args: [] };
 const DISNIX = { label: 'Disnix defaults', args: ['--max-concurrent-activations', '1', '--max-concurrent-transfers', '2'] };
 
@@ -60,7 +58,8 @@ const work = await mkdtemp(path.join(os.tmpdir(), 'dysnomia-bench-orchestrator-'
 const daemons = [];
 const cleanup = async () => {
   stopDaemons(daemons);
-  if (!argv.includes('--keep')) await rm(work, { recursive: true, force: true });
+  if (argv.includes('--keep')) console.log(`work folder kept: ${work} (logs of each run: ssh/*/logs)`);
+  else await rm(work, { recursive: true, force: true });
 };
 process.on('SIGINT', () => cleanup().then(() => process.exit(130)));
 
@@ -213,17 +212,48 @@ async function writeComponent(dir, name, version) {
   await chmod(program, 0o755);
 }
 
-function dysnomia(args, stateDir) {
-  return run(process.execPath, [DYSNOMIA, ...args], { env: { PATH: process.env.PATH, HOME: process.env.HOME, DYSNOMIA_STATEDIR: stateDir }, maxBuffer: 256 * 1024 * 1024 });
+/**
+ * Runs the CLI with a clean environment and --json; every event comes back
+ * with `at` (ms since the start) and is written to `logFile` (kept with
+ * --keep) to see where a run spends its time. Rejects with stderr on failure.
+ */
+function dysnomia(args, stateDir, logFile) {
+  const started = Date.now();
+  const child = spawn(process.execPath, [DYSNOMIA, ...args], { env: { PATH: process.env.PATH, HOME: process.env.HOME, DYSNOMIA_STATEDIR: stateDir }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const events = [];
+  let stderr = '';
+  let pending = '';
+  child.stdout.on('data', (chunk) => {
+    pending += chunk;
+    let newline;
+    while ((newline = pending.indexOf('\n')) >= 0) {
+      const line = pending.slice(0, newline);
+      pending = pending.slice(newline + 1);
+      events.push({ at: Date.now() - started, ...JSON.parse(line) });
+    }
+  });
+  child.stderr.on('data', (chunk) => (stderr += chunk));
+  return new Promise((resolve, reject) => {
+    child.on('close', async (code) => {
+      await writeFile(logFile, `${args.join(' ')}\n${events.map(({ at, ...e }) => `+${String(at).padStart(6)} ms ${JSON.stringify(e)}`).join('\n')}\n${stderr ? `stderr:\n${stderr}` : ''}`);
+      if (code === 0) resolve({ events, seconds: (Date.now() - started) / 1000 });
+      else reject(Object.assign(new Error(`dysnomia exited with status ${code}`), { code, stderr, events }));
+    });
+  });
 }
 
-/** What a --json run reported: step counts per action, the services activated and deactivated, entries sent. */
-function tally(stdout) {
-  const events = stdout.split('\n').filter(Boolean).map((line) => JSON.parse(line));
+/** What a --json run reported: step counts per action, the services activated and deactivated, entries sent, and when each phase ended. */
+function tally(events) {
   const steps = events.filter((e) => e.event === 'step' && e.status === 'done' && !e.undo);
   const servicesOf = (action) => new Set(steps.filter((s) => s.action === action).map((s) => s.service));
   const count = (action) => steps.filter((s) => s.action === action).length;
-  const transition = events.find((e) => e.event === 'transition');
+  const lastAt = (test, fallback) => events.filter(test).at(-1)?.at ?? fallback;
+  const start = lastAt((e) => e.event === 'start', 0);
+  const sent = lastAt((e) => e.event === 'plan' || e.event === 'transferred', start);
+  const locked = lastAt((e) => e.event === 'locked' || (e.event === 'step' && e.action === 'lock'), sent);
+  const operated = lastAt((e) => e.event === 'step' && (e.action === 'activate' || e.action === 'deactivate'), locked);
+  const profiles = lastAt((e) => e.event === 'profile', operated);
+  const done = lastAt((e) => e.event === 'done', profiles);
   return {
     ok: events.find((e) => e.event === 'done')?.ok === true,
     activate: count('activate'),
@@ -234,10 +264,14 @@ function tally(stdout) {
     deactivated: servicesOf('deactivate'),
     built: events.filter((e) => e.event === 'built').length,
     sent: events.filter((e) => e.event === 'transferred').reduce((a, e) => a + e.entries, 0),
-    unchanged: transition?.unchanged,
+    unchanged: events.find((e) => e.event === 'transition')?.unchanged,
     profilesChanged: events.filter((e) => e.event === 'profile' && e.changed).length,
+    // Seconds spent in each phase, from the events' arrival times.
+    phases: { 'models+build': start, 'connect+send': sent - start, 'locks': locked - sent, 'de/activate': operated - locked, 'profiles': profiles - operated, 'record+unlock': done - profiles },
   };
 }
+
+const phaseLine = (phases) => Object.entries(phases).map(([name, at]) => `${name} ${(at / 1000).toFixed(2)}`).join(' | ');
 
 async function markers(dirs) {
   const found = new Map();
@@ -247,8 +281,10 @@ async function markers(dirs) {
   return found;
 }
 
+const sameSet = (a, b) => a.size === b.size && [...a].every((x) => b.has(x));
+
 async function wrappersOverSsh() {
-  const { services: N, targets: T, noopRuns } = SSH;
+  const { services: N, targets: T, repeats } = SSH;
   const deps = acyclicDependencies(N, { seed: 7, maxDeps: 2, window: 20 });
   const name = (i) => `w${String(i).padStart(3, '0')}`;
   // The changed service: one with a few dependants (the change redeploys them too).
@@ -262,7 +298,9 @@ async function wrappersOverSsh() {
   }
   const expected = new Set([...withDependants(deps, changed)].map(name));
   console.log(`\n2. ${N} wrapper services (bin/wrapper writes/removes a marker file, ~3 ms sleep; 0-2 dependsOn each within the 20 before it, seeded) to ${T} sshd targets on 127.0.0.1`);
-  console.log(`   change: ${name(changed)} gets a new component; it and its ${expected.size - 1} dependants (${[...expected].filter((s) => s !== name(changed)).join(', ')}) are redeployed`);
+  console.log(`   ours: activations per target = its core count (${os.availableParallelism()} here), 4 concurrent transfers; Disnix defaults: ${DISNIX.args.join(' ')}`);
+  console.log(`   each on fresh state folders (coordinator and targets), runs interleaved (ours, Disnix, ours, …) so machine load drifts alike`);
+  console.log(`   change: ${name(changed)} gets a new component (v1 -> v2 -> v1 -> …); it and its ${expected.size - 1} dependants (${[...expected].filter((s) => s !== name(changed)).join(', ')}) are redeployed`);
 
   const dir = path.join(work, 'ssh');
   await mkdir(dir, { recursive: true });
@@ -276,69 +314,107 @@ async function wrappersOverSsh() {
   const servicesModel = (version) => Object.fromEntries(deps.map((list, i) => [name(i), {
     name: name(i),
     type: 'wrapper',
-    pkg: `./components/${name(i)}${i === changed && version === 2 ? '-v2' : ''}`,
+    pkg: `./components/${name(i)}${i === changed && version === 'v2' ? '-v2' : ''}`,
     ...(list.length > 0 ? { dependsOn: Object.fromEntries(list.map((d, n) => [`dep${n}`, name(d)])) } : {}),
   }]));
-  const services1 = path.join(dir, 'services-v1.json');
-  const services2 = path.join(dir, 'services-v2.json');
-  await writeFile(services1, JSON.stringify(servicesModel(1), null, 2));
-  await writeFile(services2, JSON.stringify(servicesModel(2), null, 2));
+  const servicesFile = { v1: path.join(dir, 'services-v1.json'), v2: path.join(dir, 'services-v2.json') };
+  await writeFile(servicesFile.v1, JSON.stringify(servicesModel('v1'), null, 2));
+  await writeFile(servicesFile.v2, JSON.stringify(servicesModel('v2'), null, 2));
+  const packages = path.join(dir, 'packages.json');
+  await mkdir(path.join(dir, 'pkgs/hello/bin'), { recursive: true });
+  await writeFile(path.join(dir, 'pkgs/hello/bin/hello'), '#!/bin/sh\necho hello\n', { mode: 0o755 });
+  await writeFile(packages, JSON.stringify(Object.fromEntries(hosts.map((_, i) => [`test${i + 1}`, ['./pkgs/hello']]))));
   const distribution = path.join(dir, 'distribution.json');
   await writeFile(distribution, JSON.stringify(Object.fromEntries(deps.map((_, i) => [name(i), [`test${(i % T) + 1}`]]))));
 
-  const results = [];
+  // One set of fresh state folders (coordinator and every target) per configuration.
+  const setups = [];
   for (const config of [OURS, DISNIX]) {
-    // Fresh state folders: coordinator and every target.
     const base = path.join(dir, config === OURS ? 'ours' : 'disnix');
     const machines = hosts.map((h, i) => ({ stateDir: path.join(base, `machine-${i + 1}/state`), markerDir: path.join(base, `machine-${i + 1}/markers`) }));
     const infrastructure = path.join(base, 'infrastructure.json');
-    await mkdir(base, { recursive: true });
+    await mkdir(path.join(base, 'logs'), { recursive: true });
     await writeFile(infrastructure, JSON.stringify(Object.fromEntries(hosts.map((h, i) => [`test${i + 1}`, {
       properties: { hostname: '127.0.0.1', sshPort: h.port, sshKey: key, sshKnownHosts: knownHosts, stateDir: machines[i].stateDir, nodePath: process.execPath },
       containers: { wrapper: { markerDir: machines[i].markerDir } },
     }]))));
-    const coordinator = path.join(base, 'coordinator');
-    const deploy = async (label, services) => {
-      const started = process.hrtime.bigint();
-      let outcome;
+    let runs = 0;
+    const deploy = async (label, args) => {
       try {
-        outcome = await dysnomia(['deploy', '-s', services, '-i', infrastructure, '-d', distribution, '--json', ...config.args], coordinator);
+        const { events, seconds } = await dysnomia(['deploy', ...args, '--json', ...config.args], path.join(base, 'coordinator'), path.join(base, 'logs', `${++runs}-${label.replaceAll(' ', '-')}.log`));
+        return { seconds, ...tally(events) };
       } catch (error) {
-        console.error(`${config.label}: ${label} failed (status ${error.code}):\n${error.stderr}\n${String(error.stdout).split('\n').slice(-5).join('\n')}`);
+        console.error(`${config.label}: ${label} failed (status ${error.code}):\n${error.stderr}`);
         throw new Error(`${config.label}: ${label} failed`);
       }
-      const seconds = ms(process.hrtime.bigint() - started) / 1000;
-      return { seconds, ...tally(outcome.stdout) };
     };
-    const markerDirs = machines.map((m) => m.markerDir);
-    console.log(`\n  ${config.label}${config.args.length > 0 ? ` (${config.args.join(' ')})` : ' (activations per target = its core count, 4 concurrent transfers)'}:`);
+    setups.push({
+      config,
+      deploy,
+      services: (version) => ['-s', servicesFile[version], '-i', infrastructure, '-d', distribution],
+      bootstrapArgs: ['-i', infrastructure, '-P', packages, '--profile', 'bench-bootstrap'],
+      markers: () => markers(machines.map((m) => m.markerDir)),
+      results: {},
+    });
+  }
+  const row = (setup, label, result, detail) => console.log(`    ${setup.config.label.padEnd(16)} ${label.padEnd(19)} ${result.seconds.toFixed(2).padStart(6)} s   ${detail}`);
+  const phases = (result) => console.log(`    ${''.padEnd(16)} ${''.padEnd(19)} ${''.padStart(8)}   phases (s): ${phaseLine(result.phases)}`);
 
-    const first = await deploy('first deploy', services1);
-    const afterFirst = await markers(markerDirs);
-    console.log(`    first deploy        ${first.seconds.toFixed(2).padStart(6)} s   built ${first.built}, sent ${first.sent} entries, activated ${first.activate}, deactivated ${first.deactivate}; ${afterFirst.size} markers on the targets: ${verify(first.ok && first.activate === N && first.deactivate === 0 && first.activated.size === N && afterFirst.size === N)}`);
-
-    const noops = [];
-    for (let i = 0; i < noopRuns; i++) noops.push(await deploy('no-op redeploy', services1));
-    const noop = { ...noops[0], seconds: median(noops.map((n) => n.seconds)) };
-    const noopOk = noops.every((n) => n.ok && n.activate === 0 && n.deactivate === 0 && n.lock === 0 && n.sent === 0 && n.unchanged === N && n.profilesChanged === 0);
-    console.log(`    no-op redeploy      ${noop.seconds.toFixed(2).padStart(6)} s   (median of ${noopRuns}) sent ${noop.sent}, activated ${noop.activate}, deactivated ${noop.deactivate}, locked ${noop.lock}, ${noop.unchanged} unchanged: ${verify(noopOk)}`);
-
-    const change = await deploy('one-service change', services2);
-    const afterChange = await markers(markerDirs);
-    const sameSet = (a, b) => a.size === b.size && [...a].every((x) => b.has(x));
-    const changeOk = change.ok && sameSet(change.activated, expected) && sameSet(change.deactivated, expected) && afterChange.size === N && afterChange.get(name(changed)) === `${name(changed)} v2`;
-    console.log(`    one-service change  ${change.seconds.toFixed(2).padStart(6)} s   sent ${change.sent}, deactivated ${change.deactivate}, activated ${change.activate} (expected ${expected.size} each), locked/unlocked ${change.lock}/${change.unlock} running services; marker of ${name(changed)}: "${afterChange.get(name(changed))}": ${verify(changeOk)}`);
-    results.push({ config, first, noop, change });
+  // The engine's own install on each target (and the runtime built here) is a one-off of a new machine, not orchestration:
+  // a packages deployment to another profile does it first, so the figures after it are the orchestrator's.
+  console.log('\n  engine bootstrap (runtime built here and installed on each target with one package; once per new machine):');
+  for (const setup of setups) {
+    setup.results.bootstrap = await setup.deploy('bootstrap', setup.bootstrapArgs);
+    row(setup, 'bootstrap', setup.results.bootstrap, `ok: ${verify(setup.results.bootstrap.ok)}`);
   }
 
-  const [ours, disnix] = results;
+  console.log('\n  first deploy:');
+  for (const setup of setups) {
+    const first = (setup.results.first = await setup.deploy('first deploy', setup.services('v1')));
+    const found = await setup.markers();
+    row(setup, 'first deploy', first, `built ${first.built}, sent ${first.sent} entries, activated ${first.activate}, deactivated ${first.deactivate}; ${found.size} markers on the targets: ${verify(first.ok && first.activate === N && first.deactivate === 0 && first.activated.size === N && found.size === N)}`);
+    phases(first);
+  }
+
+  console.log(`\n  no-op redeploy (median of ${repeats}):`);
+  const noops = new Map(setups.map((s) => [s, []]));
+  for (let i = 0; i < repeats; i++) for (const setup of setups) noops.get(setup).push(await setup.deploy('no-op redeploy', setup.services('v1')));
+  for (const setup of setups) {
+    const all = noops.get(setup);
+    const noop = (setup.results.noop = [...all].sort((a, b) => a.seconds - b.seconds)[Math.floor(all.length / 2)]);
+    const ok = all.every((n) => n.ok && n.activate === 0 && n.deactivate === 0 && n.lock === 0 && n.sent === 0 && n.unchanged === N && n.profilesChanged === 0);
+    row(setup, 'no-op redeploy', noop, `runs ${all.map((n) => n.seconds.toFixed(2)).join(', ')} s; sent ${noop.sent}, activated ${noop.activate}, deactivated ${noop.deactivate}, locked ${noop.lock}, ${noop.unchanged} unchanged: ${verify(ok)}`);
+  }
+
+  console.log(`\n  one-service change (median of ${repeats}, v1 -> v2 -> v1 …):`);
+  const changes = new Map(setups.map((s) => [s, []]));
+  for (let i = 0; i < repeats; i++) {
+    const version = i % 2 === 0 ? 'v2' : 'v1';
+    for (const setup of setups) {
+      const change = await setup.deploy(`change to ${version}`, setup.services(version));
+      const found = await setup.markers();
+      change.checked = change.ok && sameSet(change.activated, expected) && sameSet(change.deactivated, expected) && found.size === N && found.get(name(changed)) === `${name(changed)} ${version}`;
+      change.marker = found.get(name(changed));
+      changes.get(setup).push(change);
+    }
+  }
+  for (const setup of setups) {
+    const all = changes.get(setup);
+    const change = (setup.results.change = [...all].sort((a, b) => a.seconds - b.seconds)[Math.floor(all.length / 2)]);
+    row(setup, 'one-service change', change, `runs ${all.map((c) => c.seconds.toFixed(2)).join(', ')} s; each sent ${all.map((c) => c.sent).join('/')}, deactivated ${all.map((c) => c.deactivate).join('/')}, activated ${all.map((c) => c.activate).join('/')} (expected ${expected.size}), locked/unlocked ${change.lock}/${change.unlock} running services; last marker "${all.at(-1).marker}": ${verify(all.every((c) => c.checked))}`);
+    phases(change);
+  }
+
+  const [ours, disnix] = setups.map((s) => s.results);
   console.log(`\n  Side by side (${N} wrapper services, ${T} targets):`);
-  console.log(`    ${''.padEnd(20)} ${'ours'.padStart(9)} ${'Disnix defaults'.padStart(16)}   ratio (Disnix defaults / ours)`);
-  for (const [label, field] of [['first deploy', 'first'], ['no-op redeploy', 'noop'], ['one-service change', 'change']]) {
+  console.log(`    ${''.padEnd(20)} ${'ours'.padStart(9)} ${'Disnix defaults'.padStart(16)}   Disnix defaults / ours`);
+  for (const [label, field] of [['engine bootstrap', 'bootstrap'], ['first deploy', 'first'], ['no-op redeploy', 'noop'], ['one-service change', 'change']]) {
     const a = ours[field].seconds;
     const b = disnix[field].seconds;
     console.log(`    ${label.padEnd(20)} ${`${a.toFixed(2)} s`.padStart(9)} ${`${b.toFixed(2)} s`.padStart(16)}   ${(b / a).toFixed(2)}x`);
   }
+  const window = (r) => r.phases['de/activate'] / 1000;
+  console.log(`    ${'activation phase'.padEnd(20)} ${`${window(ours.first).toFixed(2)} s`.padStart(9)} ${`${window(disnix.first).toFixed(2)} s`.padStart(16)}   ${(window(disnix.first) / window(ours.first)).toFixed(2)}x   (first deploy: last lock to last activation)`);
 }
 
 try {
