@@ -88,8 +88,7 @@ t.test('--profile keeps the services apart from a -P deployment', async (t) => {
 
   const listed = await deploy(['-s', services, '-d', distribution, '--profile', 'services', '--list-generations', '--json']);
   t.equal(listed.code, 0, listed.stderr);
-  const generations = events(listed.stdout, 'generations').sort((a, b) => String(a.target).localeCompare(String(b.target)));
-  t.match(generations, [{ target: 'test1', profile: 'services', generations: [{ generation: 1, current: true }] }, { target: 'test2', profile: 'services' }], 'generation actions work on the distributed targets');
+  t.match(events(listed.stdout, 'deployments'), [{ profile: 'services', generations: [{ generation: 1, current: true, targets: ['test1', 'test2'] }] }], "the coordinator's recorded deployments of the profile");
 });
 
 t.test('a moved dependency rebuilds its dependant with the new target property', async (t) => {
@@ -102,21 +101,32 @@ t.test('a moved dependency rebuilds its dependant with the new target property',
   t.match(events(result.stdout, 'profile', 'test1'), [{ generation: 2, changed: true }]);
 });
 
-t.test('a service of another type: exit status 2 naming it, nothing built, sent or switched', async (t) => {
-  const withDatabase = path.join(project, 'services-db.json');
-  await writeFile(withDatabase, JSON.stringify({ hello: { pkg: './pkgs/hello-v2', type: 'package' }, staff: { pkg: './db', type: 'mysql-database' } }));
-  await packageFolder(path.join(project, 'pkgs/hello-v2'), 'hello', 'hello, version two');
-  const dist = path.join(project, 'distribution-db.yaml');
-  await writeFile(dist, 'hello: [test1, test2]\nstaff:\n  targets:\n    - target: test2\n      container: mysql-test\n');
+t.test('a missing package folder: exit status 2 naming it, nothing sent or switched', async (t) => {
+  const missing = path.join(project, 'services-missing.json');
+  await writeFile(missing, JSON.stringify({ hello: { pkg: './pkgs/not-there', type: 'package' } }));
+  const dist = path.join(project, 'distribution-missing.yaml');
+  await writeFile(dist, 'hello: [test1, test2]\n');
   const before = await readdir(path.join(state2, 'store'));
-  const coordinatorBefore = await readdir(path.join(env.DYSNOMIA_STATEDIR, 'store'));
-  const result = await deploy(['-s', withDatabase, '-d', dist, '--profile', 'services']);
+  const result = await deploy(['-s', missing, '-d', dist, '--profile', 'services']);
   t.equal(result.code, 2);
-  t.match(result.stderr, /services-db\.json: service "staff" has type "mysql-database": activating services of that type needs the deployment orchestrator, which is not part of this version yet/);
+  t.match(result.stderr, /pkgs\/not-there/);
   t.notMatch(result.stderr, /^\s+at /m, 'no stack trace');
-  t.equal(result.stdout, '', 'nothing started');
   t.same(await readdir(path.join(state2, 'store')), before, "nothing sent to test2's store");
-  t.same(await readdir(path.join(env.DYSNOMIA_STATEDIR, 'store')), coordinatorBefore, 'nothing built here');
+  t.equal(await sshRun(test2, knownHosts, `${state2}/profiles/services/bin/hello`), 'hello from a service\n', 'profile unchanged');
+});
+
+t.test('a service of a type no target knows: exit status 1 naming the type, the profiles as they were', async (t) => {
+  const withUnknown = path.join(project, 'services-unknown.json');
+  await writeFile(withUnknown, JSON.stringify({ hello: { pkg: './pkgs/hello-v2', type: 'package' }, staff: { pkg: './pkgs/tool', type: 'no-such-type' } }));
+  await packageFolder(path.join(project, 'pkgs/hello-v2'), 'hello', 'hello, version two');
+  const dist = path.join(project, 'distribution-unknown.yaml');
+  await writeFile(dist, 'hello: [test1, test2]\nstaff:\n  targets:\n    - target: test2\n      container: mysql-test\n');
+  const generationsBefore = await readdir(path.join(state2, 'profiles'));
+  const result = await deploy(['-s', withUnknown, '-d', dist, '--profile', 'services']);
+  t.equal(result.code, 1);
+  t.match(result.stderr, /activating staff on test2 \(container mysql-test\) failed: no module found for type "no-such-type"/);
+  t.notMatch(result.stderr, /^\s+at /m, 'no stack trace');
+  t.same(await readdir(path.join(state2, 'profiles')), generationsBefore, 'no new profile generation');
   t.equal(await sshRun(test2, knownHosts, `${state2}/profiles/services/bin/hello`), 'hello from a service\n', 'profile unchanged');
 });
 

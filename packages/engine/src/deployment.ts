@@ -27,4 +27,11 @@ export { loadDistribution, parseDistribution, distributionArgument } from './mod
 export type { Distribution, DistributionArgument, TargetMapping } from './models/distribution.js';
 export { loadServices, parseServices, resolvePkg, interDependencies, currentSystem } from './models/services.js';
 export type { ServicesModel, Service, ServiceTarget, DependencyRef, InterDependency, InterDependencyTarget, PkgFunction, ServicesArguments } from './models/services.js';
-export { servicesToPackages, assertOnlyPackageServices, distributedTargets, PACKAGE_TYPE } from './deploy/services-to-packages.js';
+export { deploymentOf, deploymentEntries, PROFILE_ONLY_TYPE } from './deploy/deployment.js';
+export type { Deployment, DeployedMapping } from './deploy/deployment.js';
+export { planTransition, runGraph, topological } from './deploy/transition.js';
+export type { Transition, GraphOutcome } from './deploy/transition.js';
+export { runTransition, lockCoordinator } from './deploy/orchestrator.js';
+export type { OrchestratorOptions, TransitionTarget } from './deploy/orchestrator.js';
+export { Manifests } from './deploy/manifests.js';
+export type { Manifest } from './deploy/manifests.js';

@@ -8,7 +8,7 @@ import { loadInfrastructure } from '../src/models/infrastructure.js';
 import type { Infrastructure } from '../src/models/infrastructure.js';
 import { interDependencies, loadServices, resolvePkg } from '../src/models/services.js';
 import { isBuildFunctionComponent } from '../src/store/build-function.js';
-import { servicesToPackages } from '../src/deploy/services-to-packages.js';
+import { deploymentOf } from '../src/deploy/deployment.js';
 
 const componentModule = path.resolve(import.meta.dirname, '../src/store/build-function.ts');
 
@@ -84,10 +84,16 @@ export default ({ distribution, invDistribution, system }) => {
   t.notOk('containers' in deps.db!.target, "the target's other containers are not passed");
   t.same(model.activationOrder.indexOf('db') < model.activationOrder.indexOf('api'), true);
 
-  const packages = await servicesToPackages(model, infra);
-  t.same(Object.keys(packages), ['test1', 'test2']);
-  t.same(packages.test1!.map((p) => (typeof p === 'string' ? p : p.name)), ['web-for-test2.example-mysql-test-true', 'npm:cowsay@1.6.0'].map((p, i) => (i === 0 ? path.join(dir, p) : p)));
-  t.same(packages.test2!.map((p) => (typeof p === 'string' ? path.basename(p) : p.name)), ['db', 'api', 'npm:cowsay@1.6.0'], 'each target gets its services in activation order');
+  const built: string[] = [];
+  const deployment = await deploymentOf(model, infra, 'default', async (source) => {
+    const label = typeof source === 'string' ? (source.startsWith('npm:') ? source : path.basename(source)) : source.name;
+    built.push(label);
+    return `00000000000000000000000000000000-${label.replace(/[^A-Za-z0-9._-]/g, '-')}`;
+  });
+  t.same(Object.keys(deployment.targets), ['test1', 'test2']);
+  t.same(deployment.profiles.test1!.map((e) => e.slice(33)), ['web-for-test2.example-mysql-test-true', 'npm-cowsay-1.6.0'], "test1's profile: the services mapped there");
+  t.same(deployment.profiles.test2!.map((e) => e.slice(33)), ['db', 'api', 'npm-cowsay-1.6.0'], 'each target gets its services in activation order');
+  t.same(built.filter((b) => b === 'npm:cowsay@1.6.0'), ['npm:cowsay@1.6.0'], 'a service on two targets is built once');
 });
 
 t.test('a container provided by a service on the same target is what dependants see', async (t) => {
@@ -140,16 +146,3 @@ t.test('a pkg function that returns nothing usable, or throws, names the service
   await t.rejects(resolvePkg(model, 'db', infra), { exitCode: 2, message: /services\.mjs: service "db": the pkg function failed: no db/ });
 });
 
-t.test('a distributed service of another type is refused before any pkg function runs', async (t) => {
-  const dir = await tempDir();
-  const { infra, dist } = await models(dir);
-  const marker = path.join(dir, 'called');
-  const file = await write(
-    dir,
-    'services.mjs',
-    `import { writeFileSync } from 'node:fs';\nexport default { web: { pkg: () => { writeFileSync(${JSON.stringify(marker)}, 'x'); return './web'; }, type: 'package' }, db: { pkg: './db', type: 'mysql-database' }, idle: { pkg: './x', type: 'process' } };`,
-  );
-  const model = await loadServices(file, infra, dist);
-  await t.rejects(servicesToPackages(model, infra), { exitCode: 2, message: /service "db" has type "mysql-database": activating services of that type needs the deployment orchestrator, which is not part of this version yet/ });
-  await t.rejects(import('node:fs/promises').then((fs) => fs.access(marker)), 'the pkg function was not called');
-});
