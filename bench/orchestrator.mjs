@@ -235,7 +235,7 @@ function dysnomia(args, stateDir, logFile) {
   child.stderr.on('data', (chunk) => (stderr += chunk));
   return new Promise((resolve, reject) => {
     child.on('close', async (code) => {
-      await writeFile(logFile, `${args.join(' ')}\n${events.map(({ at, ...e }) => `+${String(at).padStart(6)} ms ${JSON.stringify(e)}`).join('\n')}\n${stderr ? `stderr:\n${stderr}` : ''}`);
+      await writeFile(logFile, `${args.join(' ')}\nload average at the end: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}\n${events.map(({ at, ...e }) => `+${String(at).padStart(6)} ms ${JSON.stringify(e)}`).join('\n')}\n${stderr ? `stderr:\n${stderr}` : ''}`);
       if (code === 0) resolve({ events, seconds: (Date.now() - started) / 1000 });
       else reject(Object.assign(new Error(`dysnomia exited with status ${code}`), { code, stderr, events }));
     });
@@ -413,16 +413,23 @@ async function wrappersOverSsh() {
     const b = disnix[field].seconds;
     console.log(`    ${label.padEnd(20)} ${`${a.toFixed(2)} s`.padStart(9)} ${`${b.toFixed(2)} s`.padStart(16)}   ${(b / a).toFixed(2)}x`);
   }
+  for (const field of ['first', 'change']) {
+    for (const [phase, a] of Object.entries(ours[field].phases)) {
+      const b = disnix[field].phases[phase];
+      if (Math.max(a, b) > 2000 && Math.max(a, b) > 4 * Math.min(a, b)) console.log(`    note: ${field} deploy, phase ${phase}: ${(a / 1000).toFixed(2)} s vs ${(b / 1000).toFixed(2)} s; a stall this size is machine load or a hang, not parallelism (rerun with --keep and read ssh/*/logs)`);
+    }
+  }
   const window = (r) => r.phases['de/activate'] / 1000;
   console.log(`    ${'activation phase'.padEnd(20)} ${`${window(ours.first).toFixed(2)} s`.padStart(9)} ${`${window(disnix.first).toFixed(2)} s`.padStart(16)}   ${(window(disnix.first) / window(ours.first)).toFixed(2)}x   (first deploy: last lock to last activation)`);
 }
 
 try {
   const started = Date.now();
-  console.log(`Orchestrator benchmark${QUICK ? ' (--quick)' : ''} on ${os.availableParallelism()} cores, Node ${process.versions.node}\n`);
+  const load = () => os.loadavg().map((l) => l.toFixed(2)).join(' ');
+  console.log(`Orchestrator benchmark${QUICK ? ' (--quick)' : ''} on ${os.availableParallelism()} cores, Node ${process.versions.node}; load average ${load()}\n`);
   if (!argv.includes('--skip-plan')) await planAtScale();
   if (!argv.includes('--skip-ssh')) await wrappersOverSsh();
-  console.log(`\nTotal ${((Date.now() - started) / 1000).toFixed(0)} s; checks: ${mismatches === 0 ? 'all ok' : `${mismatches} MISMATCH`}`);
+  console.log(`\nTotal ${((Date.now() - started) / 1000).toFixed(0)} s; load average ${load()}; checks: ${mismatches === 0 ? 'all ok' : `${mismatches} MISMATCH`}`);
   process.exitCode = mismatches === 0 ? 0 : 1;
 } finally {
   await cleanup();
