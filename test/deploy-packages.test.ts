@@ -167,7 +167,8 @@ t.test('a connection cut in the middle of a transfer, then a new deploy, ends co
 t.test('bad input: exit status 2 naming the file or the argument', async (t) => {
   const cases: Array<[string[], RegExp]> = [
     [['deploy', '-s', 'services.js', '-i', infrastructure, '-d', 'd.js'], /d\.js: no such file/],
-    [['deploy', '--undeploy', '-i', infrastructure], /"dysnomia deploy" is not part of this version yet with --undeploy/],
+    [['deploy', '--undeploy', '-i', infrastructure, '-P', packagesModel], /--undeploy goes alone \(with --profile\), not with -P/],
+    [['deploy', '-s', 'services.js', '-d', 'd.js'], /-s SERVICES and -d DISTRIBUTION need -i INFRASTRUCTURE/],
     [['deploy', '-i', infrastructure], /no packages model: pass -P PACKAGES/],
     [['deploy', '-P', packagesModel], /no infrastructure model: pass -i INFRASTRUCTURE/],
     [['deploy', '-i', infrastructure, '-P', packagesModel, '--max-concurrent-transfers', '0'], /--max-concurrent-transfers takes a positive number/],

@@ -20,48 +20,73 @@ import { parseOptions } from './run-cli.js';
 
 export const DEFAULT_MAX_CONCURRENT_TRANSFERS = 4;
 
-export const HELP = `Usage: dysnomia deploy -i INFRASTRUCTURE -P PACKAGES [OPTION]...
-       dysnomia deploy -s SERVICES -i INFRASTRUCTURE -d DISTRIBUTION [OPTION]...
-       dysnomia deploy -i INFRASTRUCTURE [-P PACKAGES | -s SERVICES -d DISTRIBUTION]
-                       (--list-generations | --rollback
+export const HELP = `Usage: dysnomia deploy -s SERVICES -i INFRASTRUCTURE -d DISTRIBUTION [OPTION]...
+       dysnomia deploy -i INFRASTRUCTURE -P PACKAGES [OPTION]...
+       dysnomia deploy [-p PROFILE] (--undeploy | --list-generations | --rollback
                        | --switch-to-generation=N | --delete-generations old|N...|Nd)
+       dysnomia deploy -i INFRASTRUCTURE [-P PACKAGES] (--list-generations
+                       | --rollback | --switch-to-generation=N | --delete-generations ...)
 
-Installs packages into a profile on each target, as disnix-env -P does: every
-package is added to this machine's store, each target gets the store entries
-it lacks over SSH (or directly for a local target), and once every transfer
-succeeded each target's profile switches to a new generation. A target needs
-only sshd and Node.js 20.19+: the engine installs itself into its store.
-Users there run the programs from STATEDIR/profiles/PROFILE/bin.
+With -s and -d (the disnix-env job): builds every distributed service's
+component here, sends each target the store entries it lacks (over SSH, or
+directly for a local target), then moves the targets from the profile's
+current deployment to the new one: every running service's lock operation is
+asked and the profile is locked here and on each target (a second deploy of
+the profile is refused, naming the holder); services no longer wanted are
+deactivated (dependants first) and new ones activated (dependencies first, in
+parallel per target up to its numOfCores, else its core count). A service's
+identity is its name, type, component and its dependencies' identities, so a
+changed or moved dependency redeploys its dependants. If any step fails,
+every operation of the run is undone and the message says which step failed.
+Only after success does each target's profile switch (packages merged whole,
+of other services only etc/: the containers and modules they provide) and the
+deployment get recorded here as the profile's next generation
+(STATEDIR/deployments/PROFILE/N.json). An identical redeploy touches nothing.
+
+With -P (disnix-env -P): installs packages into a profile on each target; no
+activation.
+
+A target needs only sshd and Node.js 20.19+: the engine and the first-party
+plugins install themselves into its store.
 
 Models (JS with a default export, TS, JSON or YAML):
   INFRASTRUCTURE  { test1: { properties: { hostname, sshPort?, sshUser?, sshKey?,
-                  sshKnownHosts?, stateDir?, nodePath? }, clientInterface? } }
+                  sshKnownHosts?, stateDir?, nodePath? }, containers?: { name:
+                  { props } }, numOfCores?, clientInterface? } }
                   A target is reached over SSH unless clientInterface is
                   "local" or its hostname is this machine (localhost,
                   127.0.0.1, ::1, the host name) with no ssh* property.
-  PACKAGES        { test1: ['./pkgs/hello', 'pkg.tgz', 'npm:cowsay@1.6.0',
-                  component({ name, build(out) {} })] }, or a JS function
-                  ({ infrastructure }) => ({ … }); paths are relative to the
-                  model file
   SERVICES        { svc: { name?, pkg, type, dependsOn?, connectsTo?,
-                  providesContainers? } }, or a JS function ({ distribution,
-                  invDistribution, system }) => ({ … }); pkg as in PACKAGES,
-                  or a function of the dependsOn/connectsTo dependencies
-                  (each with its targets' properties) returning one
+                  activatesAfter?, providesContainers? } }, or a JS function
+                  ({ distribution, invDistribution, system }) => ({ … }); pkg is
+                  a folder, a tarball, npm:SPEC, component({ name, build(out) })
+                  or a function of the dependsOn/connectsTo dependencies (each
+                  with its targets' properties and container) returning one.
+                  type "package" is only installed into the profile.
   DISTRIBUTION    { svc: ['test1', 'test2'], db: { targets: [{ target:
                   'test2', container: 'mysql-test' }] } }, or a JS function
                   ({ infrastructure }) => ({ svc: [infrastructure.test1] })
+  PACKAGES        { test1: ['./pkgs/hello', 'pkg.tgz', 'npm:cowsay@1.6.0'] }
+  Paths are relative to the model file.
 
 Options:
+  -s, --services=FILE        The services model (with -d and -i)
+  -d, --distribution=FILE    The distribution model
   -i, --infrastructure=FILE  The infrastructure model
-  -P, --packages=FILE        The packages model
-  -s, --services=FILE        The services model (with -d)
-  -d, --distribution=FILE    The distribution model (with -s)
-  -p, --profile=NAME         The profile on the targets (default: default)
-      --dry-run              Build here and show what each target lacks;
-                             send nothing, switch nothing
+  -P, --packages=FILE        A packages model instead of services
+  -p, --profile=NAME         The profile (default: default)
+      --dry-run              Build here and print the plan: what each target
+                             lacks, what would be deactivated and activated,
+                             where and in which order; change nothing
+      --undeploy             Deactivate every service of the profile's
+                             deployment and empty its profiles on the targets
       --max-concurrent-transfers=N
                              Targets worked on at once (default: ${DEFAULT_MAX_CONCURRENT_TRANSFERS})
+      --max-concurrent-activations=N
+                             Operations at once per target (default: the
+                             target's numOfCores, else its core count)
+      --break-stale-lock     Break a profile lock whose holder (a process of
+                             this machine) is gone
       --accept-new-host-keys Trust and record the key of a host not yet in
                              known_hosts (a changed key is always refused)
       --known-hosts=FILE     known_hosts file for targets without an
@@ -71,28 +96,28 @@ Options:
       --debug                Show stack traces
   -h, --help                 Show this help
 
-Profile operations, on each target of PACKAGES or DISTRIBUTION (or of
-INFRASTRUCTURE):
-      --list-generations     List the profile's generations
-      --rollback             Switch the profile back to its previous generation
+Generations. Without -i (or with -s and -d), on the recorded deployments of
+the profile; with -i (and -P), on the profile of each target:
+      --list-generations     List the generations
+      --rollback             Go back to the previous generation (for
+                             deployments: a transition to it)
       --switch-to-generation=N
-                             Switch the profile to generation N
+                             Go to generation N
       --delete-generations   With old, generation numbers or Nd (days): delete
                              those generations (never the current one)
 
-With -s and -d, every service of type "package" is installed into the
-profile of each target the distribution maps it to. A distributed service of
-any other type is refused (exit status 2) before anything is built or sent:
-activating it needs the deployment orchestrator, not in this version yet.
+Not in this version: building on the targets (disnix-env's build-on-targets
+option); components are built on this machine.
 
 Environment:
-  DYSNOMIA_STATEDIR  This machine's state folder, holding the store the
-                     packages are built into (default: the config's stateDir,
+  DYSNOMIA_STATEDIR  This machine's state folder: its store, the recorded
+                     deployments and locks (default: the config's stateDir,
                      else /var/state/dysnomia for root, ~/.dysnomia otherwise)
   SSH_AUTH_SOCK      An ssh-agent to authenticate with
 
-Exit status: 0 success; 1 a target failed (the message names it); 2 bad usage
-or a bad model (the message names the file and line).
+Exit status: 0 success; 1 a target or a step failed (the message names it),
+or the profile is locked; 2 bad usage or a bad model (the message names the
+file and line).
 `;
 
 export const OPTIONS = {

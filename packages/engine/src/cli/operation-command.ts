@@ -11,6 +11,12 @@ export const HELP = `Usage: dysnomia --operation OPERATION --component COMPONENT
   or:  dysnomia containers [OPTION]...      (the same as dysnomia-containers)
   or:  dysnomia snapshots [OPTION]...       (the same as dysnomia-snapshots)
   or:  dysnomia plugins [--json]
+  or:  dysnomia deploy -s SERVICES -i INFRASTRUCTURE -d DISTRIBUTION [OPTION]...
+                                         (deploy to machines, as disnix-env; or -P PACKAGES)
+  or:  dysnomia capture-infra -i INFRASTRUCTURE [OPTION]...
+  or:  dysnomia visualize -s SERVICES -i INFRASTRUCTURE -d DISTRIBUTION [OPTION]...
+  or:  dysnomia store|profile [OPTION]...   (this machine's store and profiles)
+  Each of these has its own --help.
 
 Runs a deployment operation on a component hosted in a container, as Dysnomia
 does, through a type plugin (an npm package) or a Dysnomia executable module.
