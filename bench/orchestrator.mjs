@@ -266,6 +266,8 @@ function tally(events) {
     sent: events.filter((e) => e.event === 'transferred').reduce((a, e) => a + e.entries, 0),
     unchanged: events.find((e) => e.event === 'transition')?.unchanged,
     profilesChanged: events.filter((e) => e.event === 'profile' && e.changed).length,
+    // After the warm-up a target is bootstrapped again only when the engine's build changed under the bench (a rebuild of packages/engine/dist).
+    bootstraps: events.filter((e) => e.event === 'bootstrap' && e.phase === 'done').length,
     // Seconds spent in each phase, from the events' arrival times.
     phases: { 'models+build': start, 'connect+send': sent - start, 'locks': locked - sent, 'de/activate': operated - locked, 'profiles': profiles - operated, 'record+unlock': done - profiles },
   };
@@ -357,7 +359,11 @@ async function wrappersOverSsh() {
       results: {},
     });
   }
-  const row = (setup, label, result, detail) => console.log(`    ${setup.config.label.padEnd(16)} ${label.padEnd(19)} ${result.seconds.toFixed(2).padStart(6)} s   ${detail}`);
+  const row = (setup, label, result, detail, all = [result]) => {
+    console.log(`    ${setup.config.label.padEnd(16)} ${label.padEnd(19)} ${result.seconds.toFixed(2).padStart(6)} s   ${detail}`);
+    const again = label === 'bootstrap' ? 0 : all.reduce((a, r) => a + r.bootstraps, 0);
+    if (again > 0) console.log(`    ${''.padEnd(37)}   note: ${again} target(s) bootstrapped the engine again: packages/engine/dist changed while the bench ran, so these figures include an engine install (see ssh/*/logs with --keep)`);
+  };
   const phases = (result) => console.log(`    ${''.padEnd(16)} ${''.padEnd(19)} ${''.padStart(8)}   phases (s): ${phaseLine(result.phases)}`);
 
   // The engine's own install on each target (and the runtime built here) is a one-off of a new machine, not orchestration:
@@ -383,7 +389,7 @@ async function wrappersOverSsh() {
     const all = noops.get(setup);
     const noop = (setup.results.noop = [...all].sort((a, b) => a.seconds - b.seconds)[Math.floor(all.length / 2)]);
     const ok = all.every((n) => n.ok && n.activate === 0 && n.deactivate === 0 && n.lock === 0 && n.sent === 0 && n.unchanged === N && n.profilesChanged === 0);
-    row(setup, 'no-op redeploy', noop, `runs ${all.map((n) => n.seconds.toFixed(2)).join(', ')} s; sent ${noop.sent}, activated ${noop.activate}, deactivated ${noop.deactivate}, locked ${noop.lock}, ${noop.unchanged} unchanged: ${verify(ok)}`);
+    row(setup, 'no-op redeploy', noop, `runs ${all.map((n) => n.seconds.toFixed(2)).join(', ')} s; sent ${noop.sent}, activated ${noop.activate}, deactivated ${noop.deactivate}, locked ${noop.lock}, ${noop.unchanged} unchanged: ${verify(ok)}`, all);
   }
 
   console.log(`\n  one-service change (median of ${repeats}, v1 -> v2 -> v1 …):`);
@@ -401,7 +407,7 @@ async function wrappersOverSsh() {
   for (const setup of setups) {
     const all = changes.get(setup);
     const change = (setup.results.change = [...all].sort((a, b) => a.seconds - b.seconds)[Math.floor(all.length / 2)]);
-    row(setup, 'one-service change', change, `runs ${all.map((c) => c.seconds.toFixed(2)).join(', ')} s; each sent ${all.map((c) => c.sent).join('/')}, deactivated ${all.map((c) => c.deactivate).join('/')}, activated ${all.map((c) => c.activate).join('/')} (expected ${expected.size}), locked/unlocked ${change.lock}/${change.unlock} running services; last marker "${all.at(-1).marker}": ${verify(all.every((c) => c.checked))}`);
+    row(setup, 'one-service change', change, `runs ${all.map((c) => c.seconds.toFixed(2)).join(', ')} s; each sent ${all.map((c) => c.sent).join('/')}, deactivated ${all.map((c) => c.deactivate).join('/')}, activated ${all.map((c) => c.activate).join('/')} (expected ${expected.size}), locked/unlocked ${change.lock}/${change.unlock} running services; last marker "${all.at(-1).marker}": ${verify(all.every((c) => c.checked))}`, all);
     phases(change);
   }
 
