@@ -389,7 +389,7 @@ async function wrappersOverSsh() {
     const all = noops.get(setup);
     const noop = (setup.results.noop = [...all].sort((a, b) => a.seconds - b.seconds)[Math.floor(all.length / 2)]);
     const ok = all.every((n) => n.ok && n.activate === 0 && n.deactivate === 0 && n.lock === 0 && n.sent === 0 && n.unchanged === N && n.profilesChanged === 0);
-    row(setup, 'no-op redeploy', noop, `runs ${all.map((n) => n.seconds.toFixed(2)).join(', ')} s; sent ${noop.sent}, activated ${noop.activate}, deactivated ${noop.deactivate}, locked ${noop.lock}, ${noop.unchanged} unchanged: ${verify(ok)}`, all);
+    row(setup, 'no-op redeploy', noop, `runs ${all.map((n) => n.seconds.toFixed(2)).join(', ')} s; each sent ${all.map((n) => n.sent).join("/")}, activated ${all.map((n) => n.activate).join("/")}, deactivated ${all.map((n) => n.deactivate).join("/")}, locked ${all.map((n) => n.lock).join("/")}, ${noop.unchanged} unchanged: ${verify(ok)}`, all);
   }
 
   console.log(`\n  one-service change (median of ${repeats}, v1 -> v2 -> v1 …):`);
