@@ -26,4 +26,16 @@ t.test("README's main job: the local example deployment runs end to end", async 
   t.equal(await readlink(profile), 'default-1-link', 'rollback made generation 1 current again');
   const motd = await run(path.join(profile, 'bin/motd'), []);
   t.equal(motd.stdout, 'Deployed by Dysnomia\n', "generation 1's program runs after the rollback");
+
+  // The services part: the orchestrator on two in-process machines.
+  t.match(stdout, /machine1: activate shelf in wrapper\n(.*\n)*?machine2: activate clock in process/, 'the shelf before the clock that depends on it');
+  t.match(stdout, /stocked by [0-9a-z]{32}-shelf/, "the wrapper ran with its container's properties");
+  t.match(stdout, /the clock on machine2 says \d\d:\d\d:\d\d/, 'the process ran on machine2');
+  t.match(stdout, /== The same models again: nothing to do\n(.*\n)*?0 to deactivate, 0 to activate, 4 unchanged/);
+  t.match(stdout, /== Move the clock[^\n]*\n(.*\n)*?1 to deactivate, 1 to activate, 3 unchanged/, 'only the clock moved');
+  t.match(stdout, /the clock on machine1 says \d\d:\d\d:\d\d/);
+  t.match(stdout, /4 to deactivate, 0 to activate, 0 unchanged/, 'undeploy deactivated everything');
+  await t.rejects(readFile(path.join(example, 'out/machine1/shelf.txt')), 'the shelf was emptied');
+  const ps = await run('ps', ['-eo', 'args']);
+  t.notMatch(ps.stdout, /services\/clock|-clock\/bin\/clock/, 'no clock process is left running');
 });

@@ -60,4 +60,28 @@ MOTD='A new message of the day' dysnomia deploy -i infrastructure.mjs -P package
 dysnomia deploy -i infrastructure.mjs -P packages.mjs --rollback
 "$machine/profiles/default/bin/motd"
 
-step "Done: activate, capture, deactivate, collect-garbage, and packages deployed to a profile with rollback"
+step "Deploy services to two machines (dysnomia deploy -s -i -d: the orchestrator, in process)"
+export DYSNOMIA_STATEDIR="$PWD/out/coordinator"
+deploy_services() { dysnomia deploy -s services.mjs -i infrastructure-services.mjs -d distribution.mjs --profile services "$@"; }
+deploy_services
+cat out/machine1/shelf.txt
+sleep 1.5
+echo "the clock on machine2 says $(cat out/machine2/clock.txt)"
+
+step "The same models again: nothing to do"
+deploy_services
+
+step "Move the clock to machine1: only the clock is redeployed"
+CLOCK_ON=machine1 deploy_services
+sleep 1.5
+echo "the clock on machine1 says $(cat out/machine1/clock.txt)"
+
+step "The recorded deployments; roll back to the first"
+deploy_services --list-generations
+dysnomia deploy --profile services --rollback
+
+step "Undeploy: every service deactivated, the clock stopped"
+dysnomia deploy --profile services --undeploy
+unset DYSNOMIA_STATEDIR
+
+step "Done: activate, capture, deactivate, collect-garbage, packages deployed to a profile with rollback, and services deployed, moved, rolled back and undeployed"
