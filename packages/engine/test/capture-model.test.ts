@@ -5,7 +5,7 @@ import t from 'tap';
 import { mergeTarget } from '../src/capture/merge-target.js';
 import { nixString, toJson, toNix } from '../src/capture/print-model.js';
 import { describeHeldBack, holdBackSecrets, isSecretName } from '../src/capture/secrets.js';
-import { writeFileAtomic } from '../src/capture/write-output.js';
+import { writeFileAtomic } from '../src/write-file-atomic.js';
 import { parseInfrastructure } from '../src/models/infrastructure.js';
 import type { InfrastructureTarget } from '../src/models/infrastructure.js';
 

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { captureInfrastructure } from '../capture/capture-infrastructure.js';
 import { toJson, toNix } from '../capture/print-model.js';
 import { describeHeldBack, holdBackSecrets } from '../capture/secrets.js';
-import { writeFileAtomic } from '../capture/write-output.js';
+import { writeFileAtomic } from '../write-file-atomic.js';
 import { loadConfig } from '../config.js';
 import type { Reporter } from '../deploy/progress.js';
 import { terminalReporter } from '../deploy/progress.js';

@@ -7,7 +7,7 @@ import { loadServices } from '../models/services.js';
 import { deploymentGraph } from '../visualize/deployment-graph.js';
 import { toDot } from '../visualize/dot.js';
 import { renderSvg } from '../visualize/render-svg.js';
-import { writeFileAtomic } from '../visualize/write-atomic.js';
+import { writeFileAtomic } from '../write-file-atomic.js';
 import { parseOptions } from './run-cli.js';
 
 export const HELP = `Usage: dysnomia visualize -s SERVICES -i INFRASTRUCTURE -d DISTRIBUTION [OPTION]...

@@ -47,7 +47,7 @@ function sourceLabel(source: PackageSource): string {
   return typeof source === 'string' ? source : `component ${source.name}`;
 }
 
-function errorText(error: unknown): string {
+export function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
@@ -165,33 +165,7 @@ export async function deployPackages(model: PackagesModel, options: DeployOption
     early.closeRest();
   }
   try {
-    await forEachLimited([...sessions.keys()], options.maxConcurrent, async (name) => {
-      const session = sessions.get(name)!;
-      try {
-        const closure = plans.get(name)!.closure;
-        const missing = await session.missing(closure);
-        const sizes = await Promise.all(missing.map(async (entry) => (await store.meta(entry)).size));
-        const total = sizes.reduce((a, b) => a + b, 0);
-        reporter.emit({ event: 'plan', target: name, closure: closure.length, missing, bytes: total });
-        if (options.dryRun || missing.length === 0) return;
-        // Entries done, estimated from the bytes sent against their sizes in archive order.
-        const boundaries = sizes.map(((sum) => (size: number) => (sum += size))(0));
-        let sent = 0;
-        let lastReport = 0;
-        await session.send(missing, (n) => {
-          sent += n;
-          const now = Date.now();
-          if (now - lastReport < 100) return;
-          lastReport = now;
-          const done = boundaries.filter((b) => b <= sent).length;
-          reporter.emit({ event: 'progress', target: name, entriesSent: done, entries: missing.length, bytesSent: Math.min(sent, total), bytes: total });
-        });
-        reporter.emit({ event: 'transferred', target: name, entries: missing.length, bytes: sent });
-      } catch (error) {
-        failed.set(name, targetMessage(name, error));
-        reporter.emit({ event: 'failed', target: name, error: targetMessage(name, error) });
-      }
-    });
+    await transferAll(sessions, plans, options, failed);
     if (failed.size > 0 || options.dryRun) {
       for (const name of sessions.keys()) if (!failed.has(name) && failed.size > 0) reporter.emit({ event: 'skipped', target: name, reason: 'another target failed: profile not switched' });
       reporter.emit({ event: 'done', ok: failed.size === 0, failed: [...failed.keys()] });
@@ -203,6 +177,47 @@ export async function deployPackages(model: PackagesModel, options: DeployOption
   } finally {
     closeAll(sessions);
   }
+}
+
+/**
+ * Sends each target the entries of its closure it lacks (none on a dry run),
+ * with `plan`, `progress` and `transferred` events; a target that fails is
+ * recorded in `failed` and the others go on.
+ */
+export async function transferAll(
+  sessions: Map<string, TargetSession>,
+  plans: Map<string, PlanRequest>,
+  options: Pick<DeployOptions, 'store' | 'reporter' | 'maxConcurrent'> & { dryRun: boolean },
+  failed: Map<string, string>,
+): Promise<void> {
+  const { reporter, store } = options;
+  await forEachLimited([...sessions.keys()], options.maxConcurrent, async (name) => {
+    const session = sessions.get(name)!;
+    try {
+      const closure = plans.get(name)!.closure;
+      const missing = await session.missing(closure);
+      const sizes = await Promise.all(missing.map(async (entry) => (await store.meta(entry)).size));
+      const total = sizes.reduce((a, b) => a + b, 0);
+      reporter.emit({ event: 'plan', target: name, closure: closure.length, missing, bytes: total });
+      if (options.dryRun || missing.length === 0) return;
+      // Entries done, estimated from the bytes sent against their sizes in archive order.
+      const boundaries = sizes.map(((sum) => (size: number) => (sum += size))(0));
+      let sent = 0;
+      let lastReport = 0;
+      await session.send(missing, (n) => {
+        sent += n;
+        const now = Date.now();
+        if (now - lastReport < 100) return;
+        lastReport = now;
+        const done = boundaries.filter((b) => b <= sent).length;
+        reporter.emit({ event: 'progress', target: name, entriesSent: done, entries: missing.length, bytesSent: Math.min(sent, total), bytes: total });
+      });
+      reporter.emit({ event: 'transferred', target: name, entries: missing.length, bytes: sent });
+    } catch (error) {
+      failed.set(name, targetMessage(name, error));
+      reporter.emit({ event: 'failed', target: name, error: targetMessage(name, error) });
+    }
+  });
 }
 
 /**
@@ -287,7 +302,7 @@ export async function profileAction(action: ProfileAction, options: DeployOption
   return { ok: failed.size === 0, failed };
 }
 
-function sameSet(a: string[], b: string[]): boolean {
+export function sameSet(a: string[], b: string[]): boolean {
   const left = [...new Set(a)].sort();
   const right = [...new Set(b)].sort();
   return left.length === right.length && left.every((entry, i) => entry === right[i]);

@@ -1,7 +1,8 @@
-import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { DysnomiaError } from '../errors.js';
 import type { GenerationSelector } from '../profiles/profiles.js';
+import { writeFileAtomic } from '../write-file-atomic.js';
 import { deploymentEntries } from './deployment.js';
 import type { Deployment } from './deployment.js';
 
@@ -59,9 +60,7 @@ export class Manifests {
 
   private async writeAtomic(file: string, text: string): Promise<void> {
     await mkdir(this.dir, { recursive: true, mode: 0o700 });
-    const temporary = `${file}.${process.pid}.tmp`;
-    await writeFile(temporary, text, { mode: 0o600 });
-    await rename(temporary, file);
+    await writeFileAtomic(file, text, 0o600);
   }
 
   /** Records a deployment as a new generation (not yet current). */

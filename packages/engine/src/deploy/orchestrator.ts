@@ -5,7 +5,7 @@ import { DysnomiaError, EXIT_OPERATION_FAILED } from '../errors.js';
 import { acquireLock, currentHolder, describeHolder, holderIsDead, profileLockFile, releaseLock } from '../locks/profile-lock.js';
 import type { LockHolder } from '../locks/profile-lock.js';
 import type { Operation } from '../plugin.js';
-import { closeAll, forEachLimited, openSessions, targetMessage } from './deploy-packages.js';
+import { closeAll, errorText, forEachLimited, openSessions, sameSet, targetMessage, transferAll } from './deploy-packages.js';
 import type { DeployOptions, DeployResult } from './deploy-packages.js';
 import type { DeployedMapping, Deployment } from './deployment.js';
 import { Manifests } from './manifests.js';
@@ -24,10 +24,6 @@ export interface OrchestratorOptions extends Omit<DeployOptions, 'infrastructure
 
 /** Where the transition goes: a new deployment (recorded as the next generation) or a recorded one (--rollback, --switch-to-generation). */
 export type TransitionTarget = { kind: 'new'; deployment: Deployment } | { kind: 'recorded'; manifest: Manifest };
-
-function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
 
 function stepLabel(action: string, m: DeployedMapping): string {
   return `${action} ${m.service} on ${m.target} (container ${m.container})`;
@@ -141,12 +137,6 @@ export async function runTransition(to: TransitionTarget, options: OrchestratorO
   }
 }
 
-function sameSet(a: string[], b: string[]): boolean {
-  const left = [...new Set(a)].sort();
-  const right = [...new Set(b)].sort();
-  return left.length === right.length && left.every((entry, i) => entry === right[i]);
-}
-
 /** Whether every target's profile already holds exactly the deployment's entries. */
 async function profilesCurrent(sessions: Map<string, TargetSession>, next: Deployment, profile: string): Promise<boolean> {
   for (const [name, session] of sessions) {
@@ -154,27 +144,6 @@ async function profilesCurrent(sessions: Map<string, TargetSession>, next: Deplo
     if (current === undefined || current === null || !sameSet(current.packages, next.profiles[name] ?? [])) return false;
   }
   return true;
-}
-
-async function transferAll(sessions: Map<string, TargetSession>, plans: Map<string, PlanRequest>, options: OrchestratorOptions, failures: Map<string, string>): Promise<void> {
-  const { reporter, store } = options;
-  await forEachLimited([...sessions.keys()], options.maxConcurrent, async (name) => {
-    const session = sessions.get(name)!;
-    try {
-      const closure = plans.get(name)!.closure;
-      const missing = await session.missing(closure);
-      const sizes = await Promise.all(missing.map(async (entry) => (await store.meta(entry)).size));
-      const total = sizes.reduce((a, b) => a + b, 0);
-      reporter.emit({ event: 'plan', target: name, closure: closure.length, missing, bytes: total });
-      if (options.dryRun || missing.length === 0) return;
-      let sent = 0;
-      await session.send(missing, (n) => (sent += n));
-      reporter.emit({ event: 'transferred', target: name, entries: missing.length, bytes: sent });
-    } catch (error) {
-      failures.set(name, targetMessage(name, error));
-      reporter.emit({ event: 'failed', target: name, error: targetMessage(name, error) });
-    }
-  });
 }
 
 async function lockTargets(links: Map<string, AgentLink>, holder: LockHolder, locked: string[], options: OrchestratorOptions): Promise<void> {

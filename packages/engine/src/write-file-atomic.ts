@@ -10,7 +10,7 @@ import path from 'node:path';
  * A symbolic link stays a link (the file it points to is replaced); a
  * device or pipe (`-o /dev/stdout`) is written to, as a shell redirect would.
  */
-export async function writeFileAtomic(file: string, text: string, mode: number): Promise<void> {
+export async function writeFileAtomic(file: string, text: string, mode = 0o644): Promise<void> {
   const real = await realpath(file).catch(() => file);
   const existing = await stat(real).catch(() => undefined);
   if (existing !== undefined && !existing.isFile()) {
