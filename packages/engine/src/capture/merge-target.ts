@@ -1,5 +1,5 @@
-import os from 'node:os';
 import type { DescribeResult } from '../agent/protocol.js';
+import { defaultClientInterface } from '../models/infrastructure.js';
 import type { InfrastructureTarget } from '../models/infrastructure.js';
 import type { CapturedTarget } from './captured-model.js';
 
@@ -8,8 +8,6 @@ export const BUILT_IN_CONTAINERS = ['process', 'wrapper'] as const;
 
 /** Properties that say how the target is reached: the model's values are kept whatever the target reports. */
 const CONNECTION_PROPERTIES = ['sshPort', 'sshUser', 'sshKey', 'sshKnownHosts', 'stateDir', 'nodePath'];
-
-const LOCAL_NAMES = new Set(['localhost', '127.0.0.1', '::1']);
 
 /**
  * The target as the next deployment should see it: the model's properties
@@ -46,10 +44,4 @@ function mergeContainers(model: InfrastructureTarget['containers'], reported: De
     containers[name] = { ...(model[name] ?? {}), ...own };
   }
   return containers;
-}
-
-/** The interface models/infrastructure.ts gives a target that names none. */
-function defaultClientInterface(hostname: string, properties: Record<string, unknown>): 'ssh' | 'local' {
-  const thisMachine = LOCAL_NAMES.has(hostname) || hostname === os.hostname();
-  return thisMachine && !['sshPort', 'sshUser', 'sshKey', 'sshKnownHosts'].some((key) => properties[key] !== undefined) ? 'local' : 'ssh';
 }

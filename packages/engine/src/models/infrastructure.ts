@@ -103,11 +103,14 @@ export function parseInfrastructure(source: ModelSource): Infrastructure {
   return targets;
 }
 
+/** The interface of a target that names none: in process for an address of this machine without ssh* properties, else SSH. */
+export function defaultClientInterface(hostname: string, properties: Record<string, unknown>): ClientInterface {
+  const thisMachine = LOCAL_NAMES.has(hostname) || hostname === os.hostname();
+  return thisMachine && !SSH_PROPERTIES.some((key) => properties[key] !== undefined) ? 'local' : 'ssh';
+}
+
 function clientInterfaceOf(value: unknown, hostname: string, properties: Record<string, unknown>): ClientInterface | undefined {
-  if (value === undefined) {
-    const thisMachine = LOCAL_NAMES.has(hostname) || hostname === os.hostname();
-    return thisMachine && !SSH_PROPERTIES.some((key) => properties[key] !== undefined) ? 'local' : 'ssh';
-  }
+  if (value === undefined) return defaultClientInterface(hostname, properties);
   if (value === 'local') return 'local';
   // Disnix's names for its SSH client are accepted as "ssh".
   if (value === 'ssh' || value === 'disnix-ssh-client') return 'ssh';
