@@ -1,0 +1,88 @@
+import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { PassThrough } from 'node:stream';
+import t from 'tap';
+import { Agent, serveAgent } from '../src/agent/agent.js';
+import type { AgentRequest, AgentResponse } from '../src/agent/protocol.js';
+
+async function setup(t: { teardown(fn: () => unknown): void }) {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'dysnomia-agent-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const stateDir = path.join(dir, 'state');
+  const entry = `${'a'.repeat(32)}-thing`;
+  await mkdir(path.join(stateDir, 'store', entry), { recursive: true });
+  // A Dysnomia executable module that writes the properties it got.
+  await mkdir(path.join(dir, 'modules'));
+  await writeFile(path.join(dir, 'modules/recorder'), `#!/bin/sh\necho "$1 greeting=$greeting other=$other" >> ${path.join(dir, 'record')}\n`);
+  await chmod(path.join(dir, 'modules/recorder'), 0o755);
+  await mkdir(path.join(dir, 'containers'));
+  await writeFile(path.join(dir, 'containers/box'), 'greeting="from the file"\nother="only in the file"\n');
+  const agent = new Agent(stateDir, { PATH: process.env.PATH, DYSNOMIA_MODULES_PATH: path.join(dir, 'modules'), DYSNOMIA_CONTAINERS_PATH: path.join(dir, 'containers') });
+  return { dir, stateDir, entry, agent };
+}
+
+t.test("an operation gets the model's container properties over the target's file of that name", async (t) => {
+  const { dir, entry, agent } = await setup(t);
+  const answer = await agent.handle({ id: 1, kind: 'operation', operation: 'activate', type: 'recorder', entry, container: 'box', properties: { greeting: 'from the model' } });
+  t.match(answer, { id: 1, ok: true });
+  t.equal(await readFile(path.join(dir, 'record'), 'utf8'), 'activate greeting=from the model other=only in the file\n');
+  const alone = await agent.handle({ id: 2, kind: 'operation', operation: 'deactivate', type: 'recorder', entry, container: 'nowhere', properties: { greeting: 'only the model' } });
+  t.match(alone, { ok: true }, 'a container no file describes is the model properties alone');
+  t.match(await readFile(path.join(dir, 'record'), 'utf8'), /deactivate greeting=only the model other=\n$/);
+});
+
+t.test('bad requests are refused with exit status 2 and run nothing', async (t) => {
+  const { dir, agent } = await setup(t);
+  const escape = await agent.handle({ id: 3, kind: 'operation', operation: 'activate', type: 'recorder', entry: '../../etc', container: 'box' });
+  t.match(escape, { id: 3, ok: false, exitCode: 2, error: /not a store entry/ });
+  const unknown = await agent.handle({ id: 4, kind: 'operation', operation: 'explode' as 'activate', type: 'recorder', entry: `${'a'.repeat(32)}-thing`, container: 'box' });
+  t.match(unknown, { ok: false, exitCode: 2, error: /unknown operation/ });
+  await t.rejects(readFile(path.join(dir, 'record')), 'the module never ran');
+});
+
+t.test('a failing module: exit status 1, its output in the answer', async (t) => {
+  const { dir, entry, agent } = await setup(t);
+  await writeFile(path.join(dir, 'modules/recorder'), '#!/bin/sh\necho "cannot do $1" >&2\nexit 4\n');
+  const answer = (await agent.handle({ id: 5, kind: 'operation', operation: 'activate', type: 'recorder', entry, container: 'box' })) as Extract<AgentResponse, { ok: false }>;
+  t.equal(answer.ok, false);
+  t.equal(answer.exitCode, 1);
+  t.match(answer.output, 'cannot do activate');
+});
+
+t.test('profile locks: one holder at a time, stale ones replaced only by name, released only by their holder', async (t) => {
+  const { stateDir, agent } = await setup(t);
+  const first = { user: 'a', host: 'h1', pid: 1, since: '2026-01-01T00:00:00.000Z' };
+  const second = { user: 'b', host: 'h2', pid: 2, since: '2026-01-02T00:00:00.000Z' };
+  t.match(await agent.handle({ id: 1, kind: 'lock', profile: 'apps', holder: first }), { ok: true });
+  t.match(await agent.handle({ id: 2, kind: 'lock', profile: 'apps', holder: first }), { ok: true }, 'taking it again as the same holder');
+  t.match(await agent.handle({ id: 3, kind: 'lock', profile: 'apps', holder: second }), { ok: false, holder: first });
+  t.match(await agent.handle({ id: 4, kind: 'lock', profile: 'apps', holder: second, breaking: { ...first, pid: 99 } }), { ok: false, holder: first }, 'breaking names the exact holder');
+  t.match(await agent.handle({ id: 5, kind: 'unlock', profile: 'apps', holder: second }), { ok: true, result: { released: false } });
+  t.match(await agent.handle({ id: 6, kind: 'lock', profile: 'apps', holder: second, breaking: first }), { ok: true });
+  t.same(JSON.parse(await readFile(path.join(stateDir, 'locks/profile-apps.json'), 'utf8')), second);
+  t.match(await agent.handle({ id: 7, kind: 'unlock', profile: 'apps', holder: second }), { ok: true, result: { released: true } });
+  t.match(await agent.handle({ id: 8, kind: 'lock', profile: 'other', holder: first }), { ok: true }, 'profiles lock independently');
+});
+
+t.test('dysnomia agent speaks one JSON line per request and answers by id', async (t) => {
+  const { stateDir, entry } = await setup(t);
+  const input = new PassThrough();
+  const output = new PassThrough();
+  let text = '';
+  output.on('data', (chunk: Buffer) => (text += chunk.toString()));
+  const served = serveAgent(input, output, stateDir);
+  const requests: AgentRequest[] = [
+    { id: 7, kind: 'describe' },
+    { id: 8, kind: 'operation', operation: 'activate', type: 'no-such-type-here', entry, container: 'box', properties: {} },
+  ];
+  input.write(`${requests.map((r) => JSON.stringify(r)).join('\n')}\nnot json\n`);
+  input.end();
+  await served;
+  const lines = text.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+  t.match(lines[0], { hello: { stateDir, cores: Number } });
+  const byId = new Map(lines.slice(1).map((line) => [line.id, line]));
+  t.match(byId.get(7), { ok: true, result: { containers: {}, cores: Number } });
+  t.match(byId.get(8), { ok: false, exitCode: 2, error: /no module found for type "no-such-type-here"/ });
+  t.match(byId.get(-1), { ok: false, error: /not a JSON request/ });
+});
