@@ -65,11 +65,11 @@ export async function deploymentOf(
   const identities = new Map<string, string>();
   const entries = new Map<string, string>();
   const distributed = model.activationOrder.filter((key) => model.services[key]!.targets.length > 0);
+  const referenced = new Set(distributed.flatMap((k) => Object.values({ ...model.services[k]!.dependsOn, ...model.services[k]!.connectsTo }).map((ref) => ref.service)));
   // Built in activation order: a dependency's identity is known before its dependants'.
   for (const key of model.activationOrder) {
     const service = model.services[key]!;
-    const used = service.targets.length > 0 || distributed.some((k) => Object.values({ ...model.services[k]!.dependsOn, ...model.services[k]!.connectsTo }).some((ref) => ref.service === key));
-    if (!used) continue;
+    if (service.targets.length === 0 && !referenced.has(key)) continue;
     if (service.targets.length > 0) entries.set(key, await addSource(await resolvePkg(model, key, infrastructure), key));
     const dependencies = Object.entries({ ...service.dependsOn, ...service.connectsTo, ...service.activatesAfter })
       .map(([param, ref]) => [param, ref.service, identities.get(ref.service) ?? sha(model.services[ref.service]!.name), ref.targets] as const)
@@ -84,14 +84,20 @@ export async function deploymentOf(
     const service = model.services[key]!;
     for (const { target, container } of service.targets) idOf.set(`${key}\0${target}\0${container}`, mappingId(key, target, container));
   }
+  // Containers provided by a service, where that service is deployed: target\0container → properties.
+  const provided = new Map<string, Record<string, unknown>>();
+  for (const service of Object.values(model.services)) {
+    for (const [container, properties] of Object.entries(service.providesContainers)) {
+      for (const { target } of service.targets) if (!provided.has(`${target}\0${container}`)) provided.set(`${target}\0${container}`, properties);
+    }
+  }
   for (const key of distributed) {
     const service = model.services[key]!;
     const after = Object.values({ ...service.dependsOn, ...service.activatesAfter }).flatMap((ref) =>
       ref.targets.map((t) => idOf.get(`${ref.service}\0${t.target}\0${t.container}`)).filter((id): id is string => id !== undefined),
     );
     for (const { target, container } of service.targets) {
-      const provided = Object.values(model.services).find((s) => s.providesContainers[container] !== undefined && s.targets.some((t) => t.target === target));
-      const declared = infrastructure[target]!.containers[container] ?? provided?.providesContainers[container];
+      const declared = infrastructure[target]!.containers[container] ?? provided.get(`${target}\0${container}`);
       mappings.push({
         id: idOf.get(`${key}\0${target}\0${container}`)!,
         service: key,

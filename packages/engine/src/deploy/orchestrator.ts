@@ -189,17 +189,18 @@ async function runLocked(
   // Lock: every service of the running deployment may refuse the transition.
   const running = (old?.mappings ?? []).filter(isActivated);
   const lockedServices: DeployedMapping[] = [];
+  // Lock and unlock run on every target at once, up to each target's bound, as activations do.
+  const noWaits = new Map<string, string[]>();
   const unlockAll = async (list: DeployedMapping[]) => {
-    await forEachLimited(list, options.maxConcurrent, async (m) => operate(m, 'unlock').catch(() => undefined));
+    await runGraph(list, noWaits, limitOf, (m) => operate(m, 'unlock').catch(() => undefined));
   };
-  try {
-    await forEachLimited(running, options.maxConcurrent, async (m) => {
-      await operate(m, 'lock');
-      lockedServices.push(m);
-    });
-  } catch (error) {
+  const locking = await runGraph(running, noWaits, limitOf, async (m) => {
+    await operate(m, 'lock');
+    lockedServices.push(m);
+  });
+  if (locking.failure) {
     await unlockAll(lockedServices);
-    throw failed(`a service refused the lock, nothing changed: ${errorText(error)}`);
+    throw failed(`a service refused the lock, nothing changed: ${errorText(locking.failure.error)}`);
   }
 
   const deactivations = plan.deactivate.filter(isActivated);
@@ -229,13 +230,15 @@ async function runLocked(
   // Profiles follow the services: each target's profile gets its components (targets left behind get an empty one).
   const switched: Array<{ name: string; previous: number | null; generation: number }> = [];
   let profileError: unknown;
-  for (const [name, session] of sessions) {
+  await forEachLimited([...sessions.keys()], options.maxConcurrent, async (name) => {
+    if (profileError !== undefined) return;
+    const session = sessions.get(name)!;
     try {
       const wanted = next.profiles[name] ?? [];
       const current = await session.current(profile);
       if (current && sameSet(current.packages, wanted)) {
         reporter.emit({ event: 'profile', target: name, profile, generation: current.generation, changed: false });
-        continue;
+        return;
       }
       const previous = (await session.generations(profile)).find((g) => g.current)?.generation ?? null;
       // Packages are merged whole; of activated services only etc/ (the containers and modules they provide).
@@ -244,11 +247,10 @@ async function runLocked(
       if (result.changed) switched.push({ name, previous, generation: result.generation });
       reporter.emit({ event: 'profile', target: name, profile, ...result });
     } catch (error) {
-      profileError = error;
+      profileError ??= error;
       failures.set(name, targetMessage(name, error));
-      break;
     }
-  }
+  });
   if (profileError !== undefined) {
     for (const s of switched) await sessions.get(s.name)!.undoInstall(profile, s.previous, s.generation).catch(() => undefined);
     const problems = await rollBack(errorText(profileError));

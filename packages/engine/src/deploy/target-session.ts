@@ -321,8 +321,14 @@ class SshSession implements TargetSession {
     }
   }
 
+  /** From the probe's answer when it asked about this profile; else (the engine was just installed) asked now. */
   async current(profile: string): Promise<TargetPlan['current'] | undefined> {
-    return this.plan?.request.profile === profile ? this.plan.answer.current : undefined;
+    if (this.plan?.request.profile === profile) return this.plan.answer.current;
+    if (!this.hasEngine) return undefined;
+    const current = (await this.generations(profile)).find((g) => g.current);
+    if (current === undefined) return null;
+    const packages = await this.json<string[]>(['profile', `--profile=${profile}`, '--packages']);
+    return { generation: current.generation, packages: packages.map((p) => path.posix.basename(p)) };
   }
 
   // `--profile=NAME` in one argument: a name starting with "-" would otherwise read as an option.

@@ -78,46 +78,67 @@ export async function runGraph<T extends { id: string; target: string }>(
   limitOf: (target: string) => number,
   run: (item: T) => Promise<void>,
 ): Promise<GraphOutcome<T>> {
-  const pending = new Map(items.map((item) => [item.id, item]));
-  const finished = new Set<string>();
+  // Counts of unfinished waits, and who waits for whom (waits name only items of this graph).
+  const ids = new Set(items.map((item) => item.id));
+  const blockers = new Map<string, number>();
+  const waiters = new Map<string, T[]>();
+  for (const item of items) {
+    const own = [...new Set(waits.get(item.id) ?? [])].filter((id) => ids.has(id) && id !== item.id);
+    blockers.set(item.id, own.length);
+    for (const id of own) waiters.set(id, [...(waiters.get(id) ?? []), item]);
+  }
+  // Ready items queue per target, in the given order, so a busy target never holds up another.
+  const ready = new Map<string, T[]>();
+  const enqueue = (item: T) => {
+    const queue = ready.get(item.target);
+    if (queue) queue.push(item);
+    else ready.set(item.target, [item]);
+  };
+  for (const item of items) if (blockers.get(item.id) === 0) enqueue(item);
   const done: T[] = [];
   const running = new Map<string, number>();
   let failure: GraphOutcome<T>['failure'];
+  let active = 0;
+  let started = 0;
   return new Promise((resolve) => {
-    let active = 0;
-    // Waits name only items of this graph.
-    const ids = new Set(items.map((item) => item.id));
-    const inGraph = new Map([...waits].map(([id, list]) => [id, list.filter((other) => ids.has(other))]));
     const pump = () => {
       if (failure === undefined) {
-        for (const item of [...pending.values()]) {
-          const blocked = (inGraph.get(item.id) ?? []).some((id) => !finished.has(id));
-          if (blocked) continue;
-          const inUse = running.get(item.target) ?? 0;
-          if (inUse >= Math.max(1, limitOf(item.target))) continue;
-          pending.delete(item.id);
-          running.set(item.target, inUse + 1);
-          active++;
-          run(item).then(
-            () => {
-              finished.add(item.id);
-              done.push(item);
-            },
-            (error: unknown) => {
-              failure ??= { item, error };
-            },
-          ).finally(() => {
-            running.set(item.target, running.get(item.target)! - 1);
-            active--;
-            pump();
-          });
+        for (const [target, queue] of ready) {
+          const limit = Math.max(1, limitOf(target));
+          while (queue.length > 0 && (running.get(target) ?? 0) < limit) {
+            const item = queue.shift()!;
+            running.set(target, (running.get(target) ?? 0) + 1);
+            active++;
+            started++;
+            run(item)
+              .then(
+                () => {
+                  done.push(item);
+                  for (const waiter of waiters.get(item.id) ?? []) {
+                    const left = blockers.get(waiter.id)! - 1;
+                    blockers.set(waiter.id, left);
+                    if (left === 0) enqueue(waiter);
+                  }
+                },
+                (error: unknown) => {
+                  failure ??= { item, error };
+                },
+              )
+              .finally(() => {
+                running.set(target, running.get(target)! - 1);
+                active--;
+                pump();
+              });
+          }
         }
       }
-      if (active === 0 && (failure !== undefined || pending.size === 0)) resolve(failure ? { done, failure } : { done });
-      else if (active === 0 && pending.size > 0) {
-        // Nothing runs and nothing can start: a wait on an item that is not in the graph's order (a cycle the model check missed).
-        failure = { item: pending.values().next().value!, error: new Error('dependency cycle among the remaining steps') };
-        resolve({ done, failure });
+      if (active > 0) return;
+      if (failure !== undefined) resolve({ done, failure });
+      else if (started === items.length) resolve({ done });
+      else {
+        // Nothing runs and nothing can start: the remaining items wait on each other (a cycle the model check missed).
+        const stuck = items.find((item) => (blockers.get(item.id) ?? 0) > 0)!;
+        resolve({ done, failure: { item: stuck, error: new Error('dependency cycle among the remaining steps') } });
       }
     };
     pump();

@@ -85,34 +85,40 @@ async function importTypeScript(file: string, text: string, kind: string): Promi
 async function parseData(file: string, text: string, json: boolean): Promise<ModelSource> {
   const { LineCounter, parseDocument, isMap, isNode, isScalar } = await import('yaml');
   const lineCounter = new LineCounter();
+  const parse = () => parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: true });
+  let value: unknown;
+  let document: ReturnType<typeof parse> | undefined;
   if (json) {
     try {
-      JSON.parse(text);
+      value = JSON.parse(text);
     } catch (error) {
       const position = /at position (\d+)/.exec((error as Error).message);
       const line = position ? text.slice(0, Number(position[1])).split('\n').length : undefined;
       throw inputError('ERR_DYSNOMIA_INPUT', { file, ...(line ? { line } : {}) }, `invalid JSON: ${(error as Error).message.replace(/ in JSON at position \d+.*$/, '')}`);
     }
-  }
-  // JSON is read through the YAML parser too: it keeps each value's position, so later checks can name a line.
-  const document = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: true });
-  const error = document.errors[0];
-  if (error) {
-    const line = error.linePos?.[0]?.line;
-    throw inputError('ERR_DYSNOMIA_INPUT', { file, ...(line ? { line } : {}) }, `invalid YAML: ${error.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}`);
+  } else {
+    document = parse();
+    const error = document.errors[0];
+    if (error) {
+      const line = error.linePos?.[0]?.line;
+      throw inputError('ERR_DYSNOMIA_INPUT', { file, ...(line ? { line } : {}) }, `invalid YAML: ${error.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}`);
+    }
+    value = document.toJS();
   }
   return {
     file,
-    value: document.toJS(),
+    value,
+    // Positions come from the YAML parser (JSON is YAML), parsed for JSON only when an error needs a line: large models load faster.
     lineOf(keys, ofKey) {
+      const doc = (document ??= parse());
       const last = keys[keys.length - 1];
       if (ofKey && last !== undefined) {
-        const parent = keys.length === 1 ? document.contents : document.getIn(keys.slice(0, -1), true);
+        const parent = keys.length === 1 ? doc.contents : doc.getIn(keys.slice(0, -1), true);
         const pair = isMap(parent) ? parent.items.find((item) => isScalar(item.key) && item.key.value === last) : undefined;
         if (pair && isNode(pair.key) && pair.key.range) return lineCounter.linePos(pair.key.range[0]).line;
       }
       for (let depth = keys.length; depth >= 0; depth--) {
-        const node = depth === 0 ? document.contents : document.getIn(keys.slice(0, depth), true);
+        const node = depth === 0 ? doc.contents : doc.getIn(keys.slice(0, depth), true);
         if (isNode(node) && node.range) return lineCounter.linePos(node.range[0]).line;
       }
       return undefined;
