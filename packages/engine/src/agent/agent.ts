@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -32,6 +33,24 @@ class OutputBuffer extends Writable {
 }
 
 /**
+ * One engine serves every request of an agent (loading the config and
+ * resolving plugins once, not per operation); what its modules print goes to
+ * the buffer of the request it runs for, found through the async context,
+ * so concurrent operations keep their outputs apart.
+ */
+const currentOutput = new AsyncLocalStorage<OutputBuffer>();
+
+class RoutedOutput extends Writable {
+  override write(chunk: unknown, encoding?: unknown, callback?: unknown): boolean {
+    const done = typeof encoding === 'function' ? encoding : callback;
+    const buffer = currentOutput.getStore();
+    buffer?.write(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer));
+    if (typeof done === 'function') (done as () => void)();
+    return true;
+  }
+}
+
+/**
  * Carries out a coordinator's requests on this machine: operations on store
  * entries through the engine (plugins and modules found as on the command
  * line, including those installed profiles provide), the machine's
@@ -51,7 +70,7 @@ export class Agent {
   async handle(request: AgentRequest): Promise<AgentResponse> {
     const output = new OutputBuffer();
     try {
-      const result = await this.dispatch(request, output);
+      const result = await currentOutput.run(output, () => this.dispatch(request));
       if (result && typeof result === 'object' && 'refused' in result) return { id: request.id, ok: false, error: 'locked', exitCode: EXIT_OPERATION_FAILED, output: '', holder: result.refused as LockHolder };
       return { id: request.id, ok: true, output: output.text(), ...(result && typeof result === 'object' && 'skipped' in result ? { skipped: result.skipped as string } : { result }) };
     } catch (error) {
@@ -60,16 +79,19 @@ export class Agent {
     }
   }
 
-  private engine(output: Writable): Promise<Engine> {
-    return Engine.create({ stateDir: this.stateDir, env: { ...this.env, DYSNOMIA_STATEDIR: this.stateDir }, stdout: output, stderr: output, cwd: this.stateDir });
+  private cachedEngine: Promise<Engine> | undefined;
+  private engine(): Promise<Engine> {
+    const routed = new RoutedOutput();
+    this.cachedEngine ??= Engine.create({ stateDir: this.stateDir, env: { ...this.env, DYSNOMIA_STATEDIR: this.stateDir }, stdout: routed, stderr: routed, cwd: this.stateDir });
+    return this.cachedEngine;
   }
 
-  private async dispatch(request: AgentRequest, output: Writable): Promise<unknown> {
+  private async dispatch(request: AgentRequest): Promise<unknown> {
     switch (request.kind) {
       case 'operation': {
         if (!isOperation(request.operation)) throw new DysnomiaError('ERR_DYSNOMIA_USAGE', `unknown operation ${JSON.stringify(request.operation)}`);
         if (!isEntryName(request.entry)) throw new DysnomiaError('ERR_DYSNOMIA_USAGE', `not a store entry: ${JSON.stringify(request.entry)}`);
-        const engine = await this.engine(output);
+        const engine = await this.engine();
         const outcome = await engine.run({
           operation: request.operation,
           type: request.type,
@@ -80,7 +102,7 @@ export class Agent {
         return outcome.skipped ? { skipped: outcome.skipped } : outcome.result;
       }
       case 'describe': {
-        const machine = await describeMachine(await this.engine(output));
+        const machine = await describeMachine(await this.engine());
         return { ...machine, cores: os.availableParallelism() } satisfies DescribeResult;
       }
       case 'lock': {
