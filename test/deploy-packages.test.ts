@@ -76,6 +76,33 @@ t.test('a second identical deploy sends nothing and makes no generation', async 
   t.comment(`no-op redeploy took ${Date.now() - started} ms`);
 });
 
+t.test('a no-op redeploy asks the targets over SFTP: no shell, no command runs there', async (t) => {
+  const before = (await test1.log()).length;
+  const result = await deploy(['-P', packagesModel, '--json']);
+  t.equal(result.code, 0, result.stderr);
+  t.match(events(result.stdout, 'profile'), [{ generation: 1, changed: false }, { generation: 1, changed: false }]);
+  const log = (await test1.log()).slice(before);
+  t.match(log, /Starting session: subsystem 'sftp'/, 'the probe went over SFTP');
+  t.notMatch(log, /Starting session: command/, 'no command was run on the target');
+});
+
+t.test('a target without SFTP is probed with Node instead, and a change there still deploys', async (t) => {
+  const bare = await startSshd(t, { knownHosts, clientKey: test1.clientKey, withoutSftp: true });
+  const state3 = path.join(dir, 'machines/bare/state');
+  const withBare = path.join(dir, 'infrastructure-bare.json');
+  await writeFile(withBare, JSON.stringify({ bare: sshTarget(bare, knownHosts, state3) }));
+  const model = path.join(project, 'packages-bare.json');
+  await writeFile(model, JSON.stringify({ bare: ['./pkgs/hello'] }));
+  const deployBare = () => dysnomia(['deploy', '-i', withBare, '-P', model, '--json'], { env });
+  const first = await deployBare();
+  t.equal(first.code, 0, first.stderr);
+  const again = await deployBare();
+  t.equal(again.code, 0, again.stderr);
+  t.match(events(again.stdout, 'profile', 'bare'), [{ generation: 1, changed: false }], 'the redeploy found the profile current');
+  t.match(await bare.log(), /subsystem request for sftp by user \S+ failed, subsystem not found/, 'SFTP was asked for and not available');
+  t.equal(await sshRun(bare, knownHosts, `${state3}/profiles/default/bin/hello`), 'hello from a folder\n');
+});
+
 t.test('a new generation, then rollback brings back the previous programs', async (t) => {
   await packageFolder(path.join(project, 'pkgs/hello'), 'hello', 'hello, version two');
   const second = await deploy(['-P', packagesModel, '--json']);

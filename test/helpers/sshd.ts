@@ -70,6 +70,8 @@ export interface StartSshdOptions {
   clientKey?: SshClientKey;
   /** A known_hosts file to append this host's key to (created when missing). */
   knownHosts?: string;
+  /** No SFTP subsystem (as a server whose admin removed it): the engine must do without. */
+  withoutSftp?: boolean;
 }
 
 /**
@@ -110,7 +112,7 @@ export async function startSshd(t: Teardown, options: StartSshdOptions = {}): Pr
         'MaxStartups 100',
         'MaxSessions 100',
         'LogLevel VERBOSE',
-        'Subsystem sftp internal-sftp',
+        ...(options.withoutSftp ? [] : ['Subsystem sftp internal-sftp']),
         '',
       ].join('\n'),
     );

@@ -6,6 +6,7 @@ import type { GenerationSelector } from '../profiles/profiles.js';
 import { addRuntimeEntry } from '../remote/runtime.js';
 import type { Store } from '../store/store.js';
 import type { Reporter } from './progress.js';
+import { KnownStateDirs } from './known-state-dirs.js';
 import { SourceCache } from './source-cache.js';
 import { EarlyConnections, openSession } from './target-session.js';
 import type { PlanRequest, TargetSession } from './target-session.js';
@@ -107,6 +108,7 @@ export async function openSessions(
   const needsRuntime = options.targets.some((name) => options.infrastructure[name]!.clientInterface === 'ssh');
   const runtimeEntry = needsRuntime ? await addRuntimeEntry(options.store, options.log) : undefined;
   const sessions = new Map<string, TargetSession>();
+  const knownStateDirs = KnownStateDirs.of(options.store.stateDir);
   await forEachLimited(options.targets, options.maxConcurrent, async (name) => {
     const target: InfrastructureTarget = options.infrastructure[name]!;
     const session = openSession(target, {
@@ -115,6 +117,7 @@ export async function openSessions(
       ...(runtimeEntry ? { runtimeEntry } : {}),
       ...(options.knownHostsFile ? { knownHostsFile: options.knownHostsFile } : {}),
       ...(early ? { early } : {}),
+      knownStateDirs,
     });
     options.reporter.emit({ event: 'connecting', target: name, where: session.where });
     try {

@@ -8,6 +8,8 @@ import type { InfrastructureTarget } from '../models/infrastructure.js';
 import { Profiles } from '../profiles/profiles.js';
 import type { GenerationSelector } from '../profiles/profiles.js';
 import { bootstrapRuntime, collect, nodeCommand, probeTarget } from '../remote/bootstrap.js';
+import { probeOverSftp } from '../remote/sftp-probe.js';
+import type { KnownStateDirs } from './known-state-dirs.js';
 import type { TargetPlan } from '../remote/bootstrap.js';
 import { RUNTIME_ENGINE_BIN } from '../remote/runtime.js';
 import { SshConnection } from '../remote/ssh-connection.js';
@@ -69,6 +71,8 @@ export interface SessionOptions {
   knownHostsFile?: string;
   /** Connections opened ahead of the sessions (see EarlyConnections). */
   early?: EarlyConnections;
+  /** State folders targets reported before, for the SFTP probe. */
+  knownStateDirs?: KnownStateDirs;
 }
 
 /** How a target is reached over SSH, from its properties. */
@@ -241,8 +245,13 @@ class SshSession implements TargetSession {
     const runtime = this.options.runtimeEntry;
     if (runtime === undefined) throw new Error('no runtime entry for an SSH target');
     this.connection = await (this.options.early?.take(this.target.name) ?? SshConnection.open(sshSettingsOf(this.target, this.options)));
-    const probe = await probeTarget(this.connection, this.nodePath, this.stateDir || undefined, runtime, planRequest, keepRuntime);
+    const known = this.options.knownStateDirs;
+    const stateDir = this.stateDir || (await known?.get(this.where));
+    // Over SFTP first when the state folder is known: no shell and no Node start on the target.
+    const quick = stateDir ? await probeOverSftp(this.connection, stateDir, runtime, planRequest, keepRuntime).catch(() => undefined) : undefined;
+    const probe = quick ?? (await probeTarget(this.connection, this.nodePath, this.stateDir || undefined, runtime, planRequest, keepRuntime));
     this.stateDir = probe.stateDir;
+    if (!this.target.properties.stateDir) await known?.set(this.where, probe.stateDir);
     if (planRequest && probe.plan) this.plan = { request: planRequest, answer: probe.plan };
     this.hasEngine = probe.hasRuntime;
     if (!probe.hasRuntime && install) {

@@ -1,4 +1,5 @@
 import { readFile, rm, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { DysnomiaError, inputError } from '../errors.js';
@@ -82,10 +83,13 @@ async function importTypeScript(file: string, text: string, kind: string): Promi
   }
 }
 
+let yamlModule: typeof import('yaml') | undefined;
+/** The YAML parser, loaded on first use: JSON needs it only for an error's line (and synchronously then: modelError is). */
+const yaml = () => (yamlModule ??= createRequire(import.meta.url)('yaml') as typeof import('yaml'));
+
 async function parseData(file: string, text: string, json: boolean): Promise<ModelSource> {
-  const { LineCounter, parseDocument, isMap, isNode, isScalar } = await import('yaml');
-  const lineCounter = new LineCounter();
-  const parse = () => parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: true });
+  let lineCounter: import('yaml').LineCounter | undefined;
+  const parse = () => yaml().parseDocument(text, { lineCounter: (lineCounter ??= new (yaml().LineCounter)()), uniqueKeys: true, prettyErrors: true });
   let value: unknown;
   let document: ReturnType<typeof parse> | undefined;
   if (json) {
@@ -111,15 +115,17 @@ async function parseData(file: string, text: string, json: boolean): Promise<Mod
     // Positions come from the YAML parser (JSON is YAML), parsed for JSON only when an error needs a line: large models load faster.
     lineOf(keys, ofKey) {
       const doc = (document ??= parse());
+      const { isMap, isNode, isScalar } = yaml();
+      const linePos = (offset: number) => lineCounter!.linePos(offset);
       const last = keys[keys.length - 1];
       if (ofKey && last !== undefined) {
         const parent = keys.length === 1 ? doc.contents : doc.getIn(keys.slice(0, -1), true);
         const pair = isMap(parent) ? parent.items.find((item) => isScalar(item.key) && item.key.value === last) : undefined;
-        if (pair && isNode(pair.key) && pair.key.range) return lineCounter.linePos(pair.key.range[0]).line;
+        if (pair && isNode(pair.key) && pair.key.range) return linePos(pair.key.range[0]).line;
       }
       for (let depth = keys.length; depth >= 0; depth--) {
         const node = depth === 0 ? doc.contents : doc.getIn(keys.slice(0, depth), true);
-        if (isNode(node) && node.range) return lineCounter.linePos(node.range[0]).line;
+        if (isNode(node) && node.range) return linePos(node.range[0]).line;
       }
       return undefined;
     },

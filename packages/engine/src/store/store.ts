@@ -73,13 +73,22 @@ export class Store {
   }
 
   async meta(entry: string): Promise<EntryMeta> {
-    const meta = (await this.has(entry)) ? await readMeta(this.dir, entry) : undefined;
-    if (meta === undefined) throw new DysnomiaError('ERR_DYSNOMIA_INPUT', `not in the store: ${entry}`);
+    const meta = isEntryName(entry) ? await readMeta(this.dir, entry) : undefined;
+    const present = meta !== undefined && (await lstat(path.join(this.dir, entry)).catch(() => undefined))?.isDirectory() === true;
+    if (!present) throw new DysnomiaError('ERR_DYSNOMIA_INPUT', `not in the store: ${entry}`);
     return meta;
   }
 
+  /** An entry's name hashes its references, so what one name references never changes: remembered once read. */
+  private readonly knownReferences = new Map<string, string[]>();
+
   async references(entry: string): Promise<string[]> {
-    return (await this.meta(entry)).references;
+    let references = this.knownReferences.get(entry);
+    if (references === undefined) {
+      references = (await this.meta(entry)).references;
+      this.knownReferences.set(entry, references);
+    }
+    return references;
   }
 
   /** The entries and everything they reference, transitively; references come before the entries that need them. */

@@ -1,0 +1,91 @@
+import path from 'node:path';
+import type { SFTPWrapper } from 'ssh2';
+import type { SshConnection } from './ssh-connection.js';
+import type { TargetPlan, TargetProbe } from './bootstrap.js';
+
+const call = <T>(fn: (callback: (error: Error | null | undefined, value: T) => void) => void): Promise<T> =>
+  new Promise((resolve, reject) => fn((error, value) => (error ? reject(error) : resolve(value))));
+
+/** SFTP's "no such file" (status 2): an answer, not a failure of the probe. */
+const isMissing = (error: unknown) => (error as { code?: unknown }).code === 2;
+
+async function exists(sftp: SFTPWrapper, file: string, directory: boolean): Promise<boolean> {
+  try {
+    const stats = await call<import('ssh2').Stats>((cb) => sftp.lstat(file, cb));
+    return directory ? stats.isDirectory() : stats.isFile();
+  } catch (error) {
+    if (isMissing(error)) return false;
+    throw error;
+  }
+}
+
+async function readText(sftp: SFTPWrapper, file: string): Promise<string | undefined> {
+  try {
+    return (await call<Buffer>((cb) => sftp.readFile(file, cb))).toString('utf8');
+  } catch (error) {
+    if (isMissing(error)) return undefined;
+    throw error;
+  }
+}
+
+async function readLink(sftp: SFTPWrapper, file: string): Promise<string | undefined> {
+  try {
+    return await call<string>((cb) => sftp.readlink(file, cb));
+  } catch (error) {
+    if (isMissing(error)) return undefined;
+    throw error;
+  }
+}
+
+/**
+ * The probe of bootstrap.ts, answered over SFTP when the target's state
+ * folder is known: what the store lacks of a closure, the profile's current
+ * generation and packages, whether the runtime is there. With sshd's
+ * internal-sftp no shell and no Node start on the target, which is most of a
+ * no-op deploy's time. Undefined when the runtime is not there (the Node
+ * probe then checks Node and bootstraps); a failure of SFTP itself rejects,
+ * and the caller falls back to the Node probe.
+ */
+export async function probeOverSftp(
+  connection: SshConnection,
+  stateDir: string,
+  runtimeEntry: string,
+  planRequest: { profile: string; closure: string[] } | undefined,
+  keepRuntime: boolean,
+): Promise<TargetProbe | undefined> {
+  const sftp = await connection.sftp();
+  try {
+    const store = path.posix.join(stateDir, 'store');
+    const has = async (entry: string) => (await exists(sftp, path.posix.join(store, entry), true)) && (await exists(sftp, path.posix.join(store, '.meta', `${entry}.json`), false));
+    if (!(await has(runtimeEntry))) return undefined;
+    if (keepRuntime) {
+      const file = path.posix.join(stateDir, 'deployments', 'dysnomia-runtime.json');
+      const text = JSON.stringify({ storePaths: [runtimeEntry] });
+      // Written by the Node probe or the bootstrap before; a different or missing one makes this probe step aside.
+      if ((await readText(sftp, file)) !== text) return undefined;
+    }
+    let plan: TargetPlan | undefined;
+    if (planRequest) {
+      const present = await Promise.all(planRequest.closure.map(has));
+      plan = { missing: planRequest.closure.filter((_, i) => !present[i]), current: await currentProfile(sftp, stateDir, planRequest.profile) };
+    }
+    return { node: '', stateDir, hasRuntime: true, ...(plan ? { plan } : {}) };
+  } finally {
+    sftp.end();
+  }
+}
+
+async function currentProfile(sftp: SFTPWrapper, stateDir: string, profile: string): Promise<TargetPlan['current']> {
+  const profiles = path.posix.join(stateDir, 'profiles');
+  const link = await readLink(sftp, path.posix.join(profiles, profile));
+  if (link === undefined) return null;
+  const number = /^(.*)-(\d+)-link$/.exec(path.posix.basename(link));
+  if (!number || number[1] !== profile) return null;
+  const generation = await readLink(sftp, path.posix.join(profiles, path.posix.basename(link)));
+  if (generation === undefined) return null;
+  const entry = path.posix.basename(generation);
+  const meta = await readText(sftp, path.posix.join(stateDir, 'store', '.meta', `${entry}.json`));
+  if (meta === undefined) return null;
+  const parsed = JSON.parse(meta) as { entry?: string; references?: unknown };
+  return parsed.entry === entry && Array.isArray(parsed.references) ? { generation: Number(number[2]), packages: parsed.references as string[] } : null;
+}
