@@ -90,6 +90,9 @@ t.test('capture-infra lists the four containers with their ports', async (t) => 
 t.test('layer 2: the StaffTracker page lists the names in the staff table', async (t) => {
   const result = await deployServices();
   t.equal(result.code, 0, result.stderr);
+  t.notMatch(result.stdout + result.stderr, password, 'the password is in no event and no message');
+  const manifest = path.join(coordinatorEnv.DYSNOMIA_STATEDIR, 'deployments/services/1.json');
+  t.equal((await stat(manifest)).mode & 0o777, 0o600, 'the recorded deployment holds container properties: 0600');
   t.same(
     stepsDone(result.stdout).sort(),
     ['activate RoomService in tomcat-production', 'activate StaffTracker in tomcat-production', 'activate ZipcodeService in tomcat-test', 'activate rooms in mysql-production', 'activate staff in mysql-test', 'activate zipcodes in mysql-production'],
