@@ -89,8 +89,28 @@ async function installRuntime(out: string, packageDirs: string[]): Promise<void>
       work,
     );
     await rm(path.join(out, 'lib/node_modules/.package-lock.json'), { force: true });
+    await pruneRuntime(out);
   } finally {
     await rm(work, { recursive: true, force: true });
+  }
+}
+
+/** Files nothing loads at run time: type declarations, source maps, C sources of native addons. */
+const UNUSED_FILE = /\.(d\.[mc]?ts|map|c|cc|h|inl|gyp|gypi)$/;
+/** Optional native helpers of ssh2 (speed-ups it does without); installed without scripts they are never built. */
+const UNBUILT_ADDONS = new Set(['cpu-features', 'nan', 'buildcheck']);
+
+/**
+ * Leaves out of the runtime what never runs on a target, which was about half
+ * its files: every target's bootstrap copies, hashes and imports each file.
+ */
+async function pruneRuntime(dir: string): Promise<void> {
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const file = path.join(dir, entry.name);
+    if (entry.isDirectory()) {
+      if (UNBUILT_ADDONS.has(entry.name) && path.basename(dir) === 'node_modules') await rm(file, { recursive: true, force: true });
+      else await pruneRuntime(file);
+    } else if (entry.isFile() && UNUSED_FILE.test(entry.name)) await rm(file, { force: true });
   }
 }
 
