@@ -263,7 +263,6 @@ class SshSession implements TargetSession {
         stateDir: this.stateDir,
         runtimeEntry: runtime,
         runtimePath: this.options.store.path(runtime),
-        exportArchive: (output) => this.options.store.exportArchive([runtime], output),
         onBytes: (n) => (bytes += n),
       });
       onBootstrap('done', bytes);

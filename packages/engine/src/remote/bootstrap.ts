@@ -5,6 +5,7 @@ import type { Writable } from 'node:stream';
 import { once } from 'node:events';
 import { DysnomiaError, EXIT_OPERATION_FAILED } from '../errors.js';
 import { shellQuote } from '../shell-quote.js';
+import { parseEntryName } from '../store/entry-name.js';
 import { RUNTIME_ENGINE_BIN } from './runtime.js';
 import { channelOutcome } from './ssh-connection.js';
 import type { SshConnection } from './ssh-connection.js';
@@ -207,8 +208,9 @@ async function writeRecords(root: string, base: string, output: Writable, onByte
 /**
  * Puts the runtime entry into a target's store when the target has no
  * engine yet: its files go through the receiver into a temp folder, the
- * engine there imports the runtime's store archive (verified like any import),
- * and the temp folder is removed.
+ * engine there adds that folder to the target's store under the entry's name
+ * (hashing it, so a damaged copy cannot pass for the entry: its hash would
+ * differ), and the temp folder is removed.
  */
 export async function bootstrapRuntime(options: {
   connection: SshConnection;
@@ -216,7 +218,6 @@ export async function bootstrapRuntime(options: {
   stateDir: string;
   runtimeEntry: string;
   runtimePath: string;
-  exportArchive: (output: Writable) => Promise<void>;
   onBytes: (n: number) => void;
 }): Promise<void> {
   const { connection, nodePath, stateDir, runtimeEntry } = options;
@@ -237,10 +238,15 @@ export async function bootstrapRuntime(options: {
   channel.end(`${JSON.stringify({ end: true })}\n`);
   const temporary = (await Promise.race([received, lost])).trim();
   try {
-    const engine = path.posix.join(temporary, runtimeEntry, RUNTIME_ENGINE_BIN);
-    const importing = await connection.channel(nodeCommand(nodePath, stateDir, [engine, 'store', '--import']));
-    const imported = collect(importing, `target "${target}": importing the engine into its store`);
-    await Promise.race([Promise.all([options.exportArchive(importing), imported]), lost]);
+    const copy = path.posix.join(temporary, runtimeEntry);
+    const engine = path.posix.join(copy, RUNTIME_ENGINE_BIN);
+    const name = parseEntryName(runtimeEntry)!.name;
+    const adding = await connection.channel(nodeCommand(nodePath, stateDir, [engine, 'store', '--add', copy, `--name=${name}`, '--json']));
+    const added = JSON.parse(await Promise.race([collect(adding, `target "${target}": adding the engine to its store`), lost])) as string[];
+    const entry = path.posix.basename(added[0] ?? '');
+    if (entry !== runtimeEntry) {
+      throw new DysnomiaError('ERR_DYSNOMIA_INPUT', `target "${target}": the engine's copy there hashes to ${entry}, not ${runtimeEntry}: it was damaged on the way`, { exitCode: EXIT_OPERATION_FAILED });
+    }
   } finally {
     await connection.exec(nodeCommand(nodePath, undefined, ['-e', 'require("fs").rmSync(process.argv[1], { recursive: true, force: true })', temporary])).catch(() => undefined);
   }
