@@ -121,7 +121,8 @@ export async function startSshd(t: Teardown, options: StartSshdOptions = {}): Pr
     let stderr = '';
     child.stderr!.on('data', (chunk: Buffer) => {
       stderr += chunk.toString();
-      void appendFile(logFile, chunk);
+      // sshd may still print while the test ends and its folder is already gone: a lost log line is fine.
+      appendFile(logFile, chunk).catch(() => undefined);
     });
     const started = await waitForListening(child, port, () => stderr);
     if (started !== true) {
