@@ -86,3 +86,14 @@ t.test('dysnomia agent speaks one JSON line per request and answers by id', asyn
   t.match(byId.get(8), { ok: false, exitCode: 2, error: /no module found for type "no-such-type-here"/ });
   t.match(byId.get(-1), { ok: false, error: /not a JSON request/ });
 });
+
+t.test("a plugin's result comes back as it is, whatever keys it holds", async (t) => {
+  const { dir, entry, agent } = await setup(t);
+  // A capture result that looks like the agent's own outcomes must not be taken for one.
+  await writeFile(
+    path.join(dir, 'modules/reporter.mjs'),
+    `export default { type: 'reporter', engine: '^1.0.0', async activate() {}, async deactivate() {}, async capture() { return { refused: { user: 'x' }, skipped: 'no' }; } };\n`,
+  );
+  const answer = await agent.handle({ id: 9, kind: 'operation', operation: 'capture', type: 'reporter', entry, container: 'box' });
+  t.same(answer, { id: 9, ok: true, output: '', result: { refused: { user: 'x' }, skipped: 'no' } });
+});

@@ -13,6 +13,8 @@ import { isOperation } from '../plugin.js';
 import { isEntryName } from '../store/entry-name.js';
 import type { AgentHello, AgentRequest, AgentResponse, DescribeResult } from './protocol.js';
 
+type Outcome = { kind: 'done'; value: unknown } | { kind: 'skipped'; reason: string } | { kind: 'refused'; holder: LockHolder };
+
 /** The last part of an operation's output kept in an answer: enough to say why it failed. */
 const OUTPUT_TAIL = 8192;
 
@@ -70,9 +72,10 @@ export class Agent {
   async handle(request: AgentRequest): Promise<AgentResponse> {
     const output = new OutputBuffer();
     try {
-      const result = await currentOutput.run(output, () => this.dispatch(request));
-      if (result && typeof result === 'object' && 'refused' in result) return { id: request.id, ok: false, error: 'locked', exitCode: EXIT_OPERATION_FAILED, output: '', holder: result.refused as LockHolder };
-      return { id: request.id, ok: true, output: output.text(), ...(result && typeof result === 'object' && 'skipped' in result ? { skipped: result.skipped as string } : { result }) };
+      const outcome = await currentOutput.run(output, () => this.dispatch(request));
+      if (outcome.kind === 'refused') return { id: request.id, ok: false, error: 'locked', exitCode: EXIT_OPERATION_FAILED, output: '', holder: outcome.holder };
+      if (outcome.kind === 'skipped') return { id: request.id, ok: true, output: output.text(), skipped: outcome.reason };
+      return { id: request.id, ok: true, output: output.text(), result: outcome.value };
     } catch (error) {
       const exitCode = error instanceof DysnomiaError ? error.exitCode : EXIT_OPERATION_FAILED;
       return { id: request.id, ok: false, error: error instanceof Error ? error.message : String(error), exitCode, output: output.text() };
@@ -86,7 +89,8 @@ export class Agent {
     return this.cachedEngine;
   }
 
-  private async dispatch(request: AgentRequest): Promise<unknown> {
+  /** What a request came to; kept apart from a plugin's own result, which may hold any keys. */
+  private async dispatch(request: AgentRequest): Promise<Outcome> {
     switch (request.kind) {
       case 'operation': {
         if (!isOperation(request.operation)) throw new DysnomiaError('ERR_DYSNOMIA_USAGE', `unknown operation ${JSON.stringify(request.operation)}`);
@@ -99,18 +103,18 @@ export class Agent {
           container: request.container,
           ...(request.properties ? { containerProperties: request.properties } : {}),
         });
-        return outcome.skipped ? { skipped: outcome.skipped } : outcome.result;
+        return outcome.skipped ? { kind: 'skipped', reason: outcome.skipped } : { kind: 'done', value: outcome.result };
       }
       case 'describe': {
         const machine = await describeMachine(await this.engine());
-        return { ...machine, cores: os.availableParallelism() } satisfies DescribeResult;
+        return { kind: 'done', value: { ...machine, cores: os.availableParallelism() } satisfies DescribeResult };
       }
       case 'lock': {
         const outcome = await acquireLock(profileLockFile(this.stateDir, request.profile), request.holder, request.breaking);
-        return outcome.acquired ? { locked: true } : { refused: outcome.holder };
+        return outcome.acquired ? { kind: 'done', value: { locked: true } } : { kind: 'refused', holder: outcome.holder };
       }
       case 'unlock':
-        return { released: await releaseLock(profileLockFile(this.stateDir, request.profile), request.holder) };
+        return { kind: 'done', value: { released: await releaseLock(profileLockFile(this.stateDir, request.profile), request.holder) } };
       default:
         throw new DysnomiaError('ERR_DYSNOMIA_USAGE', `unknown request ${JSON.stringify((request as { kind?: unknown }).kind)}`);
     }

@@ -1,10 +1,8 @@
 import type { DescribeResult } from '../agent/protocol.js';
-import { forEachLimited } from '../deploy/deploy-packages.js';
+import { closeAll, forEachLimited, openSessions, targetMessage } from '../deploy/deploy-packages.js';
 import type { Reporter } from '../deploy/progress.js';
-import { openSession } from '../deploy/target-session.js';
 import { DysnomiaError, EXIT_OPERATION_FAILED } from '../errors.js';
 import type { Infrastructure } from '../models/infrastructure.js';
-import { addRuntimeEntry } from '../remote/runtime.js';
 import type { Store } from '../store/store.js';
 import type { CapturedInfrastructure } from './captured-model.js';
 import { mergeTarget } from './merge-target.js';
@@ -27,11 +25,6 @@ export interface CaptureResult {
   failed: Map<string, string>;
 }
 
-function targetMessage(target: string, error: unknown): string {
-  const text = error instanceof Error ? error.message : String(error);
-  return text.startsWith(`target "${target}": `) ? text : `target "${target}": ${text}`;
-}
-
 function checkDescription(value: unknown): DescribeResult {
   const containers = (value as { containers?: unknown } | null)?.containers;
   if (containers === null || typeof containers !== 'object' || Array.isArray(containers)) {
@@ -48,31 +41,23 @@ function checkDescription(value: unknown): DescribeResult {
  */
 export async function captureInfrastructure(options: CaptureOptions): Promise<CaptureResult> {
   const names = Object.keys(options.infrastructure);
-  const needsRuntime = names.some((name) => options.infrastructure[name]!.clientInterface === 'ssh');
-  const runtimeEntry = needsRuntime ? await addRuntimeEntry(options.store, options.log) : undefined;
   const described = new Map<string, DescribeResult>();
   const failed = new Map<string, string>();
-  await forEachLimited(names, options.maxConcurrent, async (name) => {
-    const session = openSession(options.infrastructure[name]!, {
-      store: options.store,
-      acceptNewHostKeys: options.acceptNewHostKeys,
-      ...(runtimeEntry ? { runtimeEntry } : {}),
-      ...(options.knownHostsFile ? { knownHostsFile: options.knownHostsFile } : {}),
+  const sessions = await openSessions({ ...options, targets: names }, failed);
+  try {
+    await forEachLimited([...sessions.keys()], options.maxConcurrent, async (name) => {
+      try {
+        const answer = await (await sessions.get(name)!.agent()).request({ kind: 'describe' });
+        if (!answer.ok) throw new Error(`describing the machine failed: ${answer.error}`);
+        described.set(name, checkDescription(answer.result));
+      } catch (error) {
+        failed.set(name, targetMessage(name, error));
+        options.reporter.emit({ event: 'failed', target: name, error: targetMessage(name, error) });
+      }
     });
-    options.reporter.emit({ event: 'connecting', target: name, where: session.where });
-    try {
-      await session.open((phase, bytes) => options.reporter.emit({ event: 'bootstrap', target: name, phase, bytes }), true);
-      options.reporter.emit({ event: 'connected', target: name, stateDir: session.stateDir });
-      const answer = await (await session.agent()).request({ kind: 'describe' });
-      if (!answer.ok) throw new Error(`describing the machine failed: ${answer.error}`);
-      described.set(name, checkDescription(answer.result));
-    } catch (error) {
-      failed.set(name, targetMessage(name, error));
-      options.reporter.emit({ event: 'failed', target: name, error: targetMessage(name, error) });
-    } finally {
-      session.close();
-    }
-  });
+  } finally {
+    closeAll(sessions);
+  }
   options.reporter.emit({ event: 'done', ok: failed.size === 0, failed: [...failed.keys()] });
   if (failed.size > 0) return { failed };
   // In the model's order, whichever target answered first.

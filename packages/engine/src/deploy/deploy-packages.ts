@@ -97,8 +97,11 @@ async function buildPackages(model: PackagesModel, options: DeployOptions): Prom
   return perTarget;
 }
 
+/** What opening sessions needs of the deploy options (capture-infra has no profile or model folder). */
+export type SessionsOptions = Pick<DeployOptions, 'infrastructure' | 'targets' | 'store' | 'reporter' | 'maxConcurrent' | 'acceptNewHostKeys' | 'knownHostsFile' | 'log'>;
+
 export async function openSessions(
-  options: DeployOptions,
+  options: SessionsOptions,
   failed: Map<string, string>,
   install = true,
   plans?: Map<string, PlanRequest>,

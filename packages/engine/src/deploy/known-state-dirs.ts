@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { writeFileAtomic } from '../write-file-atomic.js';
 
@@ -35,7 +35,6 @@ export class KnownStateDirs {
     if (entries[target] === stateDir) return;
     entries[target] = stateDir;
     this.writing = this.writing.then(async () => {
-      const { mkdir } = await import('node:fs/promises');
       await mkdir(path.dirname(this.file), { recursive: true });
       await writeFileAtomic(this.file, `${JSON.stringify(entries, null, 2)}\n`);
     });
