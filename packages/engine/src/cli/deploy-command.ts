@@ -1,6 +1,6 @@
 import { loadConfig } from '../config.js';
 import { DysnomiaError } from '../errors.js';
-import { addSource, deployPackages, modelDir, profileAction } from '../deploy/deploy-packages.js';
+import { deployPackages, modelDir, profileAction, sourceBuilder } from '../deploy/deploy-packages.js';
 import type { DeployOptions, DeployResult, ProfileAction } from '../deploy/deploy-packages.js';
 import { jsonReporter, plainReporter, terminalReporter } from '../deploy/progress.js';
 import { loadInfrastructure } from '../models/infrastructure.js';
@@ -11,7 +11,6 @@ import { deploymentOf } from '../deploy/deployment.js';
 import { Manifests } from '../deploy/manifests.js';
 import { runTransition } from '../deploy/orchestrator.js';
 import type { OrchestratorOptions } from '../deploy/orchestrator.js';
-import { SourceCache } from '../deploy/source-cache.js';
 import { assertProfileName } from '../profiles/names.js';
 import { parseGenerationSelector } from '../profiles/profiles.js';
 import { chooseStateDir } from '../state-dir.js';
@@ -246,18 +245,9 @@ async function orchestrate(values: { infrastructure?: string; services?: string;
   const infrastructure = await loadInfrastructure(values.infrastructure!);
   const distribution = await loadDistribution(values.distribution!, infrastructure);
   const services = await loadServices(values.services!, infrastructure, distribution);
-  const cache = new SourceCache(options.store);
-  const built = new Map<unknown, string>();
-  const deployment = await deploymentOf(services, infrastructure, options.profile, async (source) => {
-    let entry = built.get(source);
-    if (entry === undefined) {
-      entry = await addSource(source, cache, options);
-      built.set(source, entry);
-      options.reporter.emit({ event: 'built', source: typeof source === 'string' ? source : `component:${source.name}`, entry });
-    }
-    return entry;
-  });
-  await cache.save();
+  const builder = sourceBuilder(options);
+  const deployment = await deploymentOf(services, infrastructure, options.profile, (source) => builder.build(source));
+  await builder.save();
   return runTransition({ kind: 'new', deployment }, options);
 }
 

@@ -59,7 +59,7 @@ export function targetMessage(target: string, error: unknown): string {
 }
 
 /** Adds one package to the coordinator's store (folders and tarballs through the quick-check cache); a failure names the package. */
-export async function addSource(source: PackageSource, cache: SourceCache, options: Pick<DeployOptions, 'store' | 'cwd' | 'log'>): Promise<string> {
+async function addSource(source: PackageSource, cache: SourceCache, options: Pick<DeployOptions, 'store' | 'cwd' | 'log'>): Promise<string> {
   try {
     const cached = typeof source === 'string' ? await cache.lookup(source) : { key: undefined, entry: undefined };
     const entry = cached.entry ?? (await options.store.add(source, { cwd: options.cwd, log: options.log }));
@@ -76,24 +76,37 @@ export async function addSource(source: PackageSource, cache: SourceCache, optio
 }
 
 /** Adds every package to the coordinator's store once (sources shared by targets are built once). */
-async function buildPackages(model: PackagesModel, options: DeployOptions): Promise<Map<string, string[]>> {
+/**
+ * Adds sources to this machine's store, each source once however many
+ * targets or services use it, with a `built` event each; `save()` keeps the
+ * quick-check cache for the next run.
+ */
+export function sourceBuilder(options: Pick<DeployOptions, 'store' | 'cwd' | 'log' | 'reporter'>) {
   const built = new Map<PackageSource, string>();
-  const perTarget = new Map<string, string[]>();
   const cache = new SourceCache(options.store);
-  for (const target of options.targets) {
-    const entries: string[] = [];
-    for (const source of model[target] ?? []) {
+  return {
+    async build(source: PackageSource): Promise<string> {
       let entry = built.get(source);
       if (entry === undefined) {
         entry = await addSource(source, cache, options);
         built.set(source, entry);
         options.reporter.emit({ event: 'built', source: typeof source === 'string' ? source : `component:${source.name}`, entry });
       }
-      entries.push(entry);
-    }
+      return entry;
+    },
+    save: () => cache.save(),
+  };
+}
+
+async function buildPackages(model: PackagesModel, options: DeployOptions): Promise<Map<string, string[]>> {
+  const builder = sourceBuilder(options);
+  const perTarget = new Map<string, string[]>();
+  for (const target of options.targets) {
+    const entries: string[] = [];
+    for (const source of model[target] ?? []) entries.push(await builder.build(source));
     perTarget.set(target, entries);
   }
-  await cache.save();
+  await builder.save();
   return perTarget;
 }
 
