@@ -125,6 +125,7 @@ t.test('a service of a type no target knows: exit status 1 naming the type, the 
   const result = await deploy(['-s', withUnknown, '-d', dist, '--profile', 'services']);
   t.equal(result.code, 1);
   t.match(result.stderr, /activating staff on test2 \(container mysql-test\) failed: no module found for type "no-such-type"/);
+  t.match(result.stderr, /ship its module in a component's etc\/dysnomia\/modules\/TYPE/, "says how a type reaches a target");
   t.notMatch(result.stderr, /^\s+at /m, 'no stack trace');
   t.same(await readdir(path.join(state2, 'profiles')), generationsBefore, 'no new profile generation');
   t.equal(await sshRun(test2, knownHosts, `${state2}/profiles/services/bin/hello`), 'hello from a service\n', 'profile unchanged');

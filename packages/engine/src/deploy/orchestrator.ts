@@ -25,6 +25,12 @@ export interface OrchestratorOptions extends Omit<DeployOptions, 'infrastructure
 /** Where the transition goes: a new deployment (recorded as the next generation) or a recorded one (--rollback, --switch-to-generation). */
 export type TransitionTarget = { kind: 'new'; deployment: Deployment } | { kind: 'recorded'; manifest: Manifest };
 
+/** The target's own "npm install" advice does not fit a deployment: say how a type reaches a target. */
+const MODULE_HINT =
+  '\nA target gets the first-party plugins installed beside the engine on this machine. Another type must be there already: ' +
+  'ship its module in a component\'s etc/dysnomia/modules/TYPE and deploy that component to the target in a profile first, ' +
+  'or install the plugin on the target where its engine can find it.';
+
 function stepLabel(action: string, m: DeployedMapping): string {
   return `${action} ${m.service} on ${m.target} (container ${m.container})`;
 }
@@ -178,7 +184,7 @@ async function runLocked(
     const answer = await link.request(request);
     const base = { target: m.target, action: operation, service: m.service, container: m.container, ...(undo ? { undo: true } : {}) };
     if (!answer.ok) {
-      const detail = answer.output.trim() ? `\n${answer.output.trim()}` : '';
+      const detail = (answer.output.trim() ? `\n${answer.output.trim()}` : '') + (answer.error.startsWith('no module found for type') ? MODULE_HINT : '');
       reporter.emit({ event: 'step', ...base, status: 'failed', error: answer.error });
       throw failed(`${stepLabel(operation === 'activate' ? 'activating' : operation === 'deactivate' ? 'deactivating' : operation, m)} failed: ${answer.error}${detail}`);
     }
