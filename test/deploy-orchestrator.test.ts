@@ -128,7 +128,12 @@ t.test('an activation failing half way rolls back to exactly the previous deploy
   const result = await deployServices(await distribution({ db: ['test1'], api: ['test1'], web: ['test1', 'test2'], tool: ['test2'] }));
   t.equal(result.code, 1);
   t.match(result.stderr, /activating web on test2 \(container wrapper\) failed: .*status 3/);
-  t.match(result.stderr, /web v2 cannot start: fail flag/, "the wrapper's own message");
+  t.match(
+    events(result.stdout, 'output').filter((e) => e.target === 'test2' && e.service === 'web').map((e) => e.line),
+    [/web v2 cannot start: fail flag/],
+    "the wrapper's own message, as an output event of the target and service",
+  );
+  t.notMatch(result.stderr, /fail flag/, 'said once: not repeated in the error');
   t.match(result.stderr, /rolled back to the previous deployment \(generation 2\)/);
   t.same(await marks(), before, 'the same services active on both machines');
   t.equal((await readFile(path.join(marks1, 'api'), 'utf8')).trim(), 'v1', 'the old api runs again');

@@ -42,6 +42,8 @@ export interface EngineOptions {
   signal?: AbortSignal;
   /** Plugins given in-process; they come before every other way of finding a type. */
   plugins?: DysnomiaPlugin[];
+  /** Plugins (package names or absolute paths) loaded as if the config listed them, after those it lists. */
+  listedPlugins?: string[];
 }
 
 export interface OperationRequest {
@@ -111,7 +113,8 @@ export class Engine {
   /** Loads the config (unless given) and the plugins it lists, then builds the engine. */
   static async create(options: EngineOptions = {}): Promise<Engine> {
     const cwd = options.cwd ?? process.cwd();
-    const config = options.config ?? (await loadConfig(cwd, options.configFile));
+    const loaded = options.config ?? (await loadConfig(cwd, options.configFile));
+    const config = options.listedPlugins?.length ? { ...loaded, plugins: [...loaded.plugins, ...options.listedPlugins.filter((p) => !loaded.plugins.includes(p))] } : loaded;
     const configPlugins = await Promise.all(config.plugins.map((entry) => loadListedPlugin(entry, [config.dir, cwd, ENGINE_DIR])));
     for (const source of configPlugins) for (const plugin of source.plugins) assertEngineCompatible(plugin, source.name);
     for (const plugin of options.plugins ?? []) assertEngineCompatible(plugin, plugin.meta?.name ?? plugin.type);

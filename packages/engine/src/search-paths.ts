@@ -1,3 +1,4 @@
+import { lstat } from 'node:fs/promises';
 import path from 'node:path';
 import type { DysnomiaConfig } from './config.js';
 import type { StateDir } from './state-dir.js';
@@ -5,6 +6,22 @@ import type { StateDir } from './state-dir.js';
 export const SYSTEM_CONTAINERS_DIR = '/etc/dysnomia/containers';
 export const SYSTEM_COMPONENTS_DIR = '/etc/dysnomia/components';
 export const SYSTEM_PROPERTIES_FILE = '/etc/dysnomia/properties';
+
+/** Where a component or profile keeps the modules it provides (Dysnomia's two places). */
+export const MODULE_DIRS = ['etc/dysnomia/modules', 'libexec/dysnomia'];
+/** The names a module for TYPE may have in such a folder: an executable or plugin folder, or a plugin file. */
+export const MODULE_FILE_SUFFIXES = ['', '.js', '.mjs'];
+
+/** The module a component or profile folder provides for `type`, where the engine would find it; undefined when none. */
+export async function moduleIn(root: string, type: string): Promise<string | undefined> {
+  for (const dir of MODULE_DIRS) {
+    for (const suffix of MODULE_FILE_SUFFIXES) {
+      const file = path.join(root, dir, type + suffix);
+      if (await lstat(file).then(() => true, () => false)) return file;
+    }
+  }
+  return undefined;
+}
 
 export function splitPath(value: string | undefined): string[] {
   return (value ?? '').split(':').filter(Boolean);
@@ -34,7 +51,7 @@ export class SearchPaths {
   /** For each profile: its etc/dysnomia/modules and libexec/dysnomia. */
   async profileModulesDirs(): Promise<string[]> {
     const profiles = await this.stateDir.profiles();
-    return profiles.flatMap((p) => [path.join(p, 'etc/dysnomia/modules'), path.join(p, 'libexec/dysnomia')]);
+    return profiles.flatMap((p) => MODULE_DIRS.map((dir) => path.join(p, dir)));
   }
 
   /** DYSNOMIA_CONTAINERS_PATH, the config's containersPath, the profiles' containers, /etc/dysnomia/containers. */

@@ -2,12 +2,14 @@ import { createInterface } from 'node:readline';
 import type { ClientChannel } from 'ssh2';
 import { DysnomiaError, EXIT_OPERATION_FAILED } from '../errors.js';
 import { Agent } from './agent.js';
-import type { AgentHello, AgentRequest, AgentRequestBody, AgentResponse } from './protocol.js';
+import type { AgentOptions } from './agent.js';
+import type { AgentHello, AgentOutputLine, AgentRequest, AgentRequestBody, AgentResponse } from './protocol.js';
 
 /** A coordinator's line to one target's agent. */
 export interface AgentLink {
   readonly hello: AgentHello['hello'];
-  request(body: AgentRequestBody): Promise<AgentResponse>;
+  /** Sends a request; `onLine` gets the lines the operation's modules print, as they come. */
+  request(body: AgentRequestBody, onLine?: (line: string) => void): Promise<AgentResponse>;
   close(): void;
 }
 
@@ -16,12 +18,12 @@ export class LocalAgentLink implements AgentLink {
   private readonly agent: Agent;
   private next = 1;
   readonly hello: AgentHello['hello'];
-  constructor(stateDir: string) {
-    this.agent = new Agent(stateDir);
+  constructor(stateDir: string, options: AgentOptions = {}) {
+    this.agent = new Agent(stateDir, options);
     this.hello = this.agent.hello().hello;
   }
-  request(body: AgentRequestBody): Promise<AgentResponse> {
-    return this.agent.handle({ ...body, id: this.next++ } as AgentRequest);
+  request(body: AgentRequestBody, onLine?: (line: string) => void): Promise<AgentResponse> {
+    return this.agent.handle({ ...body, id: this.next++ } as AgentRequest, onLine);
   }
   close(): void {}
 }
@@ -29,7 +31,7 @@ export class LocalAgentLink implements AgentLink {
 /** `dysnomia agent` on a target, over one SSH channel: requests go out as lines, answers come back by id. */
 export class RemoteAgentLink implements AgentLink {
   private next = 1;
-  private readonly pending = new Map<number, { resolve: (r: AgentResponse) => void; reject: (e: Error) => void }>();
+  private readonly pending = new Map<number, { resolve: (r: AgentResponse) => void; reject: (e: Error) => void; onLine?: ((line: string) => void) | undefined }>();
   private closedWith: Error | undefined;
 
   private constructor(
@@ -63,10 +65,14 @@ export class RemoteAgentLink implements AgentLink {
           }
           return;
         }
-        let response: AgentResponse;
+        let response: AgentResponse | AgentOutputLine;
         try {
-          response = JSON.parse(line) as AgentResponse;
+          response = JSON.parse(line) as AgentResponse | AgentOutputLine;
         } catch {
+          return;
+        }
+        if ('line' in response) {
+          link.pending.get(response.id)?.onLine?.(response.line);
           return;
         }
         const waiting = link.pending.get(response.id);
@@ -83,11 +89,11 @@ export class RemoteAgentLink implements AgentLink {
     this.pending.clear();
   }
 
-  request(body: AgentRequestBody): Promise<AgentResponse> {
+  request(body: AgentRequestBody, onLine?: (line: string) => void): Promise<AgentResponse> {
     if (this.closedWith) return Promise.reject(this.closedWith);
     const id = this.next++;
     return new Promise<AgentResponse>((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
+      this.pending.set(id, { resolve, reject, onLine });
       this.channel.write(`${JSON.stringify({ ...body, id })}\n`);
     });
   }

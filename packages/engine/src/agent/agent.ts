@@ -11,6 +11,7 @@ import { acquireLock, profileLockFile, releaseLock } from '../locks/profile-lock
 import type { LockHolder } from '../locks/profile-lock.js';
 import { isOperation } from '../plugin.js';
 import { isEntryName } from '../store/entry-name.js';
+import { moduleIn } from '../search-paths.js';
 import type { AgentHello, AgentRequest, AgentResponse, DescribeResult } from './protocol.js';
 
 type Outcome = { kind: 'done'; value: unknown } | { kind: 'skipped'; reason: string } | { kind: 'refused'; holder: LockHolder };
@@ -18,15 +19,29 @@ type Outcome = { kind: 'done'; value: unknown } | { kind: 'skipped'; reason: str
 /** The last part of an operation's output kept in an answer: enough to say why it failed. */
 const OUTPUT_TAIL = 8192;
 
-/** Collects what an operation's modules print. */
+/** Collects what an operation's modules print, and hands each complete line to `onLine` as it comes. */
 class OutputBuffer extends Writable {
   private chunks: Buffer[] = [];
   private size = 0;
+  private partial = '';
+  constructor(private readonly onLine?: (line: string) => void) {
+    super();
+  }
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: () => void): void {
     this.chunks.push(chunk);
     this.size += chunk.length;
     while (this.size > OUTPUT_TAIL * 2 && this.chunks.length > 1) this.size -= this.chunks.shift()!.length;
+    if (this.onLine) {
+      const lines = (this.partial + chunk.toString('utf8')).split('\n');
+      this.partial = lines.pop()!;
+      for (const line of lines) this.onLine(line);
+    }
     callback();
+  }
+  /** The last line, when it did not end with a newline. */
+  flush(): void {
+    if (this.partial !== '') this.onLine?.(this.partial);
+    this.partial = '';
   }
   text(): string {
     const all = Buffer.concat(this.chunks).toString('utf8');
@@ -59,20 +74,32 @@ class RoutedOutput extends Writable {
  * description, and profile locks. Used in process for local targets and by
  * `dysnomia agent` over SSH.
  */
+export interface AgentOptions {
+  /** Plugins (package folders) to load beside those the target finds itself: the runtime's, or the coordinator's for a local target. */
+  plugins?: string[];
+  /** Modules' debug lines too. */
+  debug?: boolean;
+  env?: NodeJS.ProcessEnv;
+}
+
 export class Agent {
+  private readonly env: NodeJS.ProcessEnv;
   constructor(
     readonly stateDir: string,
-    private readonly env: NodeJS.ProcessEnv = process.env,
-  ) {}
+    private readonly options: AgentOptions = {},
+  ) {
+    this.env = options.env ?? process.env;
+  }
 
   hello(): AgentHello {
     return { hello: { stateDir: this.stateDir, cores: os.availableParallelism(), node: process.versions.node } };
   }
 
-  async handle(request: AgentRequest): Promise<AgentResponse> {
-    const output = new OutputBuffer();
+  /** Runs a request; `onLine` gets the lines its modules print as they come. */
+  async handle(request: AgentRequest, onLine?: (line: string) => void): Promise<AgentResponse> {
+    const output = new OutputBuffer(onLine);
     try {
-      const outcome = await currentOutput.run(output, () => this.dispatch(request));
+      const outcome = await currentOutput.run(output, () => this.dispatch(request)).finally(() => output.flush());
       if (outcome.kind === 'refused') return { id: request.id, ok: false, error: 'locked', exitCode: EXIT_OPERATION_FAILED, output: '', holder: outcome.holder };
       if (outcome.kind === 'skipped') return { id: request.id, ok: true, output: output.text(), skipped: outcome.reason };
       return { id: request.id, ok: true, output: output.text(), result: outcome.value };
@@ -85,8 +112,23 @@ export class Agent {
   private cachedEngine: Promise<Engine> | undefined;
   private engine(): Promise<Engine> {
     const routed = new RoutedOutput();
-    this.cachedEngine ??= Engine.create({ stateDir: this.stateDir, env: { ...this.env, DYSNOMIA_STATEDIR: this.stateDir }, stdout: routed, stderr: routed, cwd: this.stateDir });
+    this.cachedEngine ??= Engine.create({
+      stateDir: this.stateDir,
+      env: { ...this.env, DYSNOMIA_STATEDIR: this.stateDir },
+      stdout: routed,
+      stderr: routed,
+      cwd: this.stateDir,
+      logLevel: this.options.debug ? 'debug' : 'info',
+      listedPlugins: this.options.plugins ?? [],
+    });
     return this.cachedEngine;
+  }
+
+  /** The module a store entry ships for a type, as a path for the engine (where a profile would hold it). */
+  private async shippedModule(entry: string, type: string): Promise<string> {
+    const file = await moduleIn(path.join(this.stateDir, 'store', entry), type);
+    if (file === undefined) throw new DysnomiaError('ERR_DYSNOMIA_MODULE_NOT_FOUND', `${entry} ships no module for type "${type}"`);
+    return file;
   }
 
   /** What a request came to; kept apart from a plugin's own result, which may hold any keys. */
@@ -95,10 +137,11 @@ export class Agent {
       case 'operation': {
         if (!isOperation(request.operation)) throw new DysnomiaError('ERR_DYSNOMIA_USAGE', `unknown operation ${JSON.stringify(request.operation)}`);
         if (!isEntryName(request.entry)) throw new DysnomiaError('ERR_DYSNOMIA_USAGE', `not a store entry: ${JSON.stringify(request.entry)}`);
+        if (request.moduleEntry !== undefined && !isEntryName(request.moduleEntry)) throw new DysnomiaError('ERR_DYSNOMIA_USAGE', `not a store entry: ${JSON.stringify(request.moduleEntry)}`);
         const engine = await this.engine();
         const outcome = await engine.run({
           operation: request.operation,
-          type: request.type,
+          type: request.moduleEntry === undefined ? request.type : await this.shippedModule(request.moduleEntry, request.type),
           component: path.join(this.stateDir, 'store', request.entry),
           container: request.container,
           ...(request.properties ? { containerProperties: request.properties } : {}),
@@ -125,8 +168,8 @@ export class Agent {
  * `dysnomia agent`: prints its hello line, then answers each request line
  * (several may run at once: the coordinator bounds them) until stdin ends.
  */
-export async function serveAgent(input: Readable, output: NodeJS.WritableStream, stateDir: string): Promise<void> {
-  const agent = new Agent(stateDir);
+export async function serveAgent(input: Readable, output: NodeJS.WritableStream, stateDir: string, options: AgentOptions = {}): Promise<void> {
+  const agent = new Agent(stateDir, options);
   const write = (value: unknown) => output.write(`${JSON.stringify(value)}\n`);
   write(agent.hello());
   const running = new Set<Promise<void>>();
@@ -139,7 +182,7 @@ export async function serveAgent(input: Readable, output: NodeJS.WritableStream,
       write({ id: -1, ok: false, error: `not a JSON request: ${line.slice(0, 80)}`, exitCode: 2, output: '' });
       continue;
     }
-    const job = agent.handle(request).then(write, (error: unknown) => void write({ id: request.id, ok: false, error: String(error), exitCode: 1, output: '' }));
+    const job = agent.handle(request, (line) => write({ id: request.id, line })).then(write, (error: unknown) => void write({ id: request.id, ok: false, error: String(error), exitCode: 1, output: '' }));
     const tracked = job.then(() => void running.delete(tracked));
     running.add(tracked);
   }

@@ -8,7 +8,8 @@ import type { LockHolder } from '../locks/profile-lock.js';
  * id). Components are store entries of the target's own store.
  */
 export type AgentRequest =
-  | { id: number; kind: 'operation'; operation: Operation; type: string; entry: string; container: string; properties?: ContainerProperties }
+  /** `moduleEntry`: a store entry of this deployment that ships the type's module (the target has no other). */
+  | { id: number; kind: 'operation'; operation: Operation; type: string; entry: string; container: string; properties?: ContainerProperties; moduleEntry?: string }
   | { id: number; kind: 'describe' }
   | { id: number; kind: 'lock'; profile: string; holder: LockHolder; breaking?: LockHolder }
   | { id: number; kind: 'unlock'; profile: string; holder: LockHolder };
@@ -18,6 +19,12 @@ export type AgentRequestBody = AgentRequest extends infer R ? (R extends { id: n
 export interface AgentHello {
   /** The first line an agent prints: its state folder and how many operations it can run at once. */
   hello: { stateDir: string; cores: number; node: string };
+}
+
+/** A line an operation's modules printed, sent while the request runs (ctx.log, a module's output). */
+export interface AgentOutputLine {
+  id: number;
+  line: string;
 }
 
 export type AgentResponse =

@@ -43,7 +43,7 @@ export async function captureInfrastructure(options: CaptureOptions): Promise<Ca
   const names = Object.keys(options.infrastructure);
   const described = new Map<string, DescribeResult>();
   const failed = new Map<string, string>();
-  const sessions = await openSessions({ ...options, targets: names }, failed);
+  const sessions = await openSessions({ ...options, targets: names }, failed, { install: true });
   try {
     await forEachLimited([...sessions.keys()], options.maxConcurrent, async (name) => {
       try {

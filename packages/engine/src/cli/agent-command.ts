@@ -3,13 +3,15 @@ import { loadConfig } from '../config.js';
 import { chooseStateDir } from '../state-dir.js';
 import { parseOptions } from './run-cli.js';
 
-export const HELP = `Usage: dysnomia agent
+export const HELP = `Usage: dysnomia agent [--plugin=FOLDER]... [--debug]
 
 Used by "dysnomia deploy" and "dysnomia capture-infra" on each target: reads
 one JSON request per line on standard input (run an operation on a store
 entry, describe this machine's containers, take or release a profile lock)
 and prints one JSON answer per line, until its input ends. Not meant to be
-typed by hand.
+typed by hand. Each --plugin is a plugin package folder loaded as if the
+config listed it (the plugins the coordinator sent with the runtime);
+--debug passes modules' debug lines on.
 
 Environment:
   DYSNOMIA_STATEDIR  The state folder (default: the config's stateDir, else
@@ -17,12 +19,12 @@ Environment:
 `;
 
 export async function agentCommand(argv: string[]): Promise<number> {
-  const { values } = parseOptions(argv, { help: { type: 'boolean', short: 'h' }, debug: { type: 'boolean' } });
+  const { values } = parseOptions(argv, { help: { type: 'boolean', short: 'h' }, debug: { type: 'boolean' }, plugin: { type: 'string', multiple: true } });
   if (values.help) {
     process.stdout.write(HELP);
     return 0;
   }
   const config = await loadConfig(process.cwd());
-  await serveAgent(process.stdin, process.stdout, chooseStateDir(config.stateDir));
+  await serveAgent(process.stdin, process.stdout, chooseStateDir(config.stateDir), { plugins: values.plugin ?? [], debug: values.debug === true });
   return 0;
 }

@@ -7,7 +7,8 @@ import { loadInfrastructure } from '../models/infrastructure.js';
 import { loadDistribution } from '../models/distribution.js';
 import { loadPackagesModel } from '../models/packages.js';
 import { loadServices } from '../models/services.js';
-import { deploymentOf } from '../deploy/deployment.js';
+import { deploymentOf, PROFILE_ONLY_TYPE } from '../deploy/deployment.js';
+import { TypePlugins } from '../deploy/type-plugins.js';
 import { Manifests } from '../deploy/manifests.js';
 import { runTransition } from '../deploy/orchestrator.js';
 import type { OrchestratorOptions } from '../deploy/orchestrator.js';
@@ -205,6 +206,8 @@ export async function deployCommand(argv: string[]): Promise<number> {
         dryRun: values['dry-run'] === true,
         breakStaleLock: values['break-stale-lock'] === true,
         ...(activations ? { activationsPerTarget: Number(activations) } : {}),
+        typePlugins: new TypePlugins(config, values.services ? [modelDir(values.services)] : []),
+        debug: values.debug === true,
       };
       result = await orchestrate(values, action, orchestration);
     } else {
@@ -245,6 +248,8 @@ async function orchestrate(values: { infrastructure?: string; services?: string;
   const infrastructure = await loadInfrastructure(values.infrastructure!);
   const distribution = await loadDistribution(values.distribution!, infrastructure);
   const services = await loadServices(values.services!, infrastructure, distribution);
+  // The services' types are resolved to plugins before anything is built: a bad plugin stops the deployment here.
+  for (const service of Object.values(services.services)) if (service.targets.length > 0 && service.type !== PROFILE_ONLY_TYPE) await options.typePlugins.resolve(service.type);
   const builder = sourceBuilder(options);
   const deployment = await deploymentOf(services, infrastructure, options.profile, (source) => builder.build(source));
   await builder.save();

@@ -3,13 +3,14 @@ import { DysnomiaError } from '../errors.js';
 import type { Infrastructure, InfrastructureTarget } from '../models/infrastructure.js';
 import type { PackageSource, PackagesModel } from '../models/packages.js';
 import type { GenerationSelector } from '../profiles/profiles.js';
-import { addRuntimeEntry } from '../remote/runtime.js';
+import { RuntimeBuilder } from '../remote/runtime.js';
+import type { Runtime } from '../remote/runtime.js';
 import type { Store } from '../store/store.js';
 import type { Reporter } from './progress.js';
 import { KnownStateDirs } from './known-state-dirs.js';
 import { SourceCache } from './source-cache.js';
 import { EarlyConnections, openSession } from './target-session.js';
-import type { PlanRequest, TargetSession } from './target-session.js';
+import type { ConnectAnswer, PlanRequest, TargetSession } from './target-session.js';
 
 export interface DeployOptions {
   infrastructure: Infrastructure;
@@ -111,39 +112,94 @@ async function buildPackages(model: PackagesModel, options: DeployOptions): Prom
 }
 
 /** What opening sessions needs of the deploy options (capture-infra has no profile or model folder). */
-export type SessionsOptions = Pick<DeployOptions, 'infrastructure' | 'targets' | 'store' | 'reporter' | 'maxConcurrent' | 'acceptNewHostKeys' | 'knownHostsFile' | 'log'>;
+export type SessionsOptions = Pick<DeployOptions, 'infrastructure' | 'targets' | 'store' | 'reporter' | 'maxConcurrent' | 'acceptNewHostKeys' | 'knownHostsFile' | 'log'> & { debug?: boolean };
 
-export async function openSessions(
-  options: SessionsOptions,
-  failed: Map<string, string>,
-  install = true,
-  plans?: Map<string, PlanRequest>,
-  keepRuntime = install,
-  early?: EarlyConnections,
-): Promise<Map<string, TargetSession>> {
-  const needsRuntime = options.targets.some((name) => options.infrastructure[name]!.clientInterface === 'ssh');
-  const runtimeEntry = needsRuntime ? await addRuntimeEntry(options.store, options.log) : undefined;
-  const sessions = new Map<string, TargetSession>();
+/** Which runtime each target runs, and which plugins a local target's agent loads. */
+export interface RuntimeChoice {
+  runtimeFor(target: string): Promise<Runtime>;
+  localPluginsFor(target: string): string[];
+}
+
+/** The engine and the first-party plugins, for every target. */
+export function baseRuntimes(options: Pick<DeployOptions, 'store' | 'log'>): RuntimeChoice {
+  let builder: RuntimeBuilder | undefined;
+  return {
+    runtimeFor: () => (builder ??= new RuntimeBuilder(options.store, options.log)).runtime(),
+    localPluginsFor: () => [],
+  };
+}
+
+export interface OpenSessionsPlan {
+  /** Bootstrap targets that lack their runtime (false for a dry run: then everything counts as missing there). */
+  install: boolean;
+  /** Let targets that have the runtime put it first in their GC root (default: install). */
+  keepRuntime?: boolean;
+  /** Per target, the closure and profile the deployment will ask about: answered while connecting. */
+  plans?: Map<string, PlanRequest>;
+  early?: EarlyConnections;
+  /** Default: the engine and the first-party plugins. */
+  runtimes?: RuntimeChoice;
+  /** Per target, types to ask the target's profiles about. */
+  types?: Map<string, string[]>;
+  /** Runs once every target has answered and before anything is installed; what it throws stops everything. */
+  check?: (answers: Map<string, ConnectAnswer>) => void;
+}
+
+/**
+ * Connects to every target and asks what it has; then, unless `check`
+ * objects, installs the runtime where it is missing. A target that fails is
+ * recorded in `failed` (with a `failed` event) and the others go on.
+ */
+export async function openSessions(options: SessionsOptions, failed: Map<string, string>, plan: OpenSessionsPlan): Promise<Map<string, TargetSession>> {
+  const runtimes = plan.runtimes ?? baseRuntimes(options);
+  const connected = new Map<string, TargetSession>();
+  const answers = new Map<string, ConnectAnswer>();
   const knownStateDirs = KnownStateDirs.of(options.store.stateDir);
+  const fail = (name: string, session: TargetSession | undefined, error: unknown) => {
+    session?.close();
+    connected.delete(name);
+    failed.set(name, targetMessage(name, error));
+    options.reporter.emit({ event: 'failed', target: name, error: targetMessage(name, error) });
+  };
   await forEachLimited(options.targets, options.maxConcurrent, async (name) => {
     const target: InfrastructureTarget = options.infrastructure[name]!;
-    const session = openSession(target, {
-      store: options.store,
-      acceptNewHostKeys: options.acceptNewHostKeys,
-      ...(runtimeEntry ? { runtimeEntry } : {}),
-      ...(options.knownHostsFile ? { knownHostsFile: options.knownHostsFile } : {}),
-      ...(early ? { early } : {}),
-      knownStateDirs,
-    });
-    options.reporter.emit({ event: 'connecting', target: name, where: session.where });
+    let session: TargetSession | undefined;
     try {
-      await session.open((phase, bytes) => options.reporter.emit({ event: 'bootstrap', target: name, phase, bytes }), install, plans?.get(name), keepRuntime);
+      session = openSession(target, {
+        store: options.store,
+        acceptNewHostKeys: options.acceptNewHostKeys,
+        ...(target.clientInterface === 'ssh' ? { runtime: await runtimes.runtimeFor(name) } : { localPlugins: runtimes.localPluginsFor(name) }),
+        ...(options.knownHostsFile ? { knownHostsFile: options.knownHostsFile } : {}),
+        ...(plan.early ? { early: plan.early } : {}),
+        ...(options.debug ? { debug: true } : {}),
+        knownStateDirs,
+      });
+      options.reporter.emit({ event: 'connecting', target: name, where: session.where });
+      const types = plan.types?.get(name);
+      const request = { ...(plan.plans?.get(name) ? { plan: plan.plans.get(name)! } : {}), ...(types && types.length > 0 ? { types } : {}) };
+      answers.set(name, await session.connect(request, plan.keepRuntime ?? plan.install));
+      connected.set(name, session);
+    } catch (error) {
+      fail(name, session, error);
+    }
+  });
+  try {
+    plan.check?.(answers);
+  } catch (error) {
+    closeAll(connected);
+    throw error;
+  }
+  const sessions = new Map<string, TargetSession>();
+  await forEachLimited([...connected.keys()], options.maxConcurrent, async (name) => {
+    const session = connected.get(name)!;
+    try {
+      if (plan.install) {
+        await session.ensureRuntime((phase, bytes, packages) => options.reporter.emit({ event: 'bootstrap', target: name, phase, bytes, packages }));
+      }
       options.reporter.emit({ event: 'connected', target: name, stateDir: session.stateDir });
       sessions.set(name, session);
     } catch (error) {
-      session.close();
-      failed.set(name, targetMessage(name, error));
-      options.reporter.emit({ event: 'failed', target: name, error: targetMessage(name, error) });
+      fail(name, session, error);
     }
   });
   return sessions;
@@ -179,7 +235,7 @@ export async function deployPackages(model: PackagesModel, options: DeployOption
     entries = await buildPackages(model, options);
     // Each target's closure is known before the probe, so the first round trip can also answer what it lacks.
     for (const name of options.targets) plans.set(name, { profile: options.profile, closure: await store.closure(entries.get(name) ?? []) });
-    sessions = await openSessions(options, failed, !options.dryRun, plans, !options.dryRun, early);
+    sessions = await openSessions(options, failed, { install: !options.dryRun, plans, early });
   } finally {
     early.closeRest();
   }
@@ -293,7 +349,7 @@ export async function profileAction(action: ProfileAction, options: DeployOption
   const { reporter, profile } = options;
   const failed = new Map<string, string>();
   // Listing generations writes nothing on a target that has the engine already.
-  const sessions = await openSessions(options, failed, true, undefined, action.kind !== 'list-generations');
+  const sessions = await openSessions(options, failed, { install: true, keepRuntime: action.kind !== 'list-generations' });
   try {
     await forEachLimited([...sessions.keys()], options.maxConcurrent, async (name) => {
       const session = sessions.get(name)!;

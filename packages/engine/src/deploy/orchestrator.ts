@@ -9,6 +9,9 @@ import { closeAll, errorText, forEachLimited, openSessions, sameSet, targetMessa
 import type { DeployOptions, DeployResult } from './deploy-packages.js';
 import type { DeployedMapping, Deployment } from './deployment.js';
 import { Manifests } from './manifests.js';
+import { planTargetPlugins } from './target-plugins.js';
+import type { TargetPlugins } from './target-plugins.js';
+import type { TypePlugins } from './type-plugins.js';
 import type { Manifest } from './manifests.js';
 import type { PlanRequest, TargetSession } from './target-session.js';
 import { isActivated, planTransition, reversed, runGraph } from './transition.js';
@@ -20,16 +23,14 @@ export interface OrchestratorOptions extends Omit<DeployOptions, 'infrastructure
   breakStaleLock: boolean;
   /** Operations at once per target; default: the target's numOfCores, else its core count. */
   activationsPerTarget?: number;
+  /** Finds the plugin packages of the services' types here; each target is sent those its services need. */
+  typePlugins: TypePlugins;
+  /** Plugins' debug lines from the targets too. */
+  debug?: boolean;
 }
 
 /** Where the transition goes: a new deployment (recorded as the next generation) or a recorded one (--rollback, --switch-to-generation). */
 export type TransitionTarget = { kind: 'new'; deployment: Deployment } | { kind: 'recorded'; manifest: Manifest };
-
-/** The target's own "npm install" advice does not fit a deployment: say how a type reaches a target. */
-const MODULE_HINT =
-  '\nA target gets the first-party plugins installed beside the engine on this machine. Another type must be there already: ' +
-  'ship its module in a component\'s etc/dysnomia/modules/TYPE and deploy that component to the target in a profile first, ' +
-  'or install the plugin on the target where its engine can find it.';
 
 function stepLabel(action: string, m: DeployedMapping): string {
   return `${action} ${m.service} on ${m.target} (container ${m.container})`;
@@ -94,7 +95,15 @@ export async function runTransition(to: TransitionTarget, options: OrchestratorO
     const plans = new Map<string, PlanRequest>();
     for (const name of targets) plans.set(name, { profile, closure: await store.closure(next.profiles[name] ?? []) });
     const deployOptions: DeployOptions = { ...options, infrastructure, targets };
-    sessions = await openSessions(deployOptions, failures, !options.dryRun, plans, !options.dryRun);
+    // Every type is resolved before anything is sent: a type nothing serves stops the deployment here (exit status 2).
+    const plugins = await planTargetPlugins({ mappings: [...(old?.mappings ?? []), ...next.mappings], typePlugins: options.typePlugins, store, log: options.log });
+    sessions = await openSessions(deployOptions, failures, {
+      install: !options.dryRun,
+      plans,
+      runtimes: plugins.runtimes,
+      types: plugins.unresolved,
+      check: (answers) => plugins.check(answers),
+    });
     if (failures.size > 0) return finish(false);
 
     await transferAll(sessions, plans, options, failures);
@@ -121,7 +130,7 @@ export async function runTransition(to: TransitionTarget, options: OrchestratorO
     const lockedTargets: string[] = [];
     try {
       await lockTargets(links, holder, lockedTargets, options);
-      await runLocked(links, sessions, plan, old, next, to, manifests, options, failures);
+      await runLocked(links, sessions, plan, old, next, to, manifests, options, failures, plugins);
     } finally {
       await Promise.all(lockedTargets.map((name) => links.get(name)!.request({ kind: 'unlock', profile, holder }).catch(() => undefined)));
     }
@@ -176,17 +185,27 @@ async function runLocked(
   manifests: Manifests,
   options: OrchestratorOptions,
   failures: Map<string, string>,
+  plugins: TargetPlugins,
 ): Promise<void> {
   const { reporter, profile } = options;
   const operate = async (m: DeployedMapping, operation: Operation, undo = false): Promise<void> => {
     const link = links.get(m.target)!;
-    const request: AgentRequestBody = { kind: 'operation', operation, type: m.type, entry: m.entry, container: m.container, ...(m.properties ? { properties: m.properties } : {}) };
-    const answer = await link.request(request);
+    const moduleEntry = plugins.moduleEntry(m.target, m.type);
+    const request: AgentRequestBody = {
+      kind: 'operation',
+      operation,
+      type: m.type,
+      entry: m.entry,
+      container: m.container,
+      ...(m.properties ? { properties: m.properties } : {}),
+      ...(moduleEntry ? { moduleEntry } : {}),
+    };
+    // What the modules print there reaches the user as it comes, named by target and service.
+    const answer = await link.request(request, (line) => reporter.emit({ event: 'output', target: m.target, service: m.service, action: operation, line: line.replace(/^dysnomia: /, '') }));
     const base = { target: m.target, action: operation, service: m.service, container: m.container, ...(undo ? { undo: true } : {}) };
     if (!answer.ok) {
-      const detail = (answer.output.trim() ? `\n${answer.output.trim()}` : '') + (answer.error.startsWith('no module found for type') ? MODULE_HINT : '');
       reporter.emit({ event: 'step', ...base, status: 'failed', error: answer.error });
-      throw failed(`${stepLabel(operation === 'activate' ? 'activating' : operation === 'deactivate' ? 'deactivating' : operation, m)} failed: ${answer.error}${detail}`);
+      throw failed(`${stepLabel(operation === 'activate' ? 'activating' : operation === 'deactivate' ? 'deactivating' : operation, m)} failed: ${answer.error}`);
     }
     reporter.emit({ event: 'step', ...base, status: 'done' });
   };

@@ -5,7 +5,8 @@ export type DeployEvent =
   | { event: 'start'; profile: string; targets: string[]; dryRun: boolean }
   | { event: 'built'; source: string; entry: string }
   | { event: 'connecting'; target: string; where: string }
-  | { event: 'bootstrap'; target: string; phase: 'start' | 'done'; bytes: number }
+  /** The target lacked the runtime: `packages` of its package entries are sent (`bytes`, when done) and it is composed there. */
+  | { event: 'bootstrap'; target: string; phase: 'start' | 'done'; bytes: number; packages: number }
   | { event: 'connected'; target: string; stateDir: string }
   | { event: 'plan'; target: string; closure: number; missing: string[]; bytes: number }
   | { event: 'progress'; target: string; entriesSent: number; entries: number; bytesSent: number; bytes: number }
@@ -25,6 +26,8 @@ export type DeployEvent =
   | { event: 'undone'; profile: string; generation: number | null; failed: string }
   /** One operation on a service (planned: a dry run's; undo: part of a rollback). */
   | { event: 'step'; target: string; action: string; service: string; container: string; status: 'planned' | 'done' | 'failed'; error?: string; undo?: boolean }
+  /** A line a module printed on a target while running an operation (ctx.log, a program's output). */
+  | { event: 'output'; target: string; service: string; action: string; line: string }
   | { event: 'manifest'; profile: string; generation: number; file: string }
   | { event: 'deployments'; profile: string; generations: Array<{ generation: number; current: boolean; created: string; services: number; targets: string[] }> };
 
@@ -64,7 +67,9 @@ export function describe(event: DeployEvent): string | undefined {
     case 'connecting':
       return `connecting to ${event.where}`;
     case 'bootstrap':
-      return event.phase === 'start' ? 'installing the engine on the target' : `engine installed (${formatBytes(event.bytes)})`;
+      return event.phase === 'start'
+        ? `installing the runtime (engine and plugins): ${event.packages === 0 ? 'every package already there' : `${event.packages} packages to send`}`
+        : `runtime installed (${event.packages} packages sent, ${formatBytes(event.bytes)})`;
     case 'connected':
       return `connected (state ${event.stateDir})`;
     case 'plan':
@@ -84,7 +89,8 @@ export function describe(event: DeployEvent): string | undefined {
     case 'deleted':
       return `profile ${event.profile}: deleted ${event.generations.length === 0 ? 'nothing' : `generations ${event.generations.join(', ')}`}`;
     case 'failed':
-      return `FAILED: ${event.error}`;
+      // Which target; the command says why once, on stderr.
+      return 'FAILED';
     case 'skipped':
       return `skipped: ${event.reason}`;
     case 'done':
@@ -92,13 +98,17 @@ export function describe(event: DeployEvent): string | undefined {
     case 'transition':
       return `${event.deactivate.length} to deactivate, ${event.activate.length} to activate, ${event.unchanged} unchanged${event.from === undefined ? ' (first deployment of the profile)' : ` (from generation ${event.from}${event.to === undefined ? '' : ` to ${event.to}`})`}`;
     case 'undone':
-      return `rolled back to ${event.generation === null ? 'nothing deployed (the first deployment failed)' : `deployment generation ${event.generation}`} after: ${event.failed}`;
+      // Said on stderr with the error ("rolled back to …"), once.
+      return undefined;
     case 'locked':
       return `profile ${event.profile} locked`;
     case 'step': {
       const what = `${event.undo ? 'rollback: ' : ''}${event.action} ${event.service} in ${event.container}`;
-      return event.status === 'planned' ? `would ${what}` : event.status === 'done' ? what : `FAILED: ${what}: ${event.error ?? ''}`;
+      // A failure's reason is the command's error, on stderr.
+      return event.status === 'planned' ? `would ${what}` : event.status === 'done' ? what : `FAILED: ${what}`;
     }
+    case 'output':
+      return `${event.service}: ${event.line}`;
     case 'manifest':
       return `deployment recorded: profile ${event.profile} generation ${event.generation}`;
     case 'deployments':
@@ -146,6 +156,14 @@ export function terminalReporter(out: Writable & { columns?: number }): Reporter
     emit(event) {
       const text = describe(event);
       if (text === undefined) return;
+      if (event.event === 'output') {
+        // A module's line stays on the screen, above the live lines.
+        if (timer) clearTimeout(timer);
+        out.write(`${drawn > 0 ? `\x1b[${drawn}A\x1b[J` : ''}${event.target}: ${text}\n`);
+        drawn = 0;
+        draw();
+        return;
+      }
       if (!('target' in event)) {
         if (timer) clearTimeout(timer);
         draw();

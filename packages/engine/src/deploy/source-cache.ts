@@ -51,6 +51,12 @@ export class SourceCache {
     return { key, entry: entry !== undefined && (await this.store.has(entry)) ? entry : undefined };
   }
 
+  /** The entry recorded under a key of the caller's own making, if it is still in the store. */
+  async lookupKey(key: string): Promise<string | undefined> {
+    const entry = (await this.load())[key];
+    return entry !== undefined && (await this.store.has(entry)) ? entry : undefined;
+  }
+
   async record(key: string, entry: string): Promise<void> {
     (await this.load())[key] = entry;
     this.dirty = true;

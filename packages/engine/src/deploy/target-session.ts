@@ -1,4 +1,4 @@
-import { readlink, rm } from 'node:fs/promises';
+import { readdir, readlink, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { PassThrough, Transform } from 'node:stream';
@@ -8,10 +8,12 @@ import type { InfrastructureTarget } from '../models/infrastructure.js';
 import { Profiles } from '../profiles/profiles.js';
 import type { GenerationSelector } from '../profiles/profiles.js';
 import { bootstrapRuntime, collect, nodeCommand, probeTarget } from '../remote/bootstrap.js';
+import { moduleIn } from '../search-paths.js';
 import { probeOverSftp } from '../remote/sftp-probe.js';
 import type { KnownStateDirs } from './known-state-dirs.js';
 import type { TargetPlan } from '../remote/bootstrap.js';
 import { RUNTIME_ENGINE_BIN } from '../remote/runtime.js';
+import type { Runtime } from '../remote/runtime.js';
 import { SshConnection } from '../remote/ssh-connection.js';
 import type { SshSettings } from '../remote/ssh-connection.js';
 import { Store } from '../store/store.js';
@@ -31,12 +33,13 @@ export interface TargetSession {
   readonly where: string;
   stateDir: string;
   /**
-   * Connects and makes sure the engine is there (bootstrap, unless `install`
-   * is false as for a dry run: then `missing` says everything is missing).
-   * `keepRuntime` (default: `install`) lets the target record the engine in a
-   * deployment manifest; false writes nothing there (a dry run, a listing).
+   * Connects and asks the target what it has (nothing is written there,
+   * except that a run that installs (`keepRuntime`) puts the runtime first in
+   * the target's GC root when it is there already).
    */
-  open(onBootstrap: (phase: 'start' | 'done', bytes: number) => void, install?: boolean, planRequest?: PlanRequest, keepRuntime?: boolean): Promise<void>;
+  connect(request: ConnectRequest, keepRuntime: boolean): Promise<ConnectAnswer>;
+  /** Puts the runtime into the target's store when it lacks it, sending only the packages it lacks. */
+  ensureRuntime(onBootstrap: (phase: 'start' | 'done', bytes: number, packages: number) => void): Promise<void>;
   missing(entries: string[]): Promise<string[]>;
   /** The profile's current generation and packages, when known without another round trip (undefined: ask install). */
   current(profile: string): Promise<TargetPlan['current'] | undefined>;
@@ -63,10 +66,27 @@ export interface PlanRequest {
   closure: string[];
 }
 
+export interface ConnectRequest {
+  /** What the deployment will ask (its closure and profile): answered in the same round trip. */
+  plan?: PlanRequest;
+  /** Types no plugin on the coordinator serves: does a profile on the target provide a module for them? */
+  types?: string[];
+}
+
+export interface ConnectAnswer {
+  /** Of the types asked about, those a module in one of the target's profiles provides. */
+  profileModules: string[];
+}
+
 export interface SessionOptions {
   /** The coordinator's store, which the entries are sent from. */
   store: Store;
-  runtimeEntry?: string;
+  /** What a target over SSH runs (the engine, its plugins, their dependencies). */
+  runtime?: Runtime;
+  /** Plugins (package folders here) a local target's agent loads, as the runtime's `plugins` are for a remote one. */
+  localPlugins?: string[];
+  /** Lines of debug output from plugins on the targets too. */
+  debug?: boolean;
   acceptNewHostKeys: boolean;
   knownHostsFile?: string;
   /** Connections opened ahead of the sessions (see EarlyConnections). */
@@ -149,6 +169,22 @@ async function removeProfileLinks(dir: string, profile: string, generation: numb
   await rm(path.join(dir, link), { force: true });
 }
 
+/** Of `types`, those a module in one of the profiles in `profilesDir` provides (as the engine's profile search finds them). */
+export async function profileModulesAt(profilesDir: string, types: string[]): Promise<string[]> {
+  if (types.length === 0) return [];
+  const profiles = (await readdir(profilesDir).catch(() => [] as string[])).filter((n) => !n.startsWith('.') && !/-\d+-link$/.test(n));
+  const found: string[] = [];
+  for (const type of types) {
+    for (const profile of profiles) {
+      if ((await moduleIn(path.join(profilesDir, profile), type)) !== undefined) {
+        found.push(type);
+        break;
+      }
+    }
+  }
+  return found;
+}
+
 /** Counts the bytes passing through. */
 function counter(onBytes: (n: number) => void): Transform {
   return new Transform({
@@ -173,7 +209,11 @@ class LocalSession implements TargetSession {
     this.profiles = Profiles.at(this.stateDir);
   }
 
-  async open(): Promise<void> {}
+  async connect(request: ConnectRequest): Promise<ConnectAnswer> {
+    return { profileModules: await profileModulesAt(path.join(this.stateDir, 'profiles'), request.types ?? []) };
+  }
+
+  async ensureRuntime(): Promise<void> {}
 
   missing(entries: string[]): Promise<string[]> {
     return this.profiles.store.missing(entries);
@@ -216,7 +256,7 @@ class LocalSession implements TargetSession {
   }
   private link: LocalAgentLink | undefined;
   async agent(): Promise<AgentLink> {
-    return (this.link ??= new LocalAgentLink(this.stateDir));
+    return (this.link ??= new LocalAgentLink(this.stateDir, { plugins: this.options.localPlugins ?? [], debug: this.options.debug === true }));
   }
   close(): void {}
 }
@@ -240,47 +280,58 @@ class SshSession implements TargetSession {
 
   private hasEngine = false;
   private plan: { request: PlanRequest; answer: TargetPlan } | undefined;
+  private missingPackages: string[] = [];
 
-  async open(onBootstrap: (phase: 'start' | 'done', bytes: number) => void, install = true, planRequest?: PlanRequest, keepRuntime = install): Promise<void> {
-    const runtime = this.options.runtimeEntry;
-    if (runtime === undefined) throw new Error('no runtime entry for an SSH target');
+  private get runtime(): Runtime {
+    const runtime = this.options.runtime;
+    if (runtime === undefined) throw new Error('no runtime for an SSH target');
+    return runtime;
+  }
+
+  async connect(request: ConnectRequest, keepRuntime: boolean): Promise<ConnectAnswer> {
+    const runtime = this.runtime;
     this.connection = await (this.options.early?.take(this.target.name) ?? SshConnection.open(sshSettingsOf(this.target, this.options)));
     const known = this.options.knownStateDirs;
     const stateDir = this.stateDir || (await known?.get(this.where));
     // Over SFTP first when the state folder is known: no shell and no Node start on the target.
-    const quick = stateDir ? await probeOverSftp(this.connection, stateDir, runtime, planRequest, keepRuntime).catch(() => undefined) : undefined;
-    const probe = quick ?? (await probeTarget(this.connection, this.nodePath, this.stateDir || undefined, runtime, planRequest, keepRuntime));
+    const sftpUsable = stateDir && request.types === undefined;
+    const quick = sftpUsable ? await probeOverSftp(this.connection, stateDir, runtime.entry, request.plan, keepRuntime).catch(() => undefined) : undefined;
+    const probe =
+      quick ??
+      (await probeTarget(
+        this.connection,
+        this.nodePath,
+        this.stateDir || undefined,
+        { runtime: { entry: runtime.entry, packages: runtime.packages }, ...(request.plan ? { plan: request.plan } : {}), ...(request.types ? { types: request.types } : {}) },
+        keepRuntime,
+      ));
     this.stateDir = probe.stateDir;
     if (!this.target.properties.stateDir) await known?.set(this.where, probe.stateDir);
-    if (planRequest && probe.plan) this.plan = { request: planRequest, answer: probe.plan };
+    if (request.plan && probe.plan) this.plan = { request: request.plan, answer: probe.plan };
     this.hasEngine = probe.hasRuntime;
-    if (!probe.hasRuntime && install) {
-      let bytes = 0;
-      onBootstrap('start', 0);
-      await bootstrapRuntime({
-        connection: this.connection,
-        nodePath: this.nodePath,
-        stateDir: this.stateDir,
-        runtimeEntry: runtime,
-        runtimePath: this.options.store.path(runtime),
-        onBytes: (n) => (bytes += n),
-      });
-      onBootstrap('done', bytes);
-      await this.keepRuntime(runtime);
-      this.hasEngine = true;
-    }
+    this.missingPackages = probe.missingPackages ?? [];
+    return { profileModules: probe.profileModules ?? [] };
   }
 
-  /** A deployment manifest naming the runtime, so `dysnomia store --gc` on the target keeps its engine. */
-  private async keepRuntime(runtime: string): Promise<void> {
-    const script = `const fs = require('fs'), path = require('path'); const file = process.argv[1]; fs.mkdirSync(path.dirname(file), { recursive: true }); fs.writeFileSync(file + '.tmp', process.argv[2]); fs.renameSync(file + '.tmp', file);`;
-    const manifest = path.posix.join(this.stateDir, 'deployments', 'dysnomia-runtime.json');
-    const result = await this.connection!.exec(nodeCommand(this.nodePath, undefined, ['-e', script, manifest, JSON.stringify({ storePaths: [runtime] })]));
-    if (result.code !== 0) throw failure(this.target, `cannot write ${manifest}: ${result.stderr.trim()}`);
+  async ensureRuntime(onBootstrap: (phase: 'start' | 'done', bytes: number, packages: number) => void): Promise<void> {
+    if (this.hasEngine) return;
+    let bytes = 0;
+    onBootstrap('start', 0, this.missingPackages.length);
+    await bootstrapRuntime({
+      connection: this.connection!,
+      nodePath: this.nodePath,
+      stateDir: this.stateDir,
+      runtime: this.runtime,
+      missing: this.missingPackages,
+      store: this.options.store,
+      onBytes: (n) => (bytes += n),
+    });
+    onBootstrap('done', bytes, this.missingPackages.length);
+    this.hasEngine = true;
   }
 
   private engine(args: string[]): string {
-    const bin = path.posix.join(this.stateDir, 'store', this.options.runtimeEntry!, RUNTIME_ENGINE_BIN);
+    const bin = path.posix.join(this.stateDir, 'store', this.runtime.entry, RUNTIME_ENGINE_BIN);
     return nodeCommand(this.nodePath, this.stateDir, [bin, ...args]);
   }
 
@@ -368,7 +419,9 @@ class SshSession implements TargetSession {
   }
   private link: Promise<AgentLink> | undefined;
   agent(): Promise<AgentLink> {
-    this.link ??= this.connection!.channel(this.engine(['agent'])).then((channel) => RemoteAgentLink.open(channel, this.target.name));
+    const runtimeDir = path.posix.join(this.stateDir, 'store', this.runtime.entry);
+    const args = ['agent', ...this.runtime.plugins.map((p) => `--plugin=${path.posix.join(runtimeDir, p)}`), ...(this.options.debug ? ['--debug'] : [])];
+    this.link ??= this.connection!.channel(this.engine(args)).then((channel) => RemoteAgentLink.open(channel, this.target.name));
     return this.link;
   }
   close(): void {

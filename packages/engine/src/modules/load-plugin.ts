@@ -4,6 +4,7 @@ import { pathToFileURL } from 'node:url';
 import { DysnomiaError } from '../errors.js';
 import { describeImportError } from '../import-error.js';
 import { validatePlugin } from '../plugin.js';
+import { ENGINE_PACKAGE, findInstalledPackage } from '../remote/installed-packages.js';
 import type { DysnomiaPlugin } from '../plugin.js';
 
 export interface PackageJson {
@@ -47,9 +48,30 @@ export function packageEntry(dir: string, pkg: PackageJson): string {
   return path.resolve(dir, pick(pkg.exports) ?? pkg.module ?? pkg.main ?? 'index.js');
 }
 
+let engineImportHook = false;
+
+/**
+ * A plugin whose folder has no `@dysnomia/engine` above it (shipped by a
+ * component or a profile in the store, given as a path, or installed into a
+ * project without its peer dependency while the engine is installed
+ * elsewhere) cannot import the engine by Node's own search: the hook hands
+ * it the running engine. Registered once, and only when such a plugin is
+ * loaded (it costs a loader thread).
+ */
+async function allowEngineImport(entry: string): Promise<void> {
+  if (engineImportHook || findInstalledPackage(ENGINE_PACKAGE, path.dirname(entry)) !== undefined) return;
+  engineImportHook = true;
+  const { register } = await import('node:module');
+  const dist = new URL('../', import.meta.url);
+  register(new URL('./engine-import-hook.js', import.meta.url), {
+    data: { exports: { [ENGINE_PACKAGE]: new URL('index.js', dist).href, [`${ENGINE_PACKAGE}/deployment`]: new URL('deployment.js', dist).href } },
+  });
+}
+
 /** Imports a plugin module and validates every plugin it exports. */
 export async function importPlugins(entry: string, name: string, version?: string): Promise<PluginSource> {
   let exported: unknown;
+  await allowEngineImport(entry);
   try {
     const module = (await import(pathToFileURL(entry).href)) as { default?: unknown };
     exported = module.default;

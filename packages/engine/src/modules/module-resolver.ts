@@ -2,6 +2,7 @@ import { access, constants, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { DysnomiaError } from '../errors.js';
 import type { EngineHooks } from '../hooks.js';
+import { MODULE_DIRS } from '../search-paths.js';
 import type { SearchPaths } from '../search-paths.js';
 import { executableModule } from './executable-module.js';
 import { importPluginPackage, importPlugins, selectPlugin } from './load-plugin.js';
@@ -99,7 +100,7 @@ export class ModuleResolver {
       return this.load({ kind: 'plugin-package', dir: target }, undefined, 'path');
     }
     const found: Array<{ candidate: Candidate; type: string }> = [];
-    for (const sub of ['etc/dysnomia/modules', 'libexec/dysnomia']) {
+    for (const sub of MODULE_DIRS) {
       const dir = path.join(target, sub);
       const names = await readdir(dir).catch(() => [] as string[]);
       for (const name of names) {

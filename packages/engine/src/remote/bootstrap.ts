@@ -4,9 +4,14 @@ import path from 'node:path';
 import type { Writable } from 'node:stream';
 import { once } from 'node:events';
 import { DysnomiaError, EXIT_OPERATION_FAILED } from '../errors.js';
+import { MODULE_DIRS, MODULE_FILE_SUFFIXES } from '../search-paths.js';
 import { shellQuote } from '../shell-quote.js';
 import { parseEntryName } from '../store/entry-name.js';
-import { RUNTIME_ENGINE_BIN } from './runtime.js';
+import { fileKind, writableFileMode } from '../store/file-modes.js';
+import type { Store } from '../store/store.js';
+import { RUNTIME_ENGINE_BIN, RUNTIME_ROOT_FILE, RUNTIMES_KEPT } from './runtime.js';
+import type { Runtime } from './runtime.js';
+import { runtimeScriptFunctions } from './runtime-compose.js';
 import { channelOutcome } from './ssh-connection.js';
 import type { SshConnection } from './ssh-connection.js';
 
@@ -22,78 +27,110 @@ export interface TargetProbe {
   stateDir: string;
   /** Whether the runtime entry is already in the target's store. */
   hasRuntime: boolean;
+  /** Without the runtime: the runtime's package entries the store lacks (only those are sent). */
+  missingPackages?: string[];
   /** With a plan request and the runtime there: the plan, from the same process (one round trip for a no-op). */
   plan?: TargetPlan;
+  /** Of the types asked about, those a module in one of the target's profiles provides. */
+  profileModules?: string[];
+}
+
+/** What the probe is asked, on its standard input. */
+export interface ProbeRequest {
+  runtime: { entry: string; packages: string[] };
+  plan?: { profile: string; closure: string[] };
+  /** Types no plugin here serves: does a profile on the target provide a module for them? */
+  types?: string[];
 }
 
 const MINIMUM_NODE = [20, 19];
 
+
 /**
- * Run with `node -e` on the target (nothing of ours is there yet): Node's
+ * Run with `node -e` on the target (no engine may be there yet): Node's
  * version, the state folder (DYSNOMIA_STATEDIR as given, else Dysnomia's
- * default for the user), and whether the runtime entry is in its store. When
- * it is and the run installs (argv[2] is "keep"), a deployment manifest naming
- * it keeps `dysnomia store --gc` from removing the engine (written only when it
- * differs); a dry run or a listing writes nothing.
+ * default for the user), whether the runtime entry is in its store (and
+ * which of its packages are, when it is not), and what the request asks.
+ * When the runtime is there and the run installs (argv[2] is "keep"), the GC
+ * root naming the target's runtimes gets it first (written only when that
+ * changes it); a dry run or a listing writes nothing.
  */
 const PROBE = `
 const fs = require('fs'), os = require('os'), path = require('path');
-function keep(file, text) {
-  try { if (fs.readFileSync(file, 'utf8') === text) return; } catch {}
+const [entryArg, keepArg, keptArg, rootArg, dirsArg, suffixesArg] = process.argv.slice(1);
+function keep(file, entry) {
+  let old = [];
+  try { const parsed = JSON.parse(fs.readFileSync(file, 'utf8')); if (Array.isArray(parsed.storePaths)) old = parsed.storePaths; } catch {}
+  if (old[0] === entry) return;
+  const text = JSON.stringify({ storePaths: [entry, ...old.filter((e) => e !== entry)].slice(0, Number(keptArg)) });
   fs.mkdirSync(path.dirname(file), { recursive: true });
   fs.writeFileSync(file + '.tmp', text);
   fs.renameSync(file + '.tmp', file);
 }
 (async () => {
   const stateDir = process.env.DYSNOMIA_STATEDIR || (process.getuid && process.getuid() === 0 ? '/var/state/dysnomia' : path.join(os.homedir(), '.dysnomia'));
-  const entry = process.argv[1];
-  const keepRuntime = process.argv[2] === 'keep';
   const store = path.join(stateDir, 'store');
-  const hasRuntime = fs.existsSync(path.join(store, entry)) && fs.existsSync(path.join(store, '.meta', entry + '.json'));
   let input = '';
   for await (const chunk of process.stdin) input += chunk;
-  let plan;
-  if (hasRuntime) {
-    if (keepRuntime) keep(path.join(stateDir, 'deployments', 'dysnomia-runtime.json'), JSON.stringify({ storePaths: [entry] }));
-    if (input !== '') {
-      const request = JSON.parse(input);
-      // What Store.missing and Profiles.packages answer, read directly: importing the engine's
-      // modules here would cost each target more than the rest of the probe (a no-op deploy is this call).
-      const meta = (e) => {
-        try {
-          const m = JSON.parse(fs.readFileSync(path.join(store, '.meta', e + '.json'), 'utf8'));
-          return m.entry === e && Array.isArray(m.references) ? m : undefined;
-        } catch { return undefined; }
-      };
-      const has = (e) => { try { return fs.lstatSync(path.join(store, e)).isDirectory() && meta(e) !== undefined; } catch { return false; } };
-      const profiles = path.join(stateDir, 'profiles');
-      let current = null;
-      try {
-        const link = path.basename(fs.readlinkSync(path.join(profiles, request.profile)));
-        const number = /^(.*)-(\\d+)-link$/.exec(link);
-        const generation = number && number[1] === request.profile ? meta(path.basename(fs.readlinkSync(path.join(profiles, link)))) : undefined;
-        if (generation) current = { generation: Number(number[2]), packages: generation.references };
-      } catch {}
-      plan = { missing: request.closure.filter((e) => !has(e)), current };
-    }
+  const request = JSON.parse(input);
+  // What Store.has, Store.missing and Profiles.packages answer, read directly: importing the engine's
+  // modules here would cost each target more than the rest of the probe (a no-op deploy is this call).
+  const meta = (e) => {
+    try {
+      const m = JSON.parse(fs.readFileSync(path.join(store, '.meta', e + '.json'), 'utf8'));
+      return m.entry === e && Array.isArray(m.references) ? m : undefined;
+    } catch { return undefined; }
+  };
+  const has = (e) => { try { return fs.lstatSync(path.join(store, e)).isDirectory() && meta(e) !== undefined; } catch { return false; } };
+  const hasRuntime = has(entryArg);
+  const answer = { node: process.versions.node, stateDir, hasRuntime };
+  if (!hasRuntime) answer.missingPackages = request.runtime.packages.filter((e) => !has(e));
+  else if (keepArg === 'keep') keep(path.join(stateDir, rootArg), entryArg);
+  const profiles = path.join(stateDir, 'profiles');
+  if (hasRuntime && request.plan) {
+    let current = null;
+    try {
+      const link = path.basename(fs.readlinkSync(path.join(profiles, request.plan.profile)));
+      const number = /^(.*)-(\\d+)-link$/.exec(link);
+      const generation = number && number[1] === request.plan.profile ? meta(path.basename(fs.readlinkSync(path.join(profiles, link)))) : undefined;
+      if (generation) current = { generation: Number(number[2]), packages: generation.references };
+    } catch {}
+    answer.plan = { missing: request.plan.closure.filter((e) => !has(e)), current };
   }
-  process.stdout.write(JSON.stringify({ node: process.versions.node, stateDir, hasRuntime, plan }));
+  if (request.types) {
+    let names = [];
+    try { names = fs.readdirSync(profiles).filter((n) => !n.startsWith('.') && !/-\\d+-link$/.test(n)); } catch {}
+    const dirs = JSON.parse(dirsArg), suffixes = JSON.parse(suffixesArg);
+    answer.profileModules = request.types.filter((type) => names.some((p) => dirs.some((d) => suffixes.some((s) => fs.existsSync(path.join(profiles, p, d, type + s))))));
+  }
+  process.stdout.write(JSON.stringify(answer));
 })().catch((error) => { process.stderr.write(String((error && error.stack) || error)); process.exit(1); });
 `;
 
 /**
- * A dependency-free receiver for the very first transfer: it reads records
- * (a JSON header line, then `size` bytes for a file) from stdin into a new
- * folder under the target's temp folder and prints that folder once the end
- * record arrived. Paths cannot leave the folder; a cut-off stream removes it.
+ * The first copy of a runtime, for a target whose engine may not be there
+ * yet, dependency-free. Standard input: a JSON line (the layout, the
+ * runtime's entry, name and package entries, the packages that follow),
+ * then records (a JSON header line, then its size in bytes for a file) of the
+ * packages the target lacks, then an end record. It writes them into a new
+ * folder inside the target's store, composes the runtime there from them
+ * and from the packages the store has (hard links), and runs that
+ * runtime's own engine (dysnomia bootstrap), which adds the received
+ * packages and the runtime to the store, each only if it hashes to its
+ * entry's name. The folder is removed whatever happens; paths cannot leave it.
  */
-const RECEIVER = `
-const fs = require('fs'), os = require('os'), path = require('path');
+const BOOTSTRAP = `
+const fs = require('fs'), path = require('path'), childProcess = require('child_process');
+${runtimeScriptFunctions()}
+const [stateDir, engineBin] = process.argv.slice(1);
+const storeDir = path.join(stateDir, 'store');
 let root;
-try { root = fs.mkdtempSync(path.join(os.tmpdir(), 'dysnomia-bootstrap-')); }
-catch (error) { process.stderr.write('bootstrap receiver: cannot make a folder in the temp folder ' + os.tmpdir() + ': ' + error.message + '\\n'); process.exit(1); }
-let buffer = Buffer.alloc(0), current = null, remaining = 0, done = false;
-const fail = (message) => { fs.rmSync(root, { recursive: true, force: true }); process.stderr.write('bootstrap receiver: ' + message + '\\n'); process.exit(1); };
+try { fs.mkdirSync(storeDir, { recursive: true }); root = fs.mkdtempSync(path.join(storeDir, '.tmp-' + process.pid + '-')); }
+catch (error) { process.stderr.write('bootstrap: cannot make a folder in ' + storeDir + ': ' + error.message + '\\n'); process.exit(1); }
+let buffer = Buffer.alloc(0), spec = null, current = null, remaining = 0, done = false;
+const cleanUp = () => { try { fs.rmSync(root, { recursive: true, force: true }); } catch {} };
+const fail = (message) => { cleanUp(); process.stderr.write('bootstrap: ' + message + '\\n'); process.exit(1); };
+process.on('SIGTERM', () => fail('terminated')); process.on('SIGHUP', () => fail('the connection was cut off'));
 const inside = (relative) => {
   const target = path.resolve(root, relative);
   if (path.isAbsolute(relative) || !target.startsWith(root + path.sep)) fail('path leaves the folder: ' + relative);
@@ -104,10 +141,19 @@ const record = (header) => {
   const target = inside(header.p);
   if (header.t === 'd') fs.mkdirSync(target, { recursive: true, mode: 0o755 });
   else if (header.t === 'l') fs.symlinkSync(header.l, target);
-  else if (header.t === 'f') { current = fs.openSync(target, 'w', (header.m & 0o777) | 0o600); remaining = header.s; if (remaining === 0) { fs.closeSync(current); current = null; } }
+  else if (header.t === 'f') {
+    current = fs.openSync(target, 'w', 0o600);
+    // The exact mode, whatever the umask: the executable and private bits are part of an entry's hash.
+    fs.fchmodSync(current, header.m & 0o777);
+    remaining = header.s;
+    if (remaining === 0) { fs.closeSync(current); current = null; }
+  }
   else fail('unknown record ' + JSON.stringify(header));
 };
 process.stdin.on('data', (chunk) => {
+  try { receive(chunk); } catch (error) { fail('writing what was received failed: ' + error.message); }
+});
+const receive = (chunk) => {
   buffer = buffer.length ? Buffer.concat([buffer, chunk]) : chunk;
   while (buffer.length > 0 && !done) {
     if (current !== null) {
@@ -124,10 +170,22 @@ process.stdin.on('data', (chunk) => {
     buffer = buffer.subarray(newline + 1);
     let header;
     try { header = JSON.parse(line); } catch { fail('bad record header'); }
-    record(header);
+    if (spec === null) spec = header; else record(header);
   }
+};
+process.stdin.on('end', () => {
+  if (!done || current !== null || spec === null) fail('the stream ended early');
+  try {
+    const received = new Set(spec.received);
+    composeRuntime(fs, path, spec.layout, (entry) => received.has(entry) ? path.join(root, 'packages', entry) : path.join(storeDir, entry), path.join(root, 'runtime'));
+    fs.writeFileSync(path.join(root, 'bootstrap.json'), JSON.stringify({ runtime: spec.runtime, received: spec.received }));
+  } catch (error) { fail('composing the runtime failed: ' + error.message); }
+  const adopted = childProcess.spawnSync(process.execPath, [path.join(root, 'runtime', engineBin), 'bootstrap', root], {
+    env: { ...process.env, DYSNOMIA_STATEDIR: stateDir }, stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  cleanUp();
+  process.exit(adopted.status === null ? 1 : adopted.status);
 });
-process.stdin.on('end', () => { if (!done || current !== null) fail('the stream ended early'); process.stdout.write(root); });
 `;
 
 export function nodeCommand(nodePath: string, stateDir: string | undefined, args: string[]): string {
@@ -135,17 +193,10 @@ export function nodeCommand(nodePath: string, stateDir: string | undefined, args
   return `${env}${shellQuote(nodePath)} ${args.map(shellQuote).join(' ')}`;
 }
 
-export async function probeTarget(
-  connection: SshConnection,
-  nodePath: string,
-  stateDir: string | undefined,
-  runtimeEntry: string,
-  planRequest?: { profile: string; closure: string[] },
-  keepRuntime = true,
-): Promise<TargetProbe> {
+export async function probeTarget(connection: SshConnection, nodePath: string, stateDir: string | undefined, request: ProbeRequest, keepRuntime = true): Promise<TargetProbe> {
   const target = connection.settings.target;
-  const args = ['-e', PROBE, runtimeEntry, keepRuntime ? 'keep' : 'read-only'];
-  const result = await connection.exec(nodeCommand(nodePath, stateDir, args), planRequest ? JSON.stringify(planRequest) : '');
+  const args = ['-e', PROBE, request.runtime.entry, keepRuntime ? 'keep' : 'read-only', String(RUNTIMES_KEPT), RUNTIME_ROOT_FILE, JSON.stringify(MODULE_DIRS), JSON.stringify(MODULE_FILE_SUFFIXES)];
+  const result = await connection.exec(nodeCommand(nodePath, stateDir, args), JSON.stringify(request));
   if (result.code === 127 || /not found/.test(result.stderr) && result.code !== 0) {
     throw new DysnomiaError('ERR_DYSNOMIA_INPUT', `target "${target}": Node.js is not there ("${nodePath}" not found); install Node.js ${MINIMUM_NODE.join('.')}+ on it, or set the target property nodePath`, { exitCode: EXIT_OPERATION_FAILED });
   }
@@ -182,7 +233,7 @@ export async function writeOrFail(output: Writable, data: Buffer | string): Prom
   await Promise.race([once(output, 'drain'), closed]);
 }
 
-/** Writes a folder as receiver records: directories, symlinks, files with their modes. */
+/** Writes a folder as receiver records: directories, symlinks, files with their modes (as the store would give them out). */
 async function writeRecords(root: string, base: string, output: Writable, onBytes: (n: number) => void): Promise<void> {
   const write = (data: Buffer | string) => writeOrFail(output, data);
   const walk = async (relative: string): Promise<void> => {
@@ -195,7 +246,7 @@ async function writeRecords(root: string, base: string, output: Writable, onByte
     } else if (info.isSymbolicLink()) {
       await write(`${JSON.stringify({ p: name, t: 'l', l: await readlink(absolute) })}\n`);
     } else if (info.isFile()) {
-      await write(`${JSON.stringify({ p: name, t: 'f', m: info.mode & 0o777, s: info.size })}\n`);
+      await write(`${JSON.stringify({ p: name, t: 'f', m: writableFileMode(fileKind(info.mode)), s: info.size })}\n`);
       for await (const chunk of createReadStream(absolute) as AsyncIterable<Buffer>) {
         await write(chunk);
         onBytes(chunk.length);
@@ -206,29 +257,39 @@ async function writeRecords(root: string, base: string, output: Writable, onByte
 }
 
 /**
- * Puts the runtime entry into a target's store when the target has no
- * engine yet: its files go through the receiver into a temp folder, the
- * engine there adds that folder to the target's store under the entry's name
- * (hashing it, so a damaged copy cannot pass for the entry: its hash would
- * differ), and the temp folder is removed.
+ * Puts a runtime into a target's store: the packages it lacks go over as
+ * records, the runtime is composed there from them and from the packages it
+ * has, and that runtime's own engine adds the new packages and the runtime
+ * to the store, each only if its hash is its entry's (a damaged copy is
+ * refused), and makes the runtime the first of the target's GC root. One
+ * SSH command does it all; its temporary folder is removed however it ends.
  */
 export async function bootstrapRuntime(options: {
   connection: SshConnection;
   nodePath: string;
   stateDir: string;
-  runtimeEntry: string;
-  runtimePath: string;
+  runtime: Runtime;
+  /** The runtime's packages the target lacks: only those are sent. */
+  missing: string[];
+  store: Store;
   onBytes: (n: number) => void;
 }): Promise<void> {
-  const { connection, nodePath, stateDir, runtimeEntry } = options;
+  const { connection, runtime, missing } = options;
   const target = connection.settings.target;
-  const channel = await connection.channel(nodeCommand(nodePath, undefined, ['-e', RECEIVER]));
-  const received = collect(channel, `target "${target}": bootstrap copy of the engine`);
-  // The receiver can fail (no temp folder, a full disk) while records are still going out: handled here, awaited below.
+  const channel = await connection.channel(nodeCommand(options.nodePath, undefined, ['-e', BOOTSTRAP, options.stateDir, RUNTIME_ENGINE_BIN]));
+  const received = collect(channel, `target "${target}": installing the engine`);
+  // The receiver can fail (a full disk) while records are still going out: handled here, awaited below.
   received.catch(() => undefined);
   const lost = connection.whenLost();
+  const spec = { layout: runtime.layout, received: missing, runtime: { entry: runtime.entry, name: parseEntryName(runtime.entry)!.name, references: runtime.packages } };
   try {
-    await Promise.race([writeRecords(options.runtimePath, runtimeEntry, channel, options.onBytes), lost]);
+    await Promise.race([
+      (async () => {
+        await writeOrFail(channel, `${JSON.stringify(spec)}\n`);
+        for (const entry of missing) await writeRecords(options.store.path(entry), `packages/${entry}`, channel, options.onBytes);
+      })(),
+      lost,
+    ]);
   } catch (error) {
     // A closed stream only says the receiver stopped: its exit status and message say why.
     if (error instanceof RemoteClosedError) await Promise.race([received, lost]);
@@ -236,19 +297,9 @@ export async function bootstrapRuntime(options: {
     throw error;
   }
   channel.end(`${JSON.stringify({ end: true })}\n`);
-  const temporary = (await Promise.race([received, lost])).trim();
-  try {
-    const copy = path.posix.join(temporary, runtimeEntry);
-    const engine = path.posix.join(copy, RUNTIME_ENGINE_BIN);
-    const name = parseEntryName(runtimeEntry)!.name;
-    const adding = await connection.channel(nodeCommand(nodePath, stateDir, [engine, 'store', '--add', copy, `--name=${name}`, '--json']));
-    const added = JSON.parse(await Promise.race([collect(adding, `target "${target}": adding the engine to its store`), lost])) as string[];
-    const entry = path.posix.basename(added[0] ?? '');
-    if (entry !== runtimeEntry) {
-      throw new DysnomiaError('ERR_DYSNOMIA_INPUT', `target "${target}": the engine's copy there hashes to ${entry}, not ${runtimeEntry}: it was damaged on the way`, { exitCode: EXIT_OPERATION_FAILED });
-    }
-  } finally {
-    await connection.exec(nodeCommand(nodePath, undefined, ['-e', 'require("fs").rmSync(process.argv[1], { recursive: true, force: true })', temporary])).catch(() => undefined);
+  const answer = JSON.parse(await Promise.race([received, lost])) as { runtime: string };
+  if (answer.runtime !== runtime.entry) {
+    throw new DysnomiaError('ERR_DYSNOMIA_INPUT', `target "${target}": the runtime composed there is ${answer.runtime}, not ${runtime.entry}`, { exitCode: EXIT_OPERATION_FAILED });
   }
 }
 

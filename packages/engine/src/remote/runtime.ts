@@ -1,142 +1,226 @@
 import { createHash } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
-import { createRequire } from 'node:module';
-import os from 'node:os';
+import fs from 'node:fs';
+import { chmod, copyFile, mkdir, readlink, symlink } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DysnomiaError } from '../errors.js';
-import { runNpm } from '../store/npm-source.js';
 import { SourceCache } from '../deploy/source-cache.js';
-import { component } from '../store/build-function.js';
+import { sanitizeName } from '../store/entry-name.js';
 import type { Store } from '../store/store.js';
 import { engineVersion } from '../version.js';
+import { compareText, ENGINE_PACKAGE, findInstalledPackage, InstalledPackages, packageFiles } from './installed-packages.js';
+import type { InstalledPackage } from './installed-packages.js';
+import { composeRuntime } from './runtime-compose.js';
+import type { RuntimeLayout } from './runtime-compose.js';
 
-/** The plugins every target gets beside the engine. */
-export const RUNTIME_PLUGINS = ['@dysnomia/plugin-package'];
-/** First-party plugins a target also gets when they are installed beside the engine here (services of their types activate there). */
-export const OPTIONAL_RUNTIME_PLUGINS = ['@dysnomia/plugin-wrapper', '@dysnomia/plugin-process', '@dysnomia/plugin-mysql-database', '@dysnomia/plugin-tomcat-webapplication'];
+/** The first-party plugins: every target gets those installed beside the engine here. */
+export const FIRST_PARTY_PLUGINS = [
+  '@dysnomia/plugin-package',
+  '@dysnomia/plugin-wrapper',
+  '@dysnomia/plugin-process',
+  '@dysnomia/plugin-mysql-database',
+  '@dysnomia/plugin-tomcat-webapplication',
+];
 
-/** Where the engine's CLI sits inside the runtime entry (an npm global-style prefix). */
-export const RUNTIME_ENGINE_BIN = 'lib/node_modules/@dysnomia/engine/bin/dysnomia.js';
+/** Where the engine's CLI sits inside a runtime (a link to its package). */
+export const RUNTIME_ENGINE_BIN = `lib/node_modules/${ENGINE_PACKAGE}/bin/dysnomia.js`;
+/** Where the GC root naming a target's runtimes is kept, relative to its state folder. */
+export const RUNTIME_ROOT_FILE = 'deployments/dysnomia-runtime.json';
+/** How many runtimes a target's GC root keeps: the current one and the ones before it, so an interrupted upgrade leaves a working one. */
+export const RUNTIMES_KEPT = 3;
+/** Folder of the packages inside a runtime, one per package and version (as pnpm lays them out). */
+const PACKAGES_DIR = 'lib/node_modules/.store';
 
 /** This engine's package folder (the one holding package.json, bin/ and dist/). */
 export function enginePackageDir(): string {
   return path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 }
 
-/** A plugin package's folder, found as the engine would import it. */
-async function pluginPackageDir(name: string): Promise<string> {
-  const dir = await findPluginPackageDir(name);
-  if (dir === undefined) throw new DysnomiaError('ERR_DYSNOMIA_INPUT', `the plugin ${name} is not installed beside the engine; install it (npm install ${name}) to deploy to remote targets`);
-  return dir;
-}
-
-async function findPluginPackageDir(name: string): Promise<string | undefined> {
+/** A plugin package folder as installed here: beside the engine, else from the working folder. */
+export function installedBesideEngine(name: string): string | undefined {
   for (const base of [enginePackageDir(), process.cwd()]) {
-    let main: string;
-    try {
-      main = createRequire(path.join(base, 'package.json')).resolve(name);
-    } catch {
-      continue;
-    }
-    for (let dir = path.dirname(main); dir !== path.dirname(dir); dir = path.dirname(dir)) {
-      const manifest = await readFile(path.join(dir, 'package.json'), 'utf8').catch(() => undefined);
-      if (manifest !== undefined && (JSON.parse(manifest) as { name?: string }).name === name) return dir;
-    }
+    const found = findInstalledPackage(name, base);
+    if (found !== undefined) return found;
   }
   return undefined;
 }
 
-/** A hash of what `npm pack` would put in the package (package.json and its "files"), cheap to recompute. */
-async function packageContentHash(dir: string): Promise<string> {
-  const manifestText = await readFile(path.join(dir, 'package.json'), 'utf8');
-  const manifest = JSON.parse(manifestText) as { files?: string[] };
-  const hash = createHash('sha256').update(manifestText);
-  const walk = async (relative: string): Promise<void> => {
-    const absolute = path.join(dir, relative);
-    const info = await stat(absolute).catch(() => undefined);
-    if (!info) return;
-    if (info.isDirectory()) {
-      for (const name of (await readdir(absolute)).sort()) await walk(path.join(relative, name));
-      return;
-    }
-    if (relative.endsWith('.tsbuildinfo')) return;
-    hash.update(`\0${relative}\0${info.mode & 0o111 ? 'x' : '-'}\0`).update(await readFile(absolute));
-  };
-  for (const entry of [...(manifest.files ?? [])].sort()) await walk(entry);
-  return hash.digest('hex');
+/** What a target runs: the engine and plugins with their dependencies, composed from one store entry per package. */
+export interface Runtime {
+  /** The composed runtime's store entry. */
+  entry: string;
+  /** The package entries it is made of (its references). */
+  packages: string[];
+  layout: RuntimeLayout;
+  /** Plugins beyond the first-party ones, as paths inside the runtime, for the target's agent to load. */
+  plugins: string[];
 }
 
-/** npm, with failures saying they happened while building the engine for the targets. */
-const npm = (args: string[], cwd: string): Promise<string> => runNpm(args, cwd, 'building the engine for the targets: ');
+/** What a runtime is made of: the engine, the first-party plugins found beside it and any other plugin package folders. */
+export interface RuntimeRequest {
+  plugins: string[];
+}
 
 /**
- * `npm pack` of the engine and the plugins, installed with their production
- * dependencies (from npm's cache when it has them) into one prefix, so the
- * plugins resolve this very engine as their peer dependency. No install
- * scripts: the engine needs no native module on a target.
+ * Builds runtimes from what is installed on this machine: every npm package
+ * (the engine, the plugins, their production dependencies, as Node resolves
+ * them here) becomes one store entry, and a runtime entry composes them
+ * into a node_modules tree. Nothing is packed, installed or downloaded; the
+ * same installed files give the same entries on every machine.
  */
-async function installRuntime(out: string, packageDirs: string[]): Promise<void> {
-  const work = await mkdtemp(path.join(os.tmpdir(), 'dysnomia-runtime-'));
-  try {
-    const tarballs: string[] = [];
-    for (const dir of packageDirs) {
-      const packed = JSON.parse(await npm(['pack', dir, '--pack-destination', work, '--json'], work)) as Array<{ filename: string }>;
-      tarballs.push(path.join(work, path.basename(packed[0]!.filename)));
+export class RuntimeBuilder {
+  private readonly cache: SourceCache;
+  private readonly entries = new Map<InstalledPackage, Promise<string>>();
+  private readonly runtimes = new Map<string, Promise<Runtime>>();
+  private readonly installed = new InstalledPackages();
+  private readonly engine: InstalledPackage;
+  private readonly firstParty: InstalledPackage[];
+
+  constructor(
+    private readonly store: Store,
+    private readonly log: (message: string) => void,
+  ) {
+    this.cache = new SourceCache(store, path.join(store.stateDir, 'deploy-cache', 'runtime-packages.json'));
+    this.engine = this.installed.load(enginePackageDir());
+    this.installed.engine = this.engine;
+    this.firstParty = FIRST_PARTY_PLUGINS.map(installedBesideEngine)
+      .filter((dir): dir is string => dir !== undefined)
+      .map((dir) => this.installed.load(dir));
+  }
+
+  /** The runtime with the engine, the first-party plugins and `request.plugins` (package folders), in this machine's store. */
+  runtime(request: RuntimeRequest = { plugins: [] }): Promise<Runtime> {
+    const extra = [...new Set(request.plugins.map((dir) => this.installed.load(dir)))].filter((p) => p !== this.engine && !this.firstParty.includes(p));
+    const key = extra.map((p) => p.dir).sort().join('\0');
+    let runtime = this.runtimes.get(key);
+    if (runtime === undefined) {
+      // A plugin the project installed under a first-party name replaces the one beside the engine.
+      const firstParty = this.firstParty.filter((p) => !extra.some((e) => e.name === p.name));
+      runtime = this.compose(firstParty, extra);
+      this.runtimes.set(key, runtime);
     }
-    await npm(
-      ['install', '--global', '--prefix', out, '--omit=dev', '--omit=optional', '--ignore-scripts', '--legacy-peer-deps', '--no-audit', '--no-fund', '--prefer-offline', ...tarballs],
-      work,
-    );
-    await rm(path.join(out, 'lib/node_modules/.package-lock.json'), { force: true });
-    await pruneRuntime(out);
-  } finally {
-    await rm(work, { recursive: true, force: true });
+    return runtime;
+  }
+
+  private async compose(firstParty: InstalledPackage[], extra: InstalledPackage[]): Promise<Runtime> {
+    const plugins = [...firstParty, ...extra];
+    const closure = InstalledPackages.closure([this.engine, ...plugins]);
+    const entryOf = new Map<InstalledPackage, string>();
+    const added: InstalledPackage[] = [];
+    for (const pkg of closure) entryOf.set(pkg, await this.packageEntry(pkg, added));
+    if (added.length > 0) this.log(`runtime: ${added.length} of its ${closure.length} packages added to the store (${added.map((p) => `${p.name}@${p.version}`).join(', ')})`);
+    await this.cache.save();
+    const layout = layoutOf(closure, entryOf, this.engine, plugins);
+    const packages = [...new Set(entryOf.values())].sort(compareText);
+    const name = `dysnomia-runtime-${engineVersion()}`;
+    const key = createHash('sha256').update(JSON.stringify({ v: 1, name, packages, layout })).digest('hex');
+    let entry = await this.store.lookupIndex('derivations', `runtime-${key}`);
+    if (entry === undefined) {
+      entry = await this.store.addTree(name, packages, async (out) => composeRuntime(fs, path, layout, (e) => this.store.path(e), out));
+      await this.store.recordIndex('derivations', `runtime-${key}`, entry);
+    }
+    return { entry, packages, layout, plugins: extra.map((p) => `lib/node_modules/${p.name}`) };
+  }
+
+  /** A package's store entry, made from its files once and found again through a quick check of them. */
+  private packageEntry(pkg: InstalledPackage, added: InstalledPackage[]): Promise<string> {
+    let entry = this.entries.get(pkg);
+    if (entry === undefined) {
+      entry = this.addPackage(pkg, added);
+      this.entries.set(pkg, entry);
+    }
+    return entry;
+  }
+
+  private async addPackage(pkg: InstalledPackage, added: InstalledPackage[]): Promise<string> {
+    const files = packageFiles(pkg);
+    const name = packageEntryName(pkg);
+    const check = createHash('sha256').update(`dysnomia-package-1\0${name}\0${pkg.dir}\0`);
+    for (const file of files) {
+      const info = fs.lstatSync(path.join(pkg.dir, file), { bigint: true });
+      check.update(`${file}\0${info.size}\0${info.mode}\0${info.ino}\0${info.mtimeNs}\0${info.ctimeNs}\0`);
+    }
+    const quick = check.digest('hex');
+    const known = await this.cache.lookupKey(quick);
+    if (known !== undefined) return known;
+    added.push(pkg);
+    const entry = await this.store.addTree(name, [], async (out) => {
+      for (const file of files) {
+        const from = path.join(pkg.dir, file);
+        const to = path.join(out, file);
+        await mkdir(path.dirname(to), { recursive: true });
+        const info = fs.lstatSync(from);
+        if (info.isSymbolicLink()) await symlink(await readlink(from), to);
+        else {
+          await copyFile(from, to);
+          // Modes as npm publishes them, whatever this machine's umask made of them: the same files give the same entry everywhere.
+          await chmod(to, info.mode & 0o111 ? 0o755 : 0o644);
+        }
+      }
+      if (files.length === 0) await mkdir(out, { recursive: true });
+    });
+    await this.cache.record(quick, entry);
+    return entry;
   }
 }
 
-/** Files nothing loads at run time: type declarations, source maps, C sources of native addons. */
-const UNUSED_FILE = /\.(d\.[mc]?ts|map|c|cc|h|inl|gyp|gypi)$/;
-/** Optional native helpers of ssh2 (speed-ups it does without); installed without scripts they are never built. */
-const UNBUILT_ADDONS = new Set(['cpu-features', 'nan', 'buildcheck']);
-
-/**
- * Leaves out of the runtime what never runs on a target, which was about half
- * its files: every target's bootstrap copies, hashes and imports each file.
- */
-async function pruneRuntime(dir: string): Promise<void> {
-  for (const entry of await readdir(dir, { withFileTypes: true })) {
-    const file = path.join(dir, entry.name);
-    if (entry.isDirectory()) {
-      if (UNBUILT_ADDONS.has(entry.name) && path.basename(dir) === 'node_modules') await rm(file, { recursive: true, force: true });
-      else await pruneRuntime(file);
-    } else if (entry.isFile() && UNUSED_FILE.test(entry.name)) await rm(file, { force: true });
-  }
+/** `npm-<scope>-<name>-<version>`, a valid store name. */
+function packageEntryName(pkg: InstalledPackage): string {
+  return sanitizeName(`npm-${pkg.name.replace(/^@/, '').replace('/', '-')}-${pkg.version}`);
 }
 
 /**
- * The store entry holding this engine and the plugins targets need, built
- * once per engine and plugin content (a build-function component keyed by
- * their hashes), then sent to targets like any other entry.
+ * The runtime's tree, as pnpm lays out node_modules: each package's files in
+ * lib/node_modules/.store/<name>@<version>/node_modules/<name>, its
+ * dependencies as relative links beside it (so Node, which resolves from a
+ * package's real folder, finds exactly the versions it was installed with
+ * here), and lib/node_modules/<name> links for the engine and the plugins.
+ * The engine also gets the plugins beside it, so it finds them by name.
  */
-export async function addRuntimeEntry(store: Store, log: (message: string) => void): Promise<string> {
-  const optional = (await Promise.all(OPTIONAL_RUNTIME_PLUGINS.map(async (name) => [name, await findPluginPackageDir(name)] as const))).filter(
-    (found): found is readonly [string, string] => found[1] !== undefined,
-  );
-  const names = [...RUNTIME_PLUGINS, ...optional.map(([name]) => name)];
-  const dirs = [enginePackageDir(), ...(await Promise.all(RUNTIME_PLUGINS.map(pluginPackageDir))), ...optional.map(([, dir]) => dir)];
-  // Reading every file of the packages costs more than a no-op deploy should: unchanged folders (by stat) reuse their hash.
-  const cache = new SourceCache(store, path.join(store.stateDir, 'deploy-cache', 'runtime-hashes.json'));
-  const hashes: string[] = [];
-  for (const dir of dirs) hashes.push(await cache.memo(dir, () => packageContentHash(dir)));
-  await cache.save();
-  const inputs = { engine: hashes[0], plugins: Object.fromEntries(names.map((name, i) => [name, hashes[i + 1]])) };
-  return store.add(
-    component({
-      name: `dysnomia-runtime-${engineVersion()}`,
-      inputs,
-      build: (out) => installRuntime(out, dirs),
-    }),
-    { log },
-  );
+export function layoutOf(closure: InstalledPackage[], entryOf: Map<InstalledPackage, string>, engine: InstalledPackage, plugins: InstalledPackage[]): RuntimeLayout {
+  const folderOf = new Map<InstalledPackage, string>();
+  const byNameVersion = new Map<string, InstalledPackage[]>();
+  for (const pkg of closure) {
+    const key = `${pkg.name.replace('/', '+')}@${pkg.version}`;
+    byNameVersion.set(key, [...(byNameVersion.get(key) ?? []), pkg]);
+  }
+  for (const [key, same] of byNameVersion) {
+    if (same.length === 1) {
+      folderOf.set(same[0]!, key);
+      continue;
+    }
+    // The same name and version installed twice (different contents or dependencies): told apart by what they are.
+    const used = new Set<string>();
+    for (const pkg of same) {
+      const identity = JSON.stringify([entryOf.get(pkg), [...pkg.dependencies].map(([name, dep]) => [name, entryOf.get(dep), dep.version])]);
+      let folder = `${key}+${createHash('sha256').update(identity).digest('hex').slice(0, 10)}`;
+      for (let n = 2; used.has(folder); n++) folder = `${folder}-${n}`;
+      used.add(folder);
+      folderOf.set(pkg, folder);
+    }
+  }
+  const home = (pkg: InstalledPackage) => `${PACKAGES_DIR}/${folderOf.get(pkg)!}/node_modules`;
+  const packages: RuntimeLayout['packages'] = [];
+  const links: RuntimeLayout['links'] = [];
+  const relativeLink = (from: string, to: string) => ({ path: from, target: path.posix.relative(path.posix.dirname(from), to) });
+  for (const pkg of closure) {
+    packages.push({ path: `${home(pkg)}/${pkg.name}`, entry: entryOf.get(pkg)! });
+    const beside = new Map(pkg.dependencies);
+    if (pkg === engine) for (const plugin of plugins) beside.set(plugin.name, plugin);
+    for (const [name, dependency] of [...beside].sort(([a], [b]) => compareText(a, b))) {
+      if (name === pkg.name) continue;
+      links.push(relativeLink(`${home(pkg)}/${name}`, `${home(dependency)}/${dependency.name}`));
+    }
+  }
+  for (const pkg of [engine, ...plugins]) links.push(relativeLink(`lib/node_modules/${pkg.name}`, `${home(pkg)}/${pkg.name}`));
+  const describe = (pkg: InstalledPackage) => ({ name: pkg.name, version: pkg.version, path: `lib/node_modules/${pkg.name}` });
+  const manifest = `${JSON.stringify(
+    {
+      engine: describe(engine),
+      plugins: plugins.map(describe),
+      packages: closure.map((pkg) => ({ name: pkg.name, version: pkg.version, entry: entryOf.get(pkg)! })),
+    },
+    null,
+    2,
+  )}\n`;
+  return { packages, links, manifest };
 }

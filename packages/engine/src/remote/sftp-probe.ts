@@ -1,5 +1,6 @@
 import path from 'node:path';
 import type { SFTPWrapper } from 'ssh2';
+import { RUNTIME_ROOT_FILE } from './runtime.js';
 import type { SshConnection } from './ssh-connection.js';
 import type { TargetPlan, TargetProbe } from './bootstrap.js';
 
@@ -59,10 +60,9 @@ export async function probeOverSftp(
     const has = async (entry: string) => (await exists(sftp, path.posix.join(store, entry), true)) && (await exists(sftp, path.posix.join(store, '.meta', `${entry}.json`), false));
     if (!(await has(runtimeEntry))) return undefined;
     if (keepRuntime) {
-      const file = path.posix.join(stateDir, 'deployments', 'dysnomia-runtime.json');
-      const text = JSON.stringify({ storePaths: [runtimeEntry] });
-      // Written by the Node probe or the bootstrap before; a different or missing one makes this probe step aside.
-      if ((await readText(sftp, file)) !== text) return undefined;
+      // The Node probe or the bootstrap put it first in the GC root before; otherwise this probe steps aside and the Node probe does.
+      const text = await readText(sftp, path.posix.join(stateDir, RUNTIME_ROOT_FILE));
+      if (text === undefined || firstKept(text) !== runtimeEntry) return undefined;
     }
     let plan: TargetPlan | undefined;
     if (planRequest) {
@@ -72,6 +72,15 @@ export async function probeOverSftp(
     return { node: '', stateDir, hasRuntime: true, ...(plan ? { plan } : {}) };
   } finally {
     sftp.end();
+  }
+}
+
+function firstKept(text: string): unknown {
+  try {
+    const paths = (JSON.parse(text) as { storePaths?: unknown }).storePaths;
+    return Array.isArray(paths) ? paths[0] : undefined;
+  } catch {
+    return undefined;
   }
 }
 
