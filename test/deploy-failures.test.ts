@@ -233,3 +233,44 @@ t.test('a dry run and a listing write nothing on the target; a noisy shell gives
   t.notMatch(again.stderr, /SyntaxError|internal error/);
   t.notMatch(again.stderr, noStack);
 });
+
+t.test('a target that lets nobody in is named within --connect-timeout', async (t) => {
+  const frozen = await startSshd(t, { knownHosts, clientKey: hostA.clientKey });
+  // Stopped, its port still accepts connections (the kernel does that) but no SSH banner ever comes.
+  process.kill(frozen.pid, 'SIGSTOP');
+  t.teardown(() => process.kill(frozen.pid, 'SIGCONT'));
+  const infra = await infrastructureFile('infra-frozen', { frozen: sshTarget(frozen, knownHosts, path.join(dir, 'machines/frozen/state')) });
+  const model = path.join(project, 'frozen.json');
+  await helloModel(['frozen'], model);
+  const result = await dysnomiaWithin(60_000, ['deploy', '-i', infra, '-P', model, '--connect-timeout', '2'], env);
+  t.notOk(result.timedOut, `the deploy ends by itself (took ${result.ms} ms)`);
+  t.equal(result.code, 1, result.stderr);
+  t.match(result.stderr, `dysnomia: error: target "frozen": no answer within 2 s while connecting to 127.0.0.1:${frozen.port} (--connect-timeout)`);
+  t.notMatch(result.stderr, noStack);
+  const bad = await dysnomiaWithin(30_000, ['deploy', '-i', infra, '-P', model, '--connect-timeout', 'soon'], env);
+  t.equal(bad.code, 2);
+  t.match(bad.stderr, "--connect-timeout takes a number of seconds from 0 to 86400, not 'soon'");
+});
+
+t.test('an operation that does not end is given up after --command-timeout, naming target and service, and rolled back', async (t) => {
+  const state = path.join(dir, 'machines/slow/state');
+  const infra = await infrastructureFile('infra-slow', { slow: sshTarget(hostB, knownHosts, state) });
+  const marker = `dysnomia-stuck-${process.pid}-${Date.now()}`;
+  const done = path.join(dir, 'slow-first-activated');
+  await writeProgram(path.join(project, 'first/bin/wrapper'), `#!/bin/sh\ncase "$1" in activate) touch ${done} ;; deactivate) rm -f ${done} ;; esac\nexit 0\n`);
+  await writeProgram(
+    path.join(project, 'stuck/bin/wrapper'),
+    `#!/bin/sh\ncase "$1" in activate) exec ${process.execPath} -e 'setTimeout(() => {}, 300000)' ${marker} ;; esac\nexit 0\n`,
+  );
+  t.teardown(() => run('pkill', ['-f', marker]).catch(() => undefined));
+  const services = path.join(project, 'slow-services.json');
+  await writeFile(services, JSON.stringify({ first: { pkg: './first', type: 'wrapper' }, stuck: { pkg: './stuck', type: 'wrapper', dependsOn: { first: 'first' } } }));
+  const distribution = path.join(project, 'slow-distribution.json');
+  await writeFile(distribution, JSON.stringify({ first: ['slow'], stuck: ['slow'] }));
+  const result = await dysnomiaWithin(90_000, ['deploy', '-s', services, '-i', infra, '-d', distribution, '--profile', 'slow', '--command-timeout', '3'], env);
+  t.notOk(result.timedOut, `the deploy ends by itself (took ${result.ms} ms)`);
+  t.equal(result.code, 1, result.stderr);
+  t.match(result.stderr, /activating stuck on slow \(container wrapper\) failed: target "slow": no answer within 3 s to activate \S+-stuck in wrapper \(--command-timeout\)\nrolled back to the previous deployment\n/);
+  t.notOk(await exists(done), 'the service activated before it was deactivated again');
+  t.notMatch(result.stderr, noStack);
+});

@@ -100,7 +100,12 @@ t.test("a service refusing the lock stops the deploy before anything changes", a
   const generations = await readdir(path.join(state2, 'profiles'));
   const result = await deploy(['-s', services, '-d', path.join(project, 'distribution-provided.json'), '--profile', 'provided', '--json']);
   t.equal(result.code, 1);
-  t.match(result.stderr, /a service refused the lock, nothing changed: .*item.*item is busy/s);
+  t.match(result.stderr, /a service refused the lock, nothing changed: locking item on test2 \(container shelf\) failed: plugin "@dysnomia\/plugin-wrapper" failed in lock/);
+  t.match(
+    events(result.stdout, 'output').filter((e) => e.service === 'item' && e.action === 'lock').map((e) => e.line),
+    ['item is busy'],
+    "the wrapper's own reason, from the target",
+  );
   t.same(events(result.stdout, 'step').filter((e) => e.action === 'deactivate' || e.action === 'activate'), [], 'nothing deactivated or activated');
   t.equal(await readFile(path.join(out, 'item'), 'utf8'), 'item sees: made by box\n', 'the old item still runs');
   t.same(await readdir(path.join(state2, 'profiles')), generations);

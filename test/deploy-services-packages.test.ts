@@ -115,17 +115,19 @@ t.test('a missing package folder: exit status 2 naming it, nothing sent or switc
   t.equal(await sshRun(test2, knownHosts, `${state2}/profiles/services/bin/hello`), 'hello from a service\n', 'profile unchanged');
 });
 
-t.test('a service of a type no target knows: exit status 1 naming the type, the profiles as they were', async (t) => {
+t.test('a service of a type nothing serves: refused while planning with exit status 2 naming service, type and target; nothing sent', async (t) => {
   const withUnknown = path.join(project, 'services-unknown.json');
   await writeFile(withUnknown, JSON.stringify({ hello: { pkg: './pkgs/hello-v2', type: 'package' }, staff: { pkg: './pkgs/tool', type: 'no-such-type' } }));
   await packageFolder(path.join(project, 'pkgs/hello-v2'), 'hello', 'hello, version two');
   const dist = path.join(project, 'distribution-unknown.yaml');
   await writeFile(dist, 'hello: [test1, test2]\nstaff:\n  targets:\n    - target: test2\n      container: mysql-test\n');
   const generationsBefore = await readdir(path.join(state2, 'profiles'));
+  const storeBefore = await readdir(path.join(state2, 'store'));
   const result = await deploy(['-s', withUnknown, '-d', dist, '--profile', 'services']);
-  t.equal(result.code, 1);
-  t.match(result.stderr, /activating staff on test2 \(container mysql-test\) failed: no module found for type "no-such-type"/);
-  t.match(result.stderr, /ship its module in a component's etc\/dysnomia\/modules\/TYPE/, "says how a type reaches a target");
+  t.equal(result.code, 2);
+  t.match(result.stderr, /no plugin or module serves the type of:\n {2}- service "staff" \(type "no-such-type"\) on target "test2"/);
+  t.match(result.stderr, /Install a plugin for the type here \(npm install dysnomia-plugin-TYPE/, 'says how a type reaches a target');
+  t.same(await readdir(path.join(state2, 'store')), storeBefore, "nothing sent to test2's store");
   t.notMatch(result.stderr, /^\s+at /m, 'no stack trace');
   t.same(await readdir(path.join(state2, 'profiles')), generationsBefore, 'no new profile generation');
   t.equal(await sshRun(test2, knownHosts, `${state2}/profiles/services/bin/hello`), 'hello from a service\n', 'profile unchanged');

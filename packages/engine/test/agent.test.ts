@@ -18,7 +18,7 @@ async function setup(t: { teardown(fn: () => unknown): void }) {
   await chmod(path.join(dir, 'modules/recorder'), 0o755);
   await mkdir(path.join(dir, 'containers'));
   await writeFile(path.join(dir, 'containers/box'), 'greeting="from the file"\nother="only in the file"\n');
-  const agent = new Agent(stateDir, { PATH: process.env.PATH, DYSNOMIA_MODULES_PATH: path.join(dir, 'modules'), DYSNOMIA_CONTAINERS_PATH: path.join(dir, 'containers') });
+  const agent = new Agent(stateDir, { env: { PATH: process.env.PATH, DYSNOMIA_MODULES_PATH: path.join(dir, 'modules'), DYSNOMIA_CONTAINERS_PATH: path.join(dir, 'containers') } });
   return { dir, stateDir, entry, agent };
 }
 
@@ -96,4 +96,42 @@ t.test("a plugin's result comes back as it is, whatever keys it holds", async (t
   );
   const answer = await agent.handle({ id: 9, kind: 'operation', operation: 'capture', type: 'reporter', entry, container: 'box' });
   t.same(answer, { id: 9, ok: true, output: '', result: { refused: { user: 'x' }, skipped: 'no' } });
+});
+
+t.test('what a module prints reaches the coordinator line by line while it runs, as {id, line} messages', async (t) => {
+  const { dir, stateDir, entry } = await setup(t);
+  await writeFile(path.join(dir, 'modules/talker'), '#!/bin/sh\necho "first line"\necho "to stderr" >&2\nprintf "no newline at the end"\n');
+  await chmod(path.join(dir, 'modules/talker'), 0o755);
+  const input = new PassThrough();
+  const output = new PassThrough();
+  let text = '';
+  output.on('data', (chunk: Buffer) => (text += chunk.toString()));
+  const served = serveAgent(input, output, stateDir, { env: { PATH: process.env.PATH, DYSNOMIA_MODULES_PATH: path.join(dir, 'modules') } });
+  input.end(`${JSON.stringify({ id: 3, kind: 'operation', operation: 'activate', type: 'talker', entry, container: 'box', properties: {} })}\n`);
+  await served;
+  const lines = text.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>).slice(1);
+  t.same(
+    lines.filter((l) => 'line' in l).map((l) => [l.id, l.line]).sort(),
+    [[3, 'first line'], [3, 'no newline at the end'], [3, 'to stderr']],
+    'each line once, the last one even without a newline',
+  );
+  t.match(lines.at(-1), { id: 3, ok: true }, 'the answer comes after its lines');
+});
+
+t.test('plugins given to the agent (the runtime\'s) serve their types', async (t) => {
+  const { dir, stateDir, entry } = await setup(t);
+  const plugin = path.join(dir, 'dysnomia-plugin-noted');
+  await mkdir(plugin);
+  await writeFile(path.join(plugin, 'package.json'), JSON.stringify({ name: 'dysnomia-plugin-noted', version: '2.0.0', type: 'module', main: 'index.js' }));
+  await writeFile(
+    path.join(plugin, 'index.js'),
+    `export default { type: 'noted', engine: '^1.0.0', async activate(ctx) { ctx.log.info('noted ' + ctx.componentName); ctx.log.debug('detail'); }, async deactivate() {} };\n`,
+  );
+  for (const debug of [false, true]) {
+    const agent = new Agent(stateDir, { env: { PATH: process.env.PATH }, plugins: [plugin], debug });
+    const lines: string[] = [];
+    const answer = await agent.handle({ id: 1, kind: 'operation', operation: 'activate', type: 'noted', entry, container: 'box', properties: {} }, (line) => lines.push(line));
+    t.match(answer, { ok: true });
+    t.same(lines, debug ? ['dysnomia: noted thing', 'dysnomia: debug: detail'] : ['dysnomia: noted thing'], debug ? 'with debug: the debug line too' : 'info lines only');
+  }
 });

@@ -1,9 +1,15 @@
 import { createInterface } from 'node:readline';
 import type { ClientChannel } from 'ssh2';
 import { DysnomiaError, EXIT_OPERATION_FAILED } from '../errors.js';
+import { DEFAULT_TIME_LIMITS, timedOut, withinTime } from '../remote/time-limits.js';
 import { Agent } from './agent.js';
 import type { AgentOptions } from './agent.js';
 import type { AgentHello, AgentOutputLine, AgentRequest, AgentRequestBody, AgentResponse } from './protocol.js';
+
+/** A request as a timeout message names it ("to activate …"). */
+function requestLabel(body: AgentRequestBody): string {
+  return body.kind === 'operation' ? `${body.operation} ${body.entry} in ${body.container}` : `${body.kind}`;
+}
 
 /** A coordinator's line to one target's agent. */
 export interface AgentLink {
@@ -18,12 +24,16 @@ export class LocalAgentLink implements AgentLink {
   private readonly agent: Agent;
   private next = 1;
   readonly hello: AgentHello['hello'];
-  constructor(stateDir: string, options: AgentOptions = {}) {
+  constructor(
+    stateDir: string,
+    options: AgentOptions = {},
+    private readonly timeoutMs = DEFAULT_TIME_LIMITS.commandMs,
+  ) {
     this.agent = new Agent(stateDir, options);
     this.hello = this.agent.hello().hello;
   }
   request(body: AgentRequestBody, onLine?: (line: string) => void): Promise<AgentResponse> {
-    return this.agent.handle({ ...body, id: this.next++ } as AgentRequest, onLine);
+    return withinTime(this.agent.handle({ ...body, id: this.next++ } as AgentRequest, onLine), this.timeoutMs, () => timedOut('local', `to ${requestLabel(body)}`, this.timeoutMs, 'command-timeout'));
   }
   close(): void {}
 }
@@ -37,9 +47,11 @@ export class RemoteAgentLink implements AgentLink {
   private constructor(
     private readonly channel: ClientChannel,
     readonly hello: AgentHello['hello'],
+    private readonly target: string,
+    private readonly timeoutMs: number,
   ) {}
 
-  static async open(channel: ClientChannel, target: string): Promise<RemoteAgentLink> {
+  static async open(channel: ClientChannel, target: string, timeoutMs = DEFAULT_TIME_LIMITS.commandMs): Promise<RemoteAgentLink> {
     let stderr = '';
     channel.stderr.on('data', (chunk: Buffer) => {
       if (stderr.length < 16384) stderr += chunk.toString();
@@ -57,7 +69,7 @@ export class RemoteAgentLink implements AgentLink {
           try {
             const hello = (JSON.parse(line) as AgentHello).hello;
             if (!hello) throw new Error('no hello');
-            link = new RemoteAgentLink(channel, hello);
+            link = new RemoteAgentLink(channel, hello, target, timeoutMs);
             resolve(link);
           } catch {
             gone(`did not start (it printed ${JSON.stringify(line.slice(0, 200))})`);
@@ -92,9 +104,14 @@ export class RemoteAgentLink implements AgentLink {
   request(body: AgentRequestBody, onLine?: (line: string) => void): Promise<AgentResponse> {
     if (this.closedWith) return Promise.reject(this.closedWith);
     const id = this.next++;
-    return new Promise<AgentResponse>((resolve, reject) => {
+    const answered = new Promise<AgentResponse>((resolve, reject) => {
       this.pending.set(id, { resolve, reject, onLine });
       this.channel.write(`${JSON.stringify({ ...body, id })}\n`);
+    });
+    // The operation may go on there; the coordinator stops waiting (and rolls back what it did).
+    return withinTime(answered, this.timeoutMs, () => {
+      this.pending.delete(id);
+      return timedOut(this.target, `to ${requestLabel(body)}`, this.timeoutMs, 'command-timeout');
     });
   }
 

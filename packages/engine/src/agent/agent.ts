@@ -19,29 +19,28 @@ type Outcome = { kind: 'done'; value: unknown } | { kind: 'skipped'; reason: str
 /** The last part of an operation's output kept in an answer: enough to say why it failed. */
 const OUTPUT_TAIL = 8192;
 
-/** Collects what an operation's modules print, and hands each complete line to `onLine` as it comes. */
-class OutputBuffer extends Writable {
+/** Collects what an operation's modules print, and hands each complete line to `onLine` as it comes (stdout and stderr apart). */
+class OutputBuffer {
   private chunks: Buffer[] = [];
   private size = 0;
-  private partial = '';
-  constructor(private readonly onLine?: (line: string) => void) {
-    super();
-  }
-  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: () => void): void {
+  private readonly partial = { stdout: '', stderr: '' };
+  constructor(private readonly onLine?: (line: string) => void) {}
+  add(chunk: Buffer, stream: 'stdout' | 'stderr'): void {
     this.chunks.push(chunk);
     this.size += chunk.length;
     while (this.size > OUTPUT_TAIL * 2 && this.chunks.length > 1) this.size -= this.chunks.shift()!.length;
     if (this.onLine) {
-      const lines = (this.partial + chunk.toString('utf8')).split('\n');
-      this.partial = lines.pop()!;
+      const lines = (this.partial[stream] + chunk.toString('utf8')).split('\n');
+      this.partial[stream] = lines.pop()!;
       for (const line of lines) this.onLine(line);
     }
-    callback();
   }
-  /** The last line, when it did not end with a newline. */
+  /** The last lines, when they did not end with a newline. */
   flush(): void {
-    if (this.partial !== '') this.onLine?.(this.partial);
-    this.partial = '';
+    for (const stream of ['stdout', 'stderr'] as const) {
+      if (this.partial[stream] !== '') this.onLine?.(this.partial[stream]);
+      this.partial[stream] = '';
+    }
   }
   text(): string {
     const all = Buffer.concat(this.chunks).toString('utf8');
@@ -58,10 +57,13 @@ class OutputBuffer extends Writable {
 const currentOutput = new AsyncLocalStorage<OutputBuffer>();
 
 class RoutedOutput extends Writable {
+  constructor(private readonly stream: 'stdout' | 'stderr') {
+    super();
+  }
   override write(chunk: unknown, encoding?: unknown, callback?: unknown): boolean {
     const done = typeof encoding === 'function' ? encoding : callback;
     const buffer = currentOutput.getStore();
-    buffer?.write(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer));
+    buffer?.add(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer), this.stream);
     if (typeof done === 'function') (done as () => void)();
     return true;
   }
@@ -111,12 +113,11 @@ export class Agent {
 
   private cachedEngine: Promise<Engine> | undefined;
   private engine(): Promise<Engine> {
-    const routed = new RoutedOutput();
     this.cachedEngine ??= Engine.create({
       stateDir: this.stateDir,
       env: { ...this.env, DYSNOMIA_STATEDIR: this.stateDir },
-      stdout: routed,
-      stderr: routed,
+      stdout: new RoutedOutput('stdout'),
+      stderr: new RoutedOutput('stderr'),
       cwd: this.stateDir,
       logLevel: this.options.debug ? 'debug' : 'info',
       listedPlugins: this.options.plugins ?? [],

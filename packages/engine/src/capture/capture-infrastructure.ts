@@ -3,6 +3,7 @@ import { closeAll, forEachLimited, openSessions, targetMessage } from '../deploy
 import type { Reporter } from '../deploy/progress.js';
 import { DysnomiaError, EXIT_OPERATION_FAILED } from '../errors.js';
 import type { Infrastructure } from '../models/infrastructure.js';
+import type { TimeLimits } from '../remote/time-limits.js';
 import type { Store } from '../store/store.js';
 import type { CapturedInfrastructure } from './captured-model.js';
 import { mergeTarget } from './merge-target.js';
@@ -16,6 +17,7 @@ export interface CaptureOptions {
   acceptNewHostKeys: boolean;
   knownHostsFile?: string;
   log: (message: string) => void;
+  timeLimits?: TimeLimits;
 }
 
 export interface CaptureResult {

@@ -12,6 +12,7 @@ import { loadInfrastructure } from '../models/infrastructure.js';
 import { chooseStateDir } from '../state-dir.js';
 import { Store } from '../store/store.js';
 import { DEFAULT_MAX_CONCURRENT_TRANSFERS } from './deploy-command.js';
+import { TIME_LIMIT_OPTIONS, TIME_LIMITS_HELP, timeLimitsFrom } from '../remote/time-limits.js';
 import { parseOptions } from './run-cli.js';
 
 export const HELP = `Usage: dysnomia capture-infra -i INFRASTRUCTURE [OPTION]...
@@ -46,7 +47,7 @@ Options:
                              known_hosts (a changed key is always refused)
       --known-hosts=FILE     known_hosts file for targets without an
                              sshKnownHosts property (default: ~/.ssh/known_hosts)
-      --debug                Show stack traces
+${TIME_LIMITS_HELP}      --debug                Show stack traces
   -h, --help                 Show this help
 
 Exit status: 0 success; 1 a target could not be reached or described (the
@@ -63,6 +64,7 @@ const OPTIONS = {
   'max-concurrent-transfers': { type: 'string' },
   'accept-new-host-keys': { type: 'boolean' },
   'known-hosts': { type: 'string' },
+  ...TIME_LIMIT_OPTIONS,
   debug: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -85,6 +87,7 @@ export async function captureInfraCommand(argv: string[]): Promise<number> {
   if (values.json && format !== 'json') throw usage('--json prints JSON: it goes without --format=nix');
   const limit = values['max-concurrent-transfers'] ?? String(DEFAULT_MAX_CONCURRENT_TRANSFERS);
   if (!/^[1-9]\d*$/.test(limit)) throw usage(`--max-concurrent-transfers takes a positive number, not '${limit}'`);
+  const timeLimits = timeLimitsFrom(values);
   const output = values.output === undefined ? undefined : path.resolve(values.output);
   if (output !== undefined) await checkOutputFolder(output, values.output!);
 
@@ -100,6 +103,7 @@ export async function captureInfraCommand(argv: string[]): Promise<number> {
       maxConcurrent: Number(limit),
       acceptNewHostKeys: values['accept-new-host-keys'] === true,
       ...(values['known-hosts'] ? { knownHostsFile: values['known-hosts'] } : {}),
+      timeLimits,
       log: (message) => process.stderr.write(`dysnomia: ${message}\n`),
     });
   } finally {

@@ -16,6 +16,7 @@ import { assertProfileName } from '../profiles/names.js';
 import { parseGenerationSelector } from '../profiles/profiles.js';
 import { chooseStateDir } from '../state-dir.js';
 import { Store } from '../store/store.js';
+import { TIME_LIMIT_OPTIONS, TIME_LIMITS_HELP, timeLimitsFrom } from '../remote/time-limits.js';
 import { parseOptions } from './run-cli.js';
 
 export const DEFAULT_MAX_CONCURRENT_TRANSFERS = 4;
@@ -91,7 +92,7 @@ Options:
                              known_hosts (a changed key is always refused)
       --known-hosts=FILE     known_hosts file for targets without an
                              sshKnownHosts property (default: ~/.ssh/known_hosts)
-      --json                 Print one JSON event per line ({"v":1,"event":…})
+${TIME_LIMITS_HELP}      --json                 Print one JSON event per line ({"v":1,"event":…})
                              and nothing else on standard output
       --debug                Show stack traces
   -h, --help                 Show this help
@@ -140,6 +141,7 @@ export const OPTIONS = {
   undeploy: { type: 'boolean' },
   'break-stale-lock': { type: 'boolean' },
   'max-concurrent-activations': { type: 'string' },
+  ...TIME_LIMIT_OPTIONS,
 } as const;
 
 /** Options of DESIGN.md this version refuses with a straight answer. */
@@ -185,6 +187,7 @@ export async function deployCommand(argv: string[]): Promise<number> {
   const activations = values['max-concurrent-activations'];
   if (activations !== undefined && !/^[1-9]\d*$/.test(activations)) throw usage(`--max-concurrent-activations takes a positive number, not '${activations}'`);
 
+  const timeLimits = timeLimitsFrom(values);
   const config = await loadConfig(process.cwd());
   const reporter = values.json ? jsonReporter(process.stdout) : process.stdout.isTTY ? terminalReporter(process.stdout) : plainReporter(process.stdout);
   const common = {
@@ -194,6 +197,7 @@ export async function deployCommand(argv: string[]): Promise<number> {
     maxConcurrent: Number(limit),
     acceptNewHostKeys: values['accept-new-host-keys'] === true,
     ...(values['known-hosts'] ? { knownHostsFile: values['known-hosts'] } : {}),
+    timeLimits,
     cwd: modelDir(values.packages ?? values.services ?? values.infrastructure ?? '.'),
     // Build logs (npm, build functions) go to stderr, so --json keeps stdout to events.
     log: (message: string) => process.stderr.write(`dysnomia: ${message}\n`),

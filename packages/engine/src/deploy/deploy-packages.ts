@@ -5,6 +5,7 @@ import type { PackageSource, PackagesModel } from '../models/packages.js';
 import type { GenerationSelector } from '../profiles/profiles.js';
 import { RuntimeBuilder } from '../remote/runtime.js';
 import type { Runtime } from '../remote/runtime.js';
+import type { TimeLimits } from '../remote/time-limits.js';
 import type { Store } from '../store/store.js';
 import type { Reporter } from './progress.js';
 import { KnownStateDirs } from './known-state-dirs.js';
@@ -25,6 +26,8 @@ export interface DeployOptions {
   /** Folder relative sources are resolved from (the packages model's). */
   cwd: string;
   log: (message: string) => void;
+  /** How long targets are waited for (default: DEFAULT_TIME_LIMITS). */
+  timeLimits?: TimeLimits;
 }
 
 export type ProfileAction =
@@ -112,7 +115,7 @@ async function buildPackages(model: PackagesModel, options: DeployOptions): Prom
 }
 
 /** What opening sessions needs of the deploy options (capture-infra has no profile or model folder). */
-export type SessionsOptions = Pick<DeployOptions, 'infrastructure' | 'targets' | 'store' | 'reporter' | 'maxConcurrent' | 'acceptNewHostKeys' | 'knownHostsFile' | 'log'> & { debug?: boolean };
+export type SessionsOptions = Pick<DeployOptions, 'infrastructure' | 'targets' | 'store' | 'reporter' | 'maxConcurrent' | 'acceptNewHostKeys' | 'knownHostsFile' | 'log' | 'timeLimits'> & { debug?: boolean };
 
 /** Which runtime each target runs, and which plugins a local target's agent loads. */
 export interface RuntimeChoice {
@@ -172,6 +175,7 @@ export async function openSessions(options: SessionsOptions, failed: Map<string,
         ...(options.knownHostsFile ? { knownHostsFile: options.knownHostsFile } : {}),
         ...(plan.early ? { early: plan.early } : {}),
         ...(options.debug ? { debug: true } : {}),
+        ...(options.timeLimits ? { timeLimits: options.timeLimits } : {}),
         knownStateDirs,
       });
       options.reporter.emit({ event: 'connecting', target: name, where: session.where });

@@ -200,13 +200,17 @@ async function runLocked(
       ...(m.properties ? { properties: m.properties } : {}),
       ...(moduleEntry ? { moduleEntry } : {}),
     };
-    // What the modules print there reaches the user as it comes, named by target and service.
-    const answer = await link.request(request, (line) => reporter.emit({ event: 'output', target: m.target, service: m.service, action: operation, line: line.replace(/^dysnomia: /, '') }));
     const base = { target: m.target, action: operation, service: m.service, container: m.container, ...(undo ? { undo: true } : {}) };
-    if (!answer.ok) {
-      reporter.emit({ event: 'step', ...base, status: 'failed', error: answer.error });
-      throw failed(`${stepLabel(operation === 'activate' ? 'activating' : operation === 'deactivate' ? 'deactivating' : operation, m)} failed: ${answer.error}`);
-    }
+    const fail = (error: string) => {
+      reporter.emit({ event: 'step', ...base, status: 'failed', error });
+      return failed(`${stepLabel(operation === 'activate' ? 'activating' : operation === 'deactivate' ? 'deactivating' : operation === 'lock' ? 'locking' : operation === 'unlock' ? 'unlocking' : operation, m)} failed: ${error}`);
+    };
+    // What the modules print there reaches the user as it comes, named by target and service.
+    const onLine = (line: string) => reporter.emit({ event: 'output', target: m.target, service: m.service, action: operation, line: line.replace(/^dysnomia: /, '') });
+    const answer = await link.request(request, onLine).catch((error: unknown) => {
+      throw fail(errorText(error));
+    });
+    if (!answer.ok) throw fail(answer.error);
     reporter.emit({ event: 'step', ...base, status: 'done' });
   };
   const limitOf = (target: string) => options.activationsPerTarget ?? next.targets[target]?.numOfCores ?? old?.targets[target]?.numOfCores ?? links.get(target)?.hello.cores ?? 1;

@@ -15,6 +15,8 @@ import type { TargetPlan } from '../remote/bootstrap.js';
 import { RUNTIME_ENGINE_BIN } from '../remote/runtime.js';
 import type { Runtime } from '../remote/runtime.js';
 import { SshConnection } from '../remote/ssh-connection.js';
+import { DEFAULT_TIME_LIMITS } from '../remote/time-limits.js';
+import type { TimeLimits } from '../remote/time-limits.js';
 import type { SshSettings } from '../remote/ssh-connection.js';
 import { Store } from '../store/store.js';
 import { LocalAgentLink, RemoteAgentLink } from '../agent/agent-link.js';
@@ -93,10 +95,11 @@ export interface SessionOptions {
   early?: EarlyConnections;
   /** State folders targets reported before, for the SFTP probe. */
   knownStateDirs?: KnownStateDirs;
+  timeLimits?: TimeLimits;
 }
 
 /** How a target is reached over SSH, from its properties. */
-export function sshSettingsOf(target: InfrastructureTarget, options: Pick<SessionOptions, 'acceptNewHostKeys' | 'knownHostsFile'>): SshSettings {
+export function sshSettingsOf(target: InfrastructureTarget, options: Pick<SessionOptions, 'acceptNewHostKeys' | 'knownHostsFile' | 'timeLimits'>): SshSettings {
   const p = target.properties;
   return {
     target: target.name,
@@ -106,6 +109,8 @@ export function sshSettingsOf(target: InfrastructureTarget, options: Pick<Sessio
     ...(p.sshKey ? { privateKeyPath: p.sshKey as string } : {}),
     knownHostsFile: (p.sshKnownHosts as string | undefined) ?? options.knownHostsFile ?? path.join(os.homedir(), '.ssh/known_hosts'),
     acceptNewHostKeys: options.acceptNewHostKeys,
+    readyTimeoutMs: (options.timeLimits ?? DEFAULT_TIME_LIMITS).connectMs,
+    commandTimeoutMs: (options.timeLimits ?? DEFAULT_TIME_LIMITS).commandMs,
   };
 }
 
@@ -118,7 +123,7 @@ export function sshSettingsOf(target: InfrastructureTarget, options: Pick<Sessio
 export class EarlyConnections {
   private readonly pending = new Map<string, Promise<SshConnection>>();
 
-  start(targets: InfrastructureTarget[], options: Pick<SessionOptions, 'acceptNewHostKeys' | 'knownHostsFile'>): void {
+  start(targets: InfrastructureTarget[], options: Pick<SessionOptions, 'acceptNewHostKeys' | 'knownHostsFile' | 'timeLimits'>): void {
     for (const target of targets) {
       if (target.clientInterface !== 'ssh' || this.pending.has(target.name)) continue;
       const connection = SshConnection.open(sshSettingsOf(target, options));
@@ -256,7 +261,7 @@ class LocalSession implements TargetSession {
   }
   private link: LocalAgentLink | undefined;
   async agent(): Promise<AgentLink> {
-    return (this.link ??= new LocalAgentLink(this.stateDir, { plugins: this.options.localPlugins ?? [], debug: this.options.debug === true }));
+    return (this.link ??= new LocalAgentLink(this.stateDir, { plugins: this.options.localPlugins ?? [], debug: this.options.debug === true }, (this.options.timeLimits ?? DEFAULT_TIME_LIMITS).commandMs));
   }
   close(): void {}
 }
@@ -317,8 +322,9 @@ class SshSession implements TargetSession {
     if (this.hasEngine) return;
     let bytes = 0;
     onBootstrap('start', 0, this.missingPackages.length);
-    await bootstrapRuntime({
-      connection: this.connection!,
+    const connection = this.connection!;
+    const installing = bootstrapRuntime({
+      connection,
       nodePath: this.nodePath,
       stateDir: this.stateDir,
       runtime: this.runtime,
@@ -326,6 +332,7 @@ class SshSession implements TargetSession {
       store: this.options.store,
       onBytes: (n) => (bytes += n),
     });
+    await connection.within(installing, 'while installing the runtime');
     onBootstrap('done', bytes, this.missingPackages.length);
     this.hasEngine = true;
   }
@@ -337,7 +344,7 @@ class SshSession implements TargetSession {
 
   /** Runs `dysnomia ARGS --json` on the target and parses what it prints. */
   private async json<T>(args: string[]): Promise<T> {
-    const result = await this.connection!.exec(this.engine([...args, '--json']));
+    const result = await this.connection!.exec(this.engine([...args, '--json']), undefined, `to dysnomia ${args.slice(0, 2).join(' ')}`);
     if (result.code !== 0) {
       const message = result.stderr.trim().replace(/^dysnomia: error: /, '').replace(/\nTry 'dysnomia --help'.*$/s, '');
       throw failure(this.target, message || `dysnomia ${args[0]} ${args[1] ?? ''} exited with status ${result.code}`);
@@ -369,7 +376,7 @@ class SshSession implements TargetSession {
       throw failure(this.target, `sending the archive failed: ${(error as Error).message}`);
     });
     try {
-      await Promise.race([Promise.all([sent, received]), this.connection!.whenLost()]);
+      await this.connection!.within(Promise.race([Promise.all([sent, received]), this.connection!.whenLost()]), 'while receiving store entries');
     } catch (error) {
       // Whichever side failed, stop the other: no export left waiting, no import left reading.
       sent.catch(() => undefined);
@@ -421,7 +428,8 @@ class SshSession implements TargetSession {
   agent(): Promise<AgentLink> {
     const runtimeDir = path.posix.join(this.stateDir, 'store', this.runtime.entry);
     const args = ['agent', ...this.runtime.plugins.map((p) => `--plugin=${path.posix.join(runtimeDir, p)}`), ...(this.options.debug ? ['--debug'] : [])];
-    this.link ??= this.connection!.channel(this.engine(args)).then((channel) => RemoteAgentLink.open(channel, this.target.name));
+    const limit = (this.options.timeLimits ?? DEFAULT_TIME_LIMITS).commandMs;
+    this.link ??= this.connection!.within(this.connection!.channel(this.engine(args)).then((channel) => RemoteAgentLink.open(channel, this.target.name, limit)), 'while starting the agent');
     return this.link;
   }
   close(): void {

@@ -196,7 +196,7 @@ export function nodeCommand(nodePath: string, stateDir: string | undefined, args
 export async function probeTarget(connection: SshConnection, nodePath: string, stateDir: string | undefined, request: ProbeRequest, keepRuntime = true): Promise<TargetProbe> {
   const target = connection.settings.target;
   const args = ['-e', PROBE, request.runtime.entry, keepRuntime ? 'keep' : 'read-only', String(RUNTIMES_KEPT), RUNTIME_ROOT_FILE, JSON.stringify(MODULE_DIRS), JSON.stringify(MODULE_FILE_SUFFIXES)];
-  const result = await connection.exec(nodeCommand(nodePath, stateDir, args), JSON.stringify(request));
+  const result = await connection.exec(nodeCommand(nodePath, stateDir, args), JSON.stringify(request), 'to the probe');
   if (result.code === 127 || /not found/.test(result.stderr) && result.code !== 0) {
     throw new DysnomiaError('ERR_DYSNOMIA_INPUT', `target "${target}": Node.js is not there ("${nodePath}" not found); install Node.js ${MINIMUM_NODE.join('.')}+ on it, or set the target property nodePath`, { exitCode: EXIT_OPERATION_FAILED });
   }

@@ -6,6 +6,7 @@ import type { Client, ClientChannel, ConnectConfig, SFTPWrapper } from 'ssh2';
 import { DysnomiaError, EXIT_OPERATION_FAILED } from '../errors.js';
 import { algorithmsForKeyType, appendKnownHost, fingerprint, hostLookupName, keyTypeOf, KnownHosts } from './known-hosts.js';
 import type { HostKeyCheck } from './known-hosts.js';
+import { DEFAULT_TIME_LIMITS, timedOut, withinTime } from './time-limits.js';
 
 export interface SshSettings {
   /** The target's name in the infrastructure model, for messages. */
@@ -19,7 +20,10 @@ export interface SshSettings {
   knownHostsFile: string;
   /** Append an unknown host key to knownHostsFile instead of refusing it. Never accepts a changed key. */
   acceptNewHostKeys: boolean;
+  /** Connecting, handshake and authentication (default: DEFAULT_TIME_LIMITS). */
   readyTimeoutMs?: number;
+  /** Each command run with exec() (default: DEFAULT_TIME_LIMITS). */
+  commandTimeoutMs?: number;
 }
 
 export interface ExecResult {
@@ -119,8 +123,10 @@ export class SshConnection {
       host: settings.host,
       port: settings.port,
       username: settings.username,
-      readyTimeout: settings.readyTimeoutMs ?? 20_000,
-      keepaliveInterval: 15_000,
+      readyTimeout: settings.readyTimeoutMs ?? DEFAULT_TIME_LIMITS.connectMs,
+      // A target that stops answering (a frozen host, a cut network) is noticed within about 20 s, even during a long operation.
+      keepaliveInterval: 5_000,
+      keepaliveCountMax: 4,
       ...(privateKey ? { privateKey } : {}),
       ...(agent ? { agent } : {}),
       // Ask for a key type known_hosts holds first, as OpenSSH does, so a known host is not "unknown" for a type we lack.
@@ -140,6 +146,9 @@ export class SshConnection {
     const connected = new Promise<void>((resolve, reject) => {
       const onError = (error: Error & { level?: string }) => {
         if (refusal) return reject(new DysnomiaError('ERR_DYSNOMIA_INPUT', refusal, { exitCode: EXIT_OPERATION_FAILED }));
+        if (/timed out while waiting for handshake/i.test(error.message)) {
+          return reject(timedOut(settings.target, `while connecting to ${settings.host}:${settings.port}`, settings.readyTimeoutMs ?? DEFAULT_TIME_LIMITS.connectMs, 'connect-timeout'));
+        }
         const reason = error.level === 'client-authentication' ? `authentication as ${settings.username} failed (key refused)` : error.message;
         reject(new DysnomiaError('ERR_DYSNOMIA_INPUT', `target "${settings.target}": cannot connect to ${settings.host}:${settings.port}: ${reason}`, { exitCode: EXIT_OPERATION_FAILED, cause: error }));
       };
@@ -184,10 +193,27 @@ export class SshConnection {
     });
   }
 
-  /** Runs a remote command to the end; `input` is piped to its stdin. Output is collected (keep it small). */
-  async exec(command: string, input?: string | Buffer | Readable): Promise<ExecResult> {
+  /**
+   * Runs a remote command to the end; `input` is piped to its stdin. Output
+   * is collected (keep it small). `what` names the command in a timeout's
+   * message ("to the probe").
+   */
+  async exec(command: string, input?: string | Buffer | Readable, what = 'to a command'): Promise<ExecResult> {
     const channel = await this.channel(command);
-    return Promise.race([this.whenLost(), this.finish(command, channel, input)]);
+    const limit = this.settings.commandTimeoutMs ?? DEFAULT_TIME_LIMITS.commandMs;
+    return withinTime(Promise.race([this.whenLost(), this.finish(command, channel, input)]), limit, () => {
+      channel.destroy();
+      return timedOut(this.settings.target, what, limit, 'command-timeout');
+    });
+  }
+
+  /** `work` (a transfer, the bootstrap), or a timeout error naming `what`; on a timeout the connection is closed, which ends the work. */
+  within<T>(work: Promise<T>, what: string): Promise<T> {
+    const limit = this.settings.commandTimeoutMs ?? DEFAULT_TIME_LIMITS.commandMs;
+    return withinTime(work, limit, () => {
+      this.close();
+      return timedOut(this.settings.target, what, limit, 'command-timeout');
+    });
   }
 
   private finish(command: string, channel: ClientChannel, input?: string | Buffer | Readable): Promise<ExecResult> {
