@@ -6,8 +6,8 @@
 //  - upgrading the third-party plugin (a new version, same engine) on those 4 targets.
 // Everything is offline: npm's cache is a new empty folder and its registry an address
 // where nothing listens. Needs the built engine (npm run build), /usr/sbin/sshd, rsync.
-// Usage: node bench/runtime.mjs [--keep]
-import { execFile } from 'node:child_process';
+// Usage: node bench/runtime.mjs [--targets N] [--timeline] [--keep]
+import { execFile, spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -18,8 +18,8 @@ import { freePort, have, startSshd, stopDaemons } from './lib/sshd.mjs';
 const run = promisify(execFile);
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const DYSNOMIA = path.join(ROOT, 'packages/engine/bin/dysnomia.js');
-const TARGETS = 4;
 const argv = process.argv.slice(2);
+const TARGETS = argv.includes('--targets') ? Number(argv[argv.indexOf('--targets') + 1]) : 4;
 
 for (const [file, setup] of [['/usr/sbin/sshd', 'apt-get install openssh-server'], ['/usr/bin/rsync', 'apt-get install rsync'], [path.join(ROOT, 'packages/engine/dist/cli/dysnomia.js'), 'npm run build']]) {
   if (!(await have(file))) {
@@ -47,7 +47,6 @@ async function time(label, fn) {
   return { seconds, result };
 }
 
-const events = (stdout) => stdout.split('\n').filter(Boolean).map((line) => JSON.parse(line));
 
 /** A plugin with one dependency, packed and installed into the project from its tarball, offline. */
 async function installPlugin(project, version) {
@@ -93,20 +92,42 @@ try {
   await writeFile(distribution, JSON.stringify({ hello: hosts.map((_, i) => `test${i + 1}`) }));
   const env = { DYSNOMIA_STATEDIR: path.join(work, 'coordinator'), ...offline, npm_config_cache: path.join(work, 'npm-cache-deploys') };
   const dysnomia = (args) => run(process.execPath, [DYSNOMIA, ...args], { cwd: project, env: { PATH: process.env.PATH, HOME: work, ...env }, maxBuffer: 64 * 1024 * 1024 });
+  /** The command with each --json event stamped with the milliseconds since it started: where the time goes. */
+  const timed = (args) =>
+    new Promise((resolve, reject) => {
+      const started = Date.now();
+      const child = spawn(process.execPath, [DYSNOMIA, ...args], { cwd: project, env: { PATH: process.env.PATH, HOME: work, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+      const stamped = [];
+      let pending = '';
+      child.stdout.on('data', (chunk) => {
+        pending += chunk;
+        for (let newline; (newline = pending.indexOf('\n')) >= 0; pending = pending.slice(newline + 1)) stamped.push({ ms: Date.now() - started, ...JSON.parse(pending.slice(0, newline)) });
+      });
+      child.on('close', (code) => (code === 0 ? resolve(stamped) : reject(new Error(`dysnomia ${args.join(' ')} exited with ${code}`))));
+    });
+  /** From the first connection to the last target with its runtime: the runtime's installation, as the deploy lived it. */
+  const installPhase = (stamped) => {
+    const from = stamped.find((e) => e.event === 'connecting')?.ms ?? 0;
+    const to = Math.max(...stamped.filter((e) => e.event === 'connected').map((e) => e.ms));
+    return (to - from) / 1000;
+  };
   const deployArgs = ['deploy', '-s', services, '-i', infrastructure, '-d', distribution, '--json', '--max-concurrent-transfers', String(TARGETS)];
 
   console.log('dysnomia:');
   // The coordinator's own store gets the package entries and composes the runtime once; then the targets.
   await time('package entries and runtime in the local store (--dry-run)', () => dysnomia([...deployArgs, '--dry-run']));
-  const first = await time('first deploy: runtime installed on 4 new targets + 1 service', () => dysnomia(deployArgs));
-  const firstEvents = events(first.result.stdout);
+  const first = await time(`first deploy: runtime installed on ${TARGETS} new targets + 1 service`, () => timed(deployArgs));
+  const firstEvents = first.result;
+  const firstInstall = installPhase(firstEvents);
+  console.log(`  of which connecting and installing the runtime on all ${TARGETS} (first "connecting" to last "connected"): ${firstInstall.toFixed(2)} s`);
+  if (argv.includes('--timeline')) for (const e of firstEvents) if (e.event !== 'built') console.log(`    +${String(e.ms).padStart(5)} ms ${e.event} ${e.target ?? ''} ${e.phase ?? ''}`);
   const installed = firstEvents.filter((e) => e.event === 'bootstrap' && e.phase === 'done');
   const runtimeBytes = installed.reduce((sum, e) => sum + e.bytes, 0);
   console.log(`  ${installed.length} targets, ${installed[0]?.packages} package entries each, ${(runtimeBytes / 2 ** 20).toFixed(1)} MiB sent in all`);
 
   const runtimeEntry = JSON.parse(await readFile(path.join(hosts[0].stateDir, 'deployments/dysnomia-runtime.json'), 'utf8')).storePaths[0];
   const runtimeDir = path.join(env.DYSNOMIA_STATEDIR, 'store', runtimeEntry);
-  console.log('rsync -a over ssh of the same runtime files (the composed runtime folder), 4 targets in parallel:');
+  console.log(`rsync -a over ssh of the same runtime files (the composed runtime folder), ${TARGETS} targets in parallel:`);
   const ssh = `ssh -i ${key} -o UserKnownHostsFile=${knownHosts} -o StrictHostKeyChecking=yes -o BatchMode=yes`;
   const rsync = await time('first copy', () => Promise.all(hosts.map(async (h) => {
     await mkdir(h.rsyncDir, { recursive: true });
@@ -118,16 +139,17 @@ try {
   console.log('dysnomia, the plugin upgraded (1.0.0 -> 1.1.0), same engine:');
   await installPlugin(project, '1.1.0');
   await dysnomia([...deployArgs, '--dry-run']);
-  const upgrade = await time('deploy after the upgrade (runtime recomposed on 4 targets)', () => dysnomia(deployArgs));
-  const upgraded = events(upgrade.result.stdout).filter((e) => e.event === 'bootstrap' && e.phase === 'done');
+  const upgrade = await time(`deploy after the upgrade (runtime recomposed on ${TARGETS} targets)`, () => timed(deployArgs));
+  const upgraded = upgrade.result.filter((e) => e.event === 'bootstrap' && e.phase === 'done');
   console.log(`  sent per target: ${upgraded.map((e) => `${e.packages} package (${e.bytes} B)`).join(', ')}`);
   const noop = await time('no-op redeploy (for reference)', () => dysnomia(deployArgs));
   const stores = await Promise.all(hosts.map(async (h) => (await readdir(path.join(h.stateDir, 'store'))).filter((n) => n.includes('dysnomia-runtime')).length));
   console.log(`  runtimes kept on each target: ${stores.join(', ')} (the previous one stays until store --gc)`);
 
   console.log('\nSide by side:');
-  console.log(`  runtime on 4 new targets: dysnomia ${first.seconds.toFixed(2)} s (whole deploy, one service activated too) vs rsync -a ${rsync.seconds.toFixed(2)} s -> ${(first.seconds / rsync.seconds).toFixed(2)}x (goal: at most 1.5x)`);
-  console.log(`  plugin upgrade on 4 targets: ${upgrade.seconds.toFixed(2)} s (goal: under 1 s); no-op ${noop.seconds.toFixed(2)} s`);
+  console.log(`  runtime on ${TARGETS} new targets: dysnomia ${firstInstall.toFixed(2)} s (connect, probe, send, compose, verify) vs rsync -a ${rsync.seconds.toFixed(2)} s -> ${(firstInstall / rsync.seconds).toFixed(2)}x (goal: at most 1.5x)`);
+  console.log(`    the whole first deploy, one service activated on each target too: ${first.seconds.toFixed(2)} s -> ${(first.seconds / rsync.seconds).toFixed(2)}x`);
+  console.log(`  plugin upgrade on ${TARGETS} targets: ${upgrade.seconds.toFixed(2)} s (goal: under 1 s); no-op ${noop.seconds.toFixed(2)} s`);
   console.log('  earlier: npm pack + npm install of the engine and plugins, one 6.6 MB entry per target: 4 targets in 11.1-15 s (issue "Plugins travel")');
 } finally {
   await cleanup();

@@ -11,7 +11,6 @@ await runCli('dysnomia', async (argv) => {
   if (first === 'deploy') return (await import('./deploy-command.js')).deployCommand(rest);
   if (first === 'store') return (await import('./store-command.js')).storeCommand(rest);
   if (first === 'profile') return (await import('./profile-command.js')).profileCommand(rest);
-  if (first === 'bootstrap') return (await import('./bootstrap-command.js')).bootstrapCommand(rest);
   if (first === 'agent') return (await import('./agent-command.js')).agentCommand(rest);
   if (first === 'capture-infra') return (await import('./capture-infra-command.js')).captureInfraCommand(rest);
   if (first === 'visualize') return (await import('./visualize-command.js')).visualizeCommand(rest);

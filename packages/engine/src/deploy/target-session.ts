@@ -300,7 +300,7 @@ class SshSession implements TargetSession {
     const stateDir = this.stateDir || (await known?.get(this.where));
     // Over SFTP first when the state folder is known: no shell and no Node start on the target.
     const sftpUsable = stateDir && request.types === undefined;
-    const quick = sftpUsable ? await probeOverSftp(this.connection, stateDir, runtime.entry, request.plan, keepRuntime).catch(() => undefined) : undefined;
+    const quick = sftpUsable ? await probeOverSftp(this.connection, stateDir, { entry: runtime.entry, packages: runtime.packages }, request.plan, keepRuntime).catch(() => undefined) : undefined;
     const probe =
       quick ??
       (await probeTarget(
@@ -354,9 +354,9 @@ class SshSession implements TargetSession {
 
   async missing(entries: string[]): Promise<string[]> {
     if (entries.length === 0) return [];
-    if (!this.hasEngine) return entries;
     const plan = this.plan;
     if (plan && plan.request.closure.length === entries.length && plan.request.closure.every((e, i) => e === entries[i])) return plan.answer.missing;
+    if (!this.hasEngine) return entries;
     return this.json<string[]>(['store', '--query-missing', ...entries]);
   }
 

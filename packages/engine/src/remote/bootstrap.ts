@@ -1,5 +1,4 @@
-import { createReadStream } from 'node:fs';
-import { lstat, readdir, readlink } from 'node:fs/promises';
+import { createReadStream, lstatSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import path from 'node:path';
 import type { Writable } from 'node:stream';
 import { once } from 'node:events';
@@ -9,9 +8,8 @@ import { shellQuote } from '../shell-quote.js';
 import { parseEntryName } from '../store/entry-name.js';
 import { fileKind, writableFileMode } from '../store/file-modes.js';
 import type { Store } from '../store/store.js';
-import { RUNTIME_ENGINE_BIN, RUNTIME_ROOT_FILE, RUNTIMES_KEPT } from './runtime.js';
+import { RUNTIME_INSTALLER, RUNTIME_ROOT_FILE, RUNTIMES_KEPT, runtimeScriptFunctions } from './runtime-compose.js';
 import type { Runtime } from './runtime.js';
-import { runtimeScriptFunctions } from './runtime-compose.js';
 import { channelOutcome } from './ssh-connection.js';
 import type { SshConnection } from './ssh-connection.js';
 
@@ -29,7 +27,7 @@ export interface TargetProbe {
   hasRuntime: boolean;
   /** Without the runtime: the runtime's package entries the store lacks (only those are sent). */
   missingPackages?: string[];
-  /** With a plan request and the runtime there: the plan, from the same process (one round trip for a no-op). */
+  /** With a plan request: the plan, from the same process (one round trip for a no-op). */
   plan?: TargetPlan;
   /** Of the types asked about, those a module in one of the target's profiles provides. */
   profileModules?: string[];
@@ -87,7 +85,8 @@ function keep(file, entry) {
   if (!hasRuntime) answer.missingPackages = request.runtime.packages.filter((e) => !has(e));
   else if (keepArg === 'keep') keep(path.join(stateDir, rootArg), entryArg);
   const profiles = path.join(stateDir, 'profiles');
-  if (hasRuntime && request.plan) {
+  // Read from the store and the profiles directly, so a target that is about to get its runtime answers too.
+  if (request.plan) {
     let current = null;
     try {
       const link = path.basename(fs.readlinkSync(path.join(profiles, request.plan.profile)));
@@ -114,20 +113,24 @@ function keep(file, entry) {
  * then records (a JSON header line, then its size in bytes for a file) of the
  * packages the target lacks, then an end record. It writes them into a new
  * folder inside the target's store, composes the runtime there from them
- * and from the packages the store has (hard links), and runs that
- * runtime's own engine (dysnomia bootstrap), which adds the received
+ * and from the packages the store has (hard links), and imports that
+ * runtime's own engine (installComposedRuntime), which adds the received
  * packages and the runtime to the store, each only if it hashes to its
- * entry's name. The folder is removed whatever happens; paths cannot leave it.
+ * entry's name. The folder is removed whatever happens; paths cannot leave
+ * it. It checks the Node version itself: the SFTP probe does not.
  */
 const BOOTSTRAP = `
-const fs = require('fs'), path = require('path'), childProcess = require('child_process');
+const fs = require('fs'), path = require('path'), url = require('url');
 ${runtimeScriptFunctions()}
-const [stateDir, engineBin] = process.argv.slice(1);
+const [stateDir, installer, minimum] = process.argv.slice(1);
+const [major, minor] = process.versions.node.split('.').map(Number), [needMajor, needMinor] = minimum.split('.').map(Number);
+if (major < needMajor || (major === needMajor && minor < needMinor)) { process.stderr.write('bootstrap: Node.js ' + process.versions.node + ' is too old; the engine needs ' + minimum + ' or later\\n'); process.exit(1); }
 const storeDir = path.join(stateDir, 'store');
 let root;
-try { fs.mkdirSync(storeDir, { recursive: true }); root = fs.mkdtempSync(path.join(storeDir, '.tmp-' + process.pid + '-')); }
+try { fs.mkdirSync(storeDir, { recursive: true }); root = fs.mkdtempSync(path.join(storeDir, '.tmp-' + process.pid + '-')); fs.mkdirSync(path.join(root, 'packages')); }
 catch (error) { process.stderr.write('bootstrap: cannot make a folder in ' + storeDir + ': ' + error.message + '\\n'); process.exit(1); }
 let buffer = Buffer.alloc(0), spec = null, current = null, remaining = 0, done = false;
+const umask = process.umask();
 const cleanUp = () => { try { fs.rmSync(root, { recursive: true, force: true }); } catch {} };
 const fail = (message) => { cleanUp(); process.stderr.write('bootstrap: ' + message + '\\n'); process.exit(1); };
 process.on('SIGTERM', () => fail('terminated')); process.on('SIGHUP', () => fail('the connection was cut off'));
@@ -139,12 +142,13 @@ const inside = (relative) => {
 const record = (header) => {
   if (header.end) { done = true; return; }
   const target = inside(header.p);
-  if (header.t === 'd') fs.mkdirSync(target, { recursive: true, mode: 0o755 });
+  // Records come parents first: a folder's parent is there already.
+  if (header.t === 'd') fs.mkdirSync(target, { mode: 0o755 });
   else if (header.t === 'l') fs.symlinkSync(header.l, target);
   else if (header.t === 'f') {
-    current = fs.openSync(target, 'w', 0o600);
+    current = fs.openSync(target, 'w', header.m & 0o777);
     // The exact mode, whatever the umask: the executable and private bits are part of an entry's hash.
-    fs.fchmodSync(current, header.m & 0o777);
+    if ((header.m & umask) !== 0) fs.fchmodSync(current, header.m & 0o777);
     remaining = header.s;
     if (remaining === 0) { fs.closeSync(current); current = null; }
   }
@@ -178,13 +182,11 @@ process.stdin.on('end', () => {
   try {
     const received = new Set(spec.received);
     composeRuntime(fs, path, spec.layout, (entry) => received.has(entry) ? path.join(root, 'packages', entry) : path.join(storeDir, entry), path.join(root, 'runtime'));
-    fs.writeFileSync(path.join(root, 'bootstrap.json'), JSON.stringify({ runtime: spec.runtime, received: spec.received }));
   } catch (error) { fail('composing the runtime failed: ' + error.message); }
-  const adopted = childProcess.spawnSync(process.execPath, [path.join(root, 'runtime', engineBin), 'bootstrap', root], {
-    env: { ...process.env, DYSNOMIA_STATEDIR: stateDir }, stdio: ['ignore', 'inherit', 'inherit'],
-  });
-  cleanUp();
-  process.exit(adopted.status === null ? 1 : adopted.status);
+  // The composed runtime's own engine adds it to the store, in this process.
+  import(url.pathToFileURL(path.join(root, 'runtime', installer)).href)
+    .then((engine) => engine.installComposedRuntime(root, stateDir, { runtime: spec.runtime, received: spec.received }))
+    .then((runtime) => { cleanUp(); process.stdout.write(JSON.stringify({ runtime })); process.exit(0); }, (error) => fail(error.message));
 });
 `;
 
@@ -233,20 +235,30 @@ export async function writeOrFail(output: Writable, data: Buffer | string): Prom
   await Promise.race([once(output, 'drain'), closed]);
 }
 
+/** Files up to this size go out with their header in one write, read in one call (a runtime is ~800 small files). */
+const SMALL_FILE = 1 << 20;
+
 /** Writes a folder as receiver records: directories, symlinks, files with their modes (as the store would give them out). */
 async function writeRecords(root: string, base: string, output: Writable, onBytes: (n: number) => void): Promise<void> {
   const write = (data: Buffer | string) => writeOrFail(output, data);
   const walk = async (relative: string): Promise<void> => {
     const absolute = path.join(root, relative);
-    const info = await lstat(absolute);
+    const info = lstatSync(absolute);
     const name = path.posix.join(base, relative.split(path.sep).join('/'));
     if (info.isDirectory()) {
       await write(`${JSON.stringify({ p: name, t: 'd' })}\n`);
-      for (const child of (await readdir(absolute)).sort()) await walk(path.join(relative, child));
+      for (const child of readdirSync(absolute).sort()) await walk(path.join(relative, child));
     } else if (info.isSymbolicLink()) {
-      await write(`${JSON.stringify({ p: name, t: 'l', l: await readlink(absolute) })}\n`);
+      await write(`${JSON.stringify({ p: name, t: 'l', l: readlinkSync(absolute) })}\n`);
     } else if (info.isFile()) {
-      await write(`${JSON.stringify({ p: name, t: 'f', m: writableFileMode(fileKind(info.mode)), s: info.size })}\n`);
+      const header = `${JSON.stringify({ p: name, t: 'f', m: writableFileMode(fileKind(info.mode)), s: info.size })}\n`;
+      if (info.size <= SMALL_FILE) {
+        const contents = readFileSync(absolute);
+        await write(Buffer.concat([Buffer.from(header), contents]));
+        onBytes(contents.length);
+        return;
+      }
+      await write(header);
       for await (const chunk of createReadStream(absolute) as AsyncIterable<Buffer>) {
         await write(chunk);
         onBytes(chunk.length);
@@ -276,7 +288,7 @@ export async function bootstrapRuntime(options: {
 }): Promise<void> {
   const { connection, runtime, missing } = options;
   const target = connection.settings.target;
-  const channel = await connection.channel(nodeCommand(options.nodePath, undefined, ['-e', BOOTSTRAP, options.stateDir, RUNTIME_ENGINE_BIN]));
+  const channel = await connection.channel(nodeCommand(options.nodePath, undefined, ['-e', BOOTSTRAP, options.stateDir, RUNTIME_INSTALLER, MINIMUM_NODE.join('.')]));
   const received = collect(channel, `target "${target}": installing the engine`);
   // The receiver can fail (a full disk) while records are still going out: handled here, awaited below.
   received.catch(() => undefined);

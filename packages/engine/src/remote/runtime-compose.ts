@@ -2,9 +2,20 @@
  * How a runtime is laid out and put together from package entries. These
  * functions run in two places: here, in the coordinator's store, and on a
  * target that has no engine yet, inside a `node -e` script made from their
- * source text (runtimeScriptFunctions). So they use nothing but their
- * parameters: no imports, no other module-level names.
+ * source text (runtimeScriptFunctions). So the functions use nothing but
+ * their parameters: no imports, no other module-level names.
  */
+
+/** Where the engine's CLI sits inside a runtime (a link to its package). */
+export const RUNTIME_ENGINE_BIN = 'lib/node_modules/@dysnomia/engine/bin/dysnomia.js';
+/** The engine module a target's bootstrap imports from the runtime it composed, to add it to the store. */
+export const RUNTIME_INSTALLER = 'lib/node_modules/@dysnomia/engine/dist/remote/install-runtime.js';
+/** Folder of the packages inside a runtime, one per package and version (as pnpm lays them out). */
+export const RUNTIME_PACKAGES_DIR = 'lib/node_modules/.store';
+/** Where the GC root naming a target's runtimes is kept, relative to its state folder. */
+export const RUNTIME_ROOT_FILE = 'deployments/dysnomia-runtime.json';
+/** How many runtimes a target's GC root keeps: the current one and the ones before it, so an interrupted upgrade leaves a working one. */
+export const RUNTIMES_KEPT = 3;
 
 /** Where the files of each package entry go in a runtime, and the links that make Node find each package's dependencies. */
 export interface RuntimeLayout {
@@ -23,8 +34,9 @@ type Path = typeof import('node:path');
 export function linkTree(fs: Fs, path: Path, from: string, to: string): void {
   const info = fs.lstatSync(from);
   if (info.isDirectory()) {
-    fs.mkdirSync(to, { recursive: true, mode: 0o755 });
-    fs.chmodSync(to, 0o755);
+    fs.mkdirSync(to, { mode: 0o755 });
+    // Writable for the owner whatever the umask, or its contents could not be linked in.
+    if ((fs.lstatSync(to).mode & 0o700) !== 0o700) fs.chmodSync(to, 0o755);
     for (const name of fs.readdirSync(from)) linkTree(fs, path, path.join(from, name), path.join(to, name));
   } else if (info.isSymbolicLink()) {
     fs.symlinkSync(fs.readlinkSync(from), to);

@@ -7,9 +7,9 @@ import { SourceCache } from '../deploy/source-cache.js';
 import { sanitizeName } from '../store/entry-name.js';
 import type { Store } from '../store/store.js';
 import { engineVersion } from '../version.js';
-import { compareText, ENGINE_PACKAGE, findInstalledPackage, InstalledPackages, packageFiles } from './installed-packages.js';
+import { compareText, findInstalledPackage, InstalledPackages, packageFiles } from './installed-packages.js';
 import type { InstalledPackage } from './installed-packages.js';
-import { composeRuntime } from './runtime-compose.js';
+import { composeRuntime, RUNTIME_PACKAGES_DIR } from './runtime-compose.js';
 import type { RuntimeLayout } from './runtime-compose.js';
 
 /** The first-party plugins: every target gets those installed beside the engine here. */
@@ -21,14 +21,7 @@ export const FIRST_PARTY_PLUGINS = [
   '@dysnomia/plugin-tomcat-webapplication',
 ];
 
-/** Where the engine's CLI sits inside a runtime (a link to its package). */
-export const RUNTIME_ENGINE_BIN = `lib/node_modules/${ENGINE_PACKAGE}/bin/dysnomia.js`;
-/** Where the GC root naming a target's runtimes is kept, relative to its state folder. */
-export const RUNTIME_ROOT_FILE = 'deployments/dysnomia-runtime.json';
-/** How many runtimes a target's GC root keeps: the current one and the ones before it, so an interrupted upgrade leaves a working one. */
-export const RUNTIMES_KEPT = 3;
-/** Folder of the packages inside a runtime, one per package and version (as pnpm lays them out). */
-const PACKAGES_DIR = 'lib/node_modules/.store';
+export { RUNTIME_ENGINE_BIN, RUNTIME_ROOT_FILE, RUNTIMES_KEPT } from './runtime-compose.js';
 
 /** This engine's package folder (the one holding package.json, bin/ and dist/). */
 export function enginePackageDir(): string {
@@ -198,7 +191,7 @@ export function layoutOf(closure: InstalledPackage[], entryOf: Map<InstalledPack
       folderOf.set(pkg, folder);
     }
   }
-  const home = (pkg: InstalledPackage) => `${PACKAGES_DIR}/${folderOf.get(pkg)!}/node_modules`;
+  const home = (pkg: InstalledPackage) => `${RUNTIME_PACKAGES_DIR}/${folderOf.get(pkg)!}/node_modules`;
   const packages: RuntimeLayout['packages'] = [];
   const links: RuntimeLayout['links'] = [];
   const relativeLink = (from: string, to: string) => ({ path: from, target: path.posix.relative(path.posix.dirname(from), to) });

@@ -43,14 +43,16 @@ async function readLink(sftp: SFTPWrapper, file: string): Promise<string | undef
  * folder is known: what the store lacks of a closure, the profile's current
  * generation and packages, whether the runtime is there. With sshd's
  * internal-sftp no shell and no Node start on the target, which is most of a
- * no-op deploy's time. Undefined when the runtime is not there (the Node
- * probe then checks Node and bootstraps); a failure of SFTP itself rejects,
- * and the caller falls back to the Node probe.
+ * no-op deploy's time. Without the runtime there, it says which of the
+ * runtime's packages the store lacks (the bootstrap checks Node itself).
+ * Undefined when the GC root does not name the runtime first (the Node
+ * probe puts it there); a failure of SFTP itself rejects, and the caller
+ * falls back to the Node probe.
  */
 export async function probeOverSftp(
   connection: SshConnection,
   stateDir: string,
-  runtimeEntry: string,
+  runtime: { entry: string; packages: string[] },
   planRequest: { profile: string; closure: string[] } | undefined,
   keepRuntime: boolean,
 ): Promise<TargetProbe | undefined> {
@@ -58,18 +60,24 @@ export async function probeOverSftp(
   try {
     const store = path.posix.join(stateDir, 'store');
     const has = async (entry: string) => (await exists(sftp, path.posix.join(store, entry), true)) && (await exists(sftp, path.posix.join(store, '.meta', `${entry}.json`), false));
-    if (!(await has(runtimeEntry))) return undefined;
+    const runtimeEntry = runtime.entry;
+    const plan = async (): Promise<TargetPlan | undefined> => {
+      if (!planRequest) return undefined;
+      const present = await Promise.all(planRequest.closure.map(has));
+      return { missing: planRequest.closure.filter((_, i) => !present[i]), current: await currentProfile(sftp, stateDir, planRequest.profile) };
+    };
+    if (!(await has(runtimeEntry))) {
+      const present = await Promise.all(runtime.packages.map(has));
+      const answer = await plan();
+      return { node: '', stateDir, hasRuntime: false, missingPackages: runtime.packages.filter((_, i) => !present[i]), ...(answer ? { plan: answer } : {}) };
+    }
     if (keepRuntime) {
       // The Node probe or the bootstrap put it first in the GC root before; otherwise this probe steps aside and the Node probe does.
       const text = await readText(sftp, path.posix.join(stateDir, RUNTIME_ROOT_FILE));
       if (text === undefined || firstKept(text) !== runtimeEntry) return undefined;
     }
-    let plan: TargetPlan | undefined;
-    if (planRequest) {
-      const present = await Promise.all(planRequest.closure.map(has));
-      plan = { missing: planRequest.closure.filter((_, i) => !present[i]), current: await currentProfile(sftp, stateDir, planRequest.profile) };
-    }
-    return { node: '', stateDir, hasRuntime: true, ...(plan ? { plan } : {}) };
+    const answer = await plan();
+    return { node: '', stateDir, hasRuntime: true, ...(answer ? { plan: answer } : {}) };
   } finally {
     sftp.end();
   }

@@ -1,3 +1,4 @@
+import { chmodSync, lstatSync, readdirSync } from 'node:fs';
 import { chmod, lstat, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { fileKind, storedFileMode } from './file-modes.js';
@@ -7,9 +8,16 @@ import { fileKind, storedFileMode } from './file-modes.js';
  * private files (file-modes.ts) 0400 (0500 if executable).
  */
 export async function makeReadOnly(root: string): Promise<void> {
-  await walk(root, async (file, isDirectory, mode) => {
-    await chmod(file, isDirectory ? 0o555 : storedFileMode(fileKind(mode)));
-  });
+  // Synchronous: one thread-pool round trip per file cost more than the chmod itself (an entry may have hundreds of files).
+  const visit = (file: string): void => {
+    const info = lstatSync(file);
+    if (info.isSymbolicLink()) return;
+    if (info.isDirectory()) for (const name of readdirSync(file)) visit(path.join(file, name));
+    const mode = info.isDirectory() ? 0o555 : storedFileMode(fileKind(info.mode));
+    // A file hard-linked from another entry has its mode already.
+    if ((info.mode & 0o7777) !== mode) chmodSync(file, mode);
+  };
+  if (lstatSync(root, { throwIfNoEntry: false }) !== undefined) visit(root);
 }
 
 /** Gives the owner write access back to the folders, so the tree can be removed. */

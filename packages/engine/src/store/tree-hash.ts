@@ -1,6 +1,6 @@
 import { createHash, type Hash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { lstat, readdir, readlink } from 'node:fs/promises';
+import { createReadStream, lstatSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { lstat } from 'node:fs/promises';
 import path from 'node:path';
 import { DysnomiaError } from '../errors.js';
 import { compressHash, nixBase32 } from './base32.js';
@@ -38,10 +38,15 @@ export async function hashTree(root: string, name: string, references: string[])
   return { hashPart: nixBase32(compressHash(digest, 20)), sha256: `sha256:${digest.toString('hex')}`, size: sizes.bytes };
 }
 
+/**
+ * Synchronous calls for the metadata and small files: a store entry has
+ * hundreds of small files (a runtime, ~800), and a thread-pool round trip
+ * per file cost more than the hashing. Large files are streamed.
+ */
 async function hashNode(hash: Hash, file: string, sizes: { bytes: number }): Promise<void> {
-  const info = await lstat(file);
+  const info = lstatSync(file);
   if (info.isDirectory()) {
-    const names = (await readdir(file)).sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+    const names = readdirSync(file).sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
     putString(hash, 'dir');
     putNumber(hash, names.length);
     for (const name of names) {
@@ -52,11 +57,12 @@ async function hashNode(hash: Hash, file: string, sizes: { bytes: number }): Pro
     putString(hash, 'file');
     putString(hash, fileFlags(info.mode));
     putNumber(hash, info.size);
-    await hashContents(hash, file);
+    if (info.size <= READ_WHOLE) hash.update(readFileSync(file));
+    else await hashStream(hash, file);
     sizes.bytes += info.size;
   } else if (info.isSymbolicLink()) {
     putString(hash, 'link');
-    putString(hash, await readlink(file));
+    putString(hash, readlinkSync(file));
   } else {
     throw new DysnomiaError('ERR_DYSNOMIA_INPUT', `${file}: only files, folders and symbolic links can go into the store`);
   }
@@ -83,7 +89,10 @@ function putString(hash: Hash, value: string): void {
   hash.update(bytes);
 }
 
-function hashContents(hash: Hash, file: string): Promise<void> {
+/** Files up to this size are read in one call; larger ones are streamed. */
+const READ_WHOLE = 1 << 20;
+
+function hashStream(hash: Hash, file: string): Promise<void> {
   return new Promise((resolve, reject) => {
     createReadStream(file)
       .on('data', (chunk) => hash.update(chunk))
