@@ -3,7 +3,7 @@ import { access, mkdir, readdir, readFile, readlink, rename, rm, writeFile } fro
 import path from 'node:path';
 import { promisify } from 'node:util';
 import t from 'tap';
-import { BIN_DIR, REPO_ROOT, tempDir } from './helpers/cli.js';
+import { BIN_DIR, NO_REGISTRY_ENV, REPO_ROOT, tempDir } from './helpers/cli.js';
 import { packageFolder, parseEvents, sshRun, sshTarget, writeProgram } from './helpers/deploy-fixtures.js';
 import { startSshd } from './helpers/sshd.js';
 
@@ -19,7 +19,7 @@ interface BoundedResult {
 
 /** The CLI through `env -i`, killed (and reported as timed out) when it runs longer than `limitMs`: these failures used to hang. */
 function dysnomiaWithin(limitMs: number, args: string[], env: Record<string, string>): Promise<BoundedResult> {
-  const base = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/root', ...env };
+  const base = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/root', ...NO_REGISTRY_ENV, ...env };
   const started = Date.now();
   const child = spawn('/usr/bin/env', ['-i', ...Object.entries(base).map(([k, v]) => `${k}=${v}`), process.execPath, path.join(BIN_DIR, 'dysnomia.js'), ...args], {
     cwd: REPO_ROOT,

@@ -21,7 +21,8 @@ const { dir, env: coordinator, knownHosts, test1, test2, state1, state2 } = awai
 const registry = { npm_config_registry: `http://127.0.0.1:${await freePort()}/`, npm_config_fetch_retries: '0', npm_config_update_notifier: 'false' };
 const npmCache = path.join(dir, 'deploy-npm-cache');
 await mkdir(npmCache);
-const env = { ...coordinator, ...registry, npm_config_cache: npmCache };
+// Not offline: were npm run at all, it would go to the registry, fail, and leave its cache changed.
+const env = { ...coordinator, ...registry, npm_config_offline: 'false', npm_config_cache: npmCache };
 
 function npm(args: string[], cwd: string): Promise<string> {
   return new Promise((resolve, reject) => {

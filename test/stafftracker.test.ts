@@ -5,7 +5,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import t from 'tap';
 import { dysnomia, REPO_ROOT } from './helpers/cli.js';
-import { parseEvents, sshTarget, twoMachines } from './helpers/deploy-fixtures.js';
+import { failureText, parseEvents, sshTarget, twoMachines } from './helpers/deploy-fixtures.js';
 import { mariadbClient, requireMariadb } from './helpers/mariadb.js';
 import { freePorts } from './helpers/ports.js';
 import { assertTomcatInstalled, httpGet, waitForHttp } from './helpers/tomcat.js';
@@ -65,7 +65,7 @@ const zipcodeUrl = (port: number) => `http://127.0.0.1:${port}/ZipcodeService/`;
 
 t.test('layer 1: the containers profile starts two MariaDB and two Tomcat servers', async (t) => {
   const result = await deployContainers();
-  t.equal(result.code, 0, result.stderr);
+  t.equal(result.code, 0, failureText(result));
   t.same(stepsDone(result.stdout).sort(), ['activate mysql-production in wrapper', 'activate mysql-test in wrapper', 'activate tomcat-production in wrapper', 'activate tomcat-test in wrapper']);
   await waitForHttp(`http://127.0.0.1:${tomcatProduction}/`, (a) => a.status > 0, { what: 'an answer from tomcat-production' });
   await waitForHttp(`http://127.0.0.1:${tomcatTest}/`, (a) => a.status > 0, { what: 'an answer from tomcat-test' });
@@ -76,7 +76,7 @@ t.test('layer 1: the containers profile starts two MariaDB and two Tomcat server
 
 t.test('capture-infra lists the four containers with their ports', async (t) => {
   const result = await dysnomia(['capture-infra', '-i', bootstrap, '--show-secrets', '--output', captured], { env });
-  t.equal(result.code, 0, result.stderr);
+  t.equal(result.code, 0, failureText(result));
   t.equal((await stat(captured)).mode & 0o777, 0o600, 'the captured model holds the password: 0600');
   const infrastructure = JSON.parse(await readFile(captured, 'utf8')) as Record<string, { containers: Record<string, Record<string, string>> }>;
   t.match(infrastructure.test1!.containers, { 'mysql-production': { mysqlPort: String(mysqlProduction) }, 'mysql-test': { mysqlPort: String(mysqlTest), mysqlPassword: password } });
@@ -89,7 +89,7 @@ t.test('capture-infra lists the four containers with their ports', async (t) => 
 
 t.test('layer 2: the StaffTracker page lists the names in the staff table', async (t) => {
   const result = await deployServices();
-  t.equal(result.code, 0, result.stderr);
+  t.equal(result.code, 0, failureText(result));
   t.notMatch(result.stdout + result.stderr, password, 'the password is in no event and no message');
   const manifest = path.join(coordinatorEnv.DYSNOMIA_STATEDIR, 'deployments/services/1.json');
   t.equal((await stat(manifest)).mode & 0o777, 0o600, 'the recorded deployment holds container properties: 0600');
@@ -122,7 +122,7 @@ export default ({ infrastructure: { test1, test2 } }) => ({
 `,
   );
   const result = await deployServices(moved);
-  t.equal(result.code, 0, result.stderr);
+  t.equal(result.code, 0, failureText(result));
   t.same(stepsDone(result.stdout).sort(), [
     'activate ZipcodeService in tomcat-test',
     'activate zipcodes in mysql-test',
@@ -177,7 +177,7 @@ export default (args) => ({ ...moved(args), zipcodes: { targets: [{ target: args
 
 t.test('undeploying the services leaves nothing activated', async (t) => {
   const result = await deploy(['--profile', 'services', '--undeploy', '--json']);
-  t.equal(result.code, 0, result.stderr);
+  t.equal(result.code, 0, failureText(result));
   t.equal(stepsDone(result.stdout).filter((s) => s.startsWith('deactivate')).length, 6);
   await waitForHttp(staffTrackerUrl, (a) => a.status === 404, { what: 'a 404 for StaffTracker' });
   const activated = await dysnomia(['containers', '--query-activated-components'], { env: { DYSNOMIA_STATEDIR: state1 } });

@@ -12,6 +12,8 @@ export interface MariadbServerParams {
   pidFile?: string;
   /** Default <dataDir>/mariadbd.err. */
   logFile?: string;
+  /** The instance's own temporary folder (default <dataDir>.tmp): instances never share /tmp. */
+  tmpDir?: string;
   /** Default 127.0.0.1. */
   bindAddress?: string;
   /** The user the container file logs in as (default root). */

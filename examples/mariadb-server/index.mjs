@@ -66,6 +66,8 @@ function normalise(params) {
     dataDir,
     pidFile: absolute('pidFile', params.pidFile ?? path.join(dataDir, 'mariadbd.pid')),
     logFile: absolute('logFile', params.logFile ?? path.join(dataDir, 'mariadbd.err')),
+    // Its own temporary folder: instances sharing /tmp collided in mariadb-install-db under load ("Could not remove temporary table").
+    tmpDir: absolute('tmpDir', params.tmpDir ?? `${dataDir}.tmp`),
     bindAddress: params.bindAddress ?? '127.0.0.1',
     adminUser: params.adminUser ?? 'root',
     adminPassword,
@@ -96,6 +98,7 @@ function wrapperSettings(p) {
     data_dir: p.dataDir,
     pid_file: p.pidFile,
     log_file: p.logFile,
+    tmp_dir: p.tmpDir,
     server_options: p.serverOptions,
     mariadbd: p.mariadbd,
     install_db: p.installDb,

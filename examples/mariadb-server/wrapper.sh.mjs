@@ -59,7 +59,8 @@ initialise() {
   # Built beside the data folder and moved into place, so a failed run leaves no half-made data folder.
   local staging="$data_dir.init-$$"
   rm -rf "$staging"
-  if ! "$install_db" --no-defaults --datadir="$staging" "\${run_as[@]}" --auth-root-authentication-method=socket --skip-test-db \\
+  mkdir -p "$tmp_dir"
+  if ! TMPDIR="$tmp_dir" "$install_db" --no-defaults --datadir="$staging" --tmpdir="$tmp_dir" "\${run_as[@]}" --auth-root-authentication-method=socket --skip-test-db \\
       "\${server_options[@]}" > "$staging.log" 2>&1; then
     cat "$staging.log" >&2
     rm -rf "$staging" "$staging.log"
@@ -77,14 +78,14 @@ start() {
     return 0
   fi
   initialise
-  mkdir -p "$(dirname "$socket")" "$(dirname "$pid_file")" "$(dirname "$log_file")"
+  mkdir -p "$(dirname "$socket")" "$(dirname "$pid_file")" "$(dirname "$log_file")" "$tmp_dir"
   if [ -S "$socket" ]; then
     if answers; then log "another server already answers on $socket"; exit 1; fi
     rm -f "$socket"
   fi
   log "starting mariadbd on $socket and $bind_address:$port"
   # A session of its own: the server outlives this script and whatever ran it.
-  setsid "$mariadbd" --no-defaults --datadir="$data_dir" --socket="$socket" --port="$port" --bind-address="$bind_address" \\
+  TMPDIR="$tmp_dir" setsid "$mariadbd" --no-defaults --datadir="$data_dir" --tmpdir="$tmp_dir" --socket="$socket" --port="$port" --bind-address="$bind_address" \\
     --pid-file="$pid_file" --log-error="$log_file" "\${run_as[@]}" "\${server_options[@]}" </dev/null >/dev/null 2>&1 &
   local pid=$! waited=0
   until answers; do

@@ -7,6 +7,18 @@ import { fileURLToPath } from 'node:url';
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const BIN_DIR = path.join(REPO_ROOT, 'packages/engine/dist/cli');
 
+/**
+ * What every command a test runs gets for npm: no registry (an address where
+ * nothing listens, no retries, offline). A test must never reach one: a
+ * deploy that asked npm for metadata hung the whole suite on a fresh machine.
+ */
+export const NO_REGISTRY_ENV = {
+  npm_config_registry: 'http://127.0.0.1:9/',
+  npm_config_offline: 'true',
+  npm_config_fetch_retries: '0',
+  npm_config_update_notifier: 'false',
+};
+
 export interface CliResult {
   code: number;
   stdout: string;
@@ -23,7 +35,7 @@ export function runCommand(
   args: string[],
   options: { env?: Record<string, string>; cwd?: string; input?: string } = {},
 ): Promise<CliResult> {
-  const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/root', ...options.env };
+  const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/root', ...NO_REGISTRY_ENV, ...options.env };
   // `env -i` drops the variables tap's process tracking adds to every child, so the command sees only `env`.
   const clean = ['-i', ...Object.entries(env).map(([key, value]) => `${key}=${value}`)];
   return new Promise((resolve) => {

@@ -2,7 +2,7 @@ import { execFile, spawn } from 'node:child_process';
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { BIN_DIR, REPO_ROOT, tempDir } from './cli.js';
+import { BIN_DIR, NO_REGISTRY_ENV, REPO_ROOT, tempDir } from './cli.js';
 import { startSshd } from './sshd.js';
 import type { SshdInstance } from './sshd.js';
 
@@ -20,6 +20,17 @@ export function parseEvents(stdout: string): DeployEventLine[] {
     .split('\n')
     .filter(Boolean)
     .map((line) => JSON.parse(line) as DeployEventLine);
+}
+
+/** Why a deploy failed, for an assertion's message: its stderr and, from --json output, what the modules printed on the targets. */
+export function failureText(result: { stdout: string; stderr: string }): string {
+  const lines = result.stdout
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as DeployEventLine)
+    .filter((e) => e.event === 'output')
+    .map((e) => `${e.target}: ${e.service}: ${e.line}`);
+  return [result.stderr, ...lines].join('\n');
 }
 
 /** An infrastructure target for one test sshd, with its own state folder on the "machine". */
@@ -79,7 +90,7 @@ export function dysnomiaStreaming(
   env: Record<string, string>,
   onLine: (line: string) => void,
 ): Promise<{ code: number; stdout: string; stderr: string }> {
-  const base = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/root', ...env };
+  const base = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/root', ...NO_REGISTRY_ENV, ...env };
   const child = spawn('/usr/bin/env', ['-i', ...Object.entries(base).map(([k, v]) => `${k}=${v}`), process.execPath, path.join(BIN_DIR, 'dysnomia.js'), ...args], {
     cwd: REPO_ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],

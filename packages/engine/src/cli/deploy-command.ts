@@ -8,6 +8,7 @@ import { loadDistribution } from '../models/distribution.js';
 import { loadPackagesModel } from '../models/packages.js';
 import { loadServices } from '../models/services.js';
 import { deploymentOf, PROFILE_ONLY_TYPE } from '../deploy/deployment.js';
+import { EarlyConnections } from '../deploy/target-session.js';
 import { TypePlugins } from '../deploy/type-plugins.js';
 import { Manifests } from '../deploy/manifests.js';
 import { runTransition } from '../deploy/orchestrator.js';
@@ -47,8 +48,17 @@ deployment get recorded here as the profile's next generation
 With -P (disnix-env -P): installs packages into a profile on each target; no
 activation.
 
-A target needs only sshd and Node.js 20.19+: the engine and the first-party
-plugins install themselves into its store.
+A target needs only sshd and Node.js 20.19+. Each gets a runtime made of
+what is installed here (no npm, no network): the engine, the first-party
+plugins beside it and the plugin of every type its services use, resolved
+before anything is built or sent from the services model's folder, the
+config's folder, the working folder and the engine's install (the config's
+"plugins", @dysnomia/plugin-TYPE, dysnomia-plugin-TYPE,
+@SCOPE/dysnomia-plugin-TYPE), one store entry per npm package, so an upgrade
+sends only what changed. A type nothing serves (no plugin here, no module in
+a profile on the target or in a component deployed with it) stops the
+deployment before anything is sent or locked. What modules print on a target
+is shown as TARGET: SERVICE: LINE (output events with --json).
 
 Models (JS with a default export, TS, JSON or YAML):
   INFRASTRUCTURE  { test1: { properties: { hostname, sshPort?, sshUser?, sshKey?,
@@ -94,7 +104,8 @@ Options:
                              sshKnownHosts property (default: ~/.ssh/known_hosts)
 ${TIME_LIMITS_HELP}      --json                 Print one JSON event per line ({"v":1,"event":…})
                              and nothing else on standard output
-      --debug                Show stack traces
+      --debug                Show stack traces, and the modules' debug lines
+                             from the targets
   -h, --help                 Show this help
 
 Generations. Without -i (or with -s and -d), on the recorded deployments of
@@ -254,10 +265,18 @@ async function orchestrate(values: { infrastructure?: string; services?: string;
   const services = await loadServices(values.services!, infrastructure, distribution);
   // The services' types are resolved to plugins before anything is built: a bad plugin stops the deployment here.
   for (const service of Object.values(services.services)) if (service.targets.length > 0 && service.type !== PROFILE_ONLY_TYPE) await options.typePlugins.resolve(service.type);
-  const builder = sourceBuilder(options);
-  const deployment = await deploymentOf(services, infrastructure, options.profile, (source) => builder.build(source));
-  await builder.save();
-  return runTransition({ kind: 'new', deployment }, options);
+  // The handshakes with the targets the distribution names run while the components are built here.
+  const early = new EarlyConnections();
+  const named = new Set(Object.values(services.services).flatMap((service) => service.targets.map((t) => t.target)));
+  early.start([...named].slice(0, options.maxConcurrent).map((name) => infrastructure[name]!), options);
+  try {
+    const builder = sourceBuilder(options);
+    const deployment = await deploymentOf(services, infrastructure, options.profile, (source) => builder.build(source));
+    await builder.save();
+    return await runTransition({ kind: 'new', deployment }, { ...options, early });
+  } finally {
+    early.closeRest();
+  }
 }
 
 async function listDeployments(manifests: Manifests, options: OrchestratorOptions): Promise<DeployResult> {

@@ -13,7 +13,7 @@ import { planTargetPlugins } from './target-plugins.js';
 import type { TargetPlugins } from './target-plugins.js';
 import type { TypePlugins } from './type-plugins.js';
 import type { Manifest } from './manifests.js';
-import type { PlanRequest, TargetSession } from './target-session.js';
+import type { EarlyConnections, PlanRequest, TargetSession } from './target-session.js';
 import { isActivated, planTransition, reversed, runGraph } from './transition.js';
 import type { Transition } from './transition.js';
 
@@ -27,6 +27,8 @@ export interface OrchestratorOptions extends Omit<DeployOptions, 'infrastructure
   typePlugins: TypePlugins;
   /** Plugins' debug lines from the targets too. */
   debug?: boolean;
+  /** Connections opened while the components were built (see EarlyConnections). */
+  early?: EarlyConnections;
 }
 
 /** Where the transition goes: a new deployment (recorded as the next generation) or a recorded one (--rollback, --switch-to-generation). */
@@ -103,6 +105,7 @@ export async function runTransition(to: TransitionTarget, options: OrchestratorO
       runtimes: plugins.runtimes,
       types: plugins.unresolved,
       check: (answers) => plugins.check(answers),
+      ...(options.early ? { early: options.early } : {}),
     });
     if (failures.size > 0) return finish(false);
 

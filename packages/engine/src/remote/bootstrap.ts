@@ -6,7 +6,7 @@ import { DysnomiaError, EXIT_OPERATION_FAILED } from '../errors.js';
 import { MODULE_DIRS, MODULE_FILE_SUFFIXES } from '../search-paths.js';
 import { shellQuote } from '../shell-quote.js';
 import { parseEntryName } from '../store/entry-name.js';
-import { fileKind, writableFileMode } from '../store/file-modes.js';
+import { fileKind, storedFileMode } from '../store/file-modes.js';
 import type { Store } from '../store/store.js';
 import { RUNTIME_INSTALLER, RUNTIME_ROOT_FILE, RUNTIMES_KEPT, runtimeScriptFunctions } from './runtime-compose.js';
 import type { Runtime } from './runtime.js';
@@ -238,7 +238,7 @@ export async function writeOrFail(output: Writable, data: Buffer | string): Prom
 /** Files up to this size go out with their header in one write, read in one call (a runtime is ~800 small files). */
 const SMALL_FILE = 1 << 20;
 
-/** Writes a folder as receiver records: directories, symlinks, files with their modes (as the store would give them out). */
+/** Writes a folder as receiver records: directories, symlinks, files with the read-only modes they have in the store (so the target need not change them). */
 async function writeRecords(root: string, base: string, output: Writable, onBytes: (n: number) => void): Promise<void> {
   const write = (data: Buffer | string) => writeOrFail(output, data);
   const walk = async (relative: string): Promise<void> => {
@@ -251,7 +251,7 @@ async function writeRecords(root: string, base: string, output: Writable, onByte
     } else if (info.isSymbolicLink()) {
       await write(`${JSON.stringify({ p: name, t: 'l', l: readlinkSync(absolute) })}\n`);
     } else if (info.isFile()) {
-      const header = `${JSON.stringify({ p: name, t: 'f', m: writableFileMode(fileKind(info.mode)), s: info.size })}\n`;
+      const header = `${JSON.stringify({ p: name, t: 'f', m: storedFileMode(fileKind(info.mode)), s: info.size })}\n`;
       if (info.size <= SMALL_FILE) {
         const contents = readFileSync(absolute);
         await write(Buffer.concat([Buffer.from(header), contents]));
