@@ -6,7 +6,7 @@
 //  - upgrading the third-party plugin (a new version, same engine) on those 4 targets.
 // Everything is offline: npm's cache is a new empty folder and its registry an address
 // where nothing listens. Needs the built engine (npm run build), /usr/sbin/sshd, rsync.
-// Usage: node bench/runtime.mjs [--targets N] [--timeline] [--keep]
+// Usage: node bench/runtime.mjs [--targets N] [--timeline] [--cpu] [--keep]
 import { execFile, spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -82,9 +82,12 @@ try {
   await npm(['install', '--offline', '--no-audit', '--no-fund', path.join(work, JSON.parse(packedWords)[0].filename)], project);
   await installPlugin(project, '1.0.0');
 
+  // With --cpu each target's node runs under /usr/bin/time, appending to work/target-cpu.log.
+  const targetNode = path.join(work, 'target-node');
+  await writeFile(targetNode, `#!/bin/sh\nexec /usr/bin/time -a -o ${work}/target-cpu.log -f '%U %S %e' ${process.execPath} "$@"\n`, { mode: 0o755 });
   const infrastructure = path.join(project, 'infrastructure.json');
   await writeFile(infrastructure, JSON.stringify(Object.fromEntries(hosts.map((h, i) => [`test${i + 1}`, {
-    properties: { hostname: '127.0.0.1', sshPort: h.port, sshKey: key, sshKnownHosts: knownHosts, stateDir: h.stateDir, nodePath: process.execPath },
+    properties: { hostname: '127.0.0.1', sshPort: h.port, sshKey: key, sshKnownHosts: knownHosts, stateDir: h.stateDir, nodePath: argv.includes('--cpu') ? targetNode : process.execPath },
   }]))));
   const services = path.join(project, 'services.json');
   const distribution = path.join(project, 'distribution.json');
@@ -96,7 +99,8 @@ try {
   const timed = (args) =>
     new Promise((resolve, reject) => {
       const started = Date.now();
-      const child = spawn(process.execPath, [DYSNOMIA, ...args], { cwd: project, env: { PATH: process.env.PATH, HOME: work, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+      const command = argv.includes('--cpu') ? ['/usr/bin/time', ['-f', '  (coordinator CPU: %U s user, %S s system, %e s wall)', process.execPath, DYSNOMIA, ...args]] : [process.execPath, [DYSNOMIA, ...args]];
+      const child = spawn(command[0], command[1], { cwd: project, env: { PATH: process.env.PATH, HOME: work, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
       const stamped = [];
       let pending = '';
       child.stdout.on('data', (chunk) => {
@@ -119,6 +123,10 @@ try {
   const first = await time(`first deploy: runtime installed on ${TARGETS} new targets + 1 service`, () => timed(deployArgs));
   const firstEvents = first.result;
   const firstInstall = installPhase(firstEvents);
+  if (argv.includes('--cpu')) {
+    const lines = (await readFile(path.join(work, 'target-cpu.log'), 'utf8')).trim().split('\n').map((l) => l.split(' ').map(Number));
+    console.log(`  (targets' node processes: ${lines.length}, CPU ${lines.reduce((a, l) => a + l[0] + l[1], 0).toFixed(2)} s in all; each: ${lines.map((l) => `${(l[0] + l[1]).toFixed(2)}/${l[2].toFixed(2)}`).join(' ')} s CPU/wall)`);
+  }
   console.log(`  of which connecting and installing the runtime on all ${TARGETS} (first "connecting" to last "connected"): ${firstInstall.toFixed(2)} s`);
   if (argv.includes('--timeline')) for (const e of firstEvents) if (e.event !== 'built') console.log(`    +${String(e.ms).padStart(5)} ms ${e.event} ${e.target ?? ''} ${e.phase ?? ''}`);
   const installed = firstEvents.filter((e) => e.event === 'bootstrap' && e.phase === 'done');
