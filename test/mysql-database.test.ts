@@ -259,6 +259,27 @@ t.test("restore reads a snapshot Dysnomia's own module made (dump.sql.xz)", asyn
 });
 
 // Last: it stops the shared server.
+t.test('every activate looks at the server: a database dropped by hand is made again; with its marker there, a stopped server still fails', async (t) => {
+  const m = await machine(t);
+  const orders = await m.component('orders', { 'schema.sql': 'CREATE TABLE orders (id INT PRIMARY KEY);\nINSERT INTO orders VALUES (7);\n' });
+  t.equal((await m.run('activate', orders)).code, 0);
+  t.ok(await marker(m.stateDir, 'activated', 'orders'));
+  await db.sql('DROP DATABASE orders;');
+  t.notOk((await databases()).includes('orders'), 'dropped by hand');
+  const again = await m.run('activate', orders);
+  t.equal(again.code, 0, again.stderr);
+  t.ok((await databases()).includes('orders'), 'the marker did not stand in for the database: activate made it again');
+  t.equal((await db.sql('SELECT id FROM orders.orders;')).trim(), '7');
+
+  await db.stop();
+  t.teardown(() => db.start());
+  const stopped = await m.run('activate', orders);
+  t.equal(stopped.code, 1, 'the server is down: activate fails although the component is marked activated');
+  t.match(stopped.stderr, 'cannot connect to the MySQL/MariaDB server');
+  await db.start();
+  t.equal((await m.run('activate', orders)).code, 0, 'and works again once the server is back');
+});
+
 t.test('a stopped MariaDB gives a clear error naming the container, exit status 1', async (t) => {
   const m = await machine(t);
   const component = await m.component('unreachable', { 'schema.sql': 'CREATE TABLE t (x INT);' });

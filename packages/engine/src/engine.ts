@@ -247,7 +247,7 @@ export class Engine {
     const { module, context } = await this.prepare(request);
     const { plugin } = module;
     const stateful = plugin.stateful ?? false;
-    const skipped = stateful ? await reasonToSkip(this.stateDir, request.operation, context) : undefined;
+    const skipped = await reasonToSkip(this.stateDir, request.operation, context, stateful);
     if (skipped) {
       this.log.debug(`${request.operation} ${context.componentName} in ${context.container.name}: ${skipped}`);
       return { result: undefined, skipped, module, context };
@@ -269,7 +269,7 @@ export class Engine {
       await this.hooks.operationFailed.promise(context, failure);
       throw failure;
     }
-    await recordSuccess(this.stateDir, request.operation, context, stateful);
+    await recordSuccess(this.stateDir, request.operation, context, { kind: module.kind === 'executable' ? 'executable' : 'plugin', stateful });
     await this.hooks.afterOperation.promise(context, result);
     return { result, module, context, ...(method ? {} : { skipped: `type ${module.type} has no ${request.operation} operation` }) };
   }

@@ -1,4 +1,4 @@
-import { mkdir, readdir, readlink, rm, stat, symlink, rename, lstat } from 'node:fs/promises';
+import { lstat, mkdir, readdir, readFile, readlink, rename, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -69,28 +69,49 @@ export class StateDir {
     return result;
   }
 
+  /**
+   * What an activated marker says: the component's path (the engine writes
+   * it into the marker), '' for a marker a module keeps itself (Dysnomia's
+   * shell util touches an empty file), undefined when there is none.
+   */
   async isActivated(container: string, componentName: string): Promise<string | undefined> {
-    return readlink(this.activatedMarker(container, componentName)).catch(() => undefined);
+    return readMarker(this.activatedMarker(container, componentName));
   }
   async isGarbage(container: string, componentName: string): Promise<boolean> {
     return lstat(this.garbageMarker(container, componentName)).then(() => true, () => false);
   }
 
-  /** Activated: the marker links to the component, so `dysnomia-containers -o OP` can pass it back as the component. */
+  /**
+   * Activated: a regular file, as Dysnomia's util keeps it (modules test it
+   * with `[ -f ]`), holding the component's path so `dysnomia-containers -o
+   * OP` can pass it back.
+   */
   async markActivated(container: string, componentName: string, component: string): Promise<void> {
-    await replaceLink(this.activatedMarker(container, componentName), component);
+    await writeMarker(this.activatedMarker(container, componentName), component);
     await rm(this.garbageMarker(container, componentName), { force: true });
   }
   async clearActivated(container: string, componentName: string): Promise<void> {
     await rm(this.activatedMarker(container, componentName), { force: true });
   }
   async markGarbage(container: string, componentName: string, component: string): Promise<void> {
-    await replaceLink(this.garbageMarker(container, componentName), component);
+    await writeMarker(this.garbageMarker(container, componentName), component);
     await rm(this.activatedMarker(container, componentName), { force: true });
   }
   async clearGarbage(container: string, componentName: string): Promise<void> {
     await rm(this.garbageMarker(container, componentName), { force: true });
   }
+}
+
+/**
+ * A marker's component path: a regular file's text (markers this engine
+ * writes), '' for an empty one (a module's own), or a symbolic link's target
+ * (markers of earlier versions); undefined when it is not there.
+ */
+export async function readMarker(marker: string): Promise<string | undefined> {
+  const info = await lstat(marker).catch(() => undefined);
+  if (info === undefined) return undefined;
+  if (info.isSymbolicLink()) return path.resolve(path.dirname(marker), await readlink(marker));
+  return (await readFile(marker, 'utf8').catch(() => '')).trim();
 }
 
 async function readdirOrEmpty(dir: string): Promise<string[]> {
@@ -105,10 +126,10 @@ export async function isDirectory(p: string): Promise<boolean> {
   return stat(p).then((s) => s.isDirectory(), () => false);
 }
 
-/** Points `link` at `target`, atomically: a reader sees the old link or the new one. */
-async function replaceLink(link: string, target: string): Promise<void> {
-  await mkdir(path.dirname(link), { recursive: true });
-  const temporary = path.join(path.dirname(link), `.${path.basename(link)}.tmp-${process.pid}-${Date.now()}`);
-  await symlink(target, temporary);
-  await rename(temporary, link);
+/** Writes a marker file holding `component`, atomically: a reader sees the old marker or the new one. */
+async function writeMarker(marker: string, component: string): Promise<void> {
+  await mkdir(path.dirname(marker), { recursive: true });
+  const temporary = path.join(path.dirname(marker), `.${path.basename(marker)}.tmp-${process.pid}-${Date.now()}`);
+  await writeFile(temporary, `${component}\n`);
+  await rename(temporary, marker);
 }

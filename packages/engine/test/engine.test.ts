@@ -1,4 +1,4 @@
-import { lstat, mkdir, readlink, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import t from 'tap';
 import type { Test } from 'tap';
@@ -62,28 +62,30 @@ t.test('the context carries what the contract promises', async (t) => {
   t.equal(ctx.signal.aborted, false);
 });
 
-t.test('stateful plugins: markers, and repeated operations are no-ops', async (t) => {
+t.test('stateful plugins: markers record (regular files, as Dysnomia keeps them), every activate and deactivate reaches the plugin', async (t) => {
   const calls: string[] = [];
   const { engine, component, dir } = await setup(t, [counterPlugin(true, calls)]);
   const activated = path.join(dir, 'state/activated/box/comp');
   const garbage = path.join(dir, 'state/garbage/box/comp');
   const run = (operation: 'activate' | 'deactivate' | 'collect-garbage') => engine.run({ operation, container: 'box', component });
+  const marker = async (file: string) => ((await lstat(file)).isFile() ? (await readFile(file, 'utf8')).trim() : 'not a regular file');
 
   t.equal((await run('collect-garbage')).skipped, 'not marked as garbage', 'nothing to collect before deactivation');
   await run('activate');
-  t.equal(await readlink(activated), component, 'activated marker links to the component');
-  t.equal((await run('activate')).skipped, 'already activated');
-  t.same(calls, ['activate'], 'the plugin ran once');
+  t.equal(await marker(activated), component, 'the activated marker is a regular file naming the component');
+  t.equal((await run('activate')).skipped, undefined, 'a second activate reaches the plugin: it checks the real state');
+  t.same(calls, ['activate', 'activate']);
 
   await run('deactivate');
-  t.equal(await readlink(garbage), component, 'deactivated component is marked as garbage');
+  t.equal(await marker(garbage), component, 'deactivated component is marked as garbage');
   await t.rejects(lstat(activated), { code: 'ENOENT' }, 'activated marker removed');
-  t.equal((await run('deactivate')).skipped, 'already deactivated');
-  t.same(calls, ['activate', 'deactivate']);
+  t.equal((await run('deactivate')).skipped, undefined);
+  t.same(calls, ['activate', 'activate', 'deactivate', 'deactivate']);
+  t.equal(await marker(garbage), component, 'still garbage');
 
   await run('collect-garbage');
   await t.rejects(lstat(garbage), { code: 'ENOENT' }, 'garbage marker removed after collection');
-  t.same(calls, ['activate', 'deactivate', 'collect-garbage']);
+  t.same(calls, ['activate', 'activate', 'deactivate', 'deactivate', 'collect-garbage']);
 });
 
 t.test('stateless plugins are always called; only the activated marker is kept, no garbage', async (t) => {
@@ -92,7 +94,7 @@ t.test('stateless plugins are always called; only the activated marker is kept, 
   await engine.run({ operation: 'activate', container: 'box', component });
   await engine.run({ operation: 'activate', container: 'box', component });
   t.same(calls, ['activate', 'activate']);
-  t.equal(await readlink(path.join(dir, 'state/activated/box/comp')), component, 'dysnomia-containers can see it is activated');
+  t.equal((await readFile(path.join(dir, 'state/activated/box/comp'), 'utf8')).trim(), component, 'dysnomia-containers can see it is activated');
   await engine.run({ operation: 'deactivate', container: 'box', component });
   await t.rejects(lstat(path.join(dir, 'state/activated/box/comp')), { code: 'ENOENT' });
   await t.rejects(lstat(path.join(dir, 'state/garbage')), { code: 'ENOENT' }, 'no garbage markers for stateless plugins');
@@ -198,7 +200,7 @@ t.test('components: by path (must exist to activate) or by name in DYSNOMIA_COMP
   await mkdir(stored, { recursive: true });
   await engine.run({ operation: 'activate', container: 'box', component: stored });
   t.equal(seen[0]?.componentName, 'webapp');
-  t.equal(await readlink(path.join(dir, 'state/activated/box/webapp')), stored);
+  t.equal((await readFile(path.join(dir, 'state/activated/box/webapp'), 'utf8')).trim(), stored);
 
   await mkdir(path.join(dir, 'components/box/named'), { recursive: true });
   const named = await Engine.create({

@@ -6,6 +6,7 @@ import { Engine } from '../engine.js';
 import { DysnomiaError } from '../errors.js';
 import { isOperation } from '../plugin.js';
 import type { Operation } from '../plugin.js';
+import { readMarker } from '../state-dir.js';
 import { abortOnSignals, parseOptions } from './run-cli.js';
 import { printVersion } from './version-text.js';
 
@@ -139,7 +140,7 @@ export async function containersCommand(argv: string[]): Promise<number> {
       }
       return onActivated(engine, 'restore', only);
     case 'collect-garbage':
-      return runOnEach(engine, 'collect-garbage', (await engine.stateDir.listMarkers('garbage', only)).map(markerTarget));
+      return runOnEach(engine, 'collect-garbage', await markerTargets(engine, 'garbage', only));
     case 'deploy':
       return deploy(engine, only);
   }
@@ -148,11 +149,28 @@ export async function containersCommand(argv: string[]): Promise<number> {
 interface Target {
   container: string;
   component: string;
-  /** What to pass as --component: the marker (a link to the component) or the component's path. */
+  /** What to pass as --component: the component's path. */
   path: string;
 }
 
-const markerTarget = (m: { container: string; component: string; marker: string }): Target => ({ ...m, path: m.marker });
+/**
+ * The components markers name: the path a marker holds (the engine writes
+ * it), else, for a module's own empty marker, the component of that name in
+ * the components path. A marker whose component cannot be found is skipped
+ * with a warning.
+ */
+async function markerTargets(engine: Engine, kind: 'activated' | 'garbage', only: string | undefined): Promise<Target[]> {
+  const markers = await engine.stateDir.listMarkers(kind, only);
+  const available = markers.length > 0 ? await availableComponents(engine, only) : [];
+  const targets: Target[] = [];
+  for (const m of markers) {
+    const recorded = await readMarker(m.marker);
+    const found = recorded ? recorded : available.find((c) => c.container === m.container && c.component === m.component)?.path;
+    if (found) targets.push({ container: m.container, component: m.component, path: found });
+    else engine.log.warn(`skipping ${m.container}/${m.component}: its ${kind} marker names no component, and none of that name is in the components path`);
+  }
+  return targets;
+}
 
 /**
  * Runs an operation on each component in turn, stopping at the first failure
@@ -182,7 +200,7 @@ async function runOnEach(engine: Engine, operation: Operation, targets: Target[]
 }
 
 async function onActivated(engine: Engine, operation: Operation, only: string | undefined): Promise<number> {
-  return runOnEach(engine, operation, (await engine.stateDir.listMarkers('activated', only)).map(markerTarget));
+  return runOnEach(engine, operation, await markerTargets(engine, 'activated', only));
 }
 
 async function deploy(engine: Engine, only: string | undefined): Promise<number> {
@@ -191,7 +209,8 @@ async function deploy(engine: Engine, only: string | undefined): Promise<number>
   const key = (c: { container: string; component: string }) => `${c.container}/${c.component}`;
   const availableKeys = new Set(available.map(key));
   const activatedKeys = new Set(activated.map(key));
-  await runOnEach(engine, 'deactivate', activated.filter((m) => !availableKeys.has(key(m))).map(markerTarget));
+  const gone = new Set(activated.filter((m) => !availableKeys.has(key(m))).map(key));
+  await runOnEach(engine, 'deactivate', (await markerTargets(engine, 'activated', only)).filter((m) => gone.has(key(m))));
   return runOnEach(engine, 'activate', available.filter((c) => !activatedKeys.has(key(c))));
 }
 

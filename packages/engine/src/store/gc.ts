@@ -3,6 +3,7 @@ import path from 'node:path';
 import { DysnomiaError, EXIT_OPERATION_FAILED } from '../errors.js';
 import { isEntryName } from './entry-name.js';
 import { removeTree } from './permissions.js';
+import { readMarker } from '../state-dir.js';
 import type { Store } from './store.js';
 
 export interface GarbageCollection {
@@ -19,7 +20,7 @@ const GENERATION_LINK = /-\d+-link$/;
  *   paths), at any depth, of every `<stateDir>/deployments/**\/*.json`, the
  *   deployment manifests the orchestrator writes;
  * - every activation marker, `<stateDir>/activated/<container>/<component>`,
- *   that links into the store.
+ *   that names a component in the store.
  * A manifest that cannot be read stops the collection: better to keep
  * garbage than to remove a deployed component.
  */
@@ -49,8 +50,8 @@ export async function gcRoots(store: Store): Promise<string[]> {
   const activated = path.join(store.stateDir, 'activated');
   for (const container of await readdirOrEmpty(activated)) {
     for (const component of await readdirOrEmpty(path.join(activated, container))) {
-      const target = await readlink(path.join(activated, container, component)).catch(() => undefined);
-      if (target !== undefined) addPath(path.resolve(activated, container, target));
+      const target = await readMarker(path.join(activated, container, component));
+      if (target) addPath(target);
     }
   }
   return [...roots].sort();
