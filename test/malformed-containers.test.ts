@@ -7,7 +7,10 @@ import { RECORDER_MODULE, writeExecutable, writeFileIn } from './helpers/fixture
 const CASES: Array<[string, string, number, string]> = [
   ['bad-quoting', 'type=recorder\nrecordTo=RECORD\nname="unclosed value\n', 3, 'unterminated double quote in the value of "name"'],
   ['command-substitution', 'type=recorder\nrecordTo=RECORD\n\nport=$(cat /etc/passwd)\n', 4, 'command substitution ("$") in the value of "port" is not allowed'],
-  ['no-equals', '# comment\ntype=recorder\nrecordTo=RECORD\nthis line has no equals sign\n', 4, 'expected key=value, got "this line has no equals sign"'],
+  ['no-equals', '# comment\ntype=recorder\nrecordTo=RECORD\nthis line has no equals sign\n', 4, 'expected key=value'],
+  // A value that goes on after a space is named, never quoted: it may be a password.
+  ['text-after-value', 'type=recorder\nrecordTo=RECORD\nmysqlPassword=Secret! more-of-the-secret\n', 3, 'unexpected text after the value of "mysqlPassword": quote values that contain spaces'],
+  ['secret-without-key', 'type=recorder\nrecordTo=RECORD\nSecret!-on-a-line-alone\n', 3, 'expected key=value'],
 ];
 
 for (const [name, text, line, message] of CASES) {
@@ -26,6 +29,7 @@ for (const [name, text, line, message] of CASES) {
       t.ok(result.stderr.startsWith(`dysnomia: error: ${container}:${line}: ${message}`), result.stderr);
       t.equal(result.stderr.split('\n').length, 2, 'one line of error');
       t.notMatch(result.stderr, /^\s+at /m, 'no stack trace');
+      t.notMatch(result.stderr, /Secret!|more-of-the-secret|this line has no/, 'no value or line text quoted back');
       await t.rejects(lstat(`${record}.args`), { code: 'ENOENT' }, 'the module did not run');
     }
 

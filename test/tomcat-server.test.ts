@@ -83,6 +83,9 @@ t.test('activate starts Tomcat (repeatable), deactivate stops it (repeatable), t
   t.ok((await stat(path.join(tomcat.catalinaBase, 'conf/web.xml'))).isFile(), 'the base got the default web.xml');
   const root = await httpGet(tomcat.url('/'));
   t.equal(root.status, 404, 'Tomcat answers HTTP (no ROOT application: 404)');
+  const { stdout: listening } = await run('ss', ['-ltnH', `sport = :${tomcat.httpPort}`]);
+  t.match(listening, `127.0.0.1:${tomcat.httpPort}`, 'by default it listens on 127.0.0.1 only');
+  t.notMatch(listening, new RegExp(`(\\*|0\\.0\\.0\\.0|\\[::\\]):${tomcat.httpPort}`), 'not on every interface');
 
   const again = await tomcat.activate();
   t.equal(again.code, 0, again.stderr);

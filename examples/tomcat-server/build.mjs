@@ -14,7 +14,8 @@ conf/server.xml and etc/dysnomia/containers/NAME (type tomcat-webapplication).
   --shutdown-port PORT   shutdown port (default -1: disabled; the wrapper stops Tomcat with SIGTERM)
   --catalina-base DIR    the instance's CATALINA_BASE (created on first activation)
   --catalina-home DIR    Tomcat's installation (default /usr/share/tomcat10)
-  --address ADDRESS      address the connector listens on (default: all)
+  --address ADDRESS      address the connector listens on (default: 127.0.0.1;
+                         0.0.0.0 for every interface)
   --java-opts OPTS       JVM options (default: small heap, fast start)
 `;
 

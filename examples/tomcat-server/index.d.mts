@@ -10,7 +10,7 @@ export interface TomcatServerParams {
   catalinaBase: string;
   /** Tomcat's installation (default /usr/share/tomcat10). */
   catalinaHome?: string;
-  /** Address the connector listens on (default: all). */
+  /** Address the connector listens on (default 127.0.0.1; 0.0.0.0 for every interface). */
   address?: string;
   /** JVM options (default: DEFAULT_JAVA_OPTS). */
   javaOpts?: string;
@@ -25,7 +25,7 @@ export interface BuiltTomcatServer {
 
 export const DEFAULT_CATALINA_HOME: string;
 export const DEFAULT_JAVA_OPTS: string;
-export function tomcatServerParams(params: TomcatServerParams): Required<Omit<TomcatServerParams, 'address'>> & { address?: string };
+export function tomcatServerParams(params: TomcatServerParams): Required<TomcatServerParams>;
 export function shellWord(value: string | number): string;
 export function tomcatServerFiles(params: TomcatServerParams): Record<string, { text: string; mode: number }>;
 export function buildTomcatServer(outDir: string, params: TomcatServerParams): Promise<BuiltTomcatServer>;

@@ -31,6 +31,18 @@ export interface ChildOutcome {
  * then SIGKILL after a grace period (to the whole process group with ownProcessGroup). (node:child_process rather than execa:
  * execa's import alone costs ~140 ms, paid by every CLI call; see docs/architecture.md.)
  */
+/**
+ * Node refuses an argument or environment value with a NUL byte and quotes
+ * the value in its message; a container property may be a password, so the
+ * message names the property and never its value.
+ */
+function withoutValue(error: unknown): Error {
+  const message = error instanceof Error ? error.message : String(error);
+  if ((error as NodeJS.ErrnoException).code !== 'ERR_INVALID_ARG_VALUE') return error instanceof Error ? error : new Error(message);
+  const property = /options\.env\['([^']+)'\]/.exec(message)?.[1];
+  return new Error(property === undefined ? 'an argument holds a NUL byte, which no program can receive' : `the value of "${property}" holds a NUL byte, which no program can receive`);
+}
+
 export function runChild(
   file: string,
   args: readonly string[],
@@ -47,7 +59,13 @@ export function runChild(
 ): Promise<ChildOutcome> {
   return new Promise((resolve) => {
     const group = options.ownProcessGroup ?? false;
-    const child = spawn(file, args, { env: options.env, cwd: options.cwd, stdio: options.stdio, detached: group });
+    let child: ReturnType<typeof spawn>;
+    try {
+      child = spawn(file, args, { env: options.env, cwd: options.cwd, stdio: options.stdio, detached: group });
+    } catch (error) {
+      resolve({ exitCode: null, signal: null, spawnError: withoutValue(error), aborted: false });
+      return;
+    }
     let aborted = false;
     let killTimer: NodeJS.Timeout | undefined;
     const kill = (signal: NodeJS.Signals) => {

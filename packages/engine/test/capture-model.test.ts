@@ -4,7 +4,7 @@ import path from 'node:path';
 import t from 'tap';
 import { mergeTarget } from '../src/capture/merge-target.js';
 import { nixString, toJson, toNix } from '../src/capture/print-model.js';
-import { describeHeldBack, holdBackSecrets, isSecretName } from '../src/capture/secrets.js';
+import { describeHeldBack, holdBackSecrets, isSecretName, isSecretValue } from '../src/capture/secrets.js';
 import { writeFileAtomic } from '../src/write-file-atomic.js';
 import { parseInfrastructure } from '../src/models/infrastructure.js';
 import type { InfrastructureTarget } from '../src/models/infrastructure.js';
@@ -48,8 +48,12 @@ t.test('system from the model, then from the properties; interface and targetPro
 });
 
 t.test('secret names', async (t) => {
-  for (const name of ['mysqlPassword', 'PASSWD', 'adminPasswd', 'clientSecret', 'apiToken', 'privateKey', 'private_key', 'sshPassphrase', 'apiKey', 'awsCredentials']) t.ok(isSecretName(name), name);
-  for (const name of ['mysqlPort', 'mysqlUsername', 'sshKey', 'sshKnownHosts', 'hostname', 'keyFile', 'bypass']) t.notOk(isSecretName(name), name);
+  for (const name of ['mysqlPassword', 'PASSWD', 'adminPasswd', 'clientSecret', 'apiToken', 'privateKey', 'private_key', 'sshPassphrase', 'apiKey', 'awsCredentials', 'dbPass', 'mysqlPwd', 'pass', 'keyFile', 'bypass']) {
+    t.ok(isSecretName(name), name);
+  }
+  for (const name of ['mysqlPort', 'mysqlUsername', 'sshKey', 'sshKnownHosts', 'hostname', 'catalinaBaseDir']) t.notOk(isSecretName(name), name);
+  for (const value of ['postgres://app:s3cret@db.example/app', 'https://user:pw@example.com/', ['x', 'mysql://root:pw@127.0.0.1:3306/']]) t.ok(isSecretValue(value), JSON.stringify(value));
+  for (const value of ['https://example.com/', 'postgres://app@db.example/app', 'mailto:a@b', 'user:pw@host', 42]) t.notOk(isSecretValue(value), JSON.stringify(value));
 });
 
 t.test('secrets are held back by name, at any depth, and reported without values', async (t) => {
@@ -66,6 +70,15 @@ t.test('secrets are held back by name, at any depth, and reported without values
   const lines = describeHeldBack(heldBack);
   t.same(lines, ['test1, properties: adminPassword', 'test1, properties: nested.apiToken', 'test1, container mysql-production: mysqlPassword']);
   t.notMatch(lines.join('\n'), /p1|p2|\bt\b/, 'no value in the report');
+});
+
+t.test('a URL with credentials is held back whatever its name; the way to reach a target is kept', async (t) => {
+  const { model, heldBack } = holdBackSecrets({
+    test1: { properties: { hostname: 'a', sshKey: '/home/me/.ssh/id_ed25519', dbPass: 'x' }, containers: { app: { databaseUrl: 'postgres://app:pw@db/app', mirrors: ['https://m.example/', 'ftp://u:p@f.example/'], mysqlPwd: 'y', port: '80' } } },
+  });
+  t.same(model.test1!.properties, { hostname: 'a', sshKey: '/home/me/.ssh/id_ed25519' });
+  t.same(model.test1!.containers.app, { port: '80' });
+  t.same(describeHeldBack(heldBack), ['test1, properties: dbPass', 'test1, container app: databaseUrl', 'test1, container app: mirrors', 'test1, container app: mysqlPwd']);
 });
 
 t.test('Nix output in the layout of disnix-capture-infra, strings escaped', async (t) => {

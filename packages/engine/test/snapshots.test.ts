@@ -398,3 +398,21 @@ t.test('storeSnapshot names snapshots by content and makes a generation only for
   await t.rejects(storeSnapshot(root, 'mysql-production', 'testdb', path.join(dir, 'nope')), { code: 'ERR_DYSNOMIA_INPUT' });
   await t.rejects(storeSnapshot(root, '../escape', 'testdb', source), { code: 'ERR_DYSNOMIA_INPUT' });
 });
+
+t.test('a snapshot (a database dump) is readable by its owner only: files 0600, folders 0700, also under folders an earlier version made 0755', async (t) => {
+  const dir = await tempDir(t, 'dysnomia-snapshot-modes-');
+  const root = path.join(dir, 'state');
+  await mkdir(path.join(root, 'snapshots/mysql-production'), { recursive: true, mode: 0o755 });
+  const source = path.join(dir, 'dump');
+  await mkdir(path.join(source, 'more'), { recursive: true });
+  await writeFile(path.join(source, 'dump.sql'), 'INSERT INTO staff VALUES (1, "Ada");\n', { mode: 0o644 });
+  await writeFile(path.join(source, 'more/notes'), 'x\n', { mode: 0o644 });
+  const stored = await storeSnapshot(root, 'mysql-production', 'staff', source);
+  const mode = async (p: string) => (await lstat(p)).mode & 0o777;
+  t.equal(await mode(path.join(stored.path, 'dump.sql')), 0o600);
+  t.equal(await mode(path.join(stored.path, 'more/notes')), 0o600);
+  t.equal(await mode(path.join(stored.path, 'more')), 0o700);
+  t.equal(await mode(stored.path), 0o700);
+  for (const folder of ['snapshots', 'snapshots/mysql-production', 'snapshots/mysql-production/staff']) t.equal(await mode(path.join(root, folder)), 0o700, folder);
+  t.equal(await mode(path.join(source, 'dump.sql')), 0o644, 'the source is left as it is');
+});

@@ -92,7 +92,8 @@ class Parser {
     const lineEnd = this.text.indexOf('\n', this.position);
     const rest = this.text.slice(this.position, lineEnd < 0 ? undefined : lineEnd);
     const equals = rest.indexOf('=');
-    if (equals < 0) throw this.error(`expected key=value, got "${rest.trim()}"`);
+    // The line is not quoted back: it may be a value (a password) someone wrote without its key.
+    if (equals < 0) throw this.error('expected key=value');
     const key = rest.slice(0, equals);
     if (!KEY.test(key)) throw this.error(`"${key}" is not a valid property name (letters, digits and _; no spaces around "=")`);
     this.position += equals + 1;
@@ -157,9 +158,8 @@ class Parser {
     this.skipWhitespace();
     if (this.peek() === '#') this.skipComment();
     if (this.atEnd() || this.peek() === '\n') return;
-    const lineEnd = this.text.indexOf('\n', this.position);
-    const rest = this.text.slice(this.position, lineEnd < 0 ? undefined : lineEnd).trim();
-    throw this.error(`unexpected "${rest}" after the value of "${key}": quote values that contain spaces`);
+    // What follows is part of a value: it is named, never quoted (it may be a secret).
+    throw this.error(`unexpected text after the value of "${key}": quote values that contain spaces`);
   }
 }
 

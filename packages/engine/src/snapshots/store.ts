@@ -1,4 +1,4 @@
-import { cp, mkdir, rename, rm, stat } from 'node:fs/promises';
+import { chmod, cp, lstat, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { DysnomiaError, EXIT_OPERATION_FAILED } from '../errors.js';
 import { createGenerationLink } from './generations.js';
@@ -110,13 +110,31 @@ function result(container: string, component: string, id: string, target: string
   return { container, component, id, relativePath: relativeSnapshotPath(container, component, id), path: target, checksum, generation, createdGeneration, copied };
 }
 
-/** Copies `source` into a hidden folder beside the component's snapshots (same file system, so it can be renamed into place). */
+/**
+ * Copies `source` into a hidden folder beside the component's snapshots
+ * (same file system, so it can be renamed into place). Snapshots are the
+ * data of databases and the like: the snapshots folders are 0700 and what a
+ * snapshot holds is readable by the owner only (0600, 0700 if executable).
+ */
 async function copyToTemporary(root: string, container: string, component: string, source: string): Promise<string> {
   const dir = snapshotsDir(root, container, component);
-  await mkdir(dir, { recursive: true });
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  // Folders made by an earlier version (0755) are closed too.
+  for (let folder = dir; folder !== path.dirname(path.join(root, 'snapshots')); folder = path.dirname(folder)) await chmod(folder, 0o700);
   const temporary = path.join(dir, `.tmp-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}`);
   await cp(source, temporary, { recursive: true, verbatimSymlinks: true, errorOnExist: true, force: false });
+  await makePrivate(temporary);
   return temporary;
+}
+
+/** Owner-only modes for a copied snapshot: folders 0700, files 0600 (0700 if executable); links as they are. */
+async function makePrivate(file: string): Promise<void> {
+  const info = await lstat(file);
+  if (info.isSymbolicLink()) return;
+  if (info.isDirectory()) {
+    for (const name of await readdir(file)) await makePrivate(path.join(file, name));
+    await chmod(file, 0o700);
+  } else await chmod(file, info.mode & 0o100 ? 0o700 : 0o600);
 }
 
 /**
