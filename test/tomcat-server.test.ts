@@ -84,7 +84,8 @@ t.test('activate starts Tomcat (repeatable), deactivate stops it (repeatable), t
   const root = await httpGet(tomcat.url('/'));
   t.equal(root.status, 404, 'Tomcat answers HTTP (no ROOT application: 404)');
   const { stdout: listening } = await run('ss', ['-ltnH', `sport = :${tomcat.httpPort}`]);
-  t.match(listening, `127.0.0.1:${tomcat.httpPort}`, 'by default it listens on 127.0.0.1 only');
+  // Java shows it as the IPv4-mapped [::ffff:127.0.0.1].
+  t.match(listening, new RegExp(`(^|\\s|\\[::ffff:)127\\.0\\.0\\.1\\]?:${tomcat.httpPort}\\s`), 'by default it listens on 127.0.0.1 only');
   t.notMatch(listening, new RegExp(`(\\*|0\\.0\\.0\\.0|\\[::\\]):${tomcat.httpPort}`), 'not on every interface');
 
   const again = await tomcat.activate();
