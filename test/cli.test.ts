@@ -84,7 +84,7 @@ t.test('bad usage: exit status 2, the argument named, a pointer to --help, no st
     [['deploy', '--undeploy', '--rollback'], '--undeploy goes alone (with --profile), not with --rollback'],
     [['deploy', '-i', 'i.json', '-s', 's.js'], '-s SERVICES needs -d DISTRIBUTION'],
     [['activate', '-c', '/tmp', '-C', 'a/../../etc/passwd'], '--container a/../../etc/passwd: a name has no "/"'],
-    [['activate', '-c', 'x/../../etc', '-C', '/dev/null', '-t', 'package'], '--component x/../../etc: a name has no "/"'],
+    [['activate', '-c', 'x/../../etc', '--environment', '-t', 'package'], '--component x/../../etc: a name has no "/"'],
   ];
   for (const [args, message] of cases) {
     const result = await dysnomia(args);

@@ -198,7 +198,7 @@ t.test('bad input: exit status 2 naming the file or the argument', async (t) => 
     [['deploy', '-s', 'services.js', '-d', 'd.js'], /-s SERVICES and -d DISTRIBUTION need -i INFRASTRUCTURE/],
     [['deploy', '-i', infrastructure], /no packages model: pass -P PACKAGES/],
     [['deploy', '-P', packagesModel], /no infrastructure model: pass -i INFRASTRUCTURE/],
-    [['deploy', '-i', infrastructure, '-P', packagesModel, '--max-concurrent-transfers', '0'], /--max-concurrent-transfers takes a positive number/],
+    [['deploy', '-i', infrastructure, '-P', packagesModel, '--max-concurrent-transfers', '0'], /--max-concurrent-transfers takes a whole number from 1 to 1000, not '0'/],
     [['deploy', '-i', infrastructure, '--switch-to-generation', 'x'], /--switch-to-generation takes a generation number/],
     [['deploy', '-i', path.join(dir, 'nope.json'), '-P', packagesModel], /nope\.json: no such file/],
   ];

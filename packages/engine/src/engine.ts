@@ -23,6 +23,7 @@ import { assertEngineCompatible, OPERATION_METHODS } from './plugin.js';
 import type { Container, ContainerProperties, DysnomiaPlugin, Logger, Operation, OperationContext, OperationResult, ProcessRunner } from './plugin.js';
 import { createProcessRunner, runChild } from './process-runner.js';
 import { SearchPaths } from './search-paths.js';
+import { nameProblem } from './names.js';
 import { shellQuote } from './shell-quote.js';
 import { chooseStateDir, StateDir } from './state-dir.js';
 
@@ -178,6 +179,8 @@ export class Engine {
     if (!isPathLike(container) && container.includes('/')) {
       throw new DysnomiaError('ERR_DYSNOMIA_USAGE', `--container ${container}: a name has no "/"; write a path as ./${container} or /…`);
     }
+    const badName = isPathLike(container) ? undefined : nameProblem(container, 'container');
+    if (badName) throw new DysnomiaError('ERR_DYSNOMIA_USAGE', `--container: ${badName}`);
     const searched: string[] = [];
     const found = await this.hooks.resolveContainer.promise({ container, searched });
     if (!found) {
@@ -192,6 +195,9 @@ export class Engine {
 
   /** A container named by a deployment model: the model's properties over the file found by that name, if any. */
   private async modelContainer(name: string, properties: ContainerProperties): Promise<Container> {
+    // A deployment names a container, never a path: it is looked up only inside the containers folders.
+    const badName = nameProblem(name, 'container');
+    if (badName) throw new DysnomiaError('ERR_DYSNOMIA_USAGE', badName);
     const found = await this.hooks.resolveContainer.promise({ container: name, searched: [] });
     if (!found) return { name, properties: { ...properties }, argument: name };
     return { ...found, properties: { ...found.properties, ...properties } };

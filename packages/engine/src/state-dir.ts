@@ -1,6 +1,7 @@
 import { lstat, mkdir, readdir, readFile, readlink, rename, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { DysnomiaError } from './errors.js';
 
 /** Where state lives when nothing else says: Dysnomia's default for root, a dot folder for others. */
 export function defaultStateDir(): string {
@@ -24,10 +25,10 @@ export class StateDir {
   constructor(readonly root: string) {}
 
   activatedMarker(container: string, componentName: string): string {
-    return path.join(this.root, 'activated', container, componentName);
+    return path.join(this.root, 'activated', segment(container), segment(componentName));
   }
   garbageMarker(container: string, componentName: string): string {
-    return path.join(this.root, 'garbage', container, componentName);
+    return path.join(this.root, 'garbage', segment(container), segment(componentName));
   }
   snapshots(container: string, componentName: string): string {
     return path.join(this.root, 'snapshots', container, componentName);
@@ -112,6 +113,14 @@ export async function readMarker(marker: string): Promise<string | undefined> {
   if (info === undefined) return undefined;
   if (info.isSymbolicLink()) return path.resolve(path.dirname(marker), await readlink(marker));
   return (await readFile(marker, 'utf8').catch(() => '')).trim();
+}
+
+/** A name that becomes one folder or file name of the state folder: never "", ".", ".." or anything with a "/" (it would leave its folder). */
+function segment(name: string): string {
+  if (name === '' || name === '.' || name === '..' || name.includes('/') || name.includes('\0')) {
+    throw new DysnomiaError('ERR_DYSNOMIA_USAGE', `${JSON.stringify(name)} cannot name a marker in the state folder: it would leave its folder`);
+  }
+  return name;
 }
 
 async function readdirOrEmpty(dir: string): Promise<string[]> {

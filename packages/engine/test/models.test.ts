@@ -12,6 +12,8 @@ const write = writeModel;
 t.test('infrastructure in JS, JSON, YAML and TS mean the same', async (t) => {
   const dir = await tempDir();
   const object = { test1: { properties: { hostname: 'test1', sshPort: 2222, sshKey: 'keys/id' } }, test2: { properties: { hostname: 'test2' }, system: 'x86_64-linux' } };
+  // The key file must be there: a missing one is an error of the model.
+  await write(dir, 'keys/id', 'not really a key\n');
   const files = [
     await write(dir, 'infra.mjs', `export default ${JSON.stringify(object)};`),
     await write(dir, 'infra.json', JSON.stringify(object)),

@@ -32,17 +32,17 @@ async function models(dir: string, distribution: unknown = { web: ['test1', 'tes
 t.test('services in JSON, YAML and JS objects mean the same; name defaults to the key, paths are relative to the model', async (t) => {
   const dir = await tempDir();
   const { infra, dist } = await models(dir);
-  const object = { web: { pkg: './pkgs/web', type: 'package', dependsOn: { database: 'db' } }, db: { name: 'staff', pkg: 'npm:./db.tgz', type: 'mysql-database' } };
+  const object = { web: { pkg: './pkgs/web', type: 'package', dependsOn: { database: 'db' } }, db: { name: 'db', pkg: 'npm:./db.tgz', type: 'mysql-database' } };
   const files = [
     await write(dir, 'services.json', JSON.stringify(object)),
-    await write(dir, 'services.yaml', 'web:\n  pkg: ./pkgs/web\n  type: package\n  dependsOn: { database: db }\ndb:\n  name: staff\n  pkg: npm:./db.tgz\n  type: mysql-database\n'),
+    await write(dir, 'services.yaml', 'web:\n  pkg: ./pkgs/web\n  type: package\n  dependsOn: { database: db }\ndb:\n  name: db\n  pkg: npm:./db.tgz\n  type: mysql-database\n'),
     await write(dir, 'services.mjs', `export default ${JSON.stringify(object)};`),
   ];
   for (const file of files) {
     const model = await loadServices(file, infra, dist);
     t.match(model.services.web, { key: 'web', name: 'web', type: 'package', pkg: path.join(dir, 'pkgs/web'), targets: [{ target: 'test1', container: 'package' }, { target: 'test2', container: 'package' }] }, path.basename(file));
     t.same(model.services.web!.dependsOn, { database: { service: 'db', targets: [{ target: 'test2', container: 'mysql-test' }] } });
-    t.match(model.services.db, { name: 'staff', pkg: `npm:${path.join(dir, 'db.tgz')}` });
+    t.match(model.services.db, { name: 'db', pkg: `npm:${path.join(dir, 'db.tgz')}` });
     t.same(model.activationOrder, ['db', 'web'], 'dependencies first');
   }
 });
@@ -117,7 +117,8 @@ t.test('bad services models: exit status 2 with the file, and the line for JSON/
   const cases: Array<[string, string, RegExp]> = [
     ['nopkg.json', '{\n  "web": { "type": "package" },\n  "db": { "pkg": "x", "type": "t" }\n}\n', /nopkg\.json:2: service "web": has no "pkg"/],
     ['notype.yaml', 'web:\n  pkg: ./x\ndb:\n  pkg: x\n  type: t\n', /notype\.yaml:2: service "web": has no "type"/],
-    ['name.json', '{"web": {"name": 3, "pkg": "x", "type": "package"}, "db": {"pkg": "x", "type": "t"}}', /name\.json:1: service "web": "name" must be a non-empty string/],
+    ['name.json', '{"web": {"name": 3, "pkg": "x", "type": "package"}, "db": {"pkg": "x", "type": "t"}}', /name\.json:1: service "web": "name" must be the service's key "web" \(as in Disnix\), not a number/],
+    ['other-name.json', '{"web": {"name": "frontend", "pkg": "x", "type": "package"}, "db": {"pkg": "x", "type": "t"}}', /other-name\.json:1: service "web": "name" must be the service's key "web" \(as in Disnix\), not "frontend"/],
     ['badpkg.yaml', 'web:\n  type: package\n  pkg: [a]\ndb: { pkg: x, type: t }\n', /badpkg\.yaml:3: service "web": expected a folder, a tarball, "npm:<spec>", a component\(\.\.\.\) or a function of the dependencies, got a list/],
     ['dep.yaml', 'web:\n  pkg: x\n  type: package\n  dependsOn:\n    database: dbb\ndb: { pkg: x, type: t }\n', /dep\.yaml:5: service "web": dependsOn database: "dbb" is not a service of the model \(services: web, db\)/],
     ['conn.json', '{"web": {"pkg": "x", "type": "package", "connectsTo": ["nope"]}, "db": {"pkg": "x", "type": "t"}}', /conn\.json:1: service "web": connectsTo 0: "nope" is not a service/],

@@ -11,6 +11,8 @@ import { acquireLock, profileLockFile, releaseLock } from '../locks/profile-lock
 import type { LockHolder } from '../locks/profile-lock.js';
 import { isOperation } from '../plugin.js';
 import { isEntryName } from '../store/entry-name.js';
+import { nameProblem } from '../names.js';
+import { assertProfileName } from '../profiles/names.js';
 import { moduleIn } from '../search-paths.js';
 import type { AgentHello, AgentRequest, AgentResponse, DescribeResult } from './protocol.js';
 
@@ -139,6 +141,9 @@ export class Agent {
         if (!isOperation(request.operation)) throw new DysnomiaError('ERR_DYSNOMIA_USAGE', `unknown operation ${JSON.stringify(request.operation)}`);
         if (!isEntryName(request.entry)) throw new DysnomiaError('ERR_DYSNOMIA_USAGE', `not a store entry: ${JSON.stringify(request.entry)}`);
         if (request.moduleEntry !== undefined && !isEntryName(request.moduleEntry)) throw new DysnomiaError('ERR_DYSNOMIA_USAGE', `not a store entry: ${JSON.stringify(request.moduleEntry)}`);
+        // Names only: a path from a coordinator would reach files outside the containers and modules folders.
+        const badName = nameProblem(request.type, 'type') ?? nameProblem(request.container, 'container');
+        if (badName) throw new DysnomiaError('ERR_DYSNOMIA_USAGE', badName);
         const engine = await this.engine();
         const outcome = await engine.run({
           operation: request.operation,
@@ -154,10 +159,12 @@ export class Agent {
         return { kind: 'done', value: { ...machine, cores: os.availableParallelism() } satisfies DescribeResult };
       }
       case 'lock': {
+        assertProfileName(request.profile);
         const outcome = await acquireLock(profileLockFile(this.stateDir, request.profile), request.holder, request.breaking);
         return outcome.acquired ? { kind: 'done', value: { locked: true } } : { kind: 'refused', holder: outcome.holder };
       }
       case 'unlock':
+        assertProfileName(request.profile);
         return { kind: 'done', value: { released: await releaseLock(profileLockFile(this.stateDir, request.profile), request.holder) } };
       default:
         throw new DysnomiaError('ERR_DYSNOMIA_USAGE', `unknown request ${JSON.stringify((request as { kind?: unknown }).kind)}`);

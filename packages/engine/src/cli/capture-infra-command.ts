@@ -11,9 +11,9 @@ import { DysnomiaError, EXIT_OPERATION_FAILED } from '../errors.js';
 import { loadInfrastructure } from '../models/infrastructure.js';
 import { chooseStateDir } from '../state-dir.js';
 import { Store } from '../store/store.js';
-import { DEFAULT_MAX_CONCURRENT_TRANSFERS } from './deploy-command.js';
+import { DEFAULT_MAX_CONCURRENT_TRANSFERS, MAX_CONCURRENT_TRANSFERS } from './deploy-command.js';
 import { TIME_LIMIT_OPTIONS, TIME_LIMITS_HELP, timeLimitsFrom } from '../remote/time-limits.js';
-import { parseOptions } from './run-cli.js';
+import { countOption, parseOptions } from './run-cli.js';
 
 export const HELP = `Usage: dysnomia capture-infra -i INFRASTRUCTURE [OPTION]...
 
@@ -86,7 +86,7 @@ export async function captureInfraCommand(argv: string[]): Promise<number> {
   if (format !== 'json' && format !== 'nix') throw usage(`--format takes json or nix, not '${format}'`);
   if (values.json && format !== 'json') throw usage('--json prints JSON: it goes without --format=nix');
   const limit = values['max-concurrent-transfers'] ?? String(DEFAULT_MAX_CONCURRENT_TRANSFERS);
-  if (!/^[1-9]\d*$/.test(limit)) throw usage(`--max-concurrent-transfers takes a positive number, not '${limit}'`);
+  const maxConcurrent = countOption('max-concurrent-transfers', limit, MAX_CONCURRENT_TRANSFERS);
   const timeLimits = timeLimitsFrom(values);
   const output = values.output === undefined ? undefined : path.resolve(values.output);
   if (output !== undefined) await checkOutputFolder(output, values.output!);
@@ -100,7 +100,7 @@ export async function captureInfraCommand(argv: string[]): Promise<number> {
       infrastructure,
       store: Store.at(chooseStateDir(config.stateDir)),
       reporter,
-      maxConcurrent: Number(limit),
+      maxConcurrent,
       acceptNewHostKeys: values['accept-new-host-keys'] === true,
       ...(values['known-hosts'] ? { knownHostsFile: values['known-hosts'] } : {}),
       timeLimits,

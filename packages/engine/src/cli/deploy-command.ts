@@ -3,7 +3,7 @@ import { DysnomiaError } from '../errors.js';
 import { deployPackages, modelDir, profileAction, sourceBuilder } from '../deploy/deploy-packages.js';
 import type { DeployOptions, DeployResult, ProfileAction } from '../deploy/deploy-packages.js';
 import { jsonReporter, plainReporter, terminalReporter } from '../deploy/progress.js';
-import { loadInfrastructure } from '../models/infrastructure.js';
+import { loadInfrastructure, MAX_CORES } from '../models/infrastructure.js';
 import { loadDistribution } from '../models/distribution.js';
 import { loadPackagesModel } from '../models/packages.js';
 import { loadServices } from '../models/services.js';
@@ -18,9 +18,11 @@ import { parseGenerationSelector } from '../profiles/profiles.js';
 import { chooseStateDir } from '../state-dir.js';
 import { Store } from '../store/store.js';
 import { TIME_LIMIT_OPTIONS, TIME_LIMITS_HELP, timeLimitsFrom } from '../remote/time-limits.js';
-import { parseOptions } from './run-cli.js';
+import { countOption, parseOptions } from './run-cli.js';
 
 export const DEFAULT_MAX_CONCURRENT_TRANSFERS = 4;
+/** More targets at once than this is a typo, not a setting. */
+export const MAX_CONCURRENT_TRANSFERS = 1000;
 
 export const HELP = `Usage: dysnomia deploy -s SERVICES -i INFRASTRUCTURE -d DISTRIBUTION [OPTION]...
        dysnomia deploy -i INFRASTRUCTURE -P PACKAGES [OPTION]...
@@ -194,9 +196,9 @@ export async function deployCommand(argv: string[]): Promise<number> {
     }
   }
   const limit = values['max-concurrent-transfers'] ?? String(DEFAULT_MAX_CONCURRENT_TRANSFERS);
-  if (!/^[1-9]\d*$/.test(limit)) throw usage(`--max-concurrent-transfers takes a positive number, not '${limit}'`);
+  const maxConcurrent = countOption('max-concurrent-transfers', limit, MAX_CONCURRENT_TRANSFERS);
   const activations = values['max-concurrent-activations'];
-  if (activations !== undefined && !/^[1-9]\d*$/.test(activations)) throw usage(`--max-concurrent-activations takes a positive number, not '${activations}'`);
+  const activationsPerTarget = activations === undefined ? undefined : countOption('max-concurrent-activations', activations, MAX_CORES);
 
   const timeLimits = timeLimitsFrom(values);
   const config = await loadConfig(process.cwd());
@@ -205,7 +207,7 @@ export async function deployCommand(argv: string[]): Promise<number> {
     store: Store.at(chooseStateDir(config.stateDir)),
     profile,
     reporter,
-    maxConcurrent: Number(limit),
+    maxConcurrent,
     acceptNewHostKeys: values['accept-new-host-keys'] === true,
     ...(values['known-hosts'] ? { knownHostsFile: values['known-hosts'] } : {}),
     timeLimits,
@@ -220,7 +222,7 @@ export async function deployCommand(argv: string[]): Promise<number> {
         ...common,
         dryRun: values['dry-run'] === true,
         breakStaleLock: values['break-stale-lock'] === true,
-        ...(activations ? { activationsPerTarget: Number(activations) } : {}),
+        ...(activationsPerTarget ? { activationsPerTarget } : {}),
         typePlugins: new TypePlugins(config, values.services ? [modelDir(values.services)] : []),
         debug: values.debug === true,
       };

@@ -30,6 +30,12 @@ export async function runCli(program: string, main: (argv: string[]) => Promise<
   }
 }
 
+/** A count option's value (--max-concurrent-transfers=N): a whole number from 1 to `max`, else a usage error naming the option. */
+export function countOption(option: string, raw: string, max: number): number {
+  if (!/^[1-9]\d*$/.test(raw) || Number(raw) > max) throw new DysnomiaError('ERR_DYSNOMIA_USAGE', `--${option} takes a whole number from 1 to ${max}, not '${raw}'`);
+  return Number(raw);
+}
+
 /** node:util parseArgs, with its errors turned into usage errors naming the argument. */
 type OptionSpec = { type: 'string' | 'boolean'; short?: string; multiple?: boolean };
 type ParsedOptions<T extends Record<string, OptionSpec>> = ReturnType<typeof parseArgs<{ args: string[]; options: T; allowPositionals: true; strict: true }>>;

@@ -1,12 +1,24 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { DysnomiaError } from '../errors.js';
+import { nameProblem } from '../names.js';
 import type { Container, ContainerProperties } from '../plugin.js';
 import { parseContainerFile, parseJsonContainer } from './parse-container-file.js';
 
 const JSON_SUFFIX = '.json';
 
+/** A container file larger than this is not a container configuration. */
+const MAX_CONTAINER_BYTES = 1024 * 1024;
+
 export async function readProperties(file: string): Promise<ContainerProperties> {
+  // Checked before reading: a FIFO or a device given as a container would block the read forever.
+  const info = await stat(file).catch(() => undefined);
+  if (info !== undefined && !info.isFile() && !info.isDirectory()) {
+    throw new DysnomiaError('ERR_DYSNOMIA_CONTAINER_NOT_FOUND', `${file}: cannot read container configuration: not a regular file`);
+  }
+  if (info !== undefined && info.size > MAX_CONTAINER_BYTES) {
+    throw new DysnomiaError('ERR_DYSNOMIA_CONTAINER_NOT_FOUND', `${file}: cannot read container configuration: ${info.size} bytes is more than a container file may have (${MAX_CONTAINER_BYTES})`);
+  }
   let text: string;
   try {
     text = await readFile(file, 'utf8');
@@ -30,8 +42,9 @@ async function isFile(p: string): Promise<boolean> {
   return stat(p).then((s) => s.isFile(), () => false);
 }
 
-/** `<dir>/<name>`, then `<dir>/<name>.json`, in each folder in turn. */
+/** `<dir>/<name>`, then `<dir>/<name>.json`, in each folder in turn; a name that could leave its folder finds nothing. */
 export async function findContainerFile(dirs: readonly string[], name: string, searched: string[]): Promise<string | undefined> {
+  if (nameProblem(name, 'container') !== undefined) return undefined;
   for (const dir of dirs) {
     for (const candidate of [path.join(dir, name), path.join(dir, name + JSON_SUFFIX)]) {
       if (await isFile(candidate)) return candidate;

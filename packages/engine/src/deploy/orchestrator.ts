@@ -53,9 +53,8 @@ function lockRefusal(where: string, profile: string, holder: LockHolder, breakSt
  * Takes the coordinator's lock of a profile, breaking it only when asked and
  * its holder is gone. Returns the release function.
  */
-export async function lockCoordinator(stateDir: string, profile: string, breakStale: boolean): Promise<() => Promise<void>> {
+export async function lockCoordinator(stateDir: string, profile: string, breakStale: boolean, holder: LockHolder = currentHolder()): Promise<() => Promise<void>> {
   const file = profileLockFile(stateDir, profile);
-  const holder = currentHolder();
   let outcome = await acquireLock(file, holder);
   if (!outcome.acquired && breakStale && holderIsDead(outcome.holder)) outcome = await acquireLock(file, holder, outcome.holder);
   if (!outcome.acquired) throw lockRefusal('on this machine', profile, outcome.holder, breakStale);
@@ -75,7 +74,9 @@ export async function runTransition(to: TransitionTarget, options: OrchestratorO
   const { reporter, profile, store } = options;
   const manifests = new Manifests(store.stateDir, profile);
   const next: Deployment = to.kind === 'new' ? to.deployment : to.manifest;
-  const release = options.dryRun ? async () => {} : await lockCoordinator(store.stateDir, profile, options.breakStaleLock);
+  // One holder here and on every target: a local target sharing this state folder finds its own lock, not another deploy's.
+  const holder = currentHolder();
+  const release = options.dryRun ? async () => {} : await lockCoordinator(store.stateDir, profile, options.breakStaleLock, holder);
   const failures = new Map<string, string>();
   let sessions = new Map<string, TargetSession>();
   try {
@@ -129,7 +130,6 @@ export async function runTransition(to: TransitionTarget, options: OrchestratorO
 
     const links = new Map<string, AgentLink>();
     await forEachLimited([...sessions.keys()], options.maxConcurrent, async (name) => void links.set(name, await sessions.get(name)!.agent()));
-    const holder = currentHolder();
     const lockedTargets: string[] = [];
     try {
       await lockTargets(links, holder, lockedTargets, options);

@@ -1,5 +1,6 @@
 import type { Infrastructure, InfrastructureTarget } from './infrastructure.js';
-import { loadModelFile, modelError } from './load-model.js';
+import { hasOwn, nameProblem } from '../names.js';
+import { loadModelFile, modelError, readingModel } from './load-model.js';
 import type { ModelSource } from './load-model.js';
 
 /** One mapping of a service: a target and, when the model names one, a container (else the service's type, as Disnix). */
@@ -21,7 +22,8 @@ export type DistributionArgument = Record<string, { targets: Array<{ target: Inf
 const isObject = (value: unknown): value is Record<string, unknown> => value !== null && typeof value === 'object' && !Array.isArray(value);
 
 export async function loadDistribution(file: string, infrastructure: Infrastructure): Promise<Distribution> {
-  return parseDistribution(await loadModelFile(file, 'distribution'), infrastructure);
+  const source = await loadModelFile(file, 'distribution');
+  return readingModel(source, 'distribution', () => parseDistribution(source, infrastructure));
 }
 
 /**
@@ -43,6 +45,8 @@ export async function parseDistribution(source: ModelSource, infrastructure: Inf
   if (!isObject(value)) throw modelError(source, [], 'the distribution model must map service names to targets');
   const mappings: Record<string, TargetMapping[]> = {};
   for (const [service, raw] of Object.entries(value)) {
+    const badName = nameProblem(service, 'service');
+    if (badName) throw modelError(source, [service], badName, true);
     const fail = (keys: Array<string | number>, message: string) => modelError(source, [service, ...keys], `service "${service}": ${message}`);
     mappings[service] = parseMappings(raw, infrastructure, fail);
   }
@@ -73,7 +77,10 @@ export function parseMappings(raw: unknown, infrastructure: Infrastructure, fail
       if (!isObject(item) || !('target' in item)) throw fail(keys, `mapping ${index + 1}: expected { target, container? }`);
       const extra = Object.keys(item).find((key) => key !== 'target' && key !== 'container');
       if (extra !== undefined) throw fail([...keys, extra], `mapping ${index + 1}: unknown key "${extra}" (known keys: target, container)`);
-      if (item.container !== undefined && (typeof item.container !== 'string' || item.container === '')) throw fail([...keys, 'container'], `mapping ${index + 1}: container must be a container name`);
+      if (item.container !== undefined) {
+        const badContainer = nameProblem(item.container, 'container');
+        if (badContainer) throw fail([...keys, 'container'], `mapping ${index + 1}: ${badContainer}`);
+      }
       targetValue = item.target;
       container = item.container as string | undefined;
     }
@@ -89,23 +96,25 @@ export function parseMappings(raw: unknown, infrastructure: Infrastructure, fail
 }
 
 function targetName(value: unknown, infrastructure: Infrastructure): string | undefined {
-  if (typeof value === 'string') return value in infrastructure ? value : undefined;
+  if (typeof value === 'string') return hasOwn(infrastructure, value) ? value : undefined;
   if (!isObject(value)) return undefined;
   const targets = Object.values(infrastructure);
   const same = targets.find((target) => (target as unknown) === value);
   if (same) return same.name;
   // A copy (spread, or a hand-written object): by its name, then by its address as Disnix identifies targets.
-  if (typeof value.name === 'string' && value.name in infrastructure) return value.name;
+  if (typeof value.name === 'string' && hasOwn(infrastructure, value.name)) return value.name;
   const properties = value.properties;
   if (!isObject(properties)) return undefined;
   const matches = targets.filter((target) => properties[target.targetProperty] === target.hostname);
   return matches.length === 1 ? matches[0]!.name : undefined;
 }
 
+/** A target as an error names it; an object is never printed (its properties may hold secrets). */
 function describeTarget(value: unknown): string {
-  if (typeof value === 'string') return `target "${value}"`;
+  if (typeof value === 'string') return `target ${JSON.stringify(value)}`;
   if (value === undefined) return 'an undefined target (a misspelt infrastructure.<name>?)';
-  return `the target ${JSON.stringify(value)?.slice(0, 80) ?? String(value)}`;
+  if (isObject(value)) return 'a target object that matches no target by identity, name or address';
+  return `a ${value === null ? 'null' : typeof value} (not a target)`;
 }
 
 /** The distribution as a services model function gets it. */

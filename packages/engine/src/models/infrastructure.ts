@@ -1,6 +1,8 @@
+import { statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { loadModelFile, modelError } from './load-model.js';
+import { controlCharacterAt, nameProblem } from '../names.js';
+import { loadModelFile, modelError, readingModel } from './load-model.js';
 import type { ModelSource } from './load-model.js';
 
 export type ClientInterface = 'ssh' | 'local';
@@ -27,17 +29,34 @@ const LOCAL_NAMES = new Set(['localhost', '127.0.0.1', '::1']);
 const SSH_PROPERTIES = ['sshPort', 'sshUser', 'sshKey', 'sshKnownHosts'];
 
 const isObject = (value: unknown): value is Record<string, unknown> => value !== null && typeof value === 'object' && !Array.isArray(value);
+/** More operations at once than any machine has cores is a mistake, not a setting. */
+export const MAX_CORES = 1024;
 
 export async function loadInfrastructure(file: string): Promise<Infrastructure> {
   const source = await loadModelFile(file, 'infrastructure');
-  if (typeof source.value !== 'function') return parseInfrastructure(source);
-  let value: unknown;
-  try {
-    value = await (source.value as () => unknown)();
-  } catch (error) {
-    throw functionFailed(source, error);
+  let value = source.value;
+  if (typeof value === 'function') {
+    try {
+      value = await (value as () => unknown)();
+    } catch (error) {
+      throw functionFailed(source, error);
+    }
   }
-  return parseInfrastructure({ ...source, value });
+  const infrastructure = await readingModel(source, 'infrastructure', () => parseInfrastructure({ ...source, value }));
+  checkKeyFiles(infrastructure, source);
+  return infrastructure;
+}
+
+/** The key files SSH targets name are read when connecting: a missing one is said now, with the model's line, before anything is built. */
+function checkKeyFiles(infrastructure: Infrastructure, source: ModelSource): void {
+  for (const target of Object.values(infrastructure)) {
+    const key = target.properties.sshKey;
+    if (target.clientInterface !== 'ssh' || typeof key !== 'string') continue;
+    const info = statSync(key, { throwIfNoEntry: false });
+    if (!info?.isFile()) {
+      throw modelError(source, [target.name, 'properties', 'sshKey'], `target "${target.name}": properties.sshKey: ${info === undefined ? 'no such file' : 'not a regular file'}: ${key}`);
+    }
+  }
 }
 
 function functionFailed(source: ModelSource, error: unknown): Error {
@@ -65,6 +84,8 @@ export function parseInfrastructure(source: ModelSource): Infrastructure {
   if (!isObject(value)) throw modelError(source, [], 'the infrastructure model must be an object mapping target names to targets');
   const targets: Infrastructure = {};
   for (const [name, raw] of Object.entries(value)) {
+    const badName = nameProblem(name, 'target');
+    if (badName) throw modelError(source, [name], badName, true);
     const fail = (keys: Array<string | number>, message: string, ofKey = false) => modelError(source, [name, ...keys], `target "${name}": ${message}`, ofKey);
     if (!isObject(raw)) throw fail([], 'must be an object with "properties" (hostname, …)');
     for (const key of Object.keys(raw)) {
@@ -74,6 +95,12 @@ export function parseInfrastructure(source: ModelSource): Infrastructure {
     if (!isObject(properties)) throw fail(['properties'], '"properties" must be an object');
     const containers = raw.containers ?? {};
     if (!isObject(containers) || !Object.values(containers).every(isObject)) throw fail(['containers'], '"containers" must map container names to objects of properties');
+    for (const container of Object.keys(containers)) {
+      const badContainer = nameProblem(container, 'container');
+      if (badContainer) throw fail(['containers', container], badContainer, true);
+    }
+    const controlAt = controlCharacterAt(properties, ['properties']) ?? controlCharacterAt(containers, ['containers']);
+    if (controlAt) throw fail(controlAt, `${controlAt.join('.')} holds a NUL byte, which no program can receive (the value is not shown: it may be a secret)`);
     const targetProperty = raw.targetProperty ?? 'hostname';
     if (typeof targetProperty !== 'string') throw fail(['targetProperty'], '"targetProperty" must be a property name');
     const hostname = properties[targetProperty] ?? (raw.clientInterface === 'local' ? 'localhost' : undefined);
@@ -87,7 +114,9 @@ export function parseInfrastructure(source: ModelSource): Infrastructure {
     const clientInterface = clientInterfaceOf(raw.clientInterface, hostname, properties);
     if (clientInterface === undefined) throw fail(['clientInterface'], `clientInterface must be "ssh" or "local", not ${JSON.stringify(raw.clientInterface)}`);
     if (raw.system !== undefined && typeof raw.system !== 'string') throw fail(['system'], '"system" must be a string');
-    if (raw.numOfCores !== undefined && !Number.isInteger(raw.numOfCores)) throw fail(['numOfCores'], '"numOfCores" must be a whole number');
+    if (raw.numOfCores !== undefined && !(Number.isInteger(raw.numOfCores) && (raw.numOfCores as number) >= 1 && (raw.numOfCores as number) <= MAX_CORES)) {
+      throw fail(['numOfCores'], `"numOfCores" must be a whole number from 1 to ${MAX_CORES}`);
+    }
     targets[name] = {
       name,
       properties: resolveLocalPaths(properties, path.dirname(source.file)),

@@ -1,4 +1,4 @@
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -13,6 +13,11 @@ export interface ModelSource {
   lineOf(keys: Array<string | number>, ofKey?: boolean): number | undefined;
 }
 
+/** A model larger than this is a mistake (or an attack), not a deployment. */
+export const MAX_MODEL_BYTES = 16 * 1024 * 1024;
+/** YAML aliases a model may use: enough for any real model, far too few for an alias bomb. */
+const MAX_YAML_ALIASES = 100;
+
 const JS = new Set(['.js', '.mjs', '.cjs']);
 const TS = new Set(['.ts', '.mts', '.cts']);
 const YAML = new Set(['.yaml', '.yml']);
@@ -25,6 +30,11 @@ const YAML = new Set(['.yaml', '.yml']);
 export async function loadModelFile(file: string, kind: string): Promise<ModelSource> {
   const absolute = path.resolve(file);
   const extension = path.extname(absolute).toLowerCase();
+  // Checked before anything reads it: a FIFO or a device would block a read forever.
+  const info = await stat(absolute).catch(() => undefined);
+  if (info === undefined) throw new DysnomiaError('ERR_DYSNOMIA_INPUT', `${kind} model ${absolute}: no such file`);
+  if (!info.isFile()) throw new DysnomiaError('ERR_DYSNOMIA_INPUT', `${kind} model ${absolute}: not a regular file`);
+  if (info.size > MAX_MODEL_BYTES) throw new DysnomiaError('ERR_DYSNOMIA_INPUT', `${kind} model ${absolute}: ${info.size} bytes is more than a model may have (${MAX_MODEL_BYTES})`);
   let text: string | undefined;
   if (!JS.has(extension)) {
     try {
@@ -53,7 +63,15 @@ async function importModule(url: string, file: string, kind: string): Promise<un
     throw new DysnomiaError('ERR_DYSNOMIA_INPUT', reason.startsWith(`${url}:`) ? reason.replace(url, file) : `${file}: cannot load the ${kind} model: ${reason}`, { cause: error });
   }
   if (!('default' in module)) throw new DysnomiaError('ERR_DYSNOMIA_INPUT', `${file}: the ${kind} model has no default export`);
-  return module.default;
+  const value = module.default;
+  if (value !== null && typeof value === 'object' && typeof (value as { then?: unknown }).then === 'function') {
+    try {
+      return await value;
+    } catch (error) {
+      throw new DysnomiaError('ERR_DYSNOMIA_INPUT', `${file}: the ${kind} model's default export is a promise that failed: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+  return value;
 }
 
 async function importTypeScript(file: string, text: string, kind: string): Promise<unknown> {
@@ -107,7 +125,11 @@ async function parseData(file: string, text: string, json: boolean): Promise<Mod
       const line = error.linePos?.[0]?.line;
       throw inputError('ERR_DYSNOMIA_INPUT', { file, ...(line ? { line } : {}) }, `invalid YAML: ${error.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}`);
     }
-    value = document.toJS();
+    try {
+      value = document.toJS({ maxAliasCount: MAX_YAML_ALIASES });
+    } catch (error) {
+      throw inputError('ERR_DYSNOMIA_INPUT', { file }, `invalid YAML: ${(error as Error).message.split('\n')[0]}`);
+    }
   }
   return {
     file,
@@ -130,6 +152,20 @@ async function parseData(file: string, text: string, json: boolean): Promise<Mod
       return undefined;
     },
   };
+}
+
+/**
+ * Runs a model's checks, so that what a JS model does while it is read (a
+ * getter that throws, a value that is not what it seems) is a model error
+ * naming the file, never an internal error.
+ */
+export async function readingModel<T>(source: ModelSource, kind: string, check: () => T | Promise<T>): Promise<T> {
+  try {
+    return await check();
+  } catch (error) {
+    if (error instanceof DysnomiaError) throw error;
+    throw modelError(source, [], `reading the ${kind} model failed: ${error instanceof Error ? error.message : String(error)}`);
+  }
 }
 
 /** An error about a model value: `file:line: message` when the line is known. */

@@ -1,8 +1,10 @@
+import { hasOwn, nameProblem } from '../names.js';
 import path from 'node:path';
 import { isBuildFunctionComponent } from '../store/build-function.js';
 import type { BuildFunctionComponent } from '../store/build-function.js';
 import type { Infrastructure } from './infrastructure.js';
-import { loadModelFile, modelError } from './load-model.js';
+import { loadModelFile, modelError, readingModel } from './load-model.js';
+import type { ModelSource } from './load-model.js';
 
 /** A package as the store takes it: a folder or tarball (absolute), `npm:<spec>`, or a built component. */
 export type PackageSource = string | BuildFunctionComponent;
@@ -17,6 +19,10 @@ export type PackagesModel = Record<string, PackageSource[]>;
  */
 export async function loadPackagesModel(file: string, infrastructure: Infrastructure): Promise<PackagesModel> {
   const source = await loadModelFile(file, 'packages');
+  return readingModel(source, 'packages', () => parsePackages(source, infrastructure));
+}
+
+async function parsePackages(source: ModelSource, infrastructure: Infrastructure): Promise<PackagesModel> {
   const dir = path.dirname(source.file);
   let value = source.value;
   if (typeof value === 'function') {
@@ -31,7 +37,9 @@ export async function loadPackagesModel(file: string, infrastructure: Infrastruc
   }
   const model: PackagesModel = {};
   for (const [target, list] of Object.entries(value as Record<string, unknown>)) {
-    if (!(target in infrastructure)) {
+    const badName = nameProblem(target, 'target');
+    if (badName) throw modelError(source, [target], badName, true);
+    if (!hasOwn(infrastructure, target)) {
       throw modelError(source, [target], `target "${target}" is not in the infrastructure model (targets: ${Object.keys(infrastructure).join(', ')})`, true);
     }
     if (!Array.isArray(list)) throw modelError(source, [target], `target "${target}": the packages must be a list`);
@@ -57,5 +65,6 @@ export function resolvePackage(spec: string, dir: string): string {
 function describe(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'a list';
-  return typeof value === 'object' ? 'an object' : JSON.stringify(value);
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  return typeof value === 'object' ? 'an object' : typeof value === 'string' ? 'an empty string' : typeof value;
 }

@@ -1,10 +1,11 @@
 import path from 'node:path';
 import { inputError } from '../errors.js';
+import { controlCharacterAt, hasOwn, nameProblem } from '../names.js';
 import { isBuildFunctionComponent } from '../store/build-function.js';
 import { distributionArgument, parseMappings } from './distribution.js';
 import type { Distribution, DistributionArgument } from './distribution.js';
 import type { Infrastructure, InfrastructureTarget } from './infrastructure.js';
-import { loadModelFile, modelError } from './load-model.js';
+import { loadModelFile, modelError, readingModel } from './load-model.js';
 import type { ModelSource } from './load-model.js';
 import { resolvePackage } from './packages.js';
 import type { PackageSource } from './packages.js';
@@ -83,7 +84,8 @@ export function currentSystem(): string {
 }
 
 export async function loadServices(file: string, infrastructure: Infrastructure, distribution: Distribution): Promise<ServicesModel> {
-  return parseServices(await loadModelFile(file, 'services'), infrastructure, distribution);
+  const source = await loadModelFile(file, 'services');
+  return readingModel(source, 'services', () => parseServices(source, infrastructure, distribution));
 }
 
 /**
@@ -104,7 +106,7 @@ export async function parseServices(source: ModelSource, infrastructure: Infrast
         get() {
           // As in Nix, the services are the model's own result: readable once the function returned (from pkg functions).
           if (declared === undefined) throw new Error(`invDistribution.${name}.services can be read from pkg functions, not while the services model is being evaluated`);
-          return Object.fromEntries(mapped.filter((service) => service in declared!).map((service) => [service, declared![service]]));
+          return Object.fromEntries(mapped.filter((service) => hasOwn(declared!, service)).map((service) => [service, declared![service]]));
         },
       });
     }
@@ -120,20 +122,24 @@ export async function parseServices(source: ModelSource, infrastructure: Infrast
   const dir = path.dirname(source.file);
 
   for (const service of Object.keys(distribution.mappings)) {
-    if (!(service in declarations)) {
+    if (!hasOwn(declarations, service)) {
       throw modelError(distribution.source, [service], `service "${service}" is not in the services model ${source.file} (services: ${Object.keys(declarations).join(', ') || 'none'})`, true);
     }
   }
 
   const services: Record<string, Service> = {};
   for (const [key, raw] of Object.entries(declarations)) {
+    const badKey = nameProblem(key, 'service');
+    if (badKey) throw modelError(source, [key], badKey, true);
     const fail = (keys: Array<string | number>, message: string, ofKey = false) => modelError(source, [key, ...keys], `service "${key}": ${message}`, ofKey);
     if (!isObject(raw)) throw fail([], 'must be an object { name, pkg, type, dependsOn?, connectsTo? }');
     const name = raw.name ?? key;
-    if (typeof name !== 'string' || name === '') throw fail(['name'], '"name" must be a non-empty string');
+    // Disnix's rule: a service's name is its key, so a name in a message or a marker is always the one the model uses.
+    if (name !== key) throw fail(['name'], `"name" must be the service's key ${JSON.stringify(key)} (as in Disnix), not ${typeof name === 'string' ? JSON.stringify(name) : `a ${typeof name}`}`);
     if (raw.type === undefined) throw fail([], 'has no "type" (e.g. "package", "process", "mysql-database")');
-    if (typeof raw.type !== 'string' || raw.type === '') throw fail(['type'], '"type" must be a non-empty string');
-    const type = raw.type;
+    const badType = nameProblem(raw.type, 'type');
+    if (badType) throw fail(['type'], badType);
+    const type = raw.type as string;
     if (raw.pkg === undefined) throw fail([], 'has no "pkg" (a folder, a tarball, "npm:<spec>", a component(...) or a function of its dependencies)');
     const pkg = pkgOf(raw.pkg, dir, (message) => fail(['pkg'], message));
     const properties = Object.fromEntries(Object.entries(raw).filter(([k]) => !RESERVED.has(k)));
@@ -181,11 +187,18 @@ function providedContainers(raw: Record<string, unknown>, properties: Record<str
   const result: Record<string, Record<string, unknown>> = {};
   if (raw.providesContainers !== undefined) {
     if (!isObject(raw.providesContainers) || !Object.values(raw.providesContainers).every(isObject)) throw fail(['providesContainers'], '"providesContainers" must map container names to objects of properties');
-    Object.assign(result, raw.providesContainers);
+    for (const [container, props] of Object.entries(raw.providesContainers)) {
+      const bad = nameProblem(container, 'container');
+      if (bad) throw fail(['providesContainers', container], bad);
+      const controlAt = controlCharacterAt(props);
+      if (controlAt) throw fail(['providesContainers', container, ...controlAt], `providesContainers.${container}.${controlAt.join('.')} holds a NUL byte, which no program can receive (the value is not shown: it may be a secret)`);
+      result[container] = props as Record<string, unknown>;
+    }
   }
   if (raw.providesContainer !== undefined) {
-    if (typeof raw.providesContainer !== 'string' || raw.providesContainer === '') throw fail(['providesContainer'], '"providesContainer" must be a container name');
-    result[raw.providesContainer] = { ...properties };
+    const bad = nameProblem(raw.providesContainer, 'container');
+    if (bad) throw fail(['providesContainer'], bad);
+    result[raw.providesContainer as string] = { ...properties };
   }
   return result;
 }
@@ -224,7 +237,7 @@ function dependencyRefs(
 }
 
 function serviceKey(item: unknown, declarations: Record<string, unknown>, services: Record<string, Service>): string | undefined {
-  if (typeof item === 'string') return item in services ? item : Object.values(services).find((s) => s.name === item)?.key;
+  if (typeof item === 'string') return hasOwn(services, item) ? item : undefined;
   if (!isObject(item)) return undefined;
   const same = Object.keys(declarations).find((key) => declarations[key] === item);
   if (same !== undefined) return same;

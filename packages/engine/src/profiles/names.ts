@@ -1,20 +1,20 @@
 import { DysnomiaError } from '../errors.js';
 
-/** A profile is a file name in profiles/: no slash, no leading dot, and not shaped like a generation link. */
+/** Why `name` cannot name a profile, or undefined. */
+function profileNameProblem(name: string): string | undefined {
+  if (name === '') return 'it is empty';
+  if (name.includes('/')) return 'it has a "/"';
+  if (/[\x00-\x1f\x7f]/.test(name)) return 'it has a control character (a newline, say)';
+  if (name.startsWith('.')) return 'it starts with a dot';
+  if (/-\d+-link$/.test(name)) return 'it ends like a generation link (-N-link)';
+  if (name.length > 200) return 'it is longer than 200 characters';
+  return undefined;
+}
+
+/** A profile is a file name in profiles/: no slash, no control character, no leading dot, and not shaped like a generation link. */
 export function assertProfileName(name: string): string {
-  const why =
-    name === ''
-      ? 'it is empty'
-      : name.includes('/') || name.includes('\0')
-        ? 'it has a "/"'
-        : name.startsWith('.')
-          ? 'it starts with a dot'
-          : /-\d+-link$/.test(name)
-            ? 'it ends like a generation link (-N-link)'
-            : name.length > 200
-              ? 'it is longer than 200 characters'
-              : undefined;
-  if (why !== undefined) throw new DysnomiaError('ERR_DYSNOMIA_USAGE', `invalid profile name '${name}': ${why}`);
+  const why = profileNameProblem(name);
+  if (why !== undefined) throw new DysnomiaError('ERR_DYSNOMIA_USAGE', `invalid profile name ${JSON.stringify(name)}: ${why}`);
   return name;
 }
 

@@ -31,10 +31,12 @@ export async function extractTar(input: NodeJS.ReadableStream, dest: string, opt
   const { Parser } = await import('tar');
   const parser = new Parser({ strict: true });
   const writes: Array<Promise<void>> = [];
+  const entries: ReadEntry[] = [];
   let refused: Error | undefined;
 
   parser.on('entry', (entry: ReadEntry) => {
     if (refused !== undefined) return entry.resume();
+    entries.push(entry);
     try {
       // A failed write (disk full, file too large) stops the extraction at once; handled here, so it never goes unhandled.
       const write = writeEntry(entry, dest, options).catch((error: unknown) => {
@@ -54,8 +56,11 @@ export async function extractTar(input: NodeJS.ReadableStream, dest: string, opt
   try {
     await pipeline(input as NodeJS.ReadableStream & AsyncIterable<Buffer>, parser as unknown as NodeJS.WritableStream);
   } catch (error) {
+    // An entry the archive stopped in the middle of (a cut-off gzip stream) never ends by itself: its write would wait forever.
+    const failure = refused ?? archiveError(error);
+    for (const entry of entries) if (!entry.emittedEnd) entry.emit('error', failure);
     await Promise.allSettled(writes);
-    throw refused ?? archiveError(error);
+    throw failure;
   }
   await Promise.all(writes);
   if (refused !== undefined) throw refused;

@@ -133,7 +133,13 @@ export class Store {
       log(`extracting ${absolute}`);
       return this.addTree(name, [], async (out) => {
         await mkdir(out);
-        await extractTar(createReadStream(absolute), out, { confineLinks: true });
+        try {
+          await extractTar(createReadStream(absolute), out, { confineLinks: true });
+        } catch (error) {
+          // The archive is named: with several sources, which one is bad?
+          if (error instanceof DysnomiaError) throw new DysnomiaError(error.code, `${absolute}: ${error.message}`, { exitCode: error.exitCode, cause: error });
+          throw error;
+        }
         await unwrapSingleFolder(out);
       });
     }
