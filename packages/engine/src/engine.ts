@@ -215,6 +215,11 @@ export class Engine {
       container = request.containerProperties ? await this.modelContainer(request.container, request.containerProperties) : await this.resolveContainer(request.container);
     }
     const containerType = container.fromEnvironment ? undefined : container.properties.type;
+    // A container names its type; only --type on the command line may be a path (a container may come from a deployed component).
+    if (request.type === undefined && containerType !== undefined) {
+      const badType = nameProblem(containerType, 'type');
+      if (badType) throw new DysnomiaError('ERR_DYSNOMIA_USAGE', `${container.file ?? container.name}: type=: ${badType}`);
+    }
     const type = request.type ?? (typeof containerType === 'string' && containerType !== '' ? containerType : undefined);
     if (!type && container.fromEnvironment) throw new DysnomiaError('ERR_DYSNOMIA_USAGE', '--environment needs --type TYPE');
     if (!type) {

@@ -121,6 +121,11 @@ export async function parseServices(source: ModelSource, infrastructure: Infrast
   const declarations = value;
   const dir = path.dirname(source.file);
 
+  // The services' names first: a bad one is the error, not its absence from the distribution.
+  for (const key of Object.keys(declarations)) {
+    const badKey = nameProblem(key, 'service');
+    if (badKey) throw modelError(source, [key], badKey, true);
+  }
   for (const service of Object.keys(distribution.mappings)) {
     if (!hasOwn(declarations, service)) {
       throw modelError(distribution.source, [service], `service "${service}" is not in the services model ${source.file} (services: ${Object.keys(declarations).join(', ') || 'none'})`, true);
