@@ -179,8 +179,6 @@ export class Engine {
     if (!isPathLike(container) && container.includes('/')) {
       throw new DysnomiaError('ERR_DYSNOMIA_USAGE', `--container ${container}: a name has no "/"; write a path as ./${container} or /…`);
     }
-    const badName = isPathLike(container) ? undefined : nameProblem(container, 'container');
-    if (badName) throw new DysnomiaError('ERR_DYSNOMIA_USAGE', `--container: ${badName}`);
     const searched: string[] = [];
     const found = await this.hooks.resolveContainer.promise({ container, searched });
     if (!found) {
