@@ -40,7 +40,7 @@ export default ({ distribution }) => {
     rooms: { name: 'rooms', pkg: './pkgs/missing-rooms', type: 'mysql-database' },
     'mysql-test': { name: 'mysql-test', pkg: './pkgs/missing-mysql', type: 'process', providesContainers: { 'mysql-test': { mysqlPort: 3307 } } },
     staff: { name: 'staff', pkg: built, type: 'mysql-database' },
-    GeolocationService: { name: 'Geolocation Service', pkg: built, type: 'tomcat-webapplication' },
+    GeolocationService: { pkg: built, type: 'tomcat-webapplication' },
   };
   services.StaffTracker = {
     name: 'StaffTracker',
@@ -76,7 +76,7 @@ t.test('DOT: targets, containers and services nested, dependencies as styled arr
   t.match(dot, `subgraph ${JSON.stringify('cluster["test1"]')} {\n    label="test1\\ntest1.example";`, 'a cluster per target: name and hostname');
   t.match(dot, `subgraph ${JSON.stringify('cluster["test1","mysql-test"]')} {\n      label="mysql-test\\nprovided by mysql-test";`, 'a provided container says who provides it');
   t.match(dot, `${id('test1', 'process', 'mysql-test')} [label="mysql-test\\nprocess", peripheries=2];`, 'the provider has a double border');
-  t.match(dot, `${id('test2', 'tomcat-webapplication', 'GeolocationService')} [label="Geolocation Service\\ntomcat-webapplication"];`, 'the container defaults to the type');
+  t.match(dot, `${id('test2', 'tomcat-webapplication', 'GeolocationService')} [label="GeolocationService\\ntomcat-webapplication"];`, 'the container defaults to the type');
   t.match(dot, `${tracker} -> ${id('test1', 'mysql-production', 'rooms')} [style=solid];`, 'dependsOn: solid');
   t.match(dot, `${tracker} -> ${id('test1', 'mysql-test', 'staff')} [style=solid];`);
   t.match(dot, `${tracker} -> ${id('test2', 'tomcat-webapplication', 'GeolocationService')} [style=dashed];`, 'connectsTo: dashed');
@@ -98,7 +98,7 @@ t.test('--format svg: Graphviz draws the graph; the SVG names every service', as
   const result = await visualize([...models, '--format', 'svg']);
   t.equal(result.code, 0, result.stderr);
   t.match(result.stdout, /^<\?xml[^>]*>\s*<!DOCTYPE svg[\s\S]*<svg [\s\S]*<\/svg>\s*$/);
-  for (const name of ['rooms', 'staff', 'StaffTracker', 'Geolocation Service', 'provided by mysql&#45;test', 'test2.example']) {
+  for (const name of ['rooms', 'staff', 'StaffTracker', 'GeolocationService', 'provided by mysql&#45;test', 'test2.example']) {
     t.match(result.stdout, `>${name}</text>`, name);
   }
   t.equal((result.stdout.match(/class="edge"/g) ?? []).length, 4, 'four arrows');
