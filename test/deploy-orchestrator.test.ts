@@ -202,13 +202,19 @@ t.test("a deployment from another coordinator meets the target's lock, naming it
   await writeServices();
 });
 
-t.test('a stale lock (dead holder) is recognised and broken only on request', async (t) => {
+t.test('a lock whose holder is provably gone is broken without a flag, and said; one from another machine only with --break-stale-lock', async (t) => {
   const lockFile = path.join(env.DYSNOMIA_STATEDIR, 'locks/profile-apps.json');
-  await writeFile(lockFile, JSON.stringify({ user: os.userInfo().username, host: os.hostname(), pid: 2 ** 22 + 12345, since: '2026-01-01T00:00:00.000Z' }));
   const dist = await distribution({ db: ['test1'], api: ['test1'], web: ['test1', 'test2'], tool: ['test2'] });
+  await writeFile(lockFile, JSON.stringify({ user: os.userInfo().username, host: os.hostname(), pid: 2 ** 22 + 12345, since: '2026-01-01T00:00:00.000Z' }));
+  const gone = await deployServices(dist);
+  t.equal(gone.code, 0, gone.stderr);
+  t.match(events(gone.stdout, 'lock-broken'), [{ target: 'coordinator', profile: 'apps', holder: /pid 4206649\) since 2026-01-01T00:00:00.000Z/ }]);
+  await t.rejects(readFile(lockFile), 'released after the deploy');
+
+  await writeFile(lockFile, JSON.stringify({ user: 'someone', host: 'another-machine.example', pid: 4242, since: '2026-01-02T00:00:00.000Z' }));
   const refused = await deployServices(dist);
   t.equal(refused.code, 1);
-  t.match(refused.stderr, /is locked by .*since 2026-01-01T00:00:00.000Z; its holder is gone: pass --break-stale-lock to break it/);
+  t.match(refused.stderr, /is locked by someone@another-machine\.example \(pid 4242\) since 2026-01-02T00:00:00.000Z; if you know its holder is gone, pass --break-stale-lock to break it/);
   const broken = await deployServices(dist, ['--break-stale-lock']);
   t.equal(broken.code, 0, broken.stderr);
   await t.rejects(readFile(lockFile), 'released after the deploy');

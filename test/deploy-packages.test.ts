@@ -1,4 +1,5 @@
-import { readFile, readdir, writeFile, stat, access } from 'node:fs/promises';
+import { readFile, readdir, rm, writeFile, stat, access } from 'node:fs/promises';
+import os from 'node:os';
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -6,6 +7,7 @@ import t from 'tap';
 import { dysnomia, REPO_ROOT } from './helpers/cli.js';
 import { dysnomiaStreaming, npmTarball, packageFolder, parseEvents, sshRun, sshTarget, twoMachines, writeProgram } from './helpers/deploy-fixtures.js';
 import { startSshd } from './helpers/sshd.js';
+import { writeFileIn } from './helpers/fixtures.js';
 
 const run = promisify(execFile);
 
@@ -223,4 +225,42 @@ t.test('bad input: exit status 2 naming the file or the argument', async (t) => 
   t.match(missing.stderr, 'no-such-package');
   t.notMatch(missing.stderr, /^\s+at /m);
   t.ok(Date.now() - started < 30_000, 'the command ends without waiting on the opened connections');
+});
+
+t.test('-P deploys lock like the others; a store collection on a target waits for a deployment, and a deployment for a collection', async (t) => {
+  const live = { user: os.userInfo().username, host: os.hostname(), pid: process.pid, since: '2026-12-01T00:00:00.000Z' };
+  const before = await sshRun(test1, knownHosts, `${state1}/profiles/default/bin/hello`);
+  await packageFolder(path.join(project, 'pkgs/hello'), 'hello', 'hello, locked out');
+  const coordinatorLock = path.join(env.DYSNOMIA_STATEDIR, 'locks/profile-default.json');
+  await writeFileIn(coordinatorLock, JSON.stringify(live));
+  const refused = await deploy(['-P', packagesModel]);
+  t.equal(refused.code, 1);
+  t.match(refused.stderr, `profile "default" on this machine is locked by ${live.user}@${live.host} (pid ${process.pid}) since 2026-12-01T00:00:00.000Z; another deployment is running`);
+  await rm(coordinatorLock);
+
+  const targetLock = path.join(state2, 'locks/profile-default.json');
+  await writeFileIn(targetLock, JSON.stringify(live));
+  const refusedThere = await deploy(['-P', packagesModel]);
+  t.equal(refusedThere.code, 1);
+  t.match(refusedThere.stderr, 'profile "default" on target "test2" is locked by');
+  t.equal(await sshRun(test1, knownHosts, `${state1}/profiles/default/bin/hello`), before, 'nothing changed on test1 either');
+
+  // test2 collects its store while "a deployment" holds its profile: refused, nothing removed.
+  const collect = await dysnomia(['store', '--gc'], { env: { DYSNOMIA_STATEDIR: state2 } });
+  t.equal(collect.code, 1);
+  t.match(collect.stderr, /a deployment is running \(profile "default" by .*\): the store is not collected now/);
+  await rm(targetLock);
+
+  // And while test2 collects its store, a deployment there is refused.
+  const gcLock = path.join(state2, 'locks/store-gc.json');
+  await writeFileIn(gcLock, JSON.stringify(live));
+  const duringGc = await deploy(['-P', packagesModel]);
+  t.equal(duringGc.code, 1);
+  t.match(duringGc.stderr, 'profile "default" on target "test2" is locked by');
+  await rm(gcLock);
+
+  const finally_ = await deploy(['-P', packagesModel, '--json']);
+  t.equal(finally_.code, 0, finally_.stderr);
+  t.equal(await sshRun(test2, knownHosts, `${state2}/profiles/default/bin/hello`), 'hello, locked out\n');
+  t.same(await readdir(path.join(state2, 'locks')), [], 'the locks are given back');
 });

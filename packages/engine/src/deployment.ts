@@ -31,7 +31,8 @@ export { deploymentOf, deploymentEntries, PROFILE_ONLY_TYPE } from './deploy/dep
 export type { Deployment, DeployedMapping } from './deploy/deployment.js';
 export { planTransition, runGraph, topological } from './deploy/transition.js';
 export type { Transition, GraphOutcome } from './deploy/transition.js';
-export { runTransition, lockCoordinator } from './deploy/orchestrator.js';
+export { runTransition } from './deploy/orchestrator.js';
+export { lockCoordinator, lockTargets } from './deploy/locking.js';
 export type { OrchestratorOptions, TransitionTarget } from './deploy/orchestrator.js';
 export { Manifests } from './deploy/manifests.js';
 export type { Manifest } from './deploy/manifests.js';

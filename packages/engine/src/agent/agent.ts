@@ -7,13 +7,16 @@ import type { Readable } from 'node:stream';
 import { describeMachine } from '../containers/machine.js';
 import { Engine } from '../engine.js';
 import { DysnomiaError, EXIT_OPERATION_FAILED } from '../errors.js';
-import { acquireLock, profileLockFile, releaseLock } from '../locks/profile-lock.js';
+import { acquireLock, gcLockFile, liveHolder, profileLockFile, releaseLock } from '../locks/profile-lock.js';
+import { removeStaleTemporaries } from '../store/gc.js';
+import { Store } from '../store/store.js';
 import type { LockHolder } from '../locks/profile-lock.js';
 import { isOperation } from '../plugin.js';
 import { isEntryName } from '../store/entry-name.js';
 import { nameProblem } from '../names.js';
 import { assertProfileName } from '../profiles/names.js';
 import { moduleIn } from '../search-paths.js';
+import { Activations, readActivations } from './activations.js';
 import type { AgentHello, AgentRequest, AgentResponse, DescribeResult } from './protocol.js';
 
 type Outcome = { kind: 'done'; value: unknown } | { kind: 'skipped'; reason: string } | { kind: 'refused'; holder: LockHolder };
@@ -88,11 +91,13 @@ export interface AgentOptions {
 
 export class Agent {
   private readonly env: NodeJS.ProcessEnv;
+  private readonly activations: Activations;
   constructor(
     readonly stateDir: string,
     private readonly options: AgentOptions = {},
   ) {
     this.env = options.env ?? process.env;
+    this.activations = new Activations(stateDir);
   }
 
   hello(): AgentHello {
@@ -152,16 +157,33 @@ export class Agent {
           container: request.container,
           ...(request.properties ? { containerProperties: request.properties } : {}),
         });
+        if (request.record !== undefined && (request.operation === 'activate' || request.operation === 'deactivate')) {
+          assertProfileName(request.record.profile);
+          if (request.operation === 'activate') await this.activations.activated(request.record.profile, request.record.mapping);
+          else await this.activations.deactivated(request.record.profile, request.record.mapping.id);
+        }
         return outcome.skipped ? { kind: 'skipped', reason: outcome.skipped } : { kind: 'done', value: outcome.result };
       }
+      case 'activations':
+        return { kind: 'done', value: { mappings: await readActivations(this.stateDir, assertProfileName(request.profile)) } };
       case 'describe': {
         const machine = await describeMachine(await this.engine());
         return { kind: 'done', value: { ...machine, cores: os.availableParallelism() } satisfies DescribeResult };
       }
       case 'lock': {
         assertProfileName(request.profile);
-        const outcome = await acquireLock(profileLockFile(this.stateDir, request.profile), request.holder, request.breaking);
-        return outcome.acquired ? { kind: 'done', value: { locked: true } } : { kind: 'refused', holder: outcome.holder };
+        const file = profileLockFile(this.stateDir, request.profile);
+        const outcome = await acquireLock(file, request.holder, request.breaking);
+        if (!outcome.acquired) return { kind: 'refused', holder: outcome.holder };
+        // A garbage collection of the store must not take what this deployment sends: one or the other.
+        const collecting = await liveHolder(gcLockFile(this.stateDir));
+        if (collecting !== undefined) {
+          await releaseLock(file, request.holder);
+          return { kind: 'refused', holder: collecting };
+        }
+        // What an interrupted bootstrap or import left in the store goes now.
+        await removeStaleTemporaries(Store.at(this.stateDir));
+        return { kind: 'done', value: { locked: true } };
       }
       case 'unlock':
         assertProfileName(request.profile);

@@ -1,6 +1,7 @@
 import type { ContainerProperties, Operation } from '../plugin.js';
 import type { MachineDescription } from '../containers/expression.js';
 import type { LockHolder } from '../locks/profile-lock.js';
+import type { DeployedMapping } from '../deploy/deployment.js';
 
 /**
  * What a coordinator asks a target's agent (`dysnomia agent`, one JSON
@@ -8,8 +9,23 @@ import type { LockHolder } from '../locks/profile-lock.js';
  * id). Components are store entries of the target's own store.
  */
 export type AgentRequest =
-  /** `moduleEntry`: a store entry of this deployment that ships the type's module (the target has no other). */
-  | { id: number; kind: 'operation'; operation: Operation; type: string; entry: string; container: string; properties?: ContainerProperties; moduleEntry?: string }
+  /**
+   * `moduleEntry`: a store entry of this deployment that ships the type's module (the target has no other).
+   * `record`: the deployment's mapping, which the target's own record of the profile gets (activate) or loses (deactivate) once the operation succeeded.
+   */
+  | {
+      id: number;
+      kind: 'operation';
+      operation: Operation;
+      type: string;
+      entry: string;
+      container: string;
+      properties?: ContainerProperties;
+      moduleEntry?: string;
+      record?: { profile: string; mapping: DeployedMapping };
+    }
+  /** The target's own record of what the profile has activated on it. */
+  | { id: number; kind: 'activations'; profile: string }
   | { id: number; kind: 'describe' }
   | { id: number; kind: 'lock'; profile: string; holder: LockHolder; breaking?: LockHolder }
   | { id: number; kind: 'unlock'; profile: string; holder: LockHolder };

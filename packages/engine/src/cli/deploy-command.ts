@@ -32,16 +32,21 @@ export const HELP = `Usage: dysnomia deploy -s SERVICES -i INFRASTRUCTURE -d DIS
                        | --rollback | --switch-to-generation=N | --delete-generations ...)
 
 With -s and -d (the disnix-env job): builds every distributed service's
-component here, sends each target the store entries it lacks (over SSH, or
-directly for a local target), then moves the targets from the profile's
-current deployment to the new one: every running service's lock operation is
-asked and the profile is locked here and on each target (a second deploy of
-the profile is refused, naming the holder); services no longer wanted are
-deactivated (dependants first) and new ones activated (dependencies first, in
-parallel per target up to its numOfCores, else its core count). A service's
-identity is its name, type, component and its dependencies' identities, so a
-changed or moved dependency redeploys its dependants. If any step fails,
-every operation of the run is undone and the message says which step failed.
+component here, then moves the targets from what they run to the new
+deployment. Each target keeps its own record of what the profile runs on it,
+so the transition starts from the targets' word, not from this machine's
+record: a deploy interrupted at any point is finished by running it again.
+The profile is locked here and on each target (a second deploy is refused,
+naming the holder; a lock whose holder was a process of this machine that
+is gone is broken, and said), every running service's lock operation is
+asked, the targets get the store entries they lack (over SSH, or directly
+for a local target), services no longer wanted are deactivated (dependants
+first) and new ones activated (dependencies first, in parallel per target up
+to its numOfCores, else its core count). A service's identity is its name,
+type, component and its dependencies' identities, so a changed or moved
+dependency redeploys its dependants. If any step fails, every operation of
+the run is undone on every target that answers, and the message says which
+step failed and what could not be undone.
 Only after success does each target's profile switch (packages merged whole,
 of other services only etc/: the containers and modules they provide) and the
 deployment get recorded here as the profile's next generation
@@ -98,8 +103,10 @@ Options:
       --max-concurrent-activations=N
                              Operations at once per target (default: the
                              target's numOfCores, else its core count)
-      --break-stale-lock     Break a profile lock whose holder (a process of
-                             this machine) is gone
+      --break-stale-lock     Also break a profile lock whose holder cannot be
+                             checked from here (another machine's); one whose
+                             holder is a process of this machine that is gone
+                             is broken anyway
       --accept-new-host-keys Trust and record the key of a host not yet in
                              known_hosts (a changed key is always refused)
       --known-hosts=FILE     known_hosts file for targets without an
@@ -211,6 +218,7 @@ export async function deployCommand(argv: string[]): Promise<number> {
     acceptNewHostKeys: values['accept-new-host-keys'] === true,
     ...(values['known-hosts'] ? { knownHostsFile: values['known-hosts'] } : {}),
     timeLimits,
+    breakStaleLock: values['break-stale-lock'] === true,
     cwd: modelDir(values.packages ?? values.services ?? values.infrastructure ?? '.'),
     // Build logs (npm, build functions) go to stderr, so --json keeps stdout to events.
     log: (message: string) => process.stderr.write(`dysnomia: ${message}\n`),
@@ -221,7 +229,6 @@ export async function deployCommand(argv: string[]): Promise<number> {
       const orchestration = {
         ...common,
         dryRun: values['dry-run'] === true,
-        breakStaleLock: values['break-stale-lock'] === true,
         ...(activationsPerTarget ? { activationsPerTarget } : {}),
         typePlugins: new TypePlugins(config, values.services ? [modelDir(values.services)] : []),
         debug: values.debug === true,

@@ -10,6 +10,9 @@ import type { Store } from '../store/store.js';
 import type { Reporter } from './progress.js';
 import { KnownStateDirs } from './known-state-dirs.js';
 import { SourceCache } from './source-cache.js';
+import type { AgentLink } from '../agent/agent-link.js';
+import { currentHolder } from '../locks/profile-lock.js';
+import { lockCoordinator, lockTargets } from './locking.js';
 import { EarlyConnections, openSession } from './target-session.js';
 import type { ConnectAnswer, PlanRequest, TargetSession } from './target-session.js';
 
@@ -28,6 +31,8 @@ export interface DeployOptions {
   log: (message: string) => void;
   /** How long targets are waited for (default: DEFAULT_TIME_LIMITS). */
   timeLimits?: TimeLimits;
+  /** Also break locks whose holder cannot be checked from here (--break-stale-lock). */
+  breakStaleLock?: boolean;
 }
 
 export type ProfileAction =
@@ -227,35 +232,72 @@ export interface DeployResult {
  */
 export async function deployPackages(model: PackagesModel, options: DeployOptions & { dryRun: boolean }): Promise<DeployResult> {
   const { reporter, store } = options;
-  reporter.emit({ event: 'start', profile: options.profile, targets: options.targets, dryRun: options.dryRun });
-  // The first targets' handshakes run while the packages are built here.
-  const early = new EarlyConnections();
-  early.start(options.targets.slice(0, options.maxConcurrent).map((name) => options.infrastructure[name]!), options);
-  let sessions: Map<string, TargetSession>;
-  let entries: Map<string, string[]>;
-  const failed = new Map<string, string>();
-  const plans = new Map<string, PlanRequest>();
+  const locking = { profile: options.profile, reporter, breakStaleLock: options.breakStaleLock === true };
+  // Locked here and on the targets like any deployment: two -P deploys of a profile at once would both "succeed".
+  const holder = currentHolder();
+  const release = options.dryRun ? async () => {} : await lockCoordinator(store.stateDir, options.profile, locking, holder);
   try {
-    entries = await buildPackages(model, options);
-    // Each target's closure is known before the probe, so the first round trip can also answer what it lacks.
-    for (const name of options.targets) plans.set(name, { profile: options.profile, closure: await store.closure(entries.get(name) ?? []) });
-    sessions = await openSessions(options, failed, { install: !options.dryRun, plans, early });
-  } finally {
-    early.closeRest();
-  }
-  try {
-    await transferAll(sessions, plans, options, failed);
-    if (failed.size > 0 || options.dryRun) {
-      for (const name of sessions.keys()) if (!failed.has(name) && failed.size > 0) reporter.emit({ event: 'skipped', target: name, reason: 'another target failed: profile not switched' });
+    reporter.emit({ event: 'start', profile: options.profile, targets: options.targets, dryRun: options.dryRun });
+    // The first targets' handshakes run while the packages are built here.
+    const early = new EarlyConnections();
+    early.start(options.targets.slice(0, options.maxConcurrent).map((name) => options.infrastructure[name]!), options);
+    let sessions: Map<string, TargetSession>;
+    let entries: Map<string, string[]>;
+    const failed = new Map<string, string>();
+    const plans = new Map<string, PlanRequest>();
+    try {
+      entries = await buildPackages(model, options);
+      // Each target's closure is known before the probe, so the first round trip can also answer what it lacks.
+      for (const name of options.targets) plans.set(name, { profile: options.profile, closure: await store.closure(entries.get(name) ?? []) });
+      sessions = await openSessions(options, failed, { install: !options.dryRun, plans, early });
+    } finally {
+      early.closeRest();
+    }
+    const done = () => {
       reporter.emit({ event: 'done', ok: failed.size === 0, failed: [...failed.keys()] });
       return { ok: failed.size === 0, failed };
+    };
+    try {
+      if (failed.size > 0 || options.dryRun || (await nothingToChange(sessions, plans, entries, options.profile))) {
+        await transferAll(sessions, plans, options, failed);
+        for (const name of sessions.keys()) if (!failed.has(name) && failed.size > 0) reporter.emit({ event: 'skipped', target: name, reason: 'another target failed: profile not switched' });
+        if (failed.size === 0 && !options.dryRun) await switchProfiles(sessions, entries, failed, options);
+        return done();
+      }
+      const links = new Map<string, AgentLink>();
+      await forEachLimited([...sessions.keys()], options.maxConcurrent, async (name) => void links.set(name, await sessions.get(name)!.agent()));
+      const lockedTargets: string[] = [];
+      try {
+        await lockTargets(links, holder, lockedTargets, locking);
+        // Sent under the locks: a garbage collection on a target cannot take what this deployment sends.
+        await transferAll(sessions, plans, options, failed);
+        if (failed.size > 0) {
+          for (const name of sessions.keys()) if (!failed.has(name)) reporter.emit({ event: 'skipped', target: name, reason: 'another target failed: profile not switched' });
+          return done();
+        }
+        await switchProfiles(sessions, entries, failed, options);
+        return done();
+      } finally {
+        await Promise.all(lockedTargets.map((name) => links.get(name)!.request({ kind: 'unlock', profile: options.profile, holder }).catch(() => undefined)));
+      }
+    } finally {
+      closeAll(sessions);
     }
-    await switchProfiles(sessions, entries, failed, options);
-    reporter.emit({ event: 'done', ok: failed.size === 0, failed: [...failed.keys()] });
-    return { ok: failed.size === 0, failed };
   } finally {
-    closeAll(sessions);
+    await release();
   }
+}
+
+/** Whether no target lacks an entry, every profile holds its packages already and no lock is held: nothing to lock or change. */
+async function nothingToChange(sessions: Map<string, TargetSession>, plans: Map<string, PlanRequest>, entries: Map<string, string[]>, profile: string): Promise<boolean> {
+  for (const [name, session] of sessions) {
+    if ((await session.missing(plans.get(name)!.closure)).length > 0) return false;
+    const current = await session.current(profile);
+    if (!current || !sameSet(current.packages, entries.get(name) ?? [])) return false;
+    const observed = await session.observed(profile);
+    if (observed === undefined || observed.lock !== null) return false;
+  }
+  return true;
 }
 
 /**
@@ -352,9 +394,23 @@ async function currentGeneration(session: TargetSession, profile: string): Promi
 export async function profileAction(action: ProfileAction, options: DeployOptions): Promise<DeployResult> {
   const { reporter, profile } = options;
   const failed = new Map<string, string>();
+  const changes = action.kind !== 'list-generations';
+  const locking = { profile, reporter, breakStaleLock: options.breakStaleLock === true };
+  const holder = currentHolder();
+  // A change of generations is a deployment too: locked here and on the targets.
+  const release = changes ? await lockCoordinator(options.store.stateDir, profile, locking, holder) : async () => {};
   // Listing generations writes nothing on a target that has the engine already.
-  const sessions = await openSessions(options, failed, { install: true, keepRuntime: action.kind !== 'list-generations' });
+  const sessions = await openSessions(options, failed, { install: true, keepRuntime: changes }).catch(async (error: unknown) => {
+    await release();
+    throw error;
+  });
+  const links = new Map<string, AgentLink>();
+  const lockedTargets: string[] = [];
   try {
+    if (changes) {
+      await forEachLimited([...sessions.keys()], options.maxConcurrent, async (name) => void links.set(name, await sessions.get(name)!.agent()));
+      await lockTargets(links, holder, lockedTargets, locking);
+    }
     await forEachLimited([...sessions.keys()], options.maxConcurrent, async (name) => {
       const session = sessions.get(name)!;
       try {
@@ -375,7 +431,9 @@ export async function profileAction(action: ProfileAction, options: DeployOption
       }
     });
   } finally {
+    await Promise.all(lockedTargets.map((name) => links.get(name)!.request({ kind: 'unlock', profile, holder }).catch(() => undefined)));
     closeAll(sessions);
+    await release();
   }
   reporter.emit({ event: 'done', ok: failed.size === 0, failed: [...failed.keys()] });
   return { ok: failed.size === 0, failed };

@@ -2,12 +2,14 @@ import path from 'node:path';
 import type { AgentLink } from '../agent/agent-link.js';
 import type { AgentRequestBody } from '../agent/protocol.js';
 import { DysnomiaError, EXIT_OPERATION_FAILED } from '../errors.js';
-import { acquireLock, currentHolder, describeHolder, holderIsDead, profileLockFile, releaseLock } from '../locks/profile-lock.js';
+import { currentHolder } from '../locks/profile-lock.js';
+import { lockCoordinator, lockTargets } from './locking.js';
 import type { LockHolder } from '../locks/profile-lock.js';
 import type { Operation } from '../plugin.js';
 import { closeAll, errorText, forEachLimited, openSessions, sameSet, targetMessage, transferAll } from './deploy-packages.js';
 import type { DeployOptions, DeployResult } from './deploy-packages.js';
 import type { DeployedMapping, Deployment } from './deployment.js';
+import { faultPoint } from './fault-injection.js';
 import { Manifests } from './manifests.js';
 import { planTargetPlugins } from './target-plugins.js';
 import type { TargetPlugins } from './target-plugins.js';
@@ -43,32 +45,34 @@ function failed(message: string): DysnomiaError {
   return new DysnomiaError('ERR_DYSNOMIA_DEPLOY_FAILED', message, { exitCode: EXIT_OPERATION_FAILED });
 }
 
-function lockRefusal(where: string, profile: string, holder: LockHolder, breakStale: boolean): DysnomiaError {
-  const dead = holderIsDead(holder);
-  const hint = dead ? (breakStale ? '' : '; its holder is gone: pass --break-stale-lock to break it') : '; another deployment is running';
-  return new DysnomiaError('ERR_DYSNOMIA_LOCKED', `profile "${profile}" ${where} is locked by ${describeHolder(holder)}${hint}`, { exitCode: EXIT_OPERATION_FAILED });
+/** The deployment the targets say they run (their own records), reached through the targets of both ends of the transition. */
+function actualDeployment(records: Map<string, DeployedMapping[]>, next: Deployment, old: Manifest | undefined): Deployment {
+  const mappings = [...records].flatMap(([target, list]) => list.filter((m) => m.target === target));
+  return { profile: next.profile, targets: { ...(old?.targets ?? {}), ...next.targets }, mappings, profiles: {} };
+}
+
+/** Whether a recorded deployment is the one asked for: the same mappings (by identity) and the same profiles on the same targets. */
+function sameDeployment(a: Deployment, b: Deployment): boolean {
+  const targets = new Set([...Object.keys(a.profiles), ...Object.keys(b.profiles)]);
+  return sameSet(a.mappings.map((m) => m.id), b.mappings.map((m) => m.id)) && [...targets].every((t) => sameSet(a.profiles[t] ?? [], b.profiles[t] ?? []));
+}
+
+/** Operations a transition runs: services of type package only go into the profiles. */
+function operations(plan: Transition): { deactivate: DeployedMapping[]; activate: DeployedMapping[] } {
+  return { deactivate: plan.deactivate.filter(isActivated), activate: plan.activate.filter(isActivated) };
 }
 
 /**
- * Takes the coordinator's lock of a profile, breaking it only when asked and
- * its holder is gone. Returns the release function.
- */
-export async function lockCoordinator(stateDir: string, profile: string, breakStale: boolean, holder: LockHolder = currentHolder()): Promise<() => Promise<void>> {
-  const file = profileLockFile(stateDir, profile);
-  let outcome = await acquireLock(file, holder);
-  if (!outcome.acquired && breakStale && holderIsDead(outcome.holder)) outcome = await acquireLock(file, holder, outcome.holder);
-  if (!outcome.acquired) throw lockRefusal('on this machine', profile, outcome.holder, breakStale);
-  return async () => void (await releaseLock(file, holder));
-}
-
-/**
- * Moves the targets from the current deployment of the profile to `to`:
- * sends what they lack, takes the profile's lock on every target and asks
- * every running service's lock operation, deactivates obsolete mappings
- * (dependants first) and activates new ones (dependencies first, in parallel
- * per target), then switches the targets' profiles and records the
- * deployment here. A failure anywhere after the first operation undoes every
- * operation of the run, so the targets end as they were.
+ * Moves the targets to `to` from what they run. The targets are asked what
+ * they run (their own records, kept by their agents after every operation)
+ * and, unless that is already `to` and no lock is held, locked; under the
+ * locks they are asked again and the transition is planned from their
+ * answer, so a run after an interruption at any point converges. Then: what
+ * they lack is sent, every running service's lock operation is asked,
+ * obsolete mappings are deactivated (dependants first) and new ones
+ * activated (dependencies first, in parallel per target), the targets'
+ * profiles switch and the deployment is recorded here. A failure anywhere
+ * undoes every operation of the run on every target that can be reached.
  */
 export async function runTransition(to: TransitionTarget, options: OrchestratorOptions): Promise<DeployResult> {
   const { reporter, profile, store } = options;
@@ -76,24 +80,23 @@ export async function runTransition(to: TransitionTarget, options: OrchestratorO
   const next: Deployment = to.kind === 'new' ? to.deployment : to.manifest;
   // One holder here and on every target: a local target sharing this state folder finds its own lock, not another deploy's.
   const holder = currentHolder();
-  const release = options.dryRun ? async () => {} : await lockCoordinator(store.stateDir, profile, options.breakStaleLock, holder);
+  const release = options.dryRun ? async () => {} : await lockCoordinator(store.stateDir, profile, options, holder);
   const failures = new Map<string, string>();
   let sessions = new Map<string, TargetSession>();
   try {
     const old = await manifests.current();
-    const plan = planTransition(old, next);
     const infrastructure = { ...(old?.targets ?? {}), ...next.targets };
     const targets = Object.keys(infrastructure);
     reporter.emit({ event: 'start', profile, targets, dryRun: options.dryRun });
-    const sameProfiles = old !== undefined && targets.every((t) => sameSet(old.profiles[t] ?? [], next.profiles[t] ?? []));
-    reporter.emit({
-      event: 'transition',
-      ...(old ? { from: old.generation } : {}),
-      ...(to.kind === 'recorded' ? { to: to.manifest.generation } : {}),
-      deactivate: plan.deactivate.map((m) => m.id),
-      activate: plan.activate.map((m) => m.id),
-      unchanged: plan.unchanged.length,
-    });
+    const transitionEvent = (plan: Transition) =>
+      reporter.emit({
+        event: 'transition',
+        ...(old ? { from: old.generation } : {}),
+        ...(to.kind === 'recorded' ? { to: to.manifest.generation } : {}),
+        deactivate: plan.deactivate.map((m) => m.id),
+        activate: plan.activate.map((m) => m.id),
+        unchanged: plan.unchanged.length,
+      });
 
     const plans = new Map<string, PlanRequest>();
     for (const name of targets) plans.set(name, { profile, closure: await store.closure(next.profiles[name] ?? []) });
@@ -110,17 +113,30 @@ export async function runTransition(to: TransitionTarget, options: OrchestratorO
     });
     if (failures.size > 0) return finish(false);
 
-    await transferAll(sessions, plans, options, failures);
-    if (failures.size > 0) return finish(false);
+    // A first look without a lock: enough for a dry run's plan, and to see that there is nothing to do.
+    const seen = new Map<string, { activated: DeployedMapping[]; lock: LockHolder | null }>();
+    for (const [name, session] of sessions) {
+      const observed = await session.observed(profile);
+      if (observed !== undefined) seen.set(name, observed);
+    }
+    const complete = seen.size === sessions.size;
+    const firstLook = planTransition(actualDeployment(new Map([...seen].map(([n, o]) => [n, o.activated])), next, old), next);
+    const recorded = old !== undefined && sameDeployment(old, next);
 
     if (options.dryRun) {
-      for (const m of plan.deactivate) if (isActivated(m)) reporter.emit({ event: 'step', target: m.target, action: 'deactivate', service: m.service, container: m.container, status: 'planned' });
-      for (const m of plan.activate) if (isActivated(m)) reporter.emit({ event: 'step', target: m.target, action: 'activate', service: m.service, container: m.container, status: 'planned' });
-      return finish(true);
+      transitionEvent(firstLook);
+      await transferAll(sessions, plans, options, failures);
+      const { deactivate, activate } = operations(firstLook);
+      for (const m of deactivate) reporter.emit({ event: 'step', target: m.target, action: 'deactivate', service: m.service, container: m.container, status: 'planned' });
+      for (const m of activate) reporter.emit({ event: 'step', target: m.target, action: 'activate', service: m.service, container: m.container, status: 'planned' });
+      return finish(failures.size === 0);
     }
 
-    const nothingToDo = plan.activate.length === 0 && plan.deactivate.length === 0 && sameProfiles && to.kind === 'new';
-    if (nothingToDo && (await profilesCurrent(sessions, next, profile))) {
+    const firstOps = operations(firstLook);
+    const unlocked = [...seen.values()].every((o) => o.lock === null);
+    if (complete && unlocked && recorded && firstOps.activate.length === 0 && firstOps.deactivate.length === 0 && (await profilesCurrent(sessions, next, profile))) {
+      // The targets run what is asked and nobody holds them: nothing to lock, nothing to change.
+      transitionEvent(firstLook);
       for (const [name, session] of sessions) {
         const current = await session.current(profile);
         reporter.emit({ event: 'profile', target: name, profile, generation: current?.generation ?? 0, changed: false });
@@ -133,7 +149,21 @@ export async function runTransition(to: TransitionTarget, options: OrchestratorO
     const lockedTargets: string[] = [];
     try {
       await lockTargets(links, holder, lockedTargets, options);
-      await runLocked(links, sessions, plan, old, next, to, manifests, options, failures, plugins);
+      faultPoint('after-lock', (target) => sessions.get(target)?.cut());
+      // Under the locks, the targets' own word on what they run is the starting point.
+      const records = new Map<string, DeployedMapping[]>();
+      await forEachLimited([...links.keys()], options.maxConcurrent, async (name) => {
+        const answer = await links.get(name)!.request({ kind: 'activations', profile });
+        if (!answer.ok) throw failed(`target "${name}": cannot read what profile "${profile}" runs there: ${answer.error}`);
+        records.set(name, (answer.result as { mappings: DeployedMapping[] }).mappings);
+      });
+      const actual = actualDeployment(records, next, old);
+      const plan = planTransition(actual, next);
+      transitionEvent(plan);
+      await transferAll(sessions, plans, options, failures);
+      if (failures.size > 0) return finish(false);
+      faultPoint('after-transfer', (target) => sessions.get(target)?.cut());
+      await runLocked({ links, sessions, plan, actual, old, next, to, manifests, options, failures, plugins, recorded });
     } finally {
       await Promise.all(lockedTargets.map((name) => links.get(name)!.request({ kind: 'unlock', profile, holder }).catch(() => undefined)));
     }
@@ -164,36 +194,34 @@ async function profilesCurrent(sessions: Map<string, TargetSession>, next: Deplo
   return true;
 }
 
-async function lockTargets(links: Map<string, AgentLink>, holder: LockHolder, locked: string[], options: OrchestratorOptions): Promise<void> {
-  const { profile, reporter } = options;
-  for (const [name, link] of links) {
-    let answer = await link.request({ kind: 'lock', profile, holder });
-    if (!answer.ok && answer.holder && options.breakStaleLock && holderIsDead(answer.holder)) answer = await link.request({ kind: 'lock', profile, holder, breaking: answer.holder });
-    if (!answer.ok) {
-      if (answer.holder) throw lockRefusal(`on target "${name}"`, profile, answer.holder, options.breakStaleLock);
-      throw failed(`target "${name}": cannot lock profile "${profile}": ${answer.error}`);
-    }
-    locked.push(name);
-    reporter.emit({ event: 'locked', target: name, profile });
-  }
+interface LockedRun {
+  links: Map<string, AgentLink>;
+  sessions: Map<string, TargetSession>;
+  plan: Transition;
+  /** What the targets said they run, under their locks. */
+  actual: Deployment;
+  /** The deployment recorded here before this run. */
+  old: Manifest | undefined;
+  next: Deployment;
+  to: TransitionTarget;
+  manifests: Manifests;
+  options: OrchestratorOptions;
+  failures: Map<string, string>;
+  plugins: TargetPlugins;
+  /** The recorded deployment already is `next`: no new generation. */
+  recorded: boolean;
 }
 
-async function runLocked(
-  links: Map<string, AgentLink>,
-  sessions: Map<string, TargetSession>,
-  plan: Transition,
-  old: Manifest | undefined,
-  next: Deployment,
-  to: TransitionTarget,
-  manifests: Manifests,
-  options: OrchestratorOptions,
-  failures: Map<string, string>,
-  plugins: TargetPlugins,
-): Promise<void> {
+const VERB: Partial<Record<Operation, string>> = { activate: 'activating', deactivate: 'deactivating', lock: 'locking', unlock: 'unlocking' };
+
+async function runLocked(run: LockedRun): Promise<void> {
+  const { links, sessions, plan, actual, old, next, to, manifests, options, failures, plugins } = run;
   const { reporter, profile } = options;
+  const cut = (target: string) => sessions.get(target)?.cut();
   const operate = async (m: DeployedMapping, operation: Operation, undo = false): Promise<void> => {
     const link = links.get(m.target)!;
     const moduleEntry = plugins.moduleEntry(m.target, m.type);
+    const recordsIt = operation === 'activate' || operation === 'deactivate';
     const request: AgentRequestBody = {
       kind: 'operation',
       operation,
@@ -202,11 +230,13 @@ async function runLocked(
       container: m.container,
       ...(m.properties ? { properties: m.properties } : {}),
       ...(moduleEntry ? { moduleEntry } : {}),
+      // The target keeps its own record of what runs, so a later deploy can plan from it whatever happens here.
+      ...(recordsIt ? { record: { profile, mapping: m } } : {}),
     };
     const base = { target: m.target, action: operation, service: m.service, container: m.container, ...(undo ? { undo: true } : {}) };
     const fail = (error: string) => {
       reporter.emit({ event: 'step', ...base, status: 'failed', error });
-      return failed(`${stepLabel(operation === 'activate' ? 'activating' : operation === 'deactivate' ? 'deactivating' : operation === 'lock' ? 'locking' : operation === 'unlock' ? 'unlocking' : operation, m)} failed: ${error}`);
+      return failed(`${stepLabel(VERB[operation] ?? operation, m)} failed: ${error}`);
     };
     // What the modules print there reaches the user as it comes, named by target and service.
     const onLine = (line: string) => reporter.emit({ event: 'output', target: m.target, service: m.service, action: operation, line: line.replace(/^dysnomia: /, '') });
@@ -215,11 +245,12 @@ async function runLocked(
     });
     if (!answer.ok) throw fail(answer.error);
     reporter.emit({ event: 'step', ...base, status: 'done' });
+    if (!undo && recordsIt) faultPoint(operation === 'activate' ? 'after-activate' : 'after-deactivate', cut);
   };
   const limitOf = (target: string) => options.activationsPerTarget ?? next.targets[target]?.numOfCores ?? old?.targets[target]?.numOfCores ?? links.get(target)?.hello.cores ?? 1;
 
-  // Lock: every service of the running deployment may refuse the transition.
-  const running = (old?.mappings ?? []).filter(isActivated);
+  // Lock: every service the targets run for the profile may refuse the transition.
+  const running = actual.mappings.filter(isActivated);
   const lockedServices: DeployedMapping[] = [];
   // Lock and unlock run on every target at once, up to each target's bound, as activations do.
   const noWaits = new Map<string, string[]>();
@@ -235,28 +266,38 @@ async function runLocked(
     throw failed(`a service refused the lock, nothing changed: ${errorText(locking.failure.error)}`);
   }
 
-  const deactivations = plan.deactivate.filter(isActivated);
-  const activations = plan.activate.filter(isActivated);
+  const { deactivate: deactivations, activate: activations } = operations(plan);
   const deactivated = await runGraph(deactivations, plan.deactivationWaits, limitOf, (m) => operate(m, 'deactivate'));
   const activated = deactivated.failure ? { done: [] as DeployedMapping[] } : await runGraph(activations, plan.activationWaits, limitOf, (m) => operate(m, 'activate'));
   const failure = deactivated.failure ?? ('failure' in activated ? activated.failure : undefined);
 
+  /**
+   * Undoes this run's operations on every target that answers, in dependency
+   * order, going on past a step that fails; returns what could not be undone.
+   */
   const rollBack = async (reason: string): Promise<string[]> => {
-    const problems: string[] = [];
-    const undoActivations = await runGraph(activated.done, reversed(activated.done, plan.activationWaits), limitOf, (m) => operate(m, 'deactivate', true));
-    if (undoActivations.failure) problems.push(errorText(undoActivations.failure.error));
-    const redo = await runGraph(deactivated.done, reversed(deactivated.done, plan.deactivationWaits), limitOf, (m) => operate(m, 'activate', true));
-    if (redo.failure) problems.push(errorText(redo.failure.error));
+    const left: string[] = [];
+    const collect = (outcome: Awaited<ReturnType<typeof runGraph<DeployedMapping>>>, verb: string) => {
+      for (const f of outcome.failures ?? []) left.push(`${verb} ${f.item.service} on ${f.item.target}: ${errorText(f.error).split('\n')[0]}`);
+      for (const m of outcome.skipped ?? []) left.push(`${verb} ${m.service} on ${m.target}: not tried (it waits for a step that failed)`);
+    };
+    collect(await runGraph(activated.done, reversed(activated.done, plan.activationWaits), limitOf, (m) => operate(m, 'deactivate', true), { keepGoing: true }), 'deactivating');
+    collect(await runGraph(deactivated.done, reversed(deactivated.done, plan.deactivationWaits), limitOf, (m) => operate(m, 'activate', true), { keepGoing: true }), 'reactivating');
     reporter.emit({ event: 'undone', profile, generation: old?.generation ?? null, failed: reason.split('\n')[0]! });
-    return problems;
+    return left;
   };
+  const rolledBack = (left: string[]) =>
+    left.length === 0
+      ? `rolled back to the previous deployment${old ? ` (generation ${old.generation})` : ''}`
+      : `rolling back left ${left.length} step${left.length === 1 ? '' : 's'} undone:\n${left.map((l) => `  - ${l}`).join('\n')}\n` +
+        'Each target keeps its own record of what runs on it: run this deploy again (or the previous one) to finish.';
 
   if (failure) {
     const reason = errorText(failure.error);
-    const problems = await rollBack(reason);
+    const left = await rollBack(reason);
     await unlockAll(lockedServices);
     failures.set(failure.item.target, reason);
-    throw failed(`${reason}\n${problems.length === 0 ? `rolled back to the previous deployment${old ? ` (generation ${old.generation})` : ''}` : `rolling back failed too: ${problems.join('; ')}`}`);
+    throw failed(`${reason}\n${rolledBack(left)}`);
   }
 
   // Profiles follow the services: each target's profile gets its components (targets left behind get an empty one).
@@ -285,14 +326,16 @@ async function runLocked(
   });
   if (profileError !== undefined) {
     for (const s of switched) await sessions.get(s.name)!.undoInstall(profile, s.previous, s.generation).catch(() => undefined);
-    const problems = await rollBack(errorText(profileError));
+    const left = await rollBack(errorText(profileError));
     await unlockAll(lockedServices);
-    throw failed(`switching the profiles failed: ${errorText(profileError)}\n${problems.length === 0 ? 'rolled back to the previous deployment' : `rolling back failed too: ${problems.join('; ')}`}`);
+    throw failed(`switching the profiles failed: ${errorText(profileError)}\n${rolledBack(left)}`);
   }
+  faultPoint('after-profiles', cut);
 
-  const recorded = to.kind === 'new' ? await manifests.add(next) : to.manifest;
-  await manifests.setCurrent(recorded.generation);
-  reporter.emit({ event: 'manifest', profile, generation: recorded.generation, file: path.join(manifests.dir, `${recorded.generation}.json`) });
+  const generation = to.kind === 'recorded' ? to.manifest.generation : run.recorded && old ? old.generation : (await manifests.add(next)).generation;
+  await manifests.setCurrent(generation);
+  reporter.emit({ event: 'manifest', profile, generation, file: path.join(manifests.dir, `${generation}.json`) });
+  faultPoint('after-record', cut);
   // Services locked before the transition and still running are unlocked; deactivated ones are gone.
   const kept = new Set(plan.unchanged.map((m) => m.id));
   await unlockAll(lockedServices.filter((m) => kept.has(m.id)));

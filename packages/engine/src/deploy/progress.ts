@@ -22,6 +22,8 @@ export type DeployEvent =
   /** The orchestrator's plan: mapping ids (service@target:container#identity) to deactivate and activate. */
   | { event: 'transition'; from?: number; to?: number; deactivate: string[]; activate: string[]; unchanged: number }
   | { event: 'locked'; target: string; profile: string }
+  /** A lock whose holder was gone (a killed deployment) was broken: `target` "coordinator" for this machine's own. */
+  | { event: 'lock-broken'; target: string; profile: string; holder: string }
   /** Every operation of a failed transition undone: the targets are back in deployment `generation` (null: none before). */
   | { event: 'undone'; profile: string; generation: number | null; failed: string }
   /** One operation on a service (planned: a dry run's; undo: part of a rollback). */
@@ -100,6 +102,8 @@ export function describe(event: DeployEvent): string | undefined {
     case 'undone':
       // Said on stderr with the error ("rolled back to …"), once.
       return undefined;
+    case 'lock-broken':
+      return `broke the stale lock of profile ${event.profile} held by ${event.holder}`;
     case 'locked':
       return `profile ${event.profile} locked`;
     case 'step': {

@@ -1,4 +1,8 @@
-import { readdir, readlink, rm } from 'node:fs/promises';
+import { readdir, readFile, readlink, rm } from 'node:fs/promises';
+import { readActivations } from '../agent/activations.js';
+import type { DeployedMapping } from './deployment.js';
+import { profileLockFile } from '../locks/profile-lock.js';
+import type { LockHolder } from '../locks/profile-lock.js';
 import os from 'node:os';
 import path from 'node:path';
 import { PassThrough, Transform } from 'node:stream';
@@ -58,8 +62,12 @@ export interface TargetSession {
   rollback(profile: string): Promise<number>;
   switchTo(profile: string, generation: number): Promise<void>;
   deleteGenerations(profile: string, which: GenerationSelector): Promise<number[]>;
+  /** What the connection found of the profile on the target, without a lock: its own record of activated mappings and the lock's holder (undefined: not asked). */
+  observed(profile: string): Promise<{ activated: DeployedMapping[]; lock: LockHolder | null } | undefined>;
   /** The target's agent (started on first use, one per session): operations, its containers, locks. */
   agent(): Promise<AgentLink>;
+  /** For fault injection: cuts the connection off as a network failure would. */
+  cut(): void;
   close(): void;
 }
 
@@ -259,6 +267,14 @@ class LocalSession implements TargetSession {
   deleteGenerations(profile: string, which: GenerationSelector) {
     return this.profiles.deleteGenerations(profile, which);
   }
+  async observed(profile: string): Promise<{ activated: DeployedMapping[]; lock: LockHolder | null }> {
+    const lock = await readFile(profileLockFile(this.stateDir, profile), 'utf8').then(
+      (text) => JSON.parse(text) as LockHolder,
+      (error: NodeJS.ErrnoException) => (error.code === 'ENOENT' ? null : { user: 'unknown', host: 'unknown', pid: 0, since: 'unknown' }),
+    );
+    return { activated: await readActivations(this.stateDir, profile), lock };
+  }
+  cut(): void {}
   private link: LocalAgentLink | undefined;
   async agent(): Promise<AgentLink> {
     return (this.link ??= new LocalAgentLink(this.stateDir, { plugins: this.options.localPlugins ?? [], debug: this.options.debug === true }, (this.options.timeLimits ?? DEFAULT_TIME_LIMITS).commandMs));
@@ -423,6 +439,13 @@ class SshSession implements TargetSession {
   async deleteGenerations(profile: string, which: GenerationSelector) {
     const args = Array.isArray(which) ? which.map(String) : [which];
     return (await this.json<{ deleted: number[] }>(['profile', `--profile=${profile}`, '--delete-generations', ...args])).deleted;
+  }
+  async observed(profile: string): Promise<{ activated: DeployedMapping[]; lock: LockHolder | null } | undefined> {
+    const answer = this.plan?.request.profile === profile ? this.plan.answer : undefined;
+    return answer === undefined ? undefined : { activated: answer.activated, lock: answer.lock };
+  }
+  cut(): void {
+    this.connection?.cut();
   }
   private link: Promise<AgentLink> | undefined;
   agent(): Promise<AgentLink> {

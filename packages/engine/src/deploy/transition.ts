@@ -64,19 +64,26 @@ export function reversed(items: Array<{ id: string }>, waits: Map<string, string
 
 export interface GraphOutcome<T> {
   done: T[];
+  /** The first failure. */
   failure?: { item: T; error: unknown };
+  /** With keepGoing: every failure, and the items that never started because something they wait for failed. */
+  failures?: Array<{ item: T; error: unknown }>;
+  skipped?: T[];
 }
 
 /**
  * Runs every item once the items it waits for are done, at most
  * `limitOf(target)` at a time per target. After a failure nothing new
- * starts; the running ones finish, and the outcome says what was done.
+ * starts (unless `keepGoing`, as a rollback does: then everything that does
+ * not wait for a failed item still runs, on every target); the running ones
+ * finish, and the outcome says what was done.
  */
 export async function runGraph<T extends { id: string; target: string }>(
   items: T[],
   waits: Map<string, string[]>,
   limitOf: (target: string) => number,
   run: (item: T) => Promise<void>,
+  options: { keepGoing?: boolean } = {},
 ): Promise<GraphOutcome<T>> {
   // Counts of unfinished waits, and who waits for whom (waits name only items of this graph).
   const ids = new Set(items.map((item) => item.id));
@@ -98,11 +105,12 @@ export async function runGraph<T extends { id: string; target: string }>(
   const done: T[] = [];
   const running = new Map<string, number>();
   let failure: GraphOutcome<T>['failure'];
+  const failures: NonNullable<GraphOutcome<T>['failures']> = [];
   let active = 0;
   let started = 0;
   return new Promise((resolve) => {
     const pump = () => {
-      if (failure === undefined) {
+      if (failure === undefined || options.keepGoing) {
         for (const [target, queue] of ready) {
           const limit = Math.max(1, limitOf(target));
           while (queue.length > 0 && (running.get(target) ?? 0) < limit) {
@@ -122,6 +130,7 @@ export async function runGraph<T extends { id: string; target: string }>(
                 },
                 (error: unknown) => {
                   failure ??= { item, error };
+                  failures.push({ item, error });
                 },
               )
               .finally(() => {
@@ -133,6 +142,11 @@ export async function runGraph<T extends { id: string; target: string }>(
         }
       }
       if (active > 0) return;
+      if (options.keepGoing && failure !== undefined) {
+        const finished = new Set([...done, ...failures.map((f) => f.item)]);
+        resolve({ done, failure, failures, skipped: items.filter((item) => !finished.has(item)) });
+        return;
+      }
       if (failure !== undefined) resolve({ done, failure });
       else if (started === items.length) resolve({ done });
       else {

@@ -1,4 +1,4 @@
-import { readFile, rename, rm, writeFile, mkdir } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -35,6 +35,42 @@ export function holderIsDead(holder: LockHolder): boolean | undefined {
 
 export function describeHolder(holder: LockHolder): string {
   return `${holder.user}@${holder.host} (pid ${holder.pid}) since ${holder.since}`;
+}
+
+/**
+ * Whether a lock may be broken without anyone asking: its holder ran on
+ * this machine and is gone (provably stale); with `breakUnknown`
+ * (--break-stale-lock) also one whose holder cannot be checked from here
+ * (another machine's, or a lock file cut short).
+ */
+export function mayBreak(holder: LockHolder, breakUnknown: boolean): boolean {
+  const dead = holderIsDead(holder);
+  return dead === true || (breakUnknown && dead === undefined) || (breakUnknown && holder.pid === 0);
+}
+
+/** The lock of the garbage collection of a store: taken by `dysnomia store --gc`, respected by every deployment. */
+export function gcLockFile(stateDir: string): string {
+  return path.join(stateDir, 'locks', 'store-gc.json');
+}
+
+/** The holder of a live lock in `file` (one whose holder is provably gone does not count), or undefined. */
+export async function liveHolder(file: string): Promise<LockHolder | undefined> {
+  const holder = await readHolder(file);
+  return holder === undefined || holderIsDead(holder) === true ? undefined : holder;
+}
+
+/** The profiles of a state folder locked by a live holder: a deployment is running. */
+export async function liveProfileLocks(stateDir: string): Promise<Array<{ profile: string; holder: LockHolder }>> {
+  const dir = path.join(stateDir, 'locks');
+  const names = await readdir(dir).catch(() => [] as string[]);
+  const live: Array<{ profile: string; holder: LockHolder }> = [];
+  for (const name of names.sort()) {
+    const profile = /^profile-(.+)\.json$/.exec(name)?.[1];
+    if (profile === undefined) continue;
+    const holder = await liveHolder(path.join(dir, name));
+    if (holder !== undefined) live.push({ profile, holder });
+  }
+  return live;
 }
 
 /** The lock file of a profile in a state folder. */

@@ -8,6 +8,8 @@ import { shellQuote } from '../shell-quote.js';
 import { parseEntryName } from '../store/entry-name.js';
 import { fileKind, storedFileMode } from '../store/file-modes.js';
 import type { Store } from '../store/store.js';
+import type { DeployedMapping } from '../deploy/deployment.js';
+import type { LockHolder } from '../locks/profile-lock.js';
 import { RUNTIME_INSTALLER, RUNTIME_ROOT_FILE, RUNTIMES_KEPT, runtimeScriptFunctions } from './runtime-compose.js';
 import type { Runtime } from './runtime.js';
 import { channelOutcome } from './ssh-connection.js';
@@ -17,6 +19,10 @@ import type { SshConnection } from './ssh-connection.js';
 export interface TargetPlan {
   missing: string[];
   current: { generation: number; packages: string[] } | null;
+  /** The target's own record of what the profile has activated on it. */
+  activated: DeployedMapping[];
+  /** Who holds the profile's lock on the target, if anyone. */
+  lock: LockHolder | null;
 }
 
 /** What a target says about itself before anything is sent. */
@@ -94,7 +100,11 @@ function keep(file, entry) {
       const generation = number && number[1] === request.plan.profile ? meta(path.basename(fs.readlinkSync(path.join(profiles, link)))) : undefined;
       if (generation) current = { generation: Number(number[2]), packages: generation.references };
     } catch {}
-    answer.plan = { missing: request.plan.closure.filter((e) => !has(e)), current };
+    const readJson = (file) => { try { return JSON.parse(fs.readFileSync(file, 'utf8')); } catch { return undefined; } };
+    const record = readJson(path.join(stateDir, 'activations', request.plan.profile + '.json'));
+    let lock = null;
+    try { fs.lstatSync(path.join(stateDir, 'locks', 'profile-' + request.plan.profile + '.json')); lock = readJson(path.join(stateDir, 'locks', 'profile-' + request.plan.profile + '.json')) || { user: 'unknown', host: 'unknown', pid: 0, since: 'unknown' }; } catch {}
+    answer.plan = { missing: request.plan.closure.filter((e) => !has(e)), current, activated: record && Array.isArray(record.mappings) ? record.mappings : [], lock };
   }
   if (request.types) {
     let names = [];

@@ -64,7 +64,12 @@ export async function probeOverSftp(
     const plan = async (): Promise<TargetPlan | undefined> => {
       if (!planRequest) return undefined;
       const present = await Promise.all(planRequest.closure.map(has));
-      return { missing: planRequest.closure.filter((_, i) => !present[i]), current: await currentProfile(sftp, stateDir, planRequest.profile) };
+      const [current, record, lockText] = await Promise.all([
+        currentProfile(sftp, stateDir, planRequest.profile),
+        readText(sftp, path.posix.join(stateDir, 'activations', `${planRequest.profile}.json`)),
+        readText(sftp, path.posix.join(stateDir, 'locks', `profile-${planRequest.profile}.json`)),
+      ]);
+      return { missing: planRequest.closure.filter((_, i) => !present[i]), current, activated: recordedMappings(record), lock: lockText === undefined ? null : lockHolderOf(lockText) };
     };
     if (!(await has(runtimeEntry))) {
       const present = await Promise.all(runtime.packages.map(has));
@@ -80,6 +85,22 @@ export async function probeOverSftp(
     return { node: '', stateDir, hasRuntime: true, ...(answer ? { plan: answer } : {}) };
   } finally {
     sftp.end();
+  }
+}
+
+/** The mappings a target's activation record holds (none when it has no record). */
+function recordedMappings(text: string | undefined): TargetPlan['activated'] {
+  if (text === undefined) return [];
+  const mappings = (JSON.parse(text) as { mappings?: unknown }).mappings;
+  return Array.isArray(mappings) ? (mappings as TargetPlan['activated']) : [];
+}
+
+/** A lock file's holder; one cut short still means "locked", by nobody known. */
+function lockHolderOf(text: string): NonNullable<TargetPlan['lock']> {
+  try {
+    return JSON.parse(text) as NonNullable<TargetPlan['lock']>;
+  } catch {
+    return { user: 'unknown', host: 'unknown', pid: 0, since: 'unknown' };
   }
 }
 

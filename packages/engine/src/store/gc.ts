@@ -17,8 +17,9 @@ const GENERATION_LINK = /-\d+-link$/;
  * The roots the garbage collector keeps, with everything they reference:
  * - every profile generation, `<stateDir>/profiles/<name>-<N>-link`;
  * - every string of a `storePaths` array (entry names or absolute store
- *   paths), at any depth, of every `<stateDir>/deployments/**\/*.json`, the
- *   deployment manifests the orchestrator writes;
+ *   paths), at any depth, of every `<stateDir>/deployments/**\/*.json` (the
+ *   deployment manifests the orchestrator writes, the runtimes' root) and
+ *   `<stateDir>/activations/*.json` (a target's record of what it runs);
  * - every activation marker, `<stateDir>/activated/<container>/<component>`,
  *   that names a component in the store.
  * A manifest that cannot be read stops the collection: better to keep
@@ -36,7 +37,9 @@ export async function gcRoots(store: Store): Promise<string[]> {
     const target = await readlink(path.join(profiles, name)).catch(() => undefined);
     if (target !== undefined) addPath(path.resolve(profiles, target));
   }
-  for (const manifest of await jsonFilesBelow(path.join(store.stateDir, 'deployments'))) {
+  // The orchestrator's manifests here, and the targets' own records of what they run (activations/).
+  const manifests = [...(await jsonFilesBelow(path.join(store.stateDir, 'deployments'))), ...(await jsonFilesBelow(path.join(store.stateDir, 'activations')))];
+  for (const manifest of manifests) {
     let parsed: unknown;
     try {
       parsed = JSON.parse(await readFile(manifest, 'utf8'));
@@ -73,14 +76,22 @@ export async function collectGarbage(store: Store, options: { dryRun?: boolean; 
   return { removed: dead, kept: present.length - dead.length };
 }
 
-/** Temporary folders of processes that are gone, metadata without its entry, index records pointing nowhere. */
-async function removeLeftovers(store: Store, log: (message: string) => void): Promise<void> {
+/** Temporary folders of processes that are gone (an interrupted import or bootstrap): removed, as every deployment does when it locks a target. */
+export async function removeStaleTemporaries(store: Store, log: (message: string) => void = () => undefined): Promise<string[]> {
+  const removed: string[] = [];
   for (const name of await readdir(store.dir).catch(() => [] as string[])) {
     const pid = /^\.tmp-(\d+)-/.exec(name)?.[1];
     if (pid === undefined || isAlive(Number(pid))) continue;
     log(`removing the leftover ${name}`);
     await removeTree(path.join(store.dir, name));
+    removed.push(name);
   }
+  return removed;
+}
+
+/** Temporary folders of processes that are gone, metadata without its entry, index records pointing nowhere. */
+async function removeLeftovers(store: Store, log: (message: string) => void): Promise<void> {
+  await removeStaleTemporaries(store, log);
   for (const name of await readdirOrEmpty(path.join(store.dir, '.meta'))) {
     const entry = name.replace(/\.json$/, '');
     if (name.endsWith('.json') && isEntryName(entry) && (await lstat(path.join(store.dir, entry)).catch(() => undefined)) === undefined) {

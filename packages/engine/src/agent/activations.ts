@@ -1,0 +1,69 @@
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { DeployedMapping } from '../deploy/deployment.js';
+import { assertProfileName } from '../profiles/names.js';
+
+/**
+ * A target's own record of what a deployment profile has activated on it,
+ * `STATEDIR/activations/PROFILE.json`: written by the agent after every
+ * activation and deactivation that succeeded, so whatever happens to the
+ * coordinator (killed half way, lost, another operator's), the next deploy
+ * can ask the target what it runs and plan from that. Mode 0600: a mapping
+ * carries its container's properties, which may hold passwords. Its
+ * `storePaths` keep the activated components from the garbage collector.
+ */
+export const ACTIVATIONS_DIR = 'activations';
+
+export interface ActivationRecord {
+  version: 1;
+  profile: string;
+  mappings: DeployedMapping[];
+  storePaths: string[];
+}
+
+export function activationsFile(stateDir: string, profile: string): string {
+  return path.join(stateDir, ACTIVATIONS_DIR, `${assertProfileName(profile)}.json`);
+}
+
+/** What the record says is activated for the profile (none when there is no record). */
+export async function readActivations(stateDir: string, profile: string): Promise<DeployedMapping[]> {
+  const text = await readFile(activationsFile(stateDir, profile), 'utf8').catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') return undefined;
+    throw error;
+  });
+  if (text === undefined) return [];
+  const record = JSON.parse(text) as Partial<ActivationRecord>;
+  return Array.isArray(record.mappings) ? record.mappings : [];
+}
+
+/** Changes a target's records one at a time per profile (an agent runs operations at once). */
+export class Activations {
+  private readonly queues = new Map<string, Promise<void>>();
+
+  constructor(private readonly stateDir: string) {}
+
+  /** After a successful activate: the mapping is activated (replacing one with its id). */
+  activated(profile: string, mapping: DeployedMapping): Promise<void> {
+    return this.change(profile, (mappings) => [...mappings.filter((m) => m.id !== mapping.id), mapping]);
+  }
+
+  /** After a successful deactivate: the mapping is not activated any more. */
+  deactivated(profile: string, id: string): Promise<void> {
+    return this.change(profile, (mappings) => mappings.filter((m) => m.id !== id));
+  }
+
+  private change(profile: string, update: (mappings: DeployedMapping[]) => DeployedMapping[]): Promise<void> {
+    const previous = this.queues.get(profile) ?? Promise.resolve();
+    const next = previous.catch(() => undefined).then(async () => {
+      const mappings = update(await readActivations(this.stateDir, profile));
+      const record: ActivationRecord = { version: 1, profile, mappings, storePaths: [...new Set(mappings.map((m) => m.entry))].sort() };
+      const file = activationsFile(this.stateDir, profile);
+      await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
+      const temporary = `${file}.${process.pid}.tmp`;
+      await writeFile(temporary, `${JSON.stringify(record, null, 2)}\n`, { mode: 0o600 });
+      await rename(temporary, file);
+    });
+    this.queues.set(profile, next);
+    return next;
+  }
+}

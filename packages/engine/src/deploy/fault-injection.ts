@@ -1,0 +1,39 @@
+/**
+ * Fault injection for the test suite only: DYSNOMIA_TEST_FAULT names a step
+ * of a transition and what happens there, read by the deploy code and by
+ * nothing else.
+ *
+ *   kill:STEP[:N]          the coordinator kills itself (SIGKILL) the Nth time it reaches STEP (default the first)
+ *   cut:STEP[:N]:TARGET    the SSH connection to TARGET is cut off there instead
+ *
+ * Steps: after-lock, after-transfer, after-deactivate, after-activate,
+ * after-profiles, after-record.
+ */
+export type FaultStep = 'after-lock' | 'after-transfer' | 'after-deactivate' | 'after-activate' | 'after-profiles' | 'after-record';
+
+interface Fault {
+  action: 'kill' | 'cut';
+  step: string;
+  nth: number;
+  target?: string;
+}
+
+function parse(spec: string | undefined): Fault | undefined {
+  if (!spec) return undefined;
+  const [action, step, nth, target] = spec.split(':');
+  if ((action !== 'kill' && action !== 'cut') || !step) return undefined;
+  return { action, step, nth: Number(nth || 1), ...(target ? { target } : {}) };
+}
+
+const fault = parse(process.env.DYSNOMIA_TEST_FAULT);
+const reached = new Map<string, number>();
+
+/** Marks a step; with a matching DYSNOMIA_TEST_FAULT, kills this process or cuts a target off through `cut`. */
+export function faultPoint(step: FaultStep, cut?: (target: string) => void): void {
+  if (fault === undefined || fault.step !== step) return;
+  const count = (reached.get(step) ?? 0) + 1;
+  reached.set(step, count);
+  if (count !== fault.nth) return;
+  if (fault.action === 'kill') process.kill(process.pid, 'SIGKILL');
+  else if (fault.target !== undefined) cut?.(fault.target);
+}
