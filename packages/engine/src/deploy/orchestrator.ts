@@ -45,10 +45,16 @@ function failed(message: string): DysnomiaError {
   return new DysnomiaError('ERR_DYSNOMIA_DEPLOY_FAILED', message, { exitCode: EXIT_OPERATION_FAILED });
 }
 
-/** The deployment the targets say they run (their own records), reached through the targets of both ends of the transition. */
+/**
+ * The deployment the targets say they run (their own records), reached
+ * through the targets of both ends of the transition. Services of type
+ * package run nothing: they are in the profiles (made right after the
+ * operations), so for them this machine's record stands.
+ */
 function actualDeployment(records: Map<string, DeployedMapping[]>, next: Deployment, old: Manifest | undefined): Deployment {
-  const mappings = [...records].flatMap(([target, list]) => list.filter((m) => m.target === target));
-  return { profile: next.profile, targets: { ...(old?.targets ?? {}), ...next.targets }, mappings, profiles: {} };
+  const activated = [...records].flatMap(([target, list]) => list.filter((m) => m.target === target));
+  const packages = (old?.mappings ?? []).filter((m) => !isActivated(m));
+  return { profile: next.profile, targets: { ...(old?.targets ?? {}), ...next.targets }, mappings: [...activated, ...packages], profiles: {} };
 }
 
 /** Whether a recorded deployment is the one asked for: the same mappings (by identity) and the same profiles on the same targets. */
