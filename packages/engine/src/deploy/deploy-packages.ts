@@ -11,7 +11,8 @@ import type { Reporter } from './progress.js';
 import { KnownStateDirs } from './known-state-dirs.js';
 import { SourceCache } from './source-cache.js';
 import type { AgentLink } from '../agent/agent-link.js';
-import { currentHolder } from '../locks/profile-lock.js';
+import { currentHolder, sameHolder } from '../locks/profile-lock.js';
+import type { LockHolder } from '../locks/profile-lock.js';
 import { lockCoordinator, lockTargets } from './locking.js';
 import { EarlyConnections, openSession } from './target-session.js';
 import type { ConnectAnswer, PlanRequest, TargetSession } from './target-session.js';
@@ -258,7 +259,7 @@ export async function deployPackages(model: PackagesModel, options: DeployOption
       return { ok: failed.size === 0, failed };
     };
     try {
-      if (failed.size > 0 || options.dryRun || (await nothingToChange(sessions, plans, entries, options.profile))) {
+      if (failed.size > 0 || options.dryRun || (await nothingToChange(sessions, plans, entries, options.profile, holder))) {
         await transferAll(sessions, plans, options, failed);
         for (const name of sessions.keys()) if (!failed.has(name) && failed.size > 0) reporter.emit({ event: 'skipped', target: name, reason: 'another target failed: profile not switched' });
         if (failed.size === 0 && !options.dryRun) await switchProfiles(sessions, entries, failed, options);
@@ -289,13 +290,14 @@ export async function deployPackages(model: PackagesModel, options: DeployOption
 }
 
 /** Whether no target lacks an entry, every profile holds its packages already and no lock is held: nothing to lock or change. */
-async function nothingToChange(sessions: Map<string, TargetSession>, plans: Map<string, PlanRequest>, entries: Map<string, string[]>, profile: string): Promise<boolean> {
+async function nothingToChange(sessions: Map<string, TargetSession>, plans: Map<string, PlanRequest>, entries: Map<string, string[]>, profile: string, holder: LockHolder): Promise<boolean> {
   for (const [name, session] of sessions) {
     if ((await session.missing(plans.get(name)!.closure)).length > 0) return false;
     const current = await session.current(profile);
     if (!current || !sameSet(current.packages, entries.get(name) ?? [])) return false;
     const observed = await session.observed(profile);
-    if (observed === undefined || observed.lock !== null) return false;
+    // A local target sharing this state folder shows this very deploy's lock: that one does not count.
+    if (observed === undefined || (observed.lock !== null && !sameHolder(observed.lock, holder))) return false;
   }
   return true;
 }

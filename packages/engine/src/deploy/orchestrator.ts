@@ -2,7 +2,7 @@ import path from 'node:path';
 import type { AgentLink } from '../agent/agent-link.js';
 import type { AgentRequestBody } from '../agent/protocol.js';
 import { DysnomiaError, EXIT_OPERATION_FAILED } from '../errors.js';
-import { currentHolder } from '../locks/profile-lock.js';
+import { currentHolder, sameHolder } from '../locks/profile-lock.js';
 import { lockCoordinator, lockTargets } from './locking.js';
 import type { LockHolder } from '../locks/profile-lock.js';
 import type { Operation } from '../plugin.js';
@@ -139,7 +139,8 @@ export async function runTransition(to: TransitionTarget, options: OrchestratorO
     }
 
     const firstOps = operations(firstLook);
-    const unlocked = [...seen.values()].every((o) => o.lock === null);
+    // A local target sharing this state folder shows this very deploy's lock: that one does not count.
+    const unlocked = [...seen.values()].every((o) => o.lock === null || sameHolder(o.lock, holder));
     if (complete && unlocked && recorded && firstOps.activate.length === 0 && firstOps.deactivate.length === 0 && (await profilesCurrent(sessions, next, profile))) {
       // The targets run what is asked and nobody holds them: nothing to lock, nothing to change.
       transitionEvent(firstLook);
