@@ -73,6 +73,9 @@ export class InstalledPackages {
   private readonly byDir = new Map<string, InstalledPackage>();
   engine: InstalledPackage | undefined;
 
+  /** `leaveOut`: dependencies of the engine it needs only where it deploys from (never on a target). */
+  constructor(private readonly leaveOut: ReadonlySet<string> = new Set()) {}
+
   /** Reads the package in `dir` and its dependency closure. */
   load(dir: string): InstalledPackage {
     const real = realpathSync(dir);
@@ -95,6 +98,7 @@ export class InstalledPackages {
         pkg.dependencies.set(name, this.engine);
         continue;
       }
+      if (manifest.name === ENGINE_PACKAGE && this.leaveOut.has(name)) continue;
       const found = findInstalledPackage(name, real);
       if (found === undefined) {
         if (need === 'optional') continue;

@@ -23,6 +23,14 @@ export const FIRST_PARTY_PLUGINS = [
 
 export { RUNTIME_ENGINE_BIN, RUNTIME_ROOT_FILE, RUNTIMES_KEPT } from './runtime-compose.js';
 
+/**
+ * The engine's dependencies used only where one deploys from: SSH (ssh2)
+ * and the YAML model parser, both imported on first use by coordinator
+ * code. A target never loads them, so runtimes leave them out (about 40 %
+ * of the files every target would write and hash).
+ */
+export const COORDINATOR_ONLY = new Set(['ssh2', 'yaml']);
+
 /** This engine's package folder (the one holding package.json, bin/ and dist/). */
 export function enginePackageDir(): string {
   return path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -64,7 +72,7 @@ export class RuntimeBuilder {
   private readonly cache: SourceCache;
   private readonly entries = new Map<InstalledPackage, Promise<string>>();
   private readonly runtimes = new Map<string, Promise<Runtime>>();
-  private readonly installed = new InstalledPackages();
+  private readonly installed = new InstalledPackages(COORDINATOR_ONLY);
   private readonly engine: InstalledPackage;
   private readonly firstParty: InstalledPackage[];
 
