@@ -1,3 +1,5 @@
+import { ENGINE_PACKAGE } from './installed-packages.js';
+
 /**
  * How a runtime is laid out and put together from package entries. These
  * functions run in two places: here, in the coordinator's store, and on a
@@ -7,9 +9,9 @@
  */
 
 /** Where the engine's CLI sits inside a runtime (a link to its package). */
-export const RUNTIME_ENGINE_BIN = 'lib/node_modules/@dysnomia/engine/bin/dysnomia.js';
+export const RUNTIME_ENGINE_BIN = `lib/node_modules/${ENGINE_PACKAGE}/bin/dysnomia.js`;
 /** The engine module a target's bootstrap imports from the runtime it composed, to add it to the store. */
-export const RUNTIME_INSTALLER = 'lib/node_modules/@dysnomia/engine/dist/remote/install-runtime.js';
+export const RUNTIME_INSTALLER = `lib/node_modules/${ENGINE_PACKAGE}/dist/remote/install-runtime.js`;
 /** Folder of the packages inside a runtime, one per package and version (as pnpm lays them out). */
 export const RUNTIME_PACKAGES_DIR = 'lib/node_modules/.store';
 /** Where the GC root naming a target's runtimes is kept, relative to its state folder. */
