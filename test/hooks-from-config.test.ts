@@ -34,7 +34,7 @@ t.test('hooks tapped by a plugin the config lists: a veto names the tap and the 
 
   const vetoed = await dysnomia(['activate', '-c', dir, '-C', './frozen'], { cwd: dir });
   t.equal(vetoed.code, 1);
-  t.equal(vetoed.stderr, 'dysnomia: error: plugin "change-window" failed in hook beforeOperation: container frozen is frozen\n');
+  t.equal(vetoed.stderr, 'dysnomia: error: plugin "dysnomia-plugin-change-window" (tap "change-window") failed in hook beforeOperation: container frozen is frozen\n');
   t.notOk(existsSync(`${record}.args`), 'the module did not run');
 
   const inline = await dysnomia(['activate', '-c', dir, '-C', 'inline:virtual'], { cwd: dir, env: { HOME: dir } });

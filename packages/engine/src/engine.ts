@@ -9,7 +9,7 @@ import type { DysnomiaConfig } from './config.js';
 import { findContainerFile, readContainer } from './containers/container-files.js';
 import { propertiesToEnvironment } from './containers/parse-container-file.js';
 import { DysnomiaError, PluginError } from './errors.js';
-import { createHooks } from './hooks.js';
+import { createHooks, tapOwnerOf } from './hooks.js';
 import type { EngineHooks } from './hooks.js';
 import { createLogger } from './logger.js';
 import { reasonToSkip, recordSuccess } from './markers.js';
@@ -108,7 +108,7 @@ export class Engine {
     this.hooks = createHooks();
     this.installBuiltins(options.plugins ?? []);
     for (const plugin of options.plugins ?? []) this.applyPlugin(plugin, plugin.meta?.name ?? plugin.type);
-    for (const source of configPlugins) for (const plugin of source.plugins) this.applyPlugin(plugin, source.name);
+    for (const source of configPlugins) for (const plugin of source.plugins) this.applyPlugin(plugin, plugin.meta?.name ?? source.name);
   }
 
   /** Loads the config (unless given) and the plugins it lists, then builds the engine. */
@@ -145,11 +145,7 @@ export class Engine {
   private applyPlugin(plugin: DysnomiaPlugin, name: string): void {
     if (!plugin.apply || this.applied.has(plugin)) return;
     this.applied.add(plugin);
-    try {
-      plugin.apply(this.hooks);
-    } catch (error) {
-      throw error instanceof DysnomiaError ? error : new PluginError(name, 'apply', error);
-    }
+    tapOwnerOf(this.hooks).applying(name, () => plugin.apply!(this.hooks));
   }
 
   /** Finds the module for a type (or a module path), refusing one whose engine range excludes this engine. */
@@ -273,8 +269,8 @@ export class Engine {
         error instanceof PluginError
           ? error
           : error instanceof DysnomiaError
-            ? new PluginError(module.name, request.operation, error, error.code, kind, error.exitCode)
-            : new PluginError(module.name, request.operation, error, 'ERR_DYSNOMIA_PLUGIN_FAILED', kind);
+            ? new PluginError(module.name, request.operation, error, { code: error.code, kind, exitCode: error.exitCode })
+            : new PluginError(module.name, request.operation, error, { kind });
       await this.hooks.operationFailed.promise(context, failure);
       throw failure;
     }

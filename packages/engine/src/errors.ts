@@ -53,17 +53,54 @@ export function inputError(code: ErrorCode, location: Location, message: string)
   return new DysnomiaError(code, `${where}: ${message}`, { location });
 }
 
+export interface PluginErrorOptions {
+  code?: ErrorCode;
+  /** "plugin" or "module": what the message calls the culprit. */
+  kind?: string;
+  exitCode?: number;
+  location?: Location;
+  /** The tap's own name, when it differs from the plugin that registered it. */
+  tap?: string;
+}
+
 /** An error raised by a plugin or a hook tap, with who raised it and where. */
 export class PluginError extends DysnomiaError {
   readonly plugin: string;
   readonly hook: string;
+  readonly tap: string | undefined;
 
-  constructor(plugin: string, hook: string, cause: unknown, code: ErrorCode = 'ERR_DYSNOMIA_PLUGIN_FAILED', kind = 'plugin', exitCode = EXIT_OPERATION_FAILED) {
+  constructor(plugin: string, hook: string, cause: unknown, options: PluginErrorOptions = {}) {
     const reason = cause instanceof Error ? cause.message : String(cause);
-    super(code, `${kind} "${plugin}" failed in ${hook}: ${reason}`, { exitCode, cause });
+    const tap = options.tap !== undefined && options.tap !== plugin ? options.tap : undefined;
+    const culprit = `${options.kind ?? 'plugin'} "${plugin}"${tap === undefined ? '' : ` (tap "${tap}")`}`;
+    super(options.code ?? 'ERR_DYSNOMIA_PLUGIN_FAILED', `${culprit} failed in ${hook}: ${reason}`, {
+      exitCode: options.exitCode ?? EXIT_OPERATION_FAILED,
+      cause,
+      location: options.location,
+    });
     this.name = 'PluginError';
     this.plugin = plugin;
     this.hook = hook;
+    this.tap = tap;
+  }
+}
+
+/** A plugin whose `engine` range excludes this engine's API version. */
+export class IncompatiblePluginError extends DysnomiaError {
+  readonly plugin: string;
+  readonly range: string;
+  readonly engineVersion: string;
+
+  constructor(plugin: string, type: string, range: string, engineVersion: string) {
+    super(
+      'ERR_DYSNOMIA_INCOMPATIBLE_PLUGIN',
+      `plugin "${plugin}" (type ${type}) requires engine API ${range}, but this engine provides API ${engineVersion}; ` +
+        `install a version of the plugin that supports engine API ${engineVersion}`,
+    );
+    this.name = 'IncompatiblePluginError';
+    this.plugin = plugin;
+    this.range = range;
+    this.engineVersion = engineVersion;
   }
 }
 

@@ -21,7 +21,7 @@ export type { LoadedModule } from './modules/loaded-module.js';
 export type { DysnomiaConfig } from './config.js';
 export { loadConfig } from './config.js';
 export { parseContainerFile, parseJsonContainer, propertiesToEnvironment } from './containers/parse-container-file.js';
-export { DysnomiaError, PluginError, isDysnomiaError, EXIT_BAD_INPUT, EXIT_OPERATION_FAILED } from './errors.js';
+export { DysnomiaError, PluginError, IncompatiblePluginError, isDysnomiaError, EXIT_BAD_INPUT, EXIT_OPERATION_FAILED } from './errors.js';
 export type { ErrorCode } from './errors.js';
 export { StateDir, defaultStateDir } from './state-dir.js';
 export { ENGINE_API_VERSION, engineVersion } from './version.js';

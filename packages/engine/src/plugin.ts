@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import { DysnomiaError } from './errors.js';
+import { DysnomiaError, IncompatiblePluginError } from './errors.js';
 import type { EngineHooks } from './hooks.js';
 import { ENGINE_API_VERSION } from './version.js';
 
@@ -195,11 +195,7 @@ export function validatePlugin(candidate: unknown, source: string): DysnomiaPlug
  */
 export function assertEngineCompatible(plugin: DysnomiaPlugin, pluginName: string, apiVersion: string = ENGINE_API_VERSION): void {
   if (!isEngineCompatible(plugin.engine, apiVersion)) {
-    throw new DysnomiaError(
-      'ERR_DYSNOMIA_INCOMPATIBLE_PLUGIN',
-      `plugin "${pluginName}" (type ${plugin.type}) requires engine API ${plugin.engine}, but this engine provides API ${apiVersion}; ` +
-        `install a version of the plugin that supports engine API ${apiVersion}`,
-    );
+    throw new IncompatiblePluginError(pluginName, plugin.type, plugin.engine, apiVersion);
   }
 }
 

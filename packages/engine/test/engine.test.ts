@@ -4,7 +4,7 @@ import t from 'tap';
 import type { Test } from 'tap';
 import { Engine } from '../src/engine.js';
 import type { EngineOptions } from '../src/engine.js';
-import { DysnomiaError, PluginError } from '../src/errors.js';
+import { DysnomiaError, IncompatiblePluginError, PluginError } from '../src/errors.js';
 import { definePlugin } from '../src/plugin.js';
 import type { DysnomiaPlugin, OperationContext } from '../src/plugin.js';
 
@@ -149,6 +149,60 @@ t.test('a failing tap names the tap and the hook, and the operation does not run
   await t.rejects(engine.resolveModule('counter'), { message: 'plugin "sync-tap" failed in hook moduleLoaded: boom' });
 });
 
+t.test('a DysnomiaError from a plugin tap is blamed on the plugin (by apply), keeping its code and exit status', async (t) => {
+  const calls: string[] = [];
+  const strict = definePlugin({
+    type: 'counter',
+    engine: '^1.0.0',
+    meta: { name: 'dysnomia-plugin-strict' },
+    activate: () => {
+      calls.push('activate');
+    },
+    deactivate: () => {},
+    apply(hooks) {
+      // A tap named like one of the engine's own is still this plugin's.
+      hooks.beforeOperation.tapPromise('dysnomia:impostor', async () => {
+        throw new DysnomiaError('ERR_DYSNOMIA_USAGE', 'component names must be lower case');
+      });
+    },
+  });
+  const { engine, component } = await setup(t, [strict]);
+  const error = (await engine.run({ operation: 'activate', container: 'box', component }).catch((e: unknown) => e)) as PluginError;
+  t.ok(error instanceof PluginError);
+  t.match(error, {
+    code: 'ERR_DYSNOMIA_USAGE',
+    exitCode: 2,
+    plugin: 'dysnomia-plugin-strict',
+    tap: 'dysnomia:impostor',
+    hook: 'hook beforeOperation',
+    message: 'plugin "dysnomia-plugin-strict" (tap "dysnomia:impostor") failed in hook beforeOperation: component names must be lower case',
+  });
+  t.same(calls, []);
+
+  const throwingApply = definePlugin({
+    type: 'other',
+    engine: '^1.0.0',
+    meta: { name: 'dysnomia-plugin-broken' },
+    activate: () => {},
+    deactivate: () => {},
+    apply() {
+      throw new DysnomiaError('ERR_DYSNOMIA_CONFIG', 'needs a setting');
+    },
+  });
+  await t.rejects(setup(t, [throwingApply]), {
+    code: 'ERR_DYSNOMIA_CONFIG',
+    message: 'plugin "dysnomia-plugin-broken" failed in apply: needs a setting',
+  });
+});
+
+t.test('the engine\'s own taps pass their errors through unchanged', async (t) => {
+  const { engine } = await setup(t, [counterPlugin(false, [])]);
+  const error = await engine.resolveContainer('./no-such-container').catch((e: unknown) => e);
+  t.ok(error instanceof DysnomiaError, 'a DysnomiaError');
+  t.notOk(error instanceof PluginError, 'not blamed on any plugin');
+  t.match((error as Error).message, 'no-such-container');
+});
+
 t.test('a plugin can tap hooks through apply(): a container from a tap', async (t) => {
   const calls: string[] = [];
   const provider = definePlugin({
@@ -175,6 +229,8 @@ t.test('an incompatible plugin is refused before it runs', async (t) => {
   const error = (await setup(t, [future]).catch((e: unknown) => e)) as DysnomiaError;
   t.equal(error.code, 'ERR_DYSNOMIA_INCOMPATIBLE_PLUGIN');
   t.equal(error.exitCode, 2);
+  t.ok(error instanceof IncompatiblePluginError);
+  t.match(error, { plugin: 'dysnomia-plugin-counter', range: '^2.0.0', engineVersion: '1.0.0' }, 'the range and the version are fields');
   t.match(error.message, 'plugin "dysnomia-plugin-counter" (type counter) requires engine API ^2.0.0, but this engine provides API 1.0.0');
   t.same(calls, []);
 });
