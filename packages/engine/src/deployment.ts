@@ -32,6 +32,7 @@ export type { Deployment, DeployedMapping } from './deploy/deployment.js';
 export { planTransition, runGraph, topological } from './deploy/transition.js';
 export type { Transition, GraphOutcome } from './deploy/transition.js';
 export { runTransition } from './deploy/orchestrator.js';
+export { applyDeployPlugins, deployHooksFor } from './deploy/deploy-plugins.js';
 export { lockCoordinator, lockTargets } from './deploy/locking.js';
 export type { OrchestratorOptions, TransitionTarget } from './deploy/orchestrator.js';
 export { Manifests } from './deploy/manifests.js';

@@ -116,8 +116,7 @@ export class Engine {
     const cwd = options.cwd ?? process.cwd();
     const loaded = options.config ?? (await loadConfig(cwd, options.configFile));
     const config = options.listedPlugins?.length ? { ...loaded, plugins: [...loaded.plugins, ...options.listedPlugins.filter((p) => !loaded.plugins.includes(p))] } : loaded;
-    const configPlugins = await Promise.all(config.plugins.map((entry) => loadListedPlugin(entry, [config.dir, cwd, ENGINE_DIR])));
-    for (const source of configPlugins) for (const plugin of source.plugins) assertEngineCompatible(plugin, source.name);
+    const configPlugins = await loadConfigPlugins(config, cwd);
     for (const plugin of options.plugins ?? []) assertEngineCompatible(plugin, plugin.meta?.name ?? plugin.type);
     return new Engine({ ...options, cwd }, config, configPlugins);
   }
@@ -334,6 +333,13 @@ function propertiesFromEnvironment(env: NodeJS.ProcessEnv): Record<string, strin
 }
 
 /** A plugin the config lists: a path (file or package folder), or a package name resolved from the project. */
+/** The plugins the config lists, imported (from the config's folder, `cwd`, then the engine's install) and checked against this engine. */
+export async function loadConfigPlugins(config: DysnomiaConfig, cwd: string): Promise<PluginSource[]> {
+  const sources = await Promise.all(config.plugins.map((entry) => loadListedPlugin(entry, [config.dir, cwd, ENGINE_DIR])));
+  for (const source of sources) for (const plugin of source.plugins) assertEngineCompatible(plugin, source.name);
+  return sources;
+}
+
 export async function loadListedPlugin(entry: string, fromDirs: string[]): Promise<PluginSource> {
   if (path.isAbsolute(entry)) {
     return /\.(m?js)$/.test(entry) ? importPlugins(entry, entry) : importPluginPackage(entry);

@@ -17,6 +17,16 @@ export type {
   ShellSetup,
 } from './plugin.js';
 export type { EngineHooks, ModuleRequest, ContainerRequest } from './hooks.js';
+export { createDeployHooks } from './deploy-hooks.js';
+export type {
+  DeployHooks,
+  PlanContext,
+  PlannedTransition,
+  MappingContext,
+  TransitionFailedContext,
+  ProfilesSwitchedContext,
+  DeploymentRecordedContext,
+} from './deploy-hooks.js';
 export type { LoadedModule } from './modules/loaded-module.js';
 export type { DysnomiaConfig } from './config.js';
 export { loadConfig } from './config.js';

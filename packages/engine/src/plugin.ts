@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import { DysnomiaError, IncompatiblePluginError } from './errors.js';
 import type { EngineHooks } from './hooks.js';
+import type { DeployHooks } from './deploy-hooks.js';
 import { ENGINE_API_VERSION } from './version.js';
 
 /** The operations Dysnomia defines, in the spelling used on its command line. */
@@ -127,8 +128,12 @@ export interface DysnomiaPlugin {
   restore?(ctx: OperationContext): Awaitable<OperationResult>;
   collectGarbage?(ctx: OperationContext): Awaitable<OperationResult>;
   shell?(ctx: OperationContext): Awaitable<ShellSetup | void>;
-  /** Taps engine hooks; called once, when the plugin is loaded. */
-  apply?(hooks: EngineHooks): void;
+  /**
+   * Taps hooks; called once, when the plugin is loaded. `deploy` is the
+   * orchestrator's hooks when the plugin is listed in the config of a
+   * coordinator running a deployment, undefined elsewhere.
+   */
+  apply?(hooks: EngineHooks, deploy?: DeployHooks): void;
 }
 
 // semver is required on first use: running a Dysnomia executable module never needs it.

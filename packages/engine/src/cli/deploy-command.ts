@@ -9,6 +9,7 @@ import { loadPackagesModel } from '../models/packages.js';
 import { loadServices } from '../models/services.js';
 import { deploymentOf, PROFILE_ONLY_TYPE } from '../deploy/deployment.js';
 import { EarlyConnections } from '../deploy/target-session.js';
+import { deployHooksFor } from '../deploy/deploy-plugins.js';
 import { TypePlugins } from '../deploy/type-plugins.js';
 import { Manifests } from '../deploy/manifests.js';
 import { runTransition } from '../deploy/orchestrator.js';
@@ -231,6 +232,8 @@ export async function deployCommand(argv: string[]): Promise<number> {
         dryRun: values['dry-run'] === true,
         ...(activationsPerTarget ? { activationsPerTarget } : {}),
         typePlugins: new TypePlugins(config, values.services ? [modelDir(values.services)] : []),
+        // The config's plugins take part in the deployment through the orchestrator's hooks.
+        hooks: await deployHooksFor(config, process.cwd()),
         debug: values.debug === true,
       };
       result = await orchestrate(values, action, orchestration);

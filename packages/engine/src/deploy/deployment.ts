@@ -23,6 +23,13 @@ export interface DeployedMapping {
   properties?: ContainerProperties;
   /** Mappings (ids) that must be active before this one: its dependsOn and activatesAfter dependencies where it uses them. */
   after: string[];
+  /**
+   * The service's own properties (the model's keys other than name, pkg,
+   * type, dependencies and containers) as JSON, for the orchestrator's
+   * plugins (a health check). Kept here, never sent to a target; not part of the
+   * identity, so changing one alone redeploys nothing.
+   */
+  serviceProperties?: Record<string, unknown>;
 }
 
 /** A whole deployment: what the coordinator's manifest records and what a transition goes to. */
@@ -47,6 +54,20 @@ function containerProperties(values: Record<string, unknown>): ContainerProperti
     result[key] = Array.isArray(value) ? value.map(String) : typeof value === 'object' ? JSON.stringify(value) : String(value);
   }
   return result;
+}
+
+/** The service's properties that JSON can carry (functions and the like dropped); none when empty. */
+function jsonProperties(properties: Record<string, unknown>): { serviceProperties?: Record<string, unknown> } {
+  const kept: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(properties)) {
+    try {
+      const text = JSON.stringify(value);
+      if (text !== undefined) kept[key] = JSON.parse(text) as unknown;
+    } catch {
+      // Not JSON (a cycle, a BigInt): a plugin cannot have meant it for the record.
+    }
+  }
+  return Object.keys(kept).length === 0 ? {} : { serviceProperties: kept };
 }
 
 /**
@@ -109,6 +130,7 @@ export async function deploymentOf(
         // Always given, possibly empty: a container the models do not describe (wrapper, process) need not exist on the target.
         properties: containerProperties(declared ?? {}),
         after: [...new Set(after)],
+        ...jsonProperties(service.properties),
       });
     }
   }

@@ -1,6 +1,8 @@
 import path from 'node:path';
 import type { AgentLink } from '../agent/agent-link.js';
 import type { AgentRequestBody } from '../agent/protocol.js';
+import { createDeployHooks } from '../deploy-hooks.js';
+import type { DeployHooks, MappingContext } from '../deploy-hooks.js';
 import { DysnomiaError, EXIT_OPERATION_FAILED } from '../errors.js';
 import { currentHolder, sameHolder } from '../locks/profile-lock.js';
 import { lockCoordinator, lockTargets } from './locking.js';
@@ -31,6 +33,8 @@ export interface OrchestratorOptions extends Omit<DeployOptions, 'infrastructure
   debug?: boolean;
   /** Connections opened while the components were built (see EarlyConnections). */
   early?: EarlyConnections;
+  /** The orchestrator's hooks, with the config's plugins applied (deployHooksFor); none tapped when not given. */
+  hooks?: DeployHooks;
 }
 
 /** Where the transition goes: a new deployment (recorded as the next generation) or a recorded one (--rollback, --switch-to-generation). */
@@ -82,6 +86,7 @@ function operations(plan: Transition): { deactivate: DeployedMapping[]; activate
  */
 export async function runTransition(to: TransitionTarget, options: OrchestratorOptions): Promise<DeployResult> {
   const { reporter, profile, store } = options;
+  const hooks = options.hooks ?? createDeployHooks();
   const manifests = new Manifests(store.stateDir, profile);
   const next: Deployment = to.kind === 'new' ? to.deployment : to.manifest;
   // One holder here and on every target: a local target sharing this state folder finds its own lock, not another deploy's.
@@ -102,6 +107,15 @@ export async function runTransition(to: TransitionTarget, options: OrchestratorO
         deactivate: plan.deactivate.map((m) => m.id),
         activate: plan.activate.map((m) => m.id),
         unchanged: plan.unchanged.length,
+      });
+    // The plan is known: a plugin may refuse it, before anything changes.
+    const planKnown = (plan: Transition, dryRun: boolean) =>
+      hooks.plan.promise({
+        profile,
+        deployment: next,
+        fromGeneration: old?.generation,
+        transition: { deactivate: plan.deactivate, activate: plan.activate, unchanged: plan.unchanged },
+        dryRun,
       });
 
     const plans = new Map<string, PlanRequest>();
@@ -131,6 +145,7 @@ export async function runTransition(to: TransitionTarget, options: OrchestratorO
 
     if (options.dryRun) {
       transitionEvent(firstLook);
+      await planKnown(firstLook, true);
       await transferAll(sessions, plans, options, failures);
       const { deactivate, activate } = operations(firstLook);
       for (const m of deactivate) reporter.emit({ event: 'step', target: m.target, action: 'deactivate', service: m.service, container: m.container, status: 'planned' });
@@ -144,6 +159,7 @@ export async function runTransition(to: TransitionTarget, options: OrchestratorO
     if (complete && unlocked && recorded && firstOps.activate.length === 0 && firstOps.deactivate.length === 0 && (await profilesCurrent(sessions, next, profile))) {
       // The targets run what is asked and nobody holds them: nothing to lock, nothing to change.
       transitionEvent(firstLook);
+      await planKnown(firstLook, false);
       for (const [name, session] of sessions) {
         const current = await session.current(profile);
         reporter.emit({ event: 'profile', target: name, profile, generation: current?.generation ?? 0, changed: false });
@@ -167,10 +183,11 @@ export async function runTransition(to: TransitionTarget, options: OrchestratorO
       const actual = actualDeployment(records, next, old);
       const plan = planTransition(actual, next);
       transitionEvent(plan);
+      await planKnown(plan, false);
       await transferAll(sessions, plans, options, failures);
       if (failures.size > 0) return finish(false);
       faultPoint('after-transfer', (target) => sessions.get(target)?.cut());
-      await runLocked({ links, sessions, plan, actual, old, next, to, manifests, options, failures, plugins, recorded });
+      await runLocked({ links, sessions, plan, actual, old, next, to, manifests, options, failures, plugins, recorded, hooks });
     } finally {
       await Promise.all(lockedTargets.map((name) => links.get(name)!.request({ kind: 'unlock', profile, holder }).catch(() => undefined)));
     }
@@ -217,14 +234,29 @@ interface LockedRun {
   plugins: TargetPlugins;
   /** The recorded deployment already is `next`: no new generation. */
   recorded: boolean;
+  hooks: DeployHooks;
 }
 
 const VERB: Partial<Record<Operation, string>> = { activate: 'activating', deactivate: 'deactivating', lock: 'locking', unlock: 'unlocking' };
 
+const MAPPING_HOOKS = {
+  activate: { before: 'beforeActivate', after: 'afterActivate' },
+  deactivate: { before: 'beforeDeactivate', after: 'afterDeactivate' },
+} as const;
+
+/** What a target keeps of a mapping: the service's own properties (health checks and the like) stay with the coordinator. */
+function targetRecordOf(m: DeployedMapping): DeployedMapping {
+  const { serviceProperties: _kept, ...record } = m;
+  return record;
+}
+
 async function runLocked(run: LockedRun): Promise<void> {
-  const { links, sessions, plan, actual, old, next, to, manifests, options, failures, plugins } = run;
+  const { links, sessions, plan, actual, old, next, to, manifests, options, failures, plugins, hooks } = run;
   const { reporter, profile } = options;
   const cut = (target: string) => sessions.get(target)?.cut();
+  const hookFailed = (hook: string, error: unknown) => reporter.emit({ event: 'hook-failed', hook, error: errorText(error) });
+  // Mappings whose operation ran in this run, those whose after-hook then failed too: the rollback undoes these.
+  const performed = { activate: [] as DeployedMapping[], deactivate: [] as DeployedMapping[] };
   const operate = async (m: DeployedMapping, operation: Operation, undo = false): Promise<void> => {
     const link = links.get(m.target)!;
     const moduleEntry = plugins.moduleEntry(m.target, m.type);
@@ -238,21 +270,43 @@ async function runLocked(run: LockedRun): Promise<void> {
       ...(m.properties ? { properties: m.properties } : {}),
       ...(moduleEntry ? { moduleEntry } : {}),
       // The target keeps its own record of what runs, so a later deploy can plan from it whatever happens here.
-      ...(recordsIt ? { record: { profile, mapping: m } } : {}),
+      ...(recordsIt ? { record: { profile, mapping: targetRecordOf(m) } } : {}),
     };
     const base = { target: m.target, action: operation, service: m.service, container: m.container, ...(undo ? { undo: true } : {}) };
     const fail = (error: string) => {
       reporter.emit({ event: 'step', ...base, status: 'failed', error });
       return failed(`${stepLabel(VERB[operation] ?? operation, m)} failed: ${error}`);
     };
-    // What the modules print there reaches the user as it comes, named by target and service.
+    // What the modules (and the taps) print reaches the user as it comes, named by target and service.
     const onLine = (line: string) => reporter.emit({ event: 'output', target: m.target, service: m.service, action: operation, line: line.replace(/^dysnomia: /, '') });
+    const context: MappingContext = { profile, mapping: m, target: next.targets[m.target] ?? old?.targets[m.target], undo, log: onLine };
+    const tapped = async (hook: keyof typeof MAPPING_HOOKS, when: 'before' | 'after') => {
+      const name = MAPPING_HOOKS[hook][when];
+      try {
+        await hooks[name].promise(context);
+      } catch (error) {
+        // A tap cannot stop a rollback step: its error is said and the undo goes on.
+        if (undo) hookFailed(name, error);
+        else throw fail(errorText(error));
+      }
+    };
+    if (recordsIt) await tapped(operation, 'before');
     const answer = await link.request(request, onLine).catch((error: unknown) => {
       throw fail(errorText(error));
     });
     if (!answer.ok) throw fail(answer.error);
+    if (!undo && recordsIt) performed[operation].push(m);
     reporter.emit({ event: 'step', ...base, status: 'done' });
+    if (recordsIt) await tapped(operation, 'after');
     if (!undo && recordsIt) faultPoint(operation === 'activate' ? 'after-activate' : 'after-deactivate', cut);
+  };
+  /** The transition failed: the plugins hear it before the rollback; their own errors are only said. */
+  const transitionFailed = async (error: unknown, mapping?: DeployedMapping) => {
+    try {
+      await hooks.transitionFailed.promise({ profile, error: error instanceof Error ? error : new Error(String(error)), mapping });
+    } catch (tapError) {
+      hookFailed('transitionFailed', tapError);
+    }
   };
   const limitOf = (target: string) => options.activationsPerTarget ?? next.targets[target]?.numOfCores ?? old?.targets[target]?.numOfCores ?? links.get(target)?.hello.cores ?? 1;
 
@@ -269,6 +323,7 @@ async function runLocked(run: LockedRun): Promise<void> {
     lockedServices.push(m);
   });
   if (locking.failure) {
+    await transitionFailed(locking.failure.error, locking.failure.item);
     await unlockAll(lockedServices);
     throw failed(`a service refused the lock, nothing changed: ${errorText(locking.failure.error)}`);
   }
@@ -288,8 +343,9 @@ async function runLocked(run: LockedRun): Promise<void> {
       for (const f of outcome.failures ?? []) left.push(`${verb} ${f.item.service} on ${f.item.target}: ${errorText(f.error).split('\n')[0]}`);
       for (const m of outcome.skipped ?? []) left.push(`${verb} ${m.service} on ${m.target}: not tried (it waits for a step that failed)`);
     };
-    collect(await runGraph(activated.done, reversed(activated.done, plan.activationWaits), limitOf, (m) => operate(m, 'deactivate', true), { keepGoing: true }), 'deactivating');
-    collect(await runGraph(deactivated.done, reversed(deactivated.done, plan.deactivationWaits), limitOf, (m) => operate(m, 'activate', true), { keepGoing: true }), 'reactivating');
+    const { activate: activatedHere, deactivate: deactivatedHere } = performed;
+    collect(await runGraph(activatedHere, reversed(activatedHere, plan.activationWaits), limitOf, (m) => operate(m, 'deactivate', true), { keepGoing: true }), 'deactivating');
+    collect(await runGraph(deactivatedHere, reversed(deactivatedHere, plan.deactivationWaits), limitOf, (m) => operate(m, 'activate', true), { keepGoing: true }), 'reactivating');
     reporter.emit({ event: 'undone', profile, generation: old?.generation ?? null, failed: reason.split('\n')[0]! });
     return left;
   };
@@ -301,6 +357,7 @@ async function runLocked(run: LockedRun): Promise<void> {
 
   if (failure) {
     const reason = errorText(failure.error);
+    await transitionFailed(failure.error, failure.item);
     const left = await rollBack(reason);
     await unlockAll(lockedServices);
     failures.set(failure.item.target, reason);
@@ -331,7 +388,15 @@ async function runLocked(run: LockedRun): Promise<void> {
       failures.set(name, targetMessage(name, error));
     }
   });
+  if (profileError === undefined) {
+    try {
+      await hooks.profilesSwitched.promise({ profile, switched: switched.map((s) => ({ target: s.name, generation: s.generation, previous: s.previous })) });
+    } catch (error) {
+      profileError = error;
+    }
+  }
   if (profileError !== undefined) {
+    await transitionFailed(profileError);
     for (const s of switched) await sessions.get(s.name)!.undoInstall(profile, s.previous, s.generation).catch(() => undefined);
     const left = await rollBack(errorText(profileError));
     await unlockAll(lockedServices);
@@ -346,4 +411,9 @@ async function runLocked(run: LockedRun): Promise<void> {
   // Services locked before the transition and still running are unlocked; deactivated ones are gone.
   const kept = new Set(plan.unchanged.map((m) => m.id));
   await unlockAll(lockedServices.filter((m) => kept.has(m.id)));
+  try {
+    await hooks.deploymentRecorded.promise({ profile, generation, deployment: next });
+  } catch (error) {
+    throw failed(`the deployment is in place and recorded as generation ${generation}, but ${errorText(error)}`);
+  }
 }

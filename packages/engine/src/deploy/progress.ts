@@ -31,6 +31,8 @@ export type DeployEvent =
   /** A line a module printed on a target while running an operation (ctx.log, a program's output). */
   | { event: 'output'; target: string; service: string; action: string; line: string }
   | { event: 'manifest'; profile: string; generation: number; file: string }
+  /** A plugin's tap failed where its failure changes nothing (transition failed, a rollback step): said, not fatal. */
+  | { event: 'hook-failed'; hook: string; error: string }
   | { event: 'deployments'; profile: string; generations: Array<{ generation: number; current: boolean; created: string; services: number; targets: string[] }> };
 
 export interface Reporter {
@@ -113,6 +115,8 @@ export function describe(event: DeployEvent): string | undefined {
     }
     case 'output':
       return `${event.service}: ${event.line}`;
+    case 'hook-failed':
+      return `warning: ${event.error}`;
     case 'manifest':
       return `deployment recorded: profile ${event.profile} generation ${event.generation}`;
     case 'deployments':
