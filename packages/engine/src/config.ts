@@ -15,7 +15,11 @@ export interface DysnomiaConfig {
   /** Plugins listed explicitly: package names, or absolute paths. */
   plugins: string[];
   stateDir?: string;
+  /** Where the coordinator keeps deployment records and its profile locks (default: files in the state folder). */
+  state?: StateConfig;
 }
+
+export type StateConfig = { backend: 'file' } | { backend: 'postgres'; url: string };
 
 export const CONFIG_SEARCH_PLACES = [
   'package.json',
@@ -34,7 +38,7 @@ export const CONFIG_SEARCH_PLACES = [
   'dysnomia.config.json',
 ];
 
-const KEYS = new Set(['modulesPath', 'containersPath', 'plugins', 'stateDir']);
+const KEYS = new Set(['modulesPath', 'containersPath', 'plugins', 'stateDir', 'state']);
 
 /**
  * Finds and loads the config: `explicitFile` when given, else the first of
@@ -81,6 +85,7 @@ export function validateConfig(raw: unknown, file: string): DysnomiaConfig {
   const absolute = (p: string) => path.resolve(dir, p);
   const isPathLike = (p: string) => p.startsWith('.') || path.isAbsolute(p);
   if (config.stateDir !== undefined && typeof config.stateDir !== 'string') throw fail('"stateDir" must be a string');
+  const state = config.state === undefined ? undefined : stateConfig(config.state, fail);
   return {
     file,
     dir,
@@ -88,7 +93,39 @@ export function validateConfig(raw: unknown, file: string): DysnomiaConfig {
     containersPath: stringList('containersPath').map(absolute),
     plugins: stringList('plugins').map((p) => (isPathLike(p) ? absolute(p) : p)),
     ...(typeof config.stateDir === 'string' ? { stateDir: absolute(config.stateDir) } : {}),
+    ...(state ? { state } : {}),
   };
+}
+
+/** `state: { backend: 'file' }` or `{ backend: 'postgres', url }`; a URL never carries the password (the message never quotes it). */
+function stateConfig(value: unknown, fail: (problem: string) => DysnomiaError): StateConfig {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw fail('"state" must be an object: { backend: "file" } or { backend: "postgres", url: "postgres://USER@HOST:PORT/DATABASE" }');
+  const state = value as Record<string, unknown>;
+  for (const key of Object.keys(state)) if (key !== 'backend' && key !== 'url') throw fail(`"state": unknown key "${key}" (known keys: backend, url)`);
+  if (state.backend === 'file' || state.backend === undefined) {
+    if (state.url !== undefined) throw fail('"state": a url goes with backend "postgres"');
+    return { backend: 'file' };
+  }
+  if (state.backend !== 'postgres') throw fail(`"state.backend" must be "file" or "postgres", got ${JSON.stringify(state.backend)}`);
+  const problem = postgresUrlProblem(state.url);
+  if (problem) throw fail(`"state.url" ${problem}`);
+  return { backend: 'postgres', url: state.url as string };
+}
+
+/** What is wrong with a PostgreSQL URL for the state backend, if anything; the URL itself is never quoted (it may hold a password). */
+export function postgresUrlProblem(value: unknown): string | undefined {
+  if (typeof value !== 'string' || value === '') return 'must be a PostgreSQL URL: postgres://USER@HOST:PORT/DATABASE';
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return 'is not a URL; write postgres://USER@HOST:PORT/DATABASE';
+  }
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') return `must start with postgres:// or postgresql://, not ${url.protocol}//`;
+  if (url.password !== '' || url.searchParams.has('password')) {
+    return 'holds a password, and neither a config file nor a command line is a place for one: put it in PGPASSFILE, ~/.pgpass or PGPASSWORD (the URL is not shown here)';
+  }
+  return undefined;
 }
 
 /**

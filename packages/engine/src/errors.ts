@@ -21,7 +21,9 @@ export type ErrorCode =
   | 'ERR_DYSNOMIA_AGENT'
   | 'ERR_DYSNOMIA_TIMEOUT'
   | 'ERR_DYSNOMIA_LOCKED'
-  | 'ERR_DYSNOMIA_DEPLOY_FAILED';
+  | 'ERR_DYSNOMIA_DEPLOY_FAILED'
+  | 'ERR_DYSNOMIA_STATE'
+  | 'ERR_DYSNOMIA_UNREACHABLE';
 
 /** Exit status 2: bad usage or bad input, nothing was run. */
 export const EXIT_BAD_INPUT = 2;

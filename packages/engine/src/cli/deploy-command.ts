@@ -1,6 +1,6 @@
 import { loadConfig } from '../config.js';
 import { DysnomiaError } from '../errors.js';
-import { deployPackages, modelDir, profileAction, sourceBuilder } from '../deploy/deploy-packages.js';
+import { deployPackages, modelDir, profileAction, sourceBuilder, stateOf } from '../deploy/deploy-packages.js';
 import type { DeployOptions, DeployResult, ProfileAction } from '../deploy/deploy-packages.js';
 import { jsonReporter, plainReporter, terminalReporter } from '../deploy/progress.js';
 import { loadInfrastructure, MAX_CORES } from '../models/infrastructure.js';
@@ -11,7 +11,8 @@ import { deploymentOf, PROFILE_ONLY_TYPE } from '../deploy/deployment.js';
 import { EarlyConnections } from '../deploy/target-session.js';
 import { deployHooksFor } from '../deploy/deploy-plugins.js';
 import { TypePlugins } from '../deploy/type-plugins.js';
-import { Manifests } from '../deploy/manifests.js';
+import { stateBackendFor } from '../deploy/state/open-state.js';
+import type { DeploymentRecords } from '../deploy/state/state-backend.js';
 import { runTransition } from '../deploy/orchestrator.js';
 import type { OrchestratorOptions } from '../deploy/orchestrator.js';
 import { assertProfileName } from '../profiles/names.js';
@@ -211,8 +212,11 @@ export async function deployCommand(argv: string[]): Promise<number> {
   const timeLimits = timeLimitsFrom(values);
   const config = await loadConfig(process.cwd());
   const reporter = values.json ? jsonReporter(process.stdout) : process.stdout.isTTY ? terminalReporter(process.stdout) : plainReporter(process.stdout);
+  const stateDir = chooseStateDir(config.stateDir);
   const common = {
-    store: Store.at(chooseStateDir(config.stateDir)),
+    store: Store.at(stateDir),
+    // Deployment records and the coordinator's locks: the state folder's files, or PostgreSQL (config "state").
+    state: stateBackendFor(config, stateDir),
     profile,
     reporter,
     maxConcurrent,
@@ -245,6 +249,7 @@ export async function deployCommand(argv: string[]): Promise<number> {
     }
   } finally {
     reporter.finish();
+    await common.state.close();
   }
   // With --json the events carry the failures too; stderr says them to a person either way.
   for (const message of new Set(result.failed.values())) process.stderr.write(`dysnomia: error: ${message}\n`);
@@ -253,7 +258,7 @@ export async function deployCommand(argv: string[]): Promise<number> {
 
 /** -s/-d deployments, --undeploy, and generation actions on the coordinator's recorded deployments. */
 async function orchestrate(values: { infrastructure?: string; services?: string; distribution?: string; undeploy?: boolean }, action: ProfileAction | undefined, options: OrchestratorOptions): Promise<DeployResult> {
-  const manifests = new Manifests(options.store.stateDir, options.profile);
+  const manifests = stateOf(options).records(options.profile);
   if (action?.kind === 'list-generations') return listDeployments(manifests, options);
   if (action?.kind === 'delete-generations') {
     const deleted = await manifests.delete(action.which);
@@ -291,7 +296,7 @@ async function orchestrate(values: { infrastructure?: string; services?: string;
   }
 }
 
-async function listDeployments(manifests: Manifests, options: OrchestratorOptions): Promise<DeployResult> {
+async function listDeployments(manifests: DeploymentRecords, options: OrchestratorOptions): Promise<DeployResult> {
   const current = await manifests.currentGeneration();
   const generations = [];
   for (const generation of await manifests.generations()) {

@@ -14,6 +14,7 @@ await runCli('dysnomia', async (argv) => {
   if (first === 'agent') return (await import('./agent-command.js')).agentCommand(rest);
   if (first === 'capture-infra') return (await import('./capture-infra-command.js')).captureInfraCommand(rest);
   if (first === 'visualize') return (await import('./visualize-command.js')).visualizeCommand(rest);
+  if (first === 'state') return (await import('./state-command.js')).stateCommand(rest);
   const operationWord = first !== undefined && isOperation(first) ? first : undefined;
   return (await import('./operation-command.js')).operationCommand(operationWord === undefined ? argv : rest, operationWord);
 });

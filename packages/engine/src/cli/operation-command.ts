@@ -16,6 +16,7 @@ export const HELP = `Usage: dysnomia --operation OPERATION --component COMPONENT
   or:  dysnomia capture-infra -i INFRASTRUCTURE [OPTION]...
   or:  dysnomia visualize -s SERVICES -i INFRASTRUCTURE -d DISTRIBUTION [OPTION]...
   or:  dysnomia store|profile [OPTION]...   (this machine's store and profiles)
+  or:  dysnomia state [migrate --to postgres]  (where deployment records and locks live)
   Each of these has its own --help.
 
 Runs a deployment operation on a component hosted in a container, as Dysnomia

@@ -136,7 +136,8 @@ export async function storeCommand(argv: string[]): Promise<number> {
       return failed.length > 0 ? 1 : 0;
     }
     case 'gc': {
-      const result = await withGcLock(store.stateDir, () => store.collectGarbage({ dryRun: values['dry-run'] === true, ...(values['dry-run'] ? {} : { log }) }));
+      const extraRoots = await recordedElsewhere(store.stateDir);
+      const result = await withGcLock(store.stateDir, () => store.collectGarbage({ dryRun: values['dry-run'] === true, extraRoots, ...(values['dry-run'] ? {} : { log }) }));
       print(result.removed.map((e) => store.path(e)), { removed: result.removed.map((e) => store.path(e)), kept: result.kept, dryRun: values['dry-run'] === true });
       return 0;
     }
@@ -163,6 +164,24 @@ async function withGcLock<T>(stateDir: string, collect: () => Promise<T>): Promi
     return await collect();
   } finally {
     await releaseLock(file, holder);
+  }
+}
+
+/**
+ * The store entries a coordinator's deployment records in PostgreSQL need
+ * (config "state"): roots like the record files in the state folder. A
+ * database that cannot be reached stops the collection: better to keep
+ * garbage than to remove a recorded component.
+ */
+async function recordedElsewhere(stateDir: string): Promise<string[]> {
+  const config = await loadConfig(process.cwd());
+  if (config.state?.backend !== 'postgres') return [];
+  const { stateBackendFor } = await import('../deploy/state/open-state.js');
+  const state = stateBackendFor(config, stateDir);
+  try {
+    return await state.storePaths();
+  } finally {
+    await state.close();
   }
 }
 

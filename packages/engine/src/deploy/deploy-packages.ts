@@ -13,7 +13,9 @@ import { SourceCache } from './source-cache.js';
 import type { AgentLink } from '../agent/agent-link.js';
 import { currentHolder, sameHolder } from '../locks/profile-lock.js';
 import type { LockHolder } from '../locks/profile-lock.js';
-import { lockCoordinator, lockTargets } from './locking.js';
+import { lockTargets } from './locking.js';
+import { FileState } from './state/file-state.js';
+import type { StateBackend } from './state/state-backend.js';
 import { EarlyConnections, openSession } from './target-session.js';
 import type { ConnectAnswer, PlanRequest, TargetSession } from './target-session.js';
 
@@ -34,6 +36,13 @@ export interface DeployOptions {
   timeLimits?: TimeLimits;
   /** Also break locks whose holder cannot be checked from here (--break-stale-lock). */
   breakStaleLock?: boolean;
+  /** Where deployment records and the coordinator's profile locks live (default: files in the store's state folder). */
+  state?: StateBackend;
+}
+
+/** The state backend of a deployment: the one given, or the files of the store's state folder. */
+export function stateOf(options: Pick<DeployOptions, 'state' | 'store'>): StateBackend {
+  return options.state ?? new FileState(options.store.stateDir);
 }
 
 export type ProfileAction =
@@ -236,7 +245,7 @@ export async function deployPackages(model: PackagesModel, options: DeployOption
   const locking = { profile: options.profile, reporter, breakStaleLock: options.breakStaleLock === true };
   // Locked here and on the targets like any deployment: two -P deploys of a profile at once would both "succeed".
   const holder = currentHolder();
-  const release = options.dryRun ? async () => {} : await lockCoordinator(store.stateDir, options.profile, locking, holder);
+  const release = options.dryRun ? async () => {} : await stateOf(options).lockProfile(options.profile, locking, holder);
   try {
     reporter.emit({ event: 'start', profile: options.profile, targets: options.targets, dryRun: options.dryRun });
     // The first targets' handshakes run while the packages are built here.
@@ -400,7 +409,7 @@ export async function profileAction(action: ProfileAction, options: DeployOption
   const locking = { profile, reporter, breakStaleLock: options.breakStaleLock === true };
   const holder = currentHolder();
   // A change of generations is a deployment too: locked here and on the targets.
-  const release = changes ? await lockCoordinator(options.store.stateDir, profile, locking, holder) : async () => {};
+  const release = changes ? await stateOf(options).lockProfile(profile, locking, holder) : async () => {};
   // Listing generations writes nothing on a target that has the engine already.
   const sessions = await openSessions(options, failed, { install: true, keepRuntime: changes }).catch(async (error: unknown) => {
     await release();

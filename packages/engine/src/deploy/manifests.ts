@@ -5,6 +5,7 @@ import type { GenerationSelector } from '../profiles/profiles.js';
 import { writeFileAtomic } from '../write-file-atomic.js';
 import { deploymentEntries } from './deployment.js';
 import type { Deployment } from './deployment.js';
+import type { DeploymentRecords } from './state/state-backend.js';
 
 /** A deployment as recorded on the coordinator, one file per generation. */
 export interface Manifest extends Deployment {
@@ -17,13 +18,18 @@ export interface Manifest extends Deployment {
 
 const MANIFEST = /^(\d+)\.json$/;
 
+/** A deployment as generation `generation` records it. */
+export function manifestOf(deployment: Deployment, generation: number, created = new Date().toISOString()): Manifest {
+  return { version: 1, generation, created, ...deployment, storePaths: deploymentEntries(deployment) };
+}
+
 /**
  * The coordinator's deployment manifests of one profile:
  * `STATEDIR/deployments/<profile>/<N>.json` and `current` holding the number
  * of the deployment the targets are in. Files are 0600: container properties
  * from the models can hold passwords.
  */
-export class Manifests {
+export class Manifests implements DeploymentRecords {
   readonly dir: string;
   constructor(stateDir: string, readonly profile: string) {
     this.dir = path.join(stateDir, 'deployments', profile);
@@ -31,6 +37,10 @@ export class Manifests {
 
   private file(generation: number): string {
     return path.join(this.dir, `${generation}.json`);
+  }
+
+  where(generation: number): string {
+    return this.file(generation);
   }
 
   async generations(): Promise<number[]> {
@@ -48,7 +58,7 @@ export class Manifests {
     try {
       text = await readFile(this.file(generation), 'utf8');
     } catch {
-      throw new DysnomiaError('ERR_DYSNOMIA_USAGE', `profile "${this.profile}" has no deployment generation ${generation} (generations: ${(await this.generations()).join(', ') || 'none'})`);
+      throw noSuchGeneration(this.profile, generation, await this.generations());
     }
     return JSON.parse(text) as Manifest;
   }
@@ -66,8 +76,15 @@ export class Manifests {
   /** Records a deployment as a new generation (not yet current). */
   async add(deployment: Deployment): Promise<Manifest> {
     const generation = ((await this.generations()).at(-1) ?? 0) + 1;
-    const manifest: Manifest = { version: 1, generation, created: new Date().toISOString(), ...deployment, storePaths: deploymentEntries(deployment) };
+    const manifest = manifestOf(deployment, generation);
     await this.writeAtomic(this.file(generation), `${JSON.stringify(manifest, null, 2)}\n`);
+    return manifest;
+  }
+
+  /** Two atomic writes: a kill between them leaves a generation that is not current, which a re-run records again. */
+  async recordCurrent(deployment: Deployment): Promise<Manifest> {
+    const manifest = await this.add(deployment);
+    await this.setCurrent(manifest.generation);
     return manifest;
   }
 
@@ -77,21 +94,34 @@ export class Manifests {
 
   /** Deletes generations (never the current one); returns those deleted. */
   async delete(which: GenerationSelector): Promise<number[]> {
-    const current = await this.currentGeneration();
-    const all = await this.generations();
-    let chosen: number[];
-    if (which === 'old') chosen = all.filter((g) => g !== current);
-    else if (Array.isArray(which)) {
-      const missing = which.filter((g) => !all.includes(g));
-      if (missing.length > 0) throw new DysnomiaError('ERR_DYSNOMIA_USAGE', `profile "${this.profile}" has no deployment generation ${missing.join(', ')}`);
-      if (current !== undefined && which.includes(current)) throw new DysnomiaError('ERR_DYSNOMIA_USAGE', `generation ${current} is the current deployment of profile "${this.profile}"; switch to another one first`);
-      chosen = which;
-    } else {
-      const cutoff = Date.now() - Number(which.slice(0, -1)) * 86_400_000;
-      chosen = [];
-      for (const g of all) if (g !== current && (await stat(this.file(g))).mtimeMs < cutoff) chosen.push(g);
-    }
+    const chosen = await generationsToDelete(this.profile, which, await this.generations(), await this.currentGeneration(), async (g) => (await stat(this.file(g))).mtimeMs);
     for (const g of chosen) await rm(this.file(g), { force: true });
     return chosen;
   }
+}
+
+/** The one rule for which generations a selector deletes, whatever keeps them: never the current one; `Nd`: older than N days. */
+export async function generationsToDelete(
+  profile: string,
+  which: GenerationSelector,
+  all: number[],
+  current: number | undefined,
+  createdMs: (generation: number) => Promise<number>,
+): Promise<number[]> {
+  if (which === 'old') return all.filter((g) => g !== current);
+  if (Array.isArray(which)) {
+    const missing = which.filter((g) => !all.includes(g));
+    if (missing.length > 0) throw new DysnomiaError('ERR_DYSNOMIA_USAGE', `profile "${profile}" has no deployment generation ${missing.join(', ')}`);
+    if (current !== undefined && which.includes(current)) throw new DysnomiaError('ERR_DYSNOMIA_USAGE', `generation ${current} is the current deployment of profile "${profile}"; switch to another one first`);
+    return which;
+  }
+  const cutoff = Date.now() - Number(which.slice(0, -1)) * 86_400_000;
+  const chosen: number[] = [];
+  for (const g of all) if (g !== current && (await createdMs(g)) < cutoff) chosen.push(g);
+  return chosen;
+}
+
+/** The error for a generation that is not recorded. */
+export function noSuchGeneration(profile: string, generation: number, all: number[]): DysnomiaError {
+  return new DysnomiaError('ERR_DYSNOMIA_USAGE', `profile "${profile}" has no deployment generation ${generation} (generations: ${all.join(', ') || 'none'})`);
 }

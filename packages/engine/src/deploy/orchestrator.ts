@@ -1,22 +1,21 @@
-import path from 'node:path';
 import type { AgentLink } from '../agent/agent-link.js';
 import type { AgentRequestBody } from '../agent/protocol.js';
 import { createDeployHooks } from '../deploy-hooks.js';
 import type { DeployHooks, MappingContext } from '../deploy-hooks.js';
 import { DysnomiaError, EXIT_OPERATION_FAILED } from '../errors.js';
 import { currentHolder, sameHolder } from '../locks/profile-lock.js';
-import { lockCoordinator, lockTargets } from './locking.js';
+import { lockTargets } from './locking.js';
 import type { LockHolder } from '../locks/profile-lock.js';
 import type { Operation } from '../plugin.js';
-import { closeAll, errorText, forEachLimited, openSessions, sameSet, targetMessage, transferAll } from './deploy-packages.js';
+import { closeAll, errorText, forEachLimited, openSessions, sameSet, stateOf, targetMessage, transferAll } from './deploy-packages.js';
 import type { DeployOptions, DeployResult } from './deploy-packages.js';
 import type { DeployedMapping, Deployment } from './deployment.js';
 import { faultPoint } from './fault-injection.js';
-import { Manifests } from './manifests.js';
 import { planTargetPlugins } from './target-plugins.js';
 import type { TargetPlugins } from './target-plugins.js';
 import type { TypePlugins } from './type-plugins.js';
 import type { Manifest } from './manifests.js';
+import type { DeploymentRecords } from './state/state-backend.js';
 import type { EarlyConnections, PlanRequest, TargetSession } from './target-session.js';
 import { isActivated, planTransition, reversed, runGraph } from './transition.js';
 import type { Transition } from './transition.js';
@@ -87,11 +86,12 @@ function operations(plan: Transition): { deactivate: DeployedMapping[]; activate
 export async function runTransition(to: TransitionTarget, options: OrchestratorOptions): Promise<DeployResult> {
   const { reporter, profile, store } = options;
   const hooks = options.hooks ?? createDeployHooks();
-  const manifests = new Manifests(store.stateDir, profile);
+  const state = stateOf(options);
+  const manifests = state.records(profile);
   const next: Deployment = to.kind === 'new' ? to.deployment : to.manifest;
   // One holder here and on every target: a local target sharing this state folder finds its own lock, not another deploy's.
   const holder = currentHolder();
-  const release = options.dryRun ? async () => {} : await lockCoordinator(store.stateDir, profile, options, holder);
+  const release = options.dryRun ? async () => {} : await state.lockProfile(profile, options, holder);
   const failures = new Map<string, string>();
   let sessions = new Map<string, TargetSession>();
   try {
@@ -228,7 +228,7 @@ interface LockedRun {
   old: Manifest | undefined;
   next: Deployment;
   to: TransitionTarget;
-  manifests: Manifests;
+  manifests: DeploymentRecords;
   options: OrchestratorOptions;
   failures: Map<string, string>;
   plugins: TargetPlugins;
@@ -404,9 +404,11 @@ async function runLocked(run: LockedRun): Promise<void> {
   }
   faultPoint('after-profiles', cut);
 
-  const generation = to.kind === 'recorded' ? to.manifest.generation : run.recorded && old ? old.generation : (await manifests.add(next)).generation;
-  await manifests.setCurrent(generation);
-  reporter.emit({ event: 'manifest', profile, generation, file: path.join(manifests.dir, `${generation}.json`) });
+  // A new deployment is recorded and made current in one step; a recorded one is made current.
+  const existing = to.kind === 'recorded' ? to.manifest.generation : run.recorded && old ? old.generation : undefined;
+  const generation = existing ?? (await manifests.recordCurrent(next)).generation;
+  if (existing !== undefined) await manifests.setCurrent(existing);
+  reporter.emit({ event: 'manifest', profile, generation, file: manifests.where(generation) });
   faultPoint('after-record', cut);
   // Services locked before the transition and still running are unlocked; deactivated ones are gone.
   const kept = new Set(plan.unchanged.map((m) => m.id));

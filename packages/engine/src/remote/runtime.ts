@@ -24,12 +24,12 @@ export const FIRST_PARTY_PLUGINS = [
 export { RUNTIME_ENGINE_BIN, RUNTIME_ROOT_FILE, RUNTIMES_KEPT } from './runtime-compose.js';
 
 /**
- * The engine's dependencies used only where one deploys from: SSH (ssh2)
- * and the YAML model parser, both imported on first use by coordinator
- * code. A target never loads them, so runtimes leave them out (about 40 %
+ * The engine's dependencies used only where one deploys from: SSH (ssh2),
+ * the YAML model parser and the PostgreSQL state backend's client (pg), all
+ * imported on first use by coordinator code. A target never loads them, so runtimes leave them out (about 40 %
  * of the files every target would write and hash).
  */
-export const COORDINATOR_ONLY = new Set(['ssh2', 'yaml']);
+export const COORDINATOR_ONLY = new Set(['ssh2', 'yaml', 'pg', 'pg-connection-string', 'pgpass']);
 
 /** This engine's package folder (the one holding package.json, bin/ and dist/). */
 export function enginePackageDir(): string {

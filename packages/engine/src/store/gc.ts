@@ -60,11 +60,19 @@ export async function gcRoots(store: Store): Promise<string[]> {
   return [...roots].sort();
 }
 
-export async function collectGarbage(store: Store, options: { dryRun?: boolean; log?: (message: string) => void }): Promise<GarbageCollection> {
+export interface CollectOptions {
+  dryRun?: boolean;
+  log?: (message: string) => void;
+  /** More roots (entry names or store paths): the deployment records a state backend keeps elsewhere (PostgreSQL). */
+  extraRoots?: string[];
+}
+
+export async function collectGarbage(store: Store, options: CollectOptions): Promise<GarbageCollection> {
   const log = options.log ?? (() => undefined);
   const present = await store.list();
   const roots: string[] = [];
-  for (const root of await gcRoots(store)) if (await store.has(root)) roots.push(root);
+  const extra = (options.extraRoots ?? []).map((value) => store.entryOf(value)).filter((entry): entry is string => entry !== undefined);
+  for (const root of new Set([...(await gcRoots(store)), ...extra])) if (await store.has(root)) roots.push(root);
   const live = new Set(await store.closure(roots));
   const dead = present.filter((entry) => !live.has(entry));
   if (options.dryRun) return { removed: dead, kept: present.length - dead.length };

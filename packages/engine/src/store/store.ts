@@ -6,7 +6,7 @@ import { DysnomiaError, EXIT_OPERATION_FAILED } from '../errors.js';
 import { exportArchive, importArchive } from './archive.js';
 import { isBuildFunctionComponent, prepareInputs, type BuildFunctionComponent } from './build-function.js';
 import { assertComponentName, entryOf, isEntryName, parseEntryName, sanitizeName } from './entry-name.js';
-import { collectGarbage, type GarbageCollection } from './gc.js';
+import { collectGarbage, type CollectOptions, type GarbageCollection } from './gc.js';
 import { metaPath, readMeta, writeMeta, type EntryMeta } from './meta.js';
 import { installNpmPackage, npmCacheKey, TARBALL } from './npm-source.js';
 import { makeReadOnly, removeTree } from './permissions.js';
@@ -201,7 +201,7 @@ export class Store {
     }
   }
 
-  collectGarbage(options: { dryRun?: boolean; log?: (message: string) => void } = {}): Promise<GarbageCollection> {
+  collectGarbage(options: CollectOptions = {}): Promise<GarbageCollection> {
     return collectGarbage(this, options);
   }
 
