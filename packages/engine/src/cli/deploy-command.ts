@@ -51,8 +51,17 @@ the run is undone on every target that answers, and the message says which
 step failed and what could not be undone.
 Only after success does each target's profile switch (packages merged whole,
 of other services only etc/: the containers and modules they provide) and the
-deployment get recorded here as the profile's next generation
-(STATEDIR/deployments/PROFILE/N.json). An identical redeploy touches nothing.
+deployment get recorded as the profile's next generation: in the state
+folder (STATEDIR/deployments/PROFILE/N.json), or, with the config's
+state: { backend: "postgres", url }, in PostgreSQL, shared with every
+coordinator using that database (the profile's lock there too; see
+dysnomia state --help). An identical redeploy touches nothing.
+
+Plugins the config lists take part through the orchestrator's hooks (the
+plan, before and after each activation and deactivation, a failure, the
+profiles switched, the record): one may refuse the plan, or fail a step,
+which is then rolled back. @dysnomia/plugin-health-check is one: a service
+with healthCheck: { url, status } or { port } counts only once it answers.
 
 With -P (disnix-env -P): installs packages into a profile on each target; no
 activation.
@@ -136,6 +145,8 @@ Environment:
   DYSNOMIA_STATEDIR  This machine's state folder: its store, the recorded
                      deployments and locks (default: the config's stateDir,
                      else /var/state/dysnomia for root, ~/.dysnomia otherwise)
+  PGPASSFILE, PGPASSWORD  The password of the PostgreSQL state backend (else
+                     ~/.pgpass); never in the config or on the command line
   SSH_AUTH_SOCK      An ssh-agent to authenticate with
 
 Exit status: 0 success; 1 a target or a step failed (the message names it),
