@@ -9,8 +9,12 @@
 //     parallelism side by side with Disnix's (--max-concurrent-activations 1
 //     --max-concurrent-transfers 2), each on fresh state folders. The --json
 //     events and the marker files on the targets check what each run did.
-// Needs the built engine and plugins (npm run build) and /usr/sbin/sshd.
-// Usage: node bench/orchestrator.mjs [--quick] [--keep] [--skip-plan] [--skip-ssh]
+//  With --compare state, part 2 compares the state backends instead: the same
+//  runs with deployment records and locks in the state folder (file) and in a
+//  private PostgreSQL started here (postgres), and the postgres overhead.
+// Needs the built engine and plugins (npm run build) and /usr/sbin/sshd
+// (and Debian's postgresql for --compare state).
+// Usage: node bench/orchestrator.mjs [--quick] [--keep] [--skip-plan] [--skip-ssh] [--compare state]
 import { spawn } from 'node:child_process';
 import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -29,8 +33,13 @@ const QUICK = argv.includes('--quick');
 
 const PLAN = QUICK ? { services: 200, targets: 20, runs: 3 } : { services: 1000, targets: 100, runs: 7 };
 const SSH = QUICK ? { services: 40, targets: 4, repeats: 1 } : { services: 200, targets: 4, repeats: 3 };
-const OURS = { label: 'ours', args: [] };
-const DISNIX = { label: 'Disnix defaults', args: ['--max-concurrent-activations', '1', '--max-concurrent-transfers', '2'] };
+const OURS = { label: 'ours', folder: 'ours', args: [] };
+const DISNIX = { label: 'Disnix defaults', folder: 'disnix', args: ['--max-concurrent-activations', '1', '--max-concurrent-transfers', '2'] };
+const COMPARE_STATE = argv[argv.indexOf('--compare') + 1] === 'state' && argv.includes('--compare');
+const FILE_STATE = { label: 'file state', folder: 'file-state', args: [], state: { backend: 'file' } };
+// Its url and PGPASSFILE are filled in once the server runs.
+const POSTGRES_STATE = { label: 'postgres state', folder: 'postgres-state', args: [], state: { backend: 'postgres' } };
+const CONFIGURATIONS = COMPARE_STATE ? [FILE_STATE, POSTGRES_STATE] : [OURS, DISNIX];
 
 for (const [file, setup] of [[path.join(DIST, 'cli/dysnomia.js'), 'npm run build'], [path.join(ROOT, 'packages/plugin-wrapper/dist/index.js'), 'npm run build']]) {
   if (!(await have(file))) {
@@ -56,8 +65,11 @@ const gc = runInNewContext('gc');
 
 const work = await mkdtemp(path.join(os.tmpdir(), 'dysnomia-bench-orchestrator-'));
 const daemons = [];
+/** Servers stopped by their own stop() (the PostgreSQL of --compare state). */
+const servers = [];
 const cleanup = async () => {
   stopDaemons(daemons);
+  await Promise.all(servers.map((server) => server.stop().then(() => rm(server.dir, { recursive: true, force: true }))));
   if (argv.includes('--keep')) console.log(`work folder kept: ${work} (logs of each run: ssh/*/logs)`);
   else await rm(work, { recursive: true, force: true });
 };
@@ -217,9 +229,9 @@ async function writeComponent(dir, name, version) {
  * with `at` (ms since the start) and is written to `logFile` (kept with
  * --keep) to see where a run spends its time. Rejects with stderr on failure.
  */
-function dysnomia(args, stateDir, logFile) {
+function dysnomia(args, stateDir, logFile, { cwd, env = {} } = {}) {
   const started = Date.now();
-  const child = spawn(process.execPath, [DYSNOMIA, ...args], { env: { PATH: process.env.PATH, HOME: process.env.HOME, DYSNOMIA_STATEDIR: stateDir }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [DYSNOMIA, ...args], { cwd, env: { PATH: process.env.PATH, HOME: process.env.HOME, DYSNOMIA_STATEDIR: stateDir, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const events = [];
   let stderr = '';
   let pending = '';
@@ -300,8 +312,9 @@ async function wrappersOverSsh() {
   }
   const expected = new Set([...withDependants(deps, changed)].map(name));
   console.log(`\n2. ${N} wrapper services (bin/wrapper writes/removes a marker file, ~3 ms sleep; 0-2 dependsOn each within the 20 before it, seeded) to ${T} sshd targets on 127.0.0.1`);
-  console.log(`   ours: activations per target = its core count (${os.availableParallelism()} here), 4 concurrent transfers; Disnix defaults: ${DISNIX.args.join(' ')}`);
-  console.log(`   each on fresh state folders (coordinator and targets), runs interleaved (ours, Disnix, ours, …) so machine load drifts alike`);
+  if (COMPARE_STATE) console.log('   file state: records and locks in the coordinator\'s state folder; postgres state: in a private PostgreSQL 127.0.0.1 (fsync off), same parallelism');
+  else console.log(`   ours: activations per target = its core count (${os.availableParallelism()} here), 4 concurrent transfers; Disnix defaults: ${DISNIX.args.join(' ')}`);
+  console.log(`   each on fresh state folders (coordinator and targets), runs interleaved (${CONFIGURATIONS.map((c) => c.label).join(', ')}, …) so machine load drifts alike`);
   console.log(`   change: ${name(changed)} gets a new component (v1 -> v2 -> v1 -> …); it and its ${expected.size - 1} dependants (${[...expected].filter((s) => s !== name(changed)).join(', ')}) are redeployed`);
 
   const dir = path.join(work, 'ssh');
@@ -331,8 +344,21 @@ async function wrappersOverSsh() {
 
   // One set of fresh state folders (coordinator and every target) per configuration.
   const setups = [];
-  for (const config of [OURS, DISNIX]) {
-    const base = path.join(dir, config === OURS ? 'ours' : 'disnix');
+  if (COMPARE_STATE) {
+    const { startPostgresServer } = await import('./lib/postgres.mjs');
+    // Its own folder in /tmp: the postgres user cannot reach into the bench's private work folder.
+    const serverDir = await mkdtemp(path.join(os.tmpdir(), 'dysnomia-bench-postgres-'));
+    const server = await startPostgresServer(serverDir);
+    servers.push({ stop: server.stop, dir: serverDir });
+    POSTGRES_STATE.state.url = server.url;
+    POSTGRES_STATE.env = { PGPASSFILE: server.passFile };
+  }
+  for (const config of CONFIGURATIONS) {
+    const base = path.join(dir, config.folder);
+    // The coordinator's config (its state backend) is found from the folder it runs in.
+    const coordinatorDir = path.join(base, 'coordinator-config');
+    await mkdir(coordinatorDir, { recursive: true });
+    if (config.state) await writeFile(path.join(coordinatorDir, 'dysnomia.config.json'), JSON.stringify({ state: config.state }));
     const machines = hosts.map((h, i) => ({ stateDir: path.join(base, `machine-${i + 1}/state`), markerDir: path.join(base, `machine-${i + 1}/markers`) }));
     const infrastructure = path.join(base, 'infrastructure.json');
     await mkdir(path.join(base, 'logs'), { recursive: true });
@@ -343,7 +369,7 @@ async function wrappersOverSsh() {
     let runs = 0;
     const deploy = async (label, args) => {
       try {
-        const { events, seconds } = await dysnomia(['deploy', ...args, '--json', ...config.args], path.join(base, 'coordinator'), path.join(base, 'logs', `${++runs}-${label.replaceAll(' ', '-')}.log`));
+        const { events, seconds } = await dysnomia(['deploy', ...args, '--json', ...config.args], path.join(base, 'coordinator'), path.join(base, 'logs', `${++runs}-${label.replaceAll(' ', '-')}.log`), { cwd: coordinatorDir, env: config.env });
         return { seconds, ...tally(events) };
       } catch (error) {
         console.error(`${config.label}: ${label} failed (status ${error.code}):\n${error.stderr}`);
@@ -412,12 +438,20 @@ async function wrappersOverSsh() {
   }
 
   const [ours, disnix] = setups.map((s) => s.results);
+  const [left, right] = CONFIGURATIONS.map((c) => c.label);
   console.log(`\n  Side by side (${N} wrapper services, ${T} targets):`);
-  console.log(`    ${''.padEnd(20)} ${'ours'.padStart(9)} ${'Disnix defaults'.padStart(16)}   Disnix defaults / ours`);
+  console.log(`    ${''.padEnd(20)} ${left.padStart(14)} ${right.padStart(16)}   ${COMPARE_STATE ? `${right} overhead` : `${right} / ${left}`}`);
   for (const [label, field] of [['engine bootstrap', 'bootstrap'], ['first deploy', 'first'], ['no-op redeploy', 'noop'], ['one-service change', 'change']]) {
     const a = ours[field].seconds;
     const b = disnix[field].seconds;
-    console.log(`    ${label.padEnd(20)} ${`${a.toFixed(2)} s`.padStart(9)} ${`${b.toFixed(2)} s`.padStart(16)}   ${(b / a).toFixed(2)}x`);
+    const comparison = COMPARE_STATE ? `${b >= a ? '+' : ''}${(((b - a) / a) * 100).toFixed(1)} %` : `${(b / a).toFixed(2)}x`;
+    console.log(`    ${label.padEnd(20)} ${`${a.toFixed(2)} s`.padStart(14)} ${`${b.toFixed(2)} s`.padStart(16)}   ${comparison}`);
+  }
+  if (COMPARE_STATE) {
+    const deploys = ['first', 'noop', 'change'];
+    const total = (results) => deploys.reduce((sum, field) => sum + results[field].seconds, 0);
+    console.log(`    ${'first+no-op+change'.padEnd(20)} ${`${total(ours).toFixed(2)} s`.padStart(14)} ${`${total(disnix).toFixed(2)} s`.padStart(16)}   ${(((total(disnix) - total(ours)) / total(ours)) * 100).toFixed(1)} %   (goal: under 5 %)`);
+    return;
   }
   for (const field of ['first', 'change']) {
     for (const [phase, a] of Object.entries(ours[field].phases)) {

@@ -239,6 +239,7 @@ export async function deployCommand(argv: string[]): Promise<number> {
     // Build logs (npm, build functions) go to stderr, so --json keeps stdout to events.
     log: (message: string) => process.stderr.write(`dysnomia: ${message}\n`),
   };
+  common.state.warmUp();
   let result: DeployResult;
   try {
     if (orchestrated) {

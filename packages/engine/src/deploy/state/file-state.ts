@@ -14,6 +14,8 @@ export class FileState implements StateBackend {
     this.description = `the state folder ${stateDir}`;
   }
 
+  warmUp(): void {}
+
   records(profile: string): Manifests {
     return new Manifests(this.stateDir, profile);
   }

@@ -35,6 +35,8 @@ export interface StateBackend {
   readonly kind: 'file' | 'postgres';
   /** Where the state is, for messages: no password, ever. */
   readonly description: string;
+  /** Starts what takes time (a connection) while the caller does other work; its failure is reported on first use. */
+  warmUp(): void;
   records(profile: string): DeploymentRecords;
   /** Takes the coordinator's lock of a profile for `holder`; refused (exit status 1) naming the holder. Returns the release. */
   lockProfile(profile: string, options: ProfileLockOptions, holder: LockHolder): Promise<() => Promise<void>>;
