@@ -6,6 +6,7 @@ import t from 'tap';
 import type { Test } from 'tap';
 import * as containersCommand from '../packages/engine/src/cli/containers-command.js';
 import * as deployCommand from '../packages/engine/src/cli/deploy-command.js';
+import * as stateCommand from '../packages/engine/src/cli/state-command.js';
 import * as operationCommand from '../packages/engine/src/cli/operation-command.js';
 import * as pluginsCommand from '../packages/engine/src/cli/plugins-command.js';
 import * as profileCommand from '../packages/engine/src/cli/profile-command.js';
@@ -33,7 +34,7 @@ function checkHelpMatchesOptions(t: Test, help: string, options: Spec, ofOtherCo
 }
 
 t.test('--help tells the truth about the options of each command', async (t) => {
-  t.test('dysnomia', async (t) => checkHelpMatchesOptions(t, operationCommand.HELP, operationCommand.OPTIONS, ['json']));
+  t.test('dysnomia', async (t) => checkHelpMatchesOptions(t, operationCommand.HELP, operationCommand.OPTIONS, ['json', 'to']));
   t.test('dysnomia-containers', async (t) => checkHelpMatchesOptions(t, containersCommand.HELP, containersCommand.OPTIONS));
   t.test('dysnomia plugins', async (t) => checkHelpMatchesOptions(t, pluginsCommand.HELP, pluginsCommand.OPTIONS, ['type']));
   t.test('dysnomia-snapshots', async (t) => checkHelpMatchesOptions(t, snapshotsCommand.HELP, snapshotsCommand.OPTIONS));
@@ -50,6 +51,8 @@ t.test('--help tells the truth about the options of each command', async (t) => 
   t.equal((await dysnomia(['profile', '-h'])).stdout, profileCommand.HELP);
   t.test('dysnomia deploy', async (t) => checkHelpMatchesOptions(t, deployCommand.HELP, deployCommand.OPTIONS));
   t.equal((await dysnomia(['deploy', '--help'])).stdout, deployCommand.HELP);
+  t.test('dysnomia state', async (t) => checkHelpMatchesOptions(t, stateCommand.HELP, stateCommand.OPTIONS));
+  t.equal((await dysnomia(['state', '--help'])).stdout, stateCommand.HELP);
 });
 
 t.test('--version names the engine and its plugin API', async (t) => {

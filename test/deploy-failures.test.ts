@@ -98,7 +98,7 @@ t.test('a store import that fails mid-stream fails the deploy at once with the t
   const failed = await dysnomiaWithin(60_000, ['deploy', '-i', infra, '-P', model], env);
   t.notOk(failed.timedOut, `the deploy ends by itself (took ${failed.ms} ms)`);
   t.equal(failed.code, 1, failed.stderr);
-  t.match(failed.stderr, /dysnomia: error: target "limited": store --import failed \(status 1: .*(File too large|EFBIG)/s, "the target's own error");
+  t.match(failed.stderr, /dysnomia: error: target "limited": store --import failed: .*(File too large|EFBIG)/s, "the target's own error");
   t.notMatch(failed.stderr, noStack);
   t.match(failed.stdout, /^limited: FAILED$/m, 'the plain view names the target; the error itself is said once, on stderr');
   t.notMatch(failed.stdout, /File too large|EFBIG/);
@@ -250,6 +250,23 @@ t.test('a target that lets nobody in is named within --connect-timeout', async (
   const bad = await dysnomiaWithin(30_000, ['deploy', '-i', infra, '-P', model, '--connect-timeout', 'soon'], env);
   t.equal(bad.code, 2);
   t.match(bad.stderr, "--connect-timeout takes a number of seconds from 0 to 86400, not 'soon'");
+});
+
+t.test('a target nobody answers for is told apart from bad input: its own error code, exit status 1', async (t) => {
+  const gone = await startSshd(t, { knownHosts, clientKey: hostA.clientKey });
+  await gone.stop();
+  const infra = await infrastructureFile('infra-gone', { gone: sshTarget(gone, knownHosts, path.join(dir, 'machines/gone/state')) });
+  const model = path.join(project, 'gone.json');
+  await helloModel(['gone'], model);
+  const result = await dysnomiaWithin(60_000, ['deploy', '-i', infra, '-P', model, '--json'], env);
+  t.equal(result.code, 1, result.stderr);
+  t.match(parseEvents(result.stdout).find((e) => e.event === 'failed'), { target: 'gone', code: 'ERR_DYSNOMIA_UNREACHABLE', error: /cannot connect to 127\.0\.0\.1:\d+/ });
+  t.notMatch(result.stderr, noStack);
+
+  const badModel = await infrastructureFile('infra-bad', { gone: { ...sshTarget(gone, knownHosts, path.join(dir, 'machines/gone/state')), clientInterface: 'carrier-pigeon' } });
+  const refused = await dysnomiaWithin(30_000, ['deploy', '-i', badModel, '-P', model, '--json'], env);
+  t.equal(refused.code, 2, 'bad input is exit status 2');
+  t.match(refused.stderr, 'carrier-pigeon');
 });
 
 t.test('an operation that does not end is given up after --command-timeout, naming target and service, and rolled back', async (t) => {

@@ -4,6 +4,7 @@ import t from 'tap';
 import { SshConnection } from '../packages/engine/src/remote/ssh-connection.js';
 import type { SshSettings } from '../packages/engine/src/remote/ssh-connection.js';
 import { tempDir } from './helpers/cli.js';
+import { freePort } from './helpers/ports.js';
 import { startSshd } from './helpers/sshd.js';
 import type { SshdInstance } from './helpers/sshd.js';
 
@@ -75,15 +76,23 @@ t.test('a refused key and a cut connection give clear errors', async (t) => {
   const stranger = await startSshd(t);
   await t.rejects(SshConnection.open(settings(host, knownHosts, { privateKeyPath: stranger.clientKey.privateKey })), {
     message: /target "test1": cannot connect to 127\.0\.0\.1:\d+: authentication as \w+ failed/,
+    code: 'ERR_DYSNOMIA_INPUT',
+  });
+  // Nothing listening there: a target that cannot be reached, told apart from bad settings by its code.
+  const closedPort = await freePort();
+  await t.rejects(SshConnection.open(settings({ ...host, port: closedPort }, knownHosts)), {
+    message: new RegExp(`target "test1": cannot connect to 127\\.0\\.0\\.1:${closedPort}: .*ECONNREFUSED`),
+    code: 'ERR_DYSNOMIA_UNREACHABLE',
+    exitCode: 1,
   });
   const connection = await SshConnection.open(settings(host, knownHosts));
   const long = connection.exec('sleep 30');
   await new Promise((resolve) => setTimeout(resolve, 300));
   t.equal(await host.killSessions(), 1);
-  await t.rejects(long, { message: /target "test1": the connection was cut off/ });
+  await t.rejects(long, { message: /target "test1": the connection was cut off/, code: 'ERR_DYSNOMIA_UNREACHABLE' });
   await new Promise((resolve) => setTimeout(resolve, 100));
   t.equal(connection.isOpen, false);
-  await t.rejects(connection.exec('true'), { message: /target "test1": connection lost/ });
+  await t.rejects(connection.exec('true'), { message: /target "test1": connection lost/, code: 'ERR_DYSNOMIA_UNREACHABLE' });
 });
 
 t.test('a new host key that cannot be recorded fails the connection and ends it', async (t) => {

@@ -106,6 +106,32 @@ export class IncompatiblePluginError extends DysnomiaError {
   }
 }
 
+/**
+ * With this variable set to "json", a command prints its error as one JSON
+ * line on stderr ({"error":{"code","message","exitCode"}}): what a
+ * coordinator reads from a command it runs on a target, so a failure there
+ * keeps its code and exit status.
+ */
+export const ERROR_FORMAT_ENV = 'DYSNOMIA_ERROR_FORMAT';
+
+export function errorLine(error: DysnomiaError): string {
+  return `${JSON.stringify({ error: { code: error.code, message: error.message, exitCode: error.exitCode } })}\n`;
+}
+
+/** The error a command printed with ERROR_FORMAT_ENV=json (its last such line), if it printed one. */
+export function parseErrorLine(stderr: string): { code: ErrorCode; message: string; exitCode: number } | undefined {
+  for (const line of stderr.trim().split('\n').reverse()) {
+    if (!line.startsWith('{"error":')) continue;
+    try {
+      const { error } = JSON.parse(line) as { error: { code: ErrorCode; message: string; exitCode: number } };
+      if (typeof error?.code === 'string' && typeof error.message === 'string' && typeof error.exitCode === 'number') return error;
+    } catch {
+      // Not ours: go on looking.
+    }
+  }
+  return undefined;
+}
+
 export function isDysnomiaError(error: unknown): error is DysnomiaError {
   return error instanceof DysnomiaError;
 }

@@ -4,7 +4,8 @@ import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import t from 'tap';
 import { Agent, serveAgent } from '../src/agent/agent.js';
-import type { AgentRequest, AgentResponse } from '../src/agent/protocol.js';
+import { Store } from '../src/store/store.js';
+import type { AgentRequest, AgentRequestBody, AgentResponse } from '../src/agent/protocol.js';
 
 async function setup(t: { teardown(fn: () => unknown): void }) {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'dysnomia-agent-'));
@@ -134,4 +135,50 @@ t.test('plugins given to the agent (the runtime\'s) serve their types', async (t
     t.match(answer, { ok: true });
     t.same(lines, debug ? ['dysnomia: noted thing', 'dysnomia: debug: detail'] : ['dysnomia: noted thing'], debug ? 'with debug: the debug line too' : 'info lines only');
   }
+});
+
+t.test('profile and store requests answer data; errors keep their code and exit status', async (t) => {
+  const { dir, stateDir, agent } = await setup(t);
+  const store = Store.at(stateDir);
+  const made = async (name: string) => {
+    await mkdir(path.join(dir, 'sources', name, 'bin'), { recursive: true });
+    await writeFile(path.join(dir, 'sources', name, 'bin', name), `#!/bin/sh\necho ${name}\n`);
+    return store.add(path.join(dir, 'sources', name), { cwd: dir });
+  };
+  const entry = await made('thing');
+  const other = await made('other');
+  const ask = (request: AgentRequestBody) => agent.handle({ id: 1, ...request } as AgentRequest);
+
+  t.match(await ask({ kind: 'missing', entries: [entry, `${'c'.repeat(32)}-absent`] }), { ok: true, result: { missing: [`${'c'.repeat(32)}-absent`] } });
+  t.match(await ask({ kind: 'profile', profile: 'apps', action: 'current' }), { ok: true, result: null }, 'no profile yet');
+  t.match(await ask({ kind: 'profile', profile: 'apps', action: 'install', entries: [entry], etcOnly: [] }), { ok: true, result: { generation: 1, changed: true } });
+  t.match(await ask({ kind: 'profile', profile: 'apps', action: 'install', entries: [entry, other], etcOnly: [] }), { ok: true, result: { generation: 2, changed: true } });
+  t.match(await ask({ kind: 'profile', profile: 'apps', action: 'current' }), { ok: true, result: { generation: 2, packages: [entry, other].sort() } });
+  const listed = (await ask({ kind: 'profile', profile: 'apps', action: 'generations' })) as Extract<AgentResponse, { ok: true }>;
+  t.same((listed.result as Array<{ generation: number; current: boolean }>).map((g) => [g.generation, g.current]), [[1, false], [2, true]]);
+  t.match(await ask({ kind: 'profile', profile: 'apps', action: 'rollback' }), { ok: true, result: { generation: 1 } });
+  t.match(await ask({ kind: 'profile', profile: 'apps', action: 'switch', generation: 2 }), { ok: true, result: { generation: 2 } });
+  t.match(await ask({ kind: 'profile', profile: 'apps', action: 'undo-install', previous: 1, generation: 2 }), { ok: true });
+  t.match(await ask({ kind: 'profile', profile: 'apps', action: 'current' }), { ok: true, result: { generation: 1, packages: [entry] } }, 'undone: back at 1, 2 deleted');
+  t.match(await ask({ kind: 'profile', profile: 'apps', action: 'delete', which: 'old' }), { ok: true, result: { deleted: [] } });
+
+  // Errors as the target's engine raised them: code and exit status, no text to parse.
+  t.match(await ask({ kind: 'profile', profile: 'apps', action: 'rollback' }), { ok: false, code: 'ERR_DYSNOMIA_INPUT', exitCode: 1, error: /no generation before/ });
+  t.match(await ask({ kind: 'profile', profile: 'apps', action: 'switch', generation: 9 }), { ok: false, code: 'ERR_DYSNOMIA_INPUT', exitCode: 2, error: /has no generation 9/ });
+  t.match(await ask({ kind: 'profile', profile: '../etc', action: 'current' }), { ok: false, code: 'ERR_DYSNOMIA_USAGE', exitCode: 2 });
+  t.match(await ask({ kind: 'profile', profile: 'apps', action: 'install', entries: ['../../etc'], etcOnly: [] }), { ok: false, code: 'ERR_DYSNOMIA_USAGE', error: /not a store entry/ });
+  t.match(await ask({ kind: 'missing', entries: ['/etc/passwd'] }), { ok: false, code: 'ERR_DYSNOMIA_USAGE' });
+  t.match(await ask({ kind: 'profile', profile: 'apps', action: 'delete', which: 'everything' as 'old' }), { ok: false, code: 'ERR_DYSNOMIA_USAGE', error: /not a generation selector/ });
+  t.match(await ask({ kind: 'profile', profile: 'apps', action: 'explode' } as never), { ok: false, code: 'ERR_DYSNOMIA_USAGE', error: /unknown profile action/ });
+
+  t.match(await ask({ kind: 'profile', profile: 'apps', action: 'undo-install', previous: null, generation: 1 }), { ok: true });
+  t.match(await ask({ kind: 'profile', profile: 'apps', action: 'current' }), { ok: true, result: null }, 'a first install undone: no profile');
+});
+
+t.test('a command run with DYSNOMIA_ERROR_FORMAT=json says its error as one JSON line, which reads back whole', async (t) => {
+  const { errorLine, parseErrorLine, DysnomiaError } = await import('../src/errors.js');
+  const line = errorLine(new DysnomiaError('ERR_DYSNOMIA_LOCKED', 'profile "x" is locked', { exitCode: 1 }));
+  t.same(parseErrorLine(`some warning\n${line}`), { code: 'ERR_DYSNOMIA_LOCKED', message: 'profile "x" is locked', exitCode: 1 });
+  t.equal(parseErrorLine('dysnomia: error: plain text\n'), undefined, 'text is not taken for data');
+  t.equal(parseErrorLine('{"error": "not ours"}\n'), undefined);
 });

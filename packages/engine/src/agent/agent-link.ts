@@ -1,14 +1,31 @@
 import { createInterface } from 'node:readline';
 import type { ClientChannel } from 'ssh2';
-import { DysnomiaError, EXIT_OPERATION_FAILED } from '../errors.js';
+import { DysnomiaError, EXIT_OPERATION_FAILED, parseErrorLine } from '../errors.js';
 import { DEFAULT_TIME_LIMITS, timedOut, withinTime } from '../remote/time-limits.js';
 import { Agent } from './agent.js';
 import type { AgentOptions } from './agent.js';
-import type { AgentHello, AgentOutputLine, AgentRequest, AgentRequestBody, AgentResponse } from './protocol.js';
+import type { AgentAnswers, AgentHello, AgentOutputLine, AgentRequest, AgentRequestBody, AgentResponse, ProfileAction, ProfileAnswers } from './protocol.js';
 
 /** A request as a timeout message names it ("to activate …"). */
 function requestLabel(body: AgentRequestBody): string {
   return body.kind === 'operation' ? `${body.operation} ${body.entry} in ${body.container}` : `${body.kind}`;
+}
+
+/** A target's refusal or failure, as the target said it: its code and exit status kept. */
+export function targetError(target: string, answer: Extract<AgentResponse, { ok: false }>): DysnomiaError {
+  return new DysnomiaError(answer.code ?? 'ERR_DYSNOMIA_AGENT', `target "${target}": ${answer.error}`, { exitCode: answer.exitCode });
+}
+
+/** Sends a request and returns what it answers, or throws the target's own error (targetError). */
+export async function ask<K extends AgentRequestBody['kind']>(link: AgentLink, target: string, body: Extract<AgentRequestBody, { kind: K }>): Promise<AgentAnswers[K]> {
+  const answer = await link.request(body);
+  if (!answer.ok) throw targetError(target, answer);
+  return answer.result as AgentAnswers[K];
+}
+
+/** A profile request (install, switch, …), typed by its action. */
+export async function askProfile<A extends ProfileAction['action']>(link: AgentLink, target: string, profile: string, action: Extract<ProfileAction, { action: A }>): Promise<ProfileAnswers[A]> {
+  return (await ask(link, target, { kind: 'profile', profile, ...action } as Extract<AgentRequestBody, { kind: 'profile' }>)) as ProfileAnswers[A];
 }
 
 /** A coordinator's line to one target's agent. */
@@ -60,7 +77,10 @@ export class RemoteAgentLink implements AgentLink {
     let link: RemoteAgentLink | undefined;
     return new Promise<RemoteAgentLink>((resolve, reject) => {
       const gone = (why: string) => {
-        const error = new DysnomiaError('ERR_DYSNOMIA_AGENT', `target "${target}": the agent ${why}${stderr.trim() ? `: ${stderr.trim()}` : ''}`, { exitCode: EXIT_OPERATION_FAILED });
+        const said = parseErrorLine(stderr);
+        const error = said
+          ? new DysnomiaError(said.code, `target "${target}": the agent ${why}: ${said.message}`, { exitCode: said.exitCode })
+          : new DysnomiaError('ERR_DYSNOMIA_AGENT', `target "${target}": the agent ${why}${stderr.trim() ? `: ${stderr.trim()}` : ''}`, { exitCode: EXIT_OPERATION_FAILED });
         if (link === undefined) reject(error);
         else link.fail(error);
       };

@@ -17,7 +17,8 @@ import { nameProblem } from '../names.js';
 import { assertProfileName } from '../profiles/names.js';
 import { moduleIn } from '../search-paths.js';
 import { Activations, readActivations } from './activations.js';
-import type { AgentHello, AgentRequest, AgentResponse, DescribeResult } from './protocol.js';
+import type { AgentAnswers, AgentHello, AgentRequest, AgentResponse, DescribeResult, ProfileAction } from './protocol.js';
+import { Profiles } from '../profiles/profiles.js';
 
 type Outcome = { kind: 'done'; value: unknown } | { kind: 'skipped'; reason: string } | { kind: 'refused'; holder: LockHolder };
 
@@ -92,12 +93,14 @@ export interface AgentOptions {
 export class Agent {
   private readonly env: NodeJS.ProcessEnv;
   private readonly activations: Activations;
+  private readonly profiles: Profiles;
   constructor(
     readonly stateDir: string,
     private readonly options: AgentOptions = {},
   ) {
     this.env = options.env ?? process.env;
     this.activations = new Activations(stateDir);
+    this.profiles = Profiles.at(stateDir);
   }
 
   hello(): AgentHello {
@@ -109,12 +112,19 @@ export class Agent {
     const output = new OutputBuffer(onLine);
     try {
       const outcome = await currentOutput.run(output, () => this.dispatch(request)).finally(() => output.flush());
-      if (outcome.kind === 'refused') return { id: request.id, ok: false, error: 'locked', exitCode: EXIT_OPERATION_FAILED, output: '', holder: outcome.holder };
+      if (outcome.kind === 'refused') return { id: request.id, ok: false, error: 'locked', code: 'ERR_DYSNOMIA_LOCKED', exitCode: EXIT_OPERATION_FAILED, output: '', holder: outcome.holder };
       if (outcome.kind === 'skipped') return { id: request.id, ok: true, output: output.text(), skipped: outcome.reason };
       return { id: request.id, ok: true, output: output.text(), result: outcome.value };
     } catch (error) {
-      const exitCode = error instanceof DysnomiaError ? error.exitCode : EXIT_OPERATION_FAILED;
-      return { id: request.id, ok: false, error: error instanceof Error ? error.message : String(error), exitCode, output: output.text() };
+      const known = error instanceof DysnomiaError;
+      return {
+        id: request.id,
+        ok: false,
+        error: error instanceof Error ? error.message : String(error),
+        code: known ? error.code : 'ERR_DYSNOMIA_AGENT',
+        exitCode: known ? error.exitCode : EXIT_OPERATION_FAILED,
+        output: output.text(),
+      };
     }
   }
 
@@ -188,9 +198,60 @@ export class Agent {
       case 'unlock':
         assertProfileName(request.profile);
         return { kind: 'done', value: { released: await releaseLock(profileLockFile(this.stateDir, request.profile), request.holder) } };
+      case 'missing':
+        return { kind: 'done', value: { missing: await this.profiles.store.missing(entryNames(request.entries)) } satisfies AgentAnswers['missing'] };
+      case 'profile':
+        return { kind: 'done', value: await profileRequest(this.profiles, assertProfileName(request.profile), request) };
       default:
         throw new DysnomiaError('ERR_DYSNOMIA_USAGE', `unknown request ${JSON.stringify((request as { kind?: unknown }).kind)}`);
     }
+  }
+}
+
+/** Entry names only, from a coordinator: a path would reach outside the store. */
+function entryNames(entries: unknown): string[] {
+  if (!Array.isArray(entries)) throw new DysnomiaError('ERR_DYSNOMIA_USAGE', 'entries must be a list of store entry names');
+  for (const entry of entries) if (typeof entry !== 'string' || !isEntryName(entry)) throw new DysnomiaError('ERR_DYSNOMIA_USAGE', `not a store entry: ${JSON.stringify(entry)}`);
+  return entries as string[];
+}
+
+function generationNumber(value: unknown): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) throw new DysnomiaError('ERR_DYSNOMIA_USAGE', `not a generation number: ${JSON.stringify(value)}`);
+  return value;
+}
+
+/** A profile request: the same operations `dysnomia profile` offers, answered as data. */
+async function profileRequest(profiles: Profiles, profile: string, request: ProfileAction): Promise<AgentAnswers['profile']> {
+  switch (request.action) {
+    case 'current': {
+      const current = (await profiles.generations(profile)).find((g) => g.current);
+      return current ? { generation: current.number, packages: (await profiles.packages(profile)).map((p) => path.basename(p)) } : null;
+    }
+    case 'generations':
+      return (await profiles.generations(profile)).map((g) => ({ generation: g.number, current: g.current, created: g.created.toISOString() }));
+    case 'install':
+      return profiles.install(profile, entryNames(request.entries), entryNames(request.etcOnly));
+    case 'undo-install': {
+      const generation = generationNumber(request.generation);
+      if (request.previous !== null) {
+        await profiles.switchTo(profile, generationNumber(request.previous));
+        await profiles.deleteGenerations(profile, [generation]);
+      } else await profiles.removeGeneration(profile, generation);
+      return { undone: true };
+    }
+    case 'rollback':
+      return { generation: await profiles.rollback(profile) };
+    case 'switch':
+      await profiles.switchTo(profile, generationNumber(request.generation));
+      return { generation: request.generation };
+    case 'delete': {
+      const which = request.which;
+      const valid = which === 'old' || (typeof which === 'string' && /^\d+d$/.test(which)) || (Array.isArray(which) && which.every((g) => generationNumber(g)));
+      if (!valid) throw new DysnomiaError('ERR_DYSNOMIA_USAGE', `not a generation selector: ${JSON.stringify(which)}`);
+      return { deleted: await profiles.deleteGenerations(profile, which) };
+    }
+    default:
+      throw new DysnomiaError('ERR_DYSNOMIA_USAGE', `unknown profile action ${JSON.stringify((request as { action?: unknown }).action)}`);
   }
 }
 
@@ -209,10 +270,10 @@ export async function serveAgent(input: Readable, output: NodeJS.WritableStream,
     try {
       request = JSON.parse(line) as AgentRequest;
     } catch {
-      write({ id: -1, ok: false, error: `not a JSON request: ${line.slice(0, 80)}`, exitCode: 2, output: '' });
+      write({ id: -1, ok: false, error: `not a JSON request: ${line.slice(0, 80)}`, code: 'ERR_DYSNOMIA_USAGE', exitCode: 2, output: '' });
       continue;
     }
-    const job = agent.handle(request, (line) => write({ id: request.id, line })).then(write, (error: unknown) => void write({ id: request.id, ok: false, error: String(error), exitCode: 1, output: '' }));
+    const job = agent.handle(request, (line) => write({ id: request.id, line })).then(write, (error: unknown) => void write({ id: request.id, ok: false, error: String(error), code: 'ERR_DYSNOMIA_AGENT', exitCode: 1, output: '' }));
     const tracked = job.then(() => void running.delete(tracked));
     running.add(tracked);
   }

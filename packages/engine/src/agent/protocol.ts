@@ -2,6 +2,35 @@ import type { ContainerProperties, Operation } from '../plugin.js';
 import type { MachineDescription } from '../containers/expression.js';
 import type { LockHolder } from '../locks/profile-lock.js';
 import type { DeployedMapping } from '../deploy/deployment.js';
+import type { ErrorCode } from '../errors.js';
+import type { GenerationSelector } from '../profiles/profiles.js';
+
+/** What a coordinator asks of a profile on a target (the `profile` request), and what each answers. */
+export type ProfileAction =
+  | { action: 'current' }
+  | { action: 'generations' }
+  | { action: 'install'; entries: string[]; etcOnly: string[] }
+  | { action: 'undo-install'; previous: number | null; generation: number }
+  | { action: 'rollback' }
+  | { action: 'switch'; generation: number }
+  | { action: 'delete'; which: GenerationSelector };
+
+export interface GenerationInfo {
+  generation: number;
+  current: boolean;
+  created: string;
+}
+
+export interface ProfileAnswers {
+  /** The current generation and its packages (entry names); null: no profile. */
+  current: { generation: number; packages: string[] } | null;
+  generations: GenerationInfo[];
+  install: { generation: number; changed: boolean };
+  'undo-install': { undone: true };
+  rollback: { generation: number };
+  switch: { generation: number };
+  delete: { deleted: number[] };
+}
 
 /**
  * What a coordinator asks a target's agent (`dysnomia agent`, one JSON
@@ -28,7 +57,21 @@ export type AgentRequest =
   | { id: number; kind: 'activations'; profile: string }
   | { id: number; kind: 'describe' }
   | { id: number; kind: 'lock'; profile: string; holder: LockHolder; breaking?: LockHolder }
-  | { id: number; kind: 'unlock'; profile: string; holder: LockHolder };
+  | { id: number; kind: 'unlock'; profile: string; holder: LockHolder }
+  /** Of these store entries, those the target's store lacks. */
+  | { id: number; kind: 'missing'; entries: string[] }
+  | ({ id: number; kind: 'profile'; profile: string } & ProfileAction);
+
+/** What each kind of request answers when it succeeds (`result`). */
+export interface AgentAnswers {
+  operation: unknown;
+  activations: { mappings: DeployedMapping[] };
+  describe: DescribeResult;
+  lock: { locked: true };
+  unlock: { released: boolean };
+  missing: { missing: string[] };
+  profile: ProfileAnswers[ProfileAction['action']];
+}
 
 export type AgentRequestBody = AgentRequest extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never;
 
@@ -45,6 +88,7 @@ export interface AgentOutputLine {
 
 export type AgentResponse =
   | { id: number; ok: true; result?: unknown; output: string; skipped?: string }
-  | { id: number; ok: false; error: string; exitCode: number; output: string; holder?: LockHolder };
+  /** `code` and `exitCode`: the error's own, so the coordinator says what the target said, never parsing text. */
+  | { id: number; ok: false; error: string; code: ErrorCode; exitCode: number; output: string; holder?: LockHolder };
 
 export type DescribeResult = MachineDescription & { cores: number };

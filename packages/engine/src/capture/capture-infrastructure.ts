@@ -1,5 +1,5 @@
 import type { DescribeResult } from '../agent/protocol.js';
-import { closeAll, forEachLimited, openSessions, targetMessage } from '../deploy/deploy-packages.js';
+import { closeAll, failedEvent, forEachLimited, openSessions, targetMessage } from '../deploy/deploy-packages.js';
 import type { Reporter } from '../deploy/progress.js';
 import { DysnomiaError, EXIT_OPERATION_FAILED } from '../errors.js';
 import type { Infrastructure } from '../models/infrastructure.js';
@@ -54,7 +54,7 @@ export async function captureInfrastructure(options: CaptureOptions): Promise<Ca
         described.set(name, checkDescription(answer.result));
       } catch (error) {
         failed.set(name, targetMessage(name, error));
-        options.reporter.emit({ event: 'failed', target: name, error: targetMessage(name, error) });
+        options.reporter.emit(failedEvent(name, error));
       }
     });
   } finally {

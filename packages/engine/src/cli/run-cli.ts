@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { DysnomiaError, EXIT_OPERATION_FAILED } from '../errors.js';
+import { DysnomiaError, ERROR_FORMAT_ENV, errorLine, EXIT_OPERATION_FAILED } from '../errors.js';
 
 /**
  * Runs a command's main function and turns its outcome into an exit status:
@@ -17,7 +17,10 @@ export async function runCli(program: string, main: (argv: string[]) => Promise<
   try {
     process.exitCode = (await main(argv)) ?? 0;
   } catch (error) {
-    if (error instanceof DysnomiaError) {
+    if (error instanceof DysnomiaError && process.env[ERROR_FORMAT_ENV] === 'json') {
+      process.stderr.write(errorLine(error));
+      process.exitCode = error.exitCode;
+    } else if (error instanceof DysnomiaError) {
       process.stderr.write(`${program}: error: ${error.message}\n`);
       if (debug && error.stack) process.stderr.write(`${error.stack}\n`);
       if (debug && error.cause instanceof Error && error.cause.stack) process.stderr.write(`caused by: ${error.cause.stack}\n`);

@@ -44,7 +44,7 @@ Exit status: 0 success; 1 the database could not be reached or refused, or a
 lock is held; 2 bad usage, a bad URL, or a profile with other records there.
 `;
 
-const OPTIONS = {
+export const OPTIONS = {
   to: { type: 'string' },
   url: { type: 'string' },
   profile: { type: 'string', short: 'p', multiple: true },

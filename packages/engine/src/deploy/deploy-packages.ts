@@ -7,7 +7,7 @@ import { RuntimeBuilder } from '../remote/runtime.js';
 import type { Runtime } from '../remote/runtime.js';
 import type { TimeLimits } from '../remote/time-limits.js';
 import type { Store } from '../store/store.js';
-import type { Reporter } from './progress.js';
+import type { DeployEvent, Reporter } from './progress.js';
 import { KnownStateDirs } from './known-state-dirs.js';
 import { SourceCache } from './source-cache.js';
 import type { AgentLink } from '../agent/agent-link.js';
@@ -69,6 +69,11 @@ function sourceLabel(source: PackageSource): string {
 
 export function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+/** A target's failure as an event: the message naming it, and the error's code when it has one. */
+export function failedEvent(target: string, error: unknown): Extract<DeployEvent, { event: 'failed' }> {
+  return { event: 'failed', target, error: targetMessage(target, error), ...(error instanceof DysnomiaError ? { code: error.code } : {}) };
 }
 
 /** The target name is in every message; strip a repeated prefix so it is not said twice. */
@@ -177,7 +182,7 @@ export async function openSessions(options: SessionsOptions, failed: Map<string,
     session?.close();
     connected.delete(name);
     failed.set(name, targetMessage(name, error));
-    options.reporter.emit({ event: 'failed', target: name, error: targetMessage(name, error) });
+    options.reporter.emit(failedEvent(name, error));
   };
   await forEachLimited(options.targets, options.maxConcurrent, async (name) => {
     const target: InfrastructureTarget = options.infrastructure[name]!;
@@ -347,7 +352,7 @@ export async function transferAll(
       reporter.emit({ event: 'transferred', target: name, entries: missing.length, bytes: sent });
     } catch (error) {
       failed.set(name, targetMessage(name, error));
-      reporter.emit({ event: 'failed', target: name, error: targetMessage(name, error) });
+      reporter.emit(failedEvent(name, error));
     }
   });
 }
@@ -380,7 +385,7 @@ async function switchProfiles(sessions: Map<string, TargetSession>, entries: Map
       reporter.emit({ event: 'profile', target: name, profile, ...result });
     } catch (error) {
       failed.set(name, targetMessage(name, error));
-      reporter.emit({ event: 'failed', target: name, error: targetMessage(name, error) });
+      reporter.emit(failedEvent(name, error));
     }
   });
   if (failed.size === 0) return;
@@ -438,7 +443,7 @@ export async function profileAction(action: ProfileAction, options: DeployOption
         }
       } catch (error) {
         failed.set(name, targetMessage(name, error));
-        reporter.emit({ event: 'failed', target: name, error: targetMessage(name, error) });
+        reporter.emit(failedEvent(name, error));
       }
     });
   } finally {

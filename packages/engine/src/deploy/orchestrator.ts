@@ -196,7 +196,7 @@ export async function runTransition(to: TransitionTarget, options: OrchestratorO
     if (error instanceof DysnomiaError && error.exitCode !== EXIT_OPERATION_FAILED) throw error;
     const where = failures.size === 0 ? 'deploy' : [...failures.keys()][0]!;
     failures.set(where, errorText(error));
-    reporter.emit({ event: 'failed', target: where, error: errorText(error) });
+    reporter.emit({ event: 'failed', target: where, error: errorText(error), ...(error instanceof DysnomiaError ? { code: error.code } : {}) });
     return finish(false);
   } finally {
     closeAll(sessions);

@@ -1,4 +1,5 @@
 import type { Writable } from 'node:stream';
+import type { ErrorCode } from '../errors.js';
 
 /** One versioned event per line with --json; the same events drive the terminal and plain views. */
 export type DeployEvent =
@@ -16,7 +17,8 @@ export type DeployEvent =
   | { event: 'rolled-back'; target: string; profile: string; generation: number | null; reason: string }
   | { event: 'generations'; target: string; profile: string; generations: Array<{ generation: number; current: boolean; created: string }> }
   | { event: 'deleted'; target: string; profile: string; generations: number[] }
-  | { event: 'failed'; target: string; error: string }
+  /** `code`: the error's own (ERR_DYSNOMIA_UNREACHABLE: the target could not be reached; ERR_DYSNOMIA_LOCKED, …). */
+  | { event: 'failed'; target: string; error: string; code?: ErrorCode }
   | { event: 'skipped'; target: string; reason: string }
   | { event: 'done'; ok: boolean; failed: string[] }
   /** The orchestrator's plan: mapping ids (service@target:container#identity) to deactivate and activate. */

@@ -1,4 +1,4 @@
-import { readdir, readFile, readlink, rm } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { readActivations } from '../agent/activations.js';
 import type { DeployedMapping } from './deployment.js';
 import { profileLockFile } from '../locks/profile-lock.js';
@@ -23,14 +23,11 @@ import { DEFAULT_TIME_LIMITS } from '../remote/time-limits.js';
 import type { TimeLimits } from '../remote/time-limits.js';
 import type { SshSettings } from '../remote/ssh-connection.js';
 import { Store } from '../store/store.js';
-import { LocalAgentLink, RemoteAgentLink } from '../agent/agent-link.js';
+import { ask, askProfile, LocalAgentLink, RemoteAgentLink } from '../agent/agent-link.js';
+import type { GenerationInfo, ProfileAction, ProfileAnswers } from '../agent/protocol.js';
 import type { AgentLink } from '../agent/agent-link.js';
 
-export interface GenerationInfo {
-  generation: number;
-  current: boolean;
-  created: string;
-}
+export type { GenerationInfo } from '../agent/protocol.js';
 
 /** What a deployment does on one target, over SSH or in process. */
 export interface TargetSession {
@@ -160,28 +157,6 @@ function failure(target: InfrastructureTarget, message: string): DysnomiaError {
   return new DysnomiaError('ERR_DYSNOMIA_INPUT', `target "${target.name}": ${message}`, { exitCode: EXIT_OPERATION_FAILED });
 }
 
-/**
- * Removes a profile made by this run (argv: profiles folder, profile,
- * generation): its link, only while it still points at that generation, and
- * the generation's link. Run with `node -e` on the target.
- */
-const REMOVE_PROFILE_LINKS = `
-const fs = require('fs'), path = require('path');
-const [dir, profile, generation] = process.argv.slice(1);
-const link = profile + '-' + generation + '-link';
-let current;
-try { current = fs.readlinkSync(path.join(dir, profile)); } catch {}
-if (current !== undefined && path.basename(current) === link) fs.rmSync(path.join(dir, profile), { force: true });
-fs.rmSync(path.join(dir, link), { force: true });
-`;
-
-async function removeProfileLinks(dir: string, profile: string, generation: number): Promise<void> {
-  const link = `${profile}-${generation}-link`;
-  const current = await readlink(path.join(dir, profile)).catch(() => undefined);
-  if (current !== undefined && path.basename(current) === link) await rm(path.join(dir, profile), { force: true });
-  await rm(path.join(dir, link), { force: true });
-}
-
 /** Of `types`, those a module in one of the profiles in `profilesDir` provides (as the engine's profile search finds them). */
 export async function profileModulesAt(profilesDir: string, types: string[]): Promise<string[]> {
   if (types.length === 0) return [];
@@ -208,8 +183,43 @@ function counter(onBytes: (n: number) => void): Transform {
   });
 }
 
+/**
+ * What every session asks of its target's profiles, as typed requests to the
+ * target's agent: a failure there comes back with its own code and exit
+ * status (never as text to parse).
+ */
+abstract class AgentBackedSession {
+  abstract readonly target: InfrastructureTarget;
+  abstract agent(): Promise<AgentLink>;
+
+  protected async profile<A extends ProfileAction['action']>(profile: string, action: Extract<ProfileAction, { action: A }>): Promise<ProfileAnswers[A]> {
+    return askProfile(await this.agent(), this.target.name, profile, action);
+  }
+  protected async storeMissing(entries: string[]): Promise<string[]> {
+    return (await ask(await this.agent(), this.target.name, { kind: 'missing', entries })).missing;
+  }
+  install(profile: string, entries: string[], etcOnly: string[] = []): Promise<{ generation: number; changed: boolean }> {
+    return this.profile(profile, { action: 'install', entries, etcOnly });
+  }
+  async undoInstall(profile: string, previous: number | null, generation: number): Promise<void> {
+    await this.profile(profile, { action: 'undo-install', previous, generation });
+  }
+  generations(profile: string): Promise<GenerationInfo[]> {
+    return this.profile(profile, { action: 'generations' });
+  }
+  async rollback(profile: string): Promise<number> {
+    return (await this.profile(profile, { action: 'rollback' })).generation;
+  }
+  async switchTo(profile: string, generation: number): Promise<void> {
+    await this.profile(profile, { action: 'switch', generation });
+  }
+  async deleteGenerations(profile: string, which: GenerationSelector): Promise<number[]> {
+    return (await this.profile(profile, { action: 'delete', which })).deleted;
+  }
+}
+
 /** The store of this machine, used directly; a target with its own stateDir gets entries through an in-process archive. */
-class LocalSession implements TargetSession {
+class LocalSession extends AgentBackedSession implements TargetSession {
   readonly where = 'local';
   stateDir: string;
   private profiles: Profiles;
@@ -218,6 +228,7 @@ class LocalSession implements TargetSession {
     readonly target: InfrastructureTarget,
     private readonly options: SessionOptions,
   ) {
+    super();
     this.stateDir = (target.properties.stateDir as string | undefined) ?? options.store.stateDir;
     this.profiles = Profiles.at(this.stateDir);
   }
@@ -229,12 +240,11 @@ class LocalSession implements TargetSession {
   async ensureRuntime(): Promise<void> {}
 
   missing(entries: string[]): Promise<string[]> {
-    return this.profiles.store.missing(entries);
+    return this.storeMissing(entries);
   }
 
-  async current(profile: string): Promise<TargetPlan['current'] | undefined> {
-    const current = (await this.profiles.generations(profile)).find((g) => g.current);
-    return current ? { generation: current.number, packages: await this.profiles.packages(profile) } : null;
+  current(profile: string): Promise<TargetPlan['current'] | undefined> {
+    return this.profile(profile, { action: 'current' });
   }
 
   async send(entries: string[], onBytes: (n: number) => void): Promise<void> {
@@ -244,29 +254,6 @@ class LocalSession implements TargetSession {
     await Promise.all([this.options.store.exportArchive(entries, pipe), this.profiles.store.importArchive(counted)]);
   }
 
-  install(profile: string, entries: string[], etcOnly: string[] = []) {
-    return this.profiles.install(profile, entries, etcOnly);
-  }
-  async undoInstall(profile: string, previous: number | null, generation: number): Promise<void> {
-    if (previous !== null) {
-      await this.profiles.switchTo(profile, previous);
-      await this.profiles.deleteGenerations(profile, [generation]);
-      return;
-    }
-    await removeProfileLinks(path.join(this.stateDir, 'profiles'), profile, generation);
-  }
-  async generations(profile: string): Promise<GenerationInfo[]> {
-    return (await this.profiles.generations(profile)).map((g) => ({ generation: g.number, current: g.current, created: g.created.toISOString() }));
-  }
-  rollback(profile: string) {
-    return this.profiles.rollback(profile);
-  }
-  switchTo(profile: string, generation: number) {
-    return this.profiles.switchTo(profile, generation);
-  }
-  deleteGenerations(profile: string, which: GenerationSelector) {
-    return this.profiles.deleteGenerations(profile, which);
-  }
   async observed(profile: string): Promise<{ activated: DeployedMapping[]; lock: LockHolder | null }> {
     const lock = await readFile(profileLockFile(this.stateDir, profile), 'utf8').then(
       (text) => JSON.parse(text) as LockHolder,
@@ -283,7 +270,7 @@ class LocalSession implements TargetSession {
 }
 
 /** A target over one SSH connection, running the engine installed in its own store. */
-class SshSession implements TargetSession {
+class SshSession extends AgentBackedSession implements TargetSession {
   readonly where: string;
   stateDir: string;
   private connection: SshConnection | undefined;
@@ -293,6 +280,7 @@ class SshSession implements TargetSession {
     readonly target: InfrastructureTarget,
     private readonly options: SessionOptions,
   ) {
+    super();
     const p = target.properties;
     this.nodePath = (p.nodePath as string | undefined) ?? 'node';
     this.stateDir = (p.stateDir as string | undefined) ?? '';
@@ -358,22 +346,12 @@ class SshSession implements TargetSession {
     return nodeCommand(this.nodePath, this.stateDir, [bin, ...args]);
   }
 
-  /** Runs `dysnomia ARGS --json` on the target and parses what it prints. */
-  private async json<T>(args: string[]): Promise<T> {
-    const result = await this.connection!.exec(this.engine([...args, '--json']), undefined, `to dysnomia ${args.slice(0, 2).join(' ')}`);
-    if (result.code !== 0) {
-      const message = result.stderr.trim().replace(/^dysnomia: error: /, '').replace(/\nTry 'dysnomia --help'.*$/s, '');
-      throw failure(this.target, message || `dysnomia ${args[0]} ${args[1] ?? ''} exited with status ${result.code}`);
-    }
-    return JSON.parse(result.stdout) as T;
-  }
-
   async missing(entries: string[]): Promise<string[]> {
     if (entries.length === 0) return [];
     const plan = this.plan;
     if (plan && plan.request.closure.length === entries.length && plan.request.closure.every((e, i) => e === entries[i])) return plan.answer.missing;
     if (!this.hasEngine) return entries;
-    return this.json<string[]>(['store', '--query-missing', ...entries]);
+    return this.storeMissing(entries);
   }
 
   /**
@@ -407,39 +385,9 @@ class SshSession implements TargetSession {
   async current(profile: string): Promise<TargetPlan['current'] | undefined> {
     if (this.plan?.request.profile === profile) return this.plan.answer.current;
     if (!this.hasEngine) return undefined;
-    const current = (await this.generations(profile)).find((g) => g.current);
-    if (current === undefined) return null;
-    const packages = await this.json<string[]>(['profile', `--profile=${profile}`, '--packages']);
-    return { generation: current.generation, packages: packages.map((p) => path.posix.basename(p)) };
+    return this.profile(profile, { action: 'current' });
   }
 
-  // `--profile=NAME` in one argument: a name starting with "-" would otherwise read as an option.
-  install(profile: string, entries: string[], etcOnly: string[] = []) {
-    return this.json<{ generation: number; changed: boolean }>(['profile', `--profile=${profile}`, ...etcOnly.map((e) => `--etc-only=${e}`), '--allow-empty', '--install', ...entries]);
-  }
-  async undoInstall(profile: string, previous: number | null, generation: number): Promise<void> {
-    if (previous !== null) {
-      await this.switchTo(profile, previous);
-      await this.deleteGenerations(profile, [generation]);
-      return;
-    }
-    const profilesDir = path.posix.join(this.stateDir, 'profiles');
-    const result = await this.connection!.exec(nodeCommand(this.nodePath, undefined, ['-e', REMOVE_PROFILE_LINKS, profilesDir, profile, String(generation)]));
-    if (result.code !== 0) throw failure(this.target, `cannot remove profile ${profile}: ${result.stderr.trim()}`);
-  }
-  generations(profile: string) {
-    return this.json<GenerationInfo[]>(['profile', `--profile=${profile}`, '--list-generations']);
-  }
-  async rollback(profile: string) {
-    return (await this.json<{ generation: number }>(['profile', `--profile=${profile}`, '--rollback'])).generation;
-  }
-  async switchTo(profile: string, generation: number) {
-    await this.json(['profile', `--profile=${profile}`, `--switch-to-generation=${generation}`]);
-  }
-  async deleteGenerations(profile: string, which: GenerationSelector) {
-    const args = Array.isArray(which) ? which.map(String) : [which];
-    return (await this.json<{ deleted: number[] }>(['profile', `--profile=${profile}`, '--delete-generations', ...args])).deleted;
-  }
   async observed(profile: string): Promise<{ activated: DeployedMapping[]; lock: LockHolder | null } | undefined> {
     const answer = this.plan?.request.profile === profile ? this.plan.answer : undefined;
     return answer === undefined ? undefined : { activated: answer.activated, lock: answer.lock };

@@ -145,6 +145,18 @@ export class Profiles {
     return doomed.map((g) => g.number);
   }
 
+  /**
+   * Removes a generation made by an install that is being undone, where it
+   * was the profile's first: the profile's link, only while it still points
+   * at that generation, and the generation's link.
+   */
+  async removeGeneration(profile: string, generation: number): Promise<void> {
+    const link = generationLinkName(profile, generation);
+    const current = await readlink(path.join(this.dir, profile)).catch(() => undefined);
+    if (current !== undefined && path.basename(current) === link) await rm(path.join(this.dir, profile), { force: true });
+    await rm(path.join(this.dir, link), { force: true });
+  }
+
   /** The store entries in the current generation ([] for a profile not installed). */
   async packages(profile: string): Promise<string[]> {
     const current = (await this.generations(profile)).find((g) => g.current);

@@ -2,7 +2,7 @@ import { createReadStream, lstatSync, readdirSync, readFileSync, readlinkSync } 
 import path from 'node:path';
 import type { Writable } from 'node:stream';
 import { once } from 'node:events';
-import { DysnomiaError, EXIT_OPERATION_FAILED } from '../errors.js';
+import { DysnomiaError, ERROR_FORMAT_ENV, EXIT_OPERATION_FAILED, parseErrorLine } from '../errors.js';
 import { MODULE_DIRS, MODULE_FILE_SUFFIXES } from '../search-paths.js';
 import { shellQuote } from '../shell-quote.js';
 import { parseEntryName } from '../store/entry-name.js';
@@ -200,8 +200,9 @@ process.stdin.on('end', () => {
 });
 `;
 
+/** A command line running Node there; the engine's errors come back as data (ERROR_FORMAT_ENV), not text to parse. */
 export function nodeCommand(nodePath: string, stateDir: string | undefined, args: string[]): string {
-  const env = stateDir === undefined ? '' : `DYSNOMIA_STATEDIR=${shellQuote(stateDir)} `;
+  const env = `${ERROR_FORMAT_ENV}=json ${stateDir === undefined ? '' : `DYSNOMIA_STATEDIR=${shellQuote(stateDir)} `}`;
   return `${env}${shellQuote(nodePath)} ${args.map(shellQuote).join(' ')}`;
 }
 
@@ -329,7 +330,10 @@ export async function bootstrapRuntime(options: {
 export async function collect(channel: import('ssh2').ClientChannel, what: string): Promise<string> {
   const { code, stdout, stderr } = await channelOutcome(channel);
   if (code === 0) return stdout;
+  if (code === undefined) throw new DysnomiaError('ERR_DYSNOMIA_UNREACHABLE', `${what} failed (the connection was cut off)`, { exitCode: EXIT_OPERATION_FAILED });
+  // The engine there says its error as data (ERROR_FORMAT_ENV): its code and exit status come across unchanged.
+  const said = parseErrorLine(stderr);
+  if (said) throw new DysnomiaError(said.code, `${what} failed: ${said.message}`, { exitCode: said.exitCode });
   const detail = stderr.trim();
-  const reason = code === undefined ? 'the connection was cut off' : `status ${code}${detail ? `: ${detail}` : ''}`;
-  throw new DysnomiaError('ERR_DYSNOMIA_INPUT', `${what} failed (${reason})`, { exitCode: EXIT_OPERATION_FAILED });
+  throw new DysnomiaError('ERR_DYSNOMIA_AGENT', `${what} failed (status ${code}${detail ? `: ${detail}` : ''})`, { exitCode: EXIT_OPERATION_FAILED });
 }

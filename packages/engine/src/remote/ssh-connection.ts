@@ -150,7 +150,9 @@ export class SshConnection {
           return reject(timedOut(settings.target, `while connecting to ${settings.host}:${settings.port}`, settings.readyTimeoutMs ?? DEFAULT_TIME_LIMITS.connectMs, 'connect-timeout'));
         }
         const reason = error.level === 'client-authentication' ? `authentication as ${settings.username} failed (key refused)` : error.message;
-        reject(new DysnomiaError('ERR_DYSNOMIA_INPUT', `target "${settings.target}": cannot connect to ${settings.host}:${settings.port}: ${reason}`, { exitCode: EXIT_OPERATION_FAILED, cause: error }));
+        // A refused key is the models' (or the machine's) problem; anything else means the target cannot be reached.
+        const code = error.level === 'client-authentication' ? 'ERR_DYSNOMIA_INPUT' : 'ERR_DYSNOMIA_UNREACHABLE';
+        reject(new DysnomiaError(code, `target "${settings.target}": cannot connect to ${settings.host}:${settings.port}: ${reason}`, { exitCode: EXIT_OPERATION_FAILED, cause: error }));
       };
       client.once('ready', () => {
         client.off('error', onError);
@@ -181,8 +183,9 @@ export class SshConnection {
     return new SshConnection(settings, client, lost);
   }
 
+  /** The connection failed under a running deployment: the target cannot be reached any more. */
   private failure(what: string, error: Error): DysnomiaError {
-    return new DysnomiaError('ERR_DYSNOMIA_INPUT', `target "${this.settings.target}": ${what}: ${error.message}`, { exitCode: EXIT_OPERATION_FAILED, cause: error });
+    return new DysnomiaError('ERR_DYSNOMIA_UNREACHABLE', `target "${this.settings.target}": ${what}: ${error.message}`, { exitCode: EXIT_OPERATION_FAILED, cause: error });
   }
 
   /** Starts a remote command (a shell command line: quote its arguments); the channel is its stdin/stdout. */
