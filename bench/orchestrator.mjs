@@ -27,6 +27,7 @@ import { have, makeClientKey, SSHD, startSshd, stopDaemons } from './lib/sshd.mj
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const DIST = path.join(ROOT, 'packages/engine/dist');
+const DEPLOY_DIST = path.join(ROOT, 'packages/deploy/dist');
 const DYSNOMIA = path.join(ROOT, 'packages/engine/bin/dysnomia.js');
 const argv = process.argv.slice(2);
 const QUICK = argv.includes('--quick');
@@ -52,13 +53,13 @@ if (!argv.includes('--skip-ssh') && !(await have(SSHD))) {
   process.exit(2);
 }
 
-const engine = (file) => import(pathToFileURL(path.join(DIST, file)).href);
-const { loadModelFile } = await engine('models/load-model.js');
-const { parseInfrastructure } = await engine('models/infrastructure.js');
-const { parseDistribution } = await engine('models/distribution.js');
-const { parseServices } = await engine('models/services.js');
-const { deploymentOf } = await engine('deploy/deployment.js');
-const { planTransition, runGraph } = await engine('deploy/transition.js');
+const deploy = (file) => import(pathToFileURL(path.join(DEPLOY_DIST, file)).href);
+const { loadModelFile } = await deploy('models/load-model.js');
+const { parseInfrastructure } = await deploy('models/infrastructure.js');
+const { parseDistribution } = await deploy('models/distribution.js');
+const { parseServices } = await deploy('models/services.js');
+const { deploymentOf } = await deploy('deploy/deployment.js');
+const { planTransition, runGraph } = await deploy('deploy/transition.js');
 
 v8.setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc');

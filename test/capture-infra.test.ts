@@ -1,7 +1,7 @@
 import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import t from 'tap';
-import { loadInfrastructure } from '../packages/engine/src/models/infrastructure.js';
+import { loadInfrastructure } from '../packages/deploy/src/models/infrastructure.js';
 import { dysnomia } from './helpers/cli.js';
 import { packageFolder, sshTarget, twoMachines } from './helpers/deploy-fixtures.js';
 

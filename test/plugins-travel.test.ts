@@ -154,7 +154,10 @@ t.test('a third-party plugin from the project serves a service on two machines, 
     const [runtime] = await runtimes(state);
     const manifest = JSON.parse(await readFile(path.join(state, 'store', runtime!, 'dysnomia-runtime.json'), 'utf8')) as { plugins: Array<{ name: string; version: string }>; packages: Array<{ name: string }> };
     t.ok(manifest.plugins.some((p) => p.name === 'dysnomia-plugin-greeting' && p.version === '1.0.0'), `${target}: the runtime lists the plugin`);
-    t.same(manifest.packages.map((p) => p.name).filter((name) => ['ssh2', 'yaml', 'pg', 'pg-pool', 'pg-protocol', 'pgpass', 'pg-connection-string', 'typescript', 'cpu-features', 'nan'].includes(name)), [], `${target}: nothing only a coordinator (or a build) needs: no ssh2, no YAML parser, no PostgreSQL client`);
+    t.same(manifest.packages.map((p) => p.name).filter((name) => ['@dysnomia/deploy', 'ssh2', 'yaml', 'pg', 'pg-pool', 'pg-protocol', 'pgpass', 'pg-connection-string', 'typescript', 'cpu-features', 'nan'].includes(name)), [], `${target}: nothing only a coordinator (or a build) needs: no orchestrator package, no ssh2, no YAML parser, no PostgreSQL client`);
+    const storeFiles = (await readdir(path.join(state, 'store'), { recursive: true })).map(String);
+    t.same(storeFiles.filter((f) => /(^|\/)(orchestrator|ssh-connection|deploy-command|postgres-state)\.js$/.test(f)), [], `${target}: no orchestrator code anywhere in the target's store`);
+    t.ok(storeFiles.some((f) => f.endsWith('agent/agent.js')), `${target}: the engine's agent is there (the check looks where the code would be)`);
     t.ok((await storeEntries(state)).some((e) => e.endsWith('-npm-greeting-words-1.0.0')), `${target}: the plugin's dependency is an entry of its own`);
   }
   t.equal(await readIf(path.join(state1, 'shouts/loud')), 'LOUD\n', "a module a component ships serves that component's service, importing the engine");

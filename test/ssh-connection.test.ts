@@ -1,8 +1,8 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import t from 'tap';
-import { SshConnection } from '../packages/engine/src/remote/ssh-connection.js';
-import type { SshSettings } from '../packages/engine/src/remote/ssh-connection.js';
+import { SshConnection } from '../packages/deploy/src/remote/ssh-connection.js';
+import type { SshSettings } from '../packages/deploy/src/remote/ssh-connection.js';
 import { tempDir } from './helpers/cli.js';
 import { freePort } from './helpers/ports.js';
 import { startSshd } from './helpers/sshd.js';

@@ -1,7 +1,6 @@
 import { AsyncSeriesHook } from 'tapable';
 import { attributeTapErrors } from './hooks.js';
-import type { DeployedMapping, Deployment } from './deploy/deployment.js';
-import type { InfrastructureTarget } from './models/infrastructure.js';
+import type { DeployedMapping, Deployment, InfrastructureTarget } from './deployment-types.js';
 
 /*
  * The orchestrator's extension points, in one frozen object as the engine's

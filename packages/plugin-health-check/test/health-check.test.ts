@@ -5,8 +5,8 @@ import type { AddressInfo } from 'node:net';
 import t from 'tap';
 import type { Test } from 'tap';
 import { createDeployHooks, PluginError } from '@dysnomia/engine';
-import { applyDeployPlugins } from '@dysnomia/engine/deployment';
-import type { DeployedMapping, InfrastructureTarget } from '@dysnomia/engine/deployment';
+import { applyDeployPlugins } from '@dysnomia/deploy';
+import type { DeployedMapping, InfrastructureTarget } from '@dysnomia/deploy';
 import healthCheck, { parseHealthCheck, runHealthCheck } from '../src/index.js';
 
 /** An HTTP server on 127.0.0.1 answering `status()` to every request. */

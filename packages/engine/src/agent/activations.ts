@@ -1,6 +1,6 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { DeployedMapping } from '../deploy/deployment.js';
+import type { DeployedMapping } from '../deployment-types.js';
 import { assertProfileName } from '../profiles/names.js';
 
 /**

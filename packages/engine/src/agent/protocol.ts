@@ -1,7 +1,7 @@
 import type { ContainerProperties, Operation } from '../plugin.js';
 import type { MachineDescription } from '../containers/expression.js';
 import type { LockHolder } from '../locks/profile-lock.js';
-import type { DeployedMapping } from '../deploy/deployment.js';
+import type { DeployedMapping } from '../deployment-types.js';
 import type { ErrorCode } from '../errors.js';
 import type { GenerationSelector } from '../profiles/profiles.js';
 

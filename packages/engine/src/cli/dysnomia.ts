@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { isOperation } from '../plugin.js';
 import { runCli } from './run-cli.js';
+import { coordinatorCommands } from './coordinator-commands.js';
 
 await runCli('dysnomia', async (argv) => {
   const [first, ...rest] = argv;
@@ -8,13 +9,13 @@ await runCli('dysnomia', async (argv) => {
   if (first === 'containers') return (await import('./containers-command.js')).containersCommand(rest);
   if (first === 'snapshots') return (await import('./snapshots-command.js')).snapshotsCommand(rest);
   if (first === 'plugins') return (await import('./plugins-command.js')).pluginsCommand(rest);
-  if (first === 'deploy') return (await import('./deploy-command.js')).deployCommand(rest);
+  if (first === 'deploy') return (await coordinatorCommands()).deployCommand(rest);
   if (first === 'store') return (await import('./store-command.js')).storeCommand(rest);
   if (first === 'profile') return (await import('./profile-command.js')).profileCommand(rest);
   if (first === 'agent') return (await import('./agent-command.js')).agentCommand(rest);
-  if (first === 'capture-infra') return (await import('./capture-infra-command.js')).captureInfraCommand(rest);
-  if (first === 'visualize') return (await import('./visualize-command.js')).visualizeCommand(rest);
-  if (first === 'state') return (await import('./state-command.js')).stateCommand(rest);
+  if (first === 'capture-infra') return (await coordinatorCommands()).captureInfraCommand(rest);
+  if (first === 'visualize') return (await coordinatorCommands()).visualizeCommand(rest);
+  if (first === 'state') return (await coordinatorCommands()).stateCommand(rest);
   const operationWord = first !== undefined && isOperation(first) ? first : undefined;
   return (await import('./operation-command.js')).operationCommand(operationWord === undefined ? argv : rest, operationWord);
 });

@@ -1,9 +1,11 @@
 import { loadConfig } from '../config.js';
+import type { DysnomiaConfig } from '../config.js';
 import { DysnomiaError, EXIT_OPERATION_FAILED } from '../errors.js';
 import { acquireLock, currentHolder, describeHolder, gcLockFile, liveProfileLocks, mayBreak, releaseLock } from '../locks/profile-lock.js';
 import { chooseStateDir } from '../state-dir.js';
 import { assertComponentName, isEntryName } from '../store/entry-name.js';
 import { Store } from '../store/store.js';
+import { DEPLOY_PACKAGE } from './coordinator-commands.js';
 import { parseOptions } from './run-cli.js';
 import { printVersion } from './version-text.js';
 
@@ -176,7 +178,9 @@ async function withGcLock<T>(stateDir: string, collect: () => Promise<T>): Promi
 async function recordedElsewhere(stateDir: string): Promise<string[]> {
   const config = await loadConfig(process.cwd());
   if (config.state?.backend !== 'postgres') return [];
-  const { stateBackendFor } = await import('../deploy/state/open-state.js');
+  // The state backends are the coordinator's (@dysnomia/deploy); only a coordinator's config names PostgreSQL.
+  const backends: string = `${DEPLOY_PACKAGE}/state`;
+  const { stateBackendFor } = (await import(backends)) as { stateBackendFor(config: DysnomiaConfig, stateDir: string): { storePaths(): Promise<string[]>; close(): Promise<void> } };
   const state = stateBackendFor(config, stateDir);
   try {
     return await state.storePaths();

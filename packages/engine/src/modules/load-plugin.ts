@@ -64,7 +64,7 @@ async function allowEngineImport(entry: string): Promise<void> {
   const { register } = await import('node:module');
   const dist = new URL('../', import.meta.url);
   register(new URL('./engine-import-hook.js', import.meta.url), {
-    data: { exports: { [ENGINE_PACKAGE]: new URL('index.js', dist).href, [`${ENGINE_PACKAGE}/deployment`]: new URL('deployment.js', dist).href } },
+    data: { exports: { [ENGINE_PACKAGE]: new URL('index.js', dist).href, [`${ENGINE_PACKAGE}/deployment`]: new URL('../deployment.js', dist).href } },
   });
 }
 

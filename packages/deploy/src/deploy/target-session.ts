@@ -1,0 +1,411 @@
+import { readdir, readFile } from 'node:fs/promises';
+import { readActivations } from '@dysnomia/engine/internal/agent/activations.js';
+import type { DeployedMapping } from './deployment.js';
+import { profileLockFile } from '@dysnomia/engine/internal/locks/profile-lock.js';
+import type { LockHolder } from '@dysnomia/engine/internal/locks/profile-lock.js';
+import os from 'node:os';
+import path from 'node:path';
+import { PassThrough, Transform } from 'node:stream';
+import type { Writable } from 'node:stream';
+import { DysnomiaError, EXIT_OPERATION_FAILED } from '@dysnomia/engine/internal/errors.js';
+import type { InfrastructureTarget } from '../models/infrastructure.js';
+import { Profiles } from '@dysnomia/engine/internal/profiles/profiles.js';
+import type { GenerationSelector } from '@dysnomia/engine/internal/profiles/profiles.js';
+import { bootstrapRuntime, collect, nodeCommand, probeTarget } from '../remote/bootstrap.js';
+import { moduleIn } from '@dysnomia/engine/internal/search-paths.js';
+import { probeOverSftp } from '../remote/sftp-probe.js';
+import type { KnownStateDirs } from './known-state-dirs.js';
+import type { TargetPlan } from '../remote/bootstrap.js';
+import { RUNTIME_ENGINE_BIN } from '../remote/runtime.js';
+import type { Runtime } from '../remote/runtime.js';
+import { SshConnection } from '../remote/ssh-connection.js';
+import { DEFAULT_TIME_LIMITS } from '../remote/time-limits.js';
+import type { TimeLimits } from '../remote/time-limits.js';
+import type { SshSettings } from '../remote/ssh-connection.js';
+import { Store } from '@dysnomia/engine/internal/store/store.js';
+import { ask, askProfile, LocalAgentLink, RemoteAgentLink } from '../remote/agent-link.js';
+import type { GenerationInfo, ProfileAction, ProfileAnswers } from '@dysnomia/engine/internal/agent/protocol.js';
+import type { AgentLink } from '../remote/agent-link.js';
+
+export type { GenerationInfo } from '@dysnomia/engine/internal/agent/protocol.js';
+
+/** What a deployment does on one target, over SSH or in process. */
+export interface TargetSession {
+  readonly target: InfrastructureTarget;
+  /** `user@host:port` or `local`, for messages. */
+  readonly where: string;
+  stateDir: string;
+  /**
+   * Connects and asks the target what it has (nothing is written there,
+   * except that a run that installs (`keepRuntime`) puts the runtime first in
+   * the target's GC root when it is there already).
+   */
+  connect(request: ConnectRequest, keepRuntime: boolean): Promise<ConnectAnswer>;
+  /** Puts the runtime into the target's store when it lacks it, sending only the packages it lacks. */
+  ensureRuntime(onBootstrap: (phase: 'start' | 'done', bytes: number, packages: number) => void): Promise<void>;
+  missing(entries: string[]): Promise<string[]>;
+  /** The profile's current generation and packages, when known without another round trip (undefined: ask install). */
+  current(profile: string): Promise<TargetPlan['current'] | undefined>;
+  /** Sends these entries (a closure's missing part) as one archive; `onBytes` counts what went out. */
+  send(entries: string[], onBytes: (n: number) => void): Promise<void>;
+  /** Makes `entries` (and `etcOnly`, of which only etc/ is merged) the profile's packages. */
+  install(profile: string, entries: string[], etcOnly?: string[]): Promise<{ generation: number; changed: boolean }>;
+  /**
+   * Undoes an install of this run: back to `previous` with `generation`
+   * deleted, or, with no previous generation, the profile and `generation` removed.
+   */
+  undoInstall(profile: string, previous: number | null, generation: number): Promise<void>;
+  generations(profile: string): Promise<GenerationInfo[]>;
+  rollback(profile: string): Promise<number>;
+  switchTo(profile: string, generation: number): Promise<void>;
+  deleteGenerations(profile: string, which: GenerationSelector): Promise<number[]>;
+  /** What the connection found of the profile on the target, without a lock: its own record of activated mappings and the lock's holder (undefined: not asked). */
+  observed(profile: string): Promise<{ activated: DeployedMapping[]; lock: LockHolder | null } | undefined>;
+  /** The target's agent (started on first use, one per session): operations, its containers, locks. */
+  agent(): Promise<AgentLink>;
+  /** For fault injection: cuts the connection off as a network failure would. */
+  cut(): void;
+  close(): void;
+}
+
+export interface PlanRequest {
+  profile: string;
+  closure: string[];
+}
+
+export interface ConnectRequest {
+  /** What the deployment will ask (its closure and profile): answered in the same round trip. */
+  plan?: PlanRequest;
+  /** Types no plugin on the coordinator serves: does a profile on the target provide a module for them? */
+  types?: string[];
+}
+
+export interface ConnectAnswer {
+  /** Of the types asked about, those a module in one of the target's profiles provides. */
+  profileModules: string[];
+}
+
+export interface SessionOptions {
+  /** The coordinator's store, which the entries are sent from. */
+  store: Store;
+  /** What a target over SSH runs (the engine, its plugins, their dependencies). */
+  runtime?: Runtime;
+  /** Plugins (package folders here) a local target's agent loads, as the runtime's `plugins` are for a remote one. */
+  localPlugins?: string[];
+  /** Lines of debug output from plugins on the targets too. */
+  debug?: boolean;
+  acceptNewHostKeys: boolean;
+  knownHostsFile?: string;
+  /** Connections opened ahead of the sessions (see EarlyConnections). */
+  early?: EarlyConnections;
+  /** State folders targets reported before, for the SFTP probe. */
+  knownStateDirs?: KnownStateDirs;
+  timeLimits?: TimeLimits;
+}
+
+/** How a target is reached over SSH, from its properties. */
+export function sshSettingsOf(target: InfrastructureTarget, options: Pick<SessionOptions, 'acceptNewHostKeys' | 'knownHostsFile' | 'timeLimits'>): SshSettings {
+  const p = target.properties;
+  return {
+    target: target.name,
+    host: target.hostname,
+    port: Number(p.sshPort ?? 22),
+    username: (p.sshUser as string | undefined) ?? os.userInfo().username,
+    ...(p.sshKey ? { privateKeyPath: p.sshKey as string } : {}),
+    knownHostsFile: (p.sshKnownHosts as string | undefined) ?? options.knownHostsFile ?? path.join(os.homedir(), '.ssh/known_hosts'),
+    acceptNewHostKeys: options.acceptNewHostKeys,
+    readyTimeoutMs: (options.timeLimits ?? DEFAULT_TIME_LIMITS).connectMs,
+    commandTimeoutMs: (options.timeLimits ?? DEFAULT_TIME_LIMITS).commandMs,
+  };
+}
+
+/**
+ * SSH connections opened while this machine still builds the packages: a
+ * no-op deploy is mostly handshakes, so they overlap with local work. A
+ * session takes its connection from here (a failure surfaces there, as if it
+ * had connected itself); what no session took is closed by closeRest().
+ */
+export class EarlyConnections {
+  private readonly pending = new Map<string, Promise<SshConnection>>();
+
+  start(targets: InfrastructureTarget[], options: Pick<SessionOptions, 'acceptNewHostKeys' | 'knownHostsFile' | 'timeLimits'>): void {
+    for (const target of targets) {
+      if (target.clientInterface !== 'ssh' || this.pending.has(target.name)) continue;
+      const connection = SshConnection.open(sshSettingsOf(target, options));
+      connection.catch(() => undefined);
+      this.pending.set(target.name, connection);
+    }
+  }
+
+  take(target: string): Promise<SshConnection> | undefined {
+    const connection = this.pending.get(target);
+    this.pending.delete(target);
+    return connection;
+  }
+
+  closeRest(): void {
+    for (const connection of this.pending.values()) connection.then((c) => c.close(), () => undefined);
+    this.pending.clear();
+  }
+}
+
+export function openSession(target: InfrastructureTarget, options: SessionOptions): TargetSession {
+  return target.clientInterface === 'local' ? new LocalSession(target, options) : new SshSession(target, options);
+}
+
+function failure(target: InfrastructureTarget, message: string): DysnomiaError {
+  return new DysnomiaError('ERR_DYSNOMIA_INPUT', `target "${target.name}": ${message}`, { exitCode: EXIT_OPERATION_FAILED });
+}
+
+/** Of `types`, those a module in one of the profiles in `profilesDir` provides (as the engine's profile search finds them). */
+export async function profileModulesAt(profilesDir: string, types: string[]): Promise<string[]> {
+  if (types.length === 0) return [];
+  const profiles = (await readdir(profilesDir).catch(() => [] as string[])).filter((n) => !n.startsWith('.') && !/-\d+-link$/.test(n));
+  const found: string[] = [];
+  for (const type of types) {
+    for (const profile of profiles) {
+      if ((await moduleIn(path.join(profilesDir, profile), type)) !== undefined) {
+        found.push(type);
+        break;
+      }
+    }
+  }
+  return found;
+}
+
+/** Counts the bytes passing through. */
+function counter(onBytes: (n: number) => void): Transform {
+  return new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      onBytes(chunk.length);
+      callback(null, chunk);
+    },
+  });
+}
+
+/**
+ * What every session asks of its target's profiles, as typed requests to the
+ * target's agent: a failure there comes back with its own code and exit
+ * status (never as text to parse).
+ */
+abstract class AgentBackedSession {
+  abstract readonly target: InfrastructureTarget;
+  abstract agent(): Promise<AgentLink>;
+
+  protected async profile<A extends ProfileAction['action']>(profile: string, action: Extract<ProfileAction, { action: A }>): Promise<ProfileAnswers[A]> {
+    return askProfile(await this.agent(), this.target.name, profile, action);
+  }
+  protected async storeMissing(entries: string[]): Promise<string[]> {
+    return (await ask(await this.agent(), this.target.name, { kind: 'missing', entries })).missing;
+  }
+  install(profile: string, entries: string[], etcOnly: string[] = []): Promise<{ generation: number; changed: boolean }> {
+    return this.profile(profile, { action: 'install', entries, etcOnly });
+  }
+  async undoInstall(profile: string, previous: number | null, generation: number): Promise<void> {
+    await this.profile(profile, { action: 'undo-install', previous, generation });
+  }
+  generations(profile: string): Promise<GenerationInfo[]> {
+    return this.profile(profile, { action: 'generations' });
+  }
+  async rollback(profile: string): Promise<number> {
+    return (await this.profile(profile, { action: 'rollback' })).generation;
+  }
+  async switchTo(profile: string, generation: number): Promise<void> {
+    await this.profile(profile, { action: 'switch', generation });
+  }
+  async deleteGenerations(profile: string, which: GenerationSelector): Promise<number[]> {
+    return (await this.profile(profile, { action: 'delete', which })).deleted;
+  }
+}
+
+/** The store of this machine, used directly; a target with its own stateDir gets entries through an in-process archive. */
+class LocalSession extends AgentBackedSession implements TargetSession {
+  readonly where = 'local';
+  stateDir: string;
+  private profiles: Profiles;
+
+  constructor(
+    readonly target: InfrastructureTarget,
+    private readonly options: SessionOptions,
+  ) {
+    super();
+    this.stateDir = (target.properties.stateDir as string | undefined) ?? options.store.stateDir;
+    this.profiles = Profiles.at(this.stateDir);
+  }
+
+  async connect(request: ConnectRequest): Promise<ConnectAnswer> {
+    return { profileModules: await profileModulesAt(path.join(this.stateDir, 'profiles'), request.types ?? []) };
+  }
+
+  async ensureRuntime(): Promise<void> {}
+
+  missing(entries: string[]): Promise<string[]> {
+    return this.storeMissing(entries);
+  }
+
+  current(profile: string): Promise<TargetPlan['current'] | undefined> {
+    return this.profile(profile, { action: 'current' });
+  }
+
+  async send(entries: string[], onBytes: (n: number) => void): Promise<void> {
+    if (entries.length === 0) return;
+    const pipe = new PassThrough();
+    const counted = pipe.pipe(counter(onBytes));
+    await Promise.all([this.options.store.exportArchive(entries, pipe), this.profiles.store.importArchive(counted)]);
+  }
+
+  async observed(profile: string): Promise<{ activated: DeployedMapping[]; lock: LockHolder | null }> {
+    const lock = await readFile(profileLockFile(this.stateDir, profile), 'utf8').then(
+      (text) => JSON.parse(text) as LockHolder,
+      (error: NodeJS.ErrnoException) => (error.code === 'ENOENT' ? null : { user: 'unknown', host: 'unknown', pid: 0, since: 'unknown' }),
+    );
+    return { activated: await readActivations(this.stateDir, profile), lock };
+  }
+  cut(): void {}
+  private link: LocalAgentLink | undefined;
+  async agent(): Promise<AgentLink> {
+    return (this.link ??= new LocalAgentLink(this.stateDir, { plugins: this.options.localPlugins ?? [], debug: this.options.debug === true }, (this.options.timeLimits ?? DEFAULT_TIME_LIMITS).commandMs));
+  }
+  close(): void {}
+}
+
+/** A target over one SSH connection, running the engine installed in its own store. */
+class SshSession extends AgentBackedSession implements TargetSession {
+  readonly where: string;
+  stateDir: string;
+  private connection: SshConnection | undefined;
+  private readonly nodePath: string;
+
+  constructor(
+    readonly target: InfrastructureTarget,
+    private readonly options: SessionOptions,
+  ) {
+    super();
+    const p = target.properties;
+    this.nodePath = (p.nodePath as string | undefined) ?? 'node';
+    this.stateDir = (p.stateDir as string | undefined) ?? '';
+    this.where = `${(p.sshUser as string | undefined) ?? os.userInfo().username}@${target.hostname}:${Number(p.sshPort ?? 22)}`;
+  }
+
+  private hasEngine = false;
+  private plan: { request: PlanRequest; answer: TargetPlan } | undefined;
+  private missingPackages: string[] = [];
+
+  private get runtime(): Runtime {
+    const runtime = this.options.runtime;
+    if (runtime === undefined) throw new Error('no runtime for an SSH target');
+    return runtime;
+  }
+
+  async connect(request: ConnectRequest, keepRuntime: boolean): Promise<ConnectAnswer> {
+    const runtime = this.runtime;
+    this.connection = await (this.options.early?.take(this.target.name) ?? SshConnection.open(sshSettingsOf(this.target, this.options)));
+    const known = this.options.knownStateDirs;
+    const stateDir = this.stateDir || (await known?.get(this.where));
+    // Over SFTP first when the state folder is known: no shell and no Node start on the target.
+    const sftpUsable = stateDir && request.types === undefined;
+    const quick = sftpUsable ? await probeOverSftp(this.connection, stateDir, { entry: runtime.entry, packages: runtime.packages }, request.plan, keepRuntime).catch(() => undefined) : undefined;
+    const probe =
+      quick ??
+      (await probeTarget(
+        this.connection,
+        this.nodePath,
+        this.stateDir || undefined,
+        { runtime: { entry: runtime.entry, packages: runtime.packages }, ...(request.plan ? { plan: request.plan } : {}), ...(request.types ? { types: request.types } : {}) },
+        keepRuntime,
+      ));
+    this.stateDir = probe.stateDir;
+    if (!this.target.properties.stateDir) await known?.set(this.where, probe.stateDir);
+    if (request.plan && probe.plan) this.plan = { request: request.plan, answer: probe.plan };
+    this.hasEngine = probe.hasRuntime;
+    this.missingPackages = probe.missingPackages ?? [];
+    return { profileModules: probe.profileModules ?? [] };
+  }
+
+  async ensureRuntime(onBootstrap: (phase: 'start' | 'done', bytes: number, packages: number) => void): Promise<void> {
+    if (this.hasEngine) return;
+    let bytes = 0;
+    onBootstrap('start', 0, this.missingPackages.length);
+    const connection = this.connection!;
+    const installing = bootstrapRuntime({
+      connection,
+      nodePath: this.nodePath,
+      stateDir: this.stateDir,
+      runtime: this.runtime,
+      missing: this.missingPackages,
+      store: this.options.store,
+      onBytes: (n) => (bytes += n),
+    });
+    await connection.within(installing, 'while installing the runtime');
+    onBootstrap('done', bytes, this.missingPackages.length);
+    this.hasEngine = true;
+  }
+
+  private engine(args: string[]): string {
+    const bin = path.posix.join(this.stateDir, 'store', this.runtime.entry, RUNTIME_ENGINE_BIN);
+    return nodeCommand(this.nodePath, this.stateDir, [bin, ...args]);
+  }
+
+  async missing(entries: string[]): Promise<string[]> {
+    if (entries.length === 0) return [];
+    const plan = this.plan;
+    if (plan && plan.request.closure.length === entries.length && plan.request.closure.every((e, i) => e === entries[i])) return plan.answer.missing;
+    if (!this.hasEngine) return entries;
+    return this.storeMissing(entries);
+  }
+
+  /**
+   * Both sides are raced: when the target's import fails (a refused entry, a
+   * full disk) its channel closes and `pipe` stops feeding it, so the export
+   * would wait for a drain forever; the receiver's rejection ends the export
+   * instead and its own message is the error.
+   */
+  async send(entries: string[], onBytes: (n: number) => void): Promise<void> {
+    if (entries.length === 0) return;
+    const channel = await this.connection!.channel(this.engine(['store', '--import', '--json']));
+    const received = collect(channel, `target "${this.target.name}": store --import`);
+    const counted = counter(onBytes);
+    counted.pipe(channel as unknown as Writable);
+    const sent = this.options.store.exportArchive(entries, counted).catch((error: unknown) => {
+      throw failure(this.target, `sending the archive failed: ${(error as Error).message}`);
+    });
+    try {
+      await this.connection!.within(Promise.race([Promise.all([sent, received]), this.connection!.whenLost()]), 'while receiving store entries');
+    } catch (error) {
+      // Whichever side failed, stop the other: no export left waiting, no import left reading.
+      sent.catch(() => undefined);
+      received.catch(() => undefined);
+      counted.destroy();
+      channel.destroy();
+      throw error;
+    }
+  }
+
+  /** From the probe's answer when it asked about this profile; else (the engine was just installed) asked now. */
+  async current(profile: string): Promise<TargetPlan['current'] | undefined> {
+    if (this.plan?.request.profile === profile) return this.plan.answer.current;
+    if (!this.hasEngine) return undefined;
+    return this.profile(profile, { action: 'current' });
+  }
+
+  async observed(profile: string): Promise<{ activated: DeployedMapping[]; lock: LockHolder | null } | undefined> {
+    const answer = this.plan?.request.profile === profile ? this.plan.answer : undefined;
+    return answer === undefined ? undefined : { activated: answer.activated, lock: answer.lock };
+  }
+  cut(): void {
+    this.connection?.cut();
+  }
+  private link: Promise<AgentLink> | undefined;
+  agent(): Promise<AgentLink> {
+    const runtimeDir = path.posix.join(this.stateDir, 'store', this.runtime.entry);
+    const args = ['agent', ...this.runtime.plugins.map((p) => `--plugin=${path.posix.join(runtimeDir, p)}`), ...(this.options.debug ? ['--debug'] : [])];
+    const limit = (this.options.timeLimits ?? DEFAULT_TIME_LIMITS).commandMs;
+    this.link ??= this.connection!.within(this.connection!.channel(this.engine(args)).then((channel) => RemoteAgentLink.open(channel, this.target.name, limit)), 'while starting the agent');
+    return this.link;
+  }
+  close(): void {
+    this.link?.then((link) => link.close(), () => undefined);
+    this.connection?.close();
+  }
+}
+
