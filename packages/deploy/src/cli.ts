@@ -1,9 +1,16 @@
 /*
  * The coordinator's commands, as the engine's `dysnomia` CLI runs them
- * (`dysnomia deploy|capture-infra|visualize|state`): the engine finds this
- * package, which it depends on, and imports this entry only for these.
+ * (`dysnomia deploy|capture-infra|visualize|state|…`): the engine finds this
+ * package, which it depends on, and imports this entry only for these. Each
+ * command is imported when it runs, so one command loads only its own code.
+ * A word added here must also be in the engine's COORDINATOR_COMMAND_WORDS
+ * (or OPERATIONS_ON_MACHINES).
  */
-export { deployCommand, HELP as DEPLOY_HELP } from './cli/deploy-command.js';
-export { captureInfraCommand } from './cli/capture-infra-command.js';
-export { visualizeCommand } from './cli/visualize-command.js';
-export { stateCommand } from './cli/state-command.js';
+import type { CoordinatorCommand } from '@dysnomia/engine/internal/cli/coordinator-commands.js';
+
+export const commands: Readonly<Record<string, CoordinatorCommand>> = Object.freeze({
+  deploy: async (argv) => (await import('./cli/deploy-command.js')).deployCommand(argv),
+  'capture-infra': async (argv) => (await import('./cli/capture-infra-command.js')).captureInfraCommand(argv),
+  visualize: async (argv) => (await import('./cli/visualize-command.js')).visualizeCommand(argv),
+  state: async (argv) => (await import('./cli/state-command.js')).stateCommand(argv),
+});

@@ -1,21 +1,18 @@
 #!/usr/bin/env node
 import { isOperation } from '../plugin.js';
 import { runCli } from './run-cli.js';
-import { coordinatorCommands } from './coordinator-commands.js';
+import { isCoordinatorCommand, runCoordinatorCommand } from './coordinator-commands.js';
 
 await runCli('dysnomia', async (argv) => {
   const [first, ...rest] = argv;
   if (first === '-v' || first === '--version') return (await import('./version-text.js')).printVersion('dysnomia');
   if (first === 'containers') return (await import('./containers-command.js')).containersCommand(rest);
   if (first === 'snapshots') return (await import('./snapshots-command.js')).snapshotsCommand(rest);
+  if (first !== undefined && isCoordinatorCommand(first, rest)) return runCoordinatorCommand(first, rest);
   if (first === 'plugins') return (await import('./plugins-command.js')).pluginsCommand(rest);
-  if (first === 'deploy') return (await coordinatorCommands()).deployCommand(rest);
   if (first === 'store') return (await import('./store-command.js')).storeCommand(rest);
   if (first === 'profile') return (await import('./profile-command.js')).profileCommand(rest);
   if (first === 'agent') return (await import('./agent-command.js')).agentCommand(rest);
-  if (first === 'capture-infra') return (await coordinatorCommands()).captureInfraCommand(rest);
-  if (first === 'visualize') return (await coordinatorCommands()).visualizeCommand(rest);
-  if (first === 'state') return (await coordinatorCommands()).stateCommand(rest);
   const operationWord = first !== undefined && isOperation(first) ? first : undefined;
   return (await import('./operation-command.js')).operationCommand(operationWord === undefined ? argv : rest, operationWord);
 });
