@@ -419,6 +419,8 @@ async function wrappersOverSsh() {
     row(setup, 'no-op redeploy', noop, `runs ${all.map((n) => n.seconds.toFixed(2)).join(', ')} s; each sent ${all.map((n) => n.sent).join("/")}, activated ${all.map((n) => n.activate).join("/")}, deactivated ${all.map((n) => n.deactivate).join("/")}, locked ${all.map((n) => n.lock).join("/")}, ${noop.unchanged} unchanged: ${verify(ok)}`, all);
   }
 
+  if (!COMPARE_STATE) await queryTargets(setups[0], { hosts, key, knownHosts, repeats, services: N });
+
   console.log(`\n  one-service change (median of ${repeats}, v1 -> v2 -> v1 …):`);
   const changes = new Map(setups.map((s) => [s, []]));
   for (let i = 0; i < repeats; i++) {
@@ -462,6 +464,51 @@ async function wrappersOverSsh() {
   }
   const window = (r) => r.phases['de/activate'] / 1000;
   console.log(`    ${'activation phase'.padEnd(20)} ${`${window(ours.first).toFixed(2)} s`.padStart(9)} ${`${window(disnix.first).toFixed(2)} s`.padStart(16)}   ${(window(disnix.first) / window(ours.first)).toFixed(2)}x   (first deploy: last lock to last activation)`);
+}
+
+/** Runs a program; resolves with its stdout and the seconds it took, rejects with stderr on failure. */
+function timed(program, args, { env = {} } = {}) {
+  const started = Date.now();
+  const child = spawn(program, args, { env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk) => (stdout += chunk));
+  child.stderr.on('data', (chunk) => (stderr += chunk));
+  return new Promise((resolve, reject) =>
+    child.on('close', (code) => (code === 0 ? resolve({ stdout, seconds: (Date.now() - started) / 1000 }) : reject(new Error(`${program} exited with status ${code}: ${stderr}`)))),
+  );
+}
+
+const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+
+/**
+ * `dysnomia query` of every target after the first deploy, against the floor
+ * of asking those machines anything: OpenSSH reading each target's record of
+ * the profile, all targets at once.
+ */
+async function queryTargets(setup, { hosts, key, knownHosts, repeats, services }) {
+  const infrastructure = setup.services('v1')[3];
+  const stateDir = path.join(work, 'ssh', setup.config.folder, 'coordinator');
+  const ours = [];
+  const floor = [];
+  let listed = 0;
+  for (let i = 0; i < repeats; i++) {
+    const query = await timed(process.execPath, [DYSNOMIA, 'query', '-i', infrastructure, '-p', 'default', '--json'], { env: { DYSNOMIA_STATEDIR: stateDir } });
+    const report = JSON.parse(query.stdout);
+    listed = Object.values(report.targets).reduce((sum, target) => sum + (target.profiles.default?.services.length ?? 0), 0);
+    ours.push(query.seconds);
+    const started = Date.now();
+    await Promise.all(hosts.map((host, n) => {
+      const record = path.join(work, 'ssh', setup.config.folder, `machine-${n + 1}/state/activations/default.json`);
+      return timed('ssh', ['-i', key, '-p', String(host.port), '-o', `UserKnownHostsFile=${knownHosts}`, '-o', 'StrictHostKeyChecking=yes', '-o', 'BatchMode=yes', '127.0.0.1', 'cat', record]);
+    }));
+    floor.push((Date.now() - started) / 1000);
+  }
+  const a = median(ours);
+  const b = median(floor);
+  console.log(`\n  query of ${hosts.length} targets (median of ${repeats}; ${listed} services listed, expected ${services}: ${verify(listed === services)}):`);
+  console.log(`    ${'dysnomia query'.padEnd(36)} ${a.toFixed(2).padStart(6)} s   runs ${ours.map((x) => x.toFixed(2)).join(', ')} s`);
+  console.log(`    ${'ssh cat of each record, all at once'.padEnd(36)} ${b.toFixed(2).padStart(6)} s   runs ${floor.map((x) => x.toFixed(2)).join(', ')} s   (ours ${(a / b).toFixed(2)}x)`);
 }
 
 try {

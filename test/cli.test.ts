@@ -7,6 +7,8 @@ import type { Test } from 'tap';
 import * as containersCommand from '../packages/engine/src/cli/containers-command.js';
 import * as deployCommand from '../packages/deploy/src/cli/deploy-command.js';
 import * as stateCommand from '../packages/deploy/src/cli/state-command.js';
+import * as queryCommand from '../packages/deploy/src/cli/query-command.js';
+import * as reconstructCommand from '../packages/deploy/src/cli/reconstruct-command.js';
 import * as operationCommand from '../packages/engine/src/cli/operation-command.js';
 import * as pluginsCommand from '../packages/engine/src/cli/plugins-command.js';
 import * as profileCommand from '../packages/engine/src/cli/profile-command.js';
@@ -53,6 +55,10 @@ t.test('--help tells the truth about the options of each command', async (t) => 
   t.equal((await dysnomia(['deploy', '--help'])).stdout, deployCommand.HELP);
   t.test('dysnomia state', async (t) => checkHelpMatchesOptions(t, stateCommand.HELP, stateCommand.OPTIONS));
   t.equal((await dysnomia(['state', '--help'])).stdout, stateCommand.HELP);
+  t.test('dysnomia query', async (t) => checkHelpMatchesOptions(t, queryCommand.HELP, queryCommand.OPTIONS));
+  t.equal((await dysnomia(['query', '--help'])).stdout, queryCommand.HELP);
+  t.test('dysnomia reconstruct', async (t) => checkHelpMatchesOptions(t, reconstructCommand.HELP, reconstructCommand.OPTIONS));
+  t.equal((await dysnomia(['reconstruct', '--help'])).stdout, reconstructCommand.HELP);
 });
 
 t.test('--version names the engine and its plugin API', async (t) => {

@@ -1,9 +1,10 @@
 /**
- * Reads the subset of the Nix language that `--generate-expr` prints (attribute
- * sets, strings, lists), so a test can compare it with the JSON form without
+ * Reads the subset of the Nix language that `--generate-expr`, capture-infra
+ * and query print (attribute sets, strings, lists, numbers, true, false,
+ * null), so a test can compare it with the JSON form without
  * trusting the code that printed either.
  */
-export type NixValue = string | NixValue[] | { [key: string]: NixValue };
+export type NixValue = string | number | boolean | null | NixValue[] | { [key: string]: NixValue };
 
 export function parseNix(text: string): NixValue {
   let i = 0;
@@ -37,6 +38,11 @@ export function parseNix(text: string): NixValue {
   const value = (): NixValue => {
     space();
     if (text[i] === '"') return string();
+    const literal = /^(-?\d+(\.\d+)?|true|false|null)(?![\w'-])/.exec(text.slice(i));
+    if (literal) {
+      i += literal[0].length;
+      return JSON.parse(literal[0]) as NixValue;
+    }
     if (text[i] === '[') {
       i++;
       const items: NixValue[] = [];

@@ -12,5 +12,7 @@ export const commands: Readonly<Record<string, CoordinatorCommand>> = Object.fre
   deploy: async (argv) => (await import('./cli/deploy-command.js')).deployCommand(argv),
   'capture-infra': async (argv) => (await import('./cli/capture-infra-command.js')).captureInfraCommand(argv),
   visualize: async (argv) => (await import('./cli/visualize-command.js')).visualizeCommand(argv),
+  query: async (argv) => (await import('./cli/query-command.js')).queryCommand(argv),
+  reconstruct: async (argv) => (await import('./cli/reconstruct-command.js')).reconstructCommand(argv),
   state: async (argv) => (await import('./cli/state-command.js')).stateCommand(argv),
 });

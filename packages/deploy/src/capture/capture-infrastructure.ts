@@ -1,7 +1,5 @@
-import type { DescribeResult } from '@dysnomia/engine/internal/agent/protocol.js';
-import { closeAll, failedEvent, forEachLimited, openSessions, targetMessage } from '../deploy/deploy-packages.js';
+import { answerWith, askEveryTarget } from '../deploy/ask-every-target.js';
 import type { Reporter } from '../deploy/progress.js';
-import { DysnomiaError, EXIT_OPERATION_FAILED } from '@dysnomia/engine/internal/errors.js';
 import type { Infrastructure } from '../models/infrastructure.js';
 import type { TimeLimits } from '../remote/time-limits.js';
 import type { Store } from '@dysnomia/engine/internal/store/store.js';
@@ -27,13 +25,7 @@ export interface CaptureResult {
   failed: Map<string, string>;
 }
 
-function checkDescription(value: unknown): DescribeResult {
-  const containers = (value as { containers?: unknown } | null)?.containers;
-  if (containers === null || typeof containers !== 'object' || Array.isArray(containers)) {
-    throw new DysnomiaError('ERR_DYSNOMIA_AGENT', 'the agent answered "describe" without containers', { exitCode: EXIT_OPERATION_FAILED });
-  }
-  return value as DescribeResult;
-}
+const checkDescription = answerWith('describe', 'containers', (containers) => containers !== null && typeof containers === 'object' && !Array.isArray(containers));
 
 /**
  * Connects to every target (bootstrapping the engine where it is missing,
@@ -42,28 +34,10 @@ function checkDescription(value: unknown): DescribeResult {
  * `maxConcurrent`; every connection is closed before this returns.
  */
 export async function captureInfrastructure(options: CaptureOptions): Promise<CaptureResult> {
-  const names = Object.keys(options.infrastructure);
-  const described = new Map<string, DescribeResult>();
-  const failed = new Map<string, string>();
-  const sessions = await openSessions({ ...options, targets: names }, failed, { install: true });
-  try {
-    await forEachLimited([...sessions.keys()], options.maxConcurrent, async (name) => {
-      try {
-        const answer = await (await sessions.get(name)!.agent()).request({ kind: 'describe' });
-        if (!answer.ok) throw new Error(`describing the machine failed: ${answer.error}`);
-        described.set(name, checkDescription(answer.result));
-      } catch (error) {
-        failed.set(name, targetMessage(name, error));
-        options.reporter.emit(failedEvent(name, error));
-      }
-    });
-  } finally {
-    closeAll(sessions);
-  }
-  options.reporter.emit({ event: 'done', ok: failed.size === 0, failed: [...failed.keys()] });
+  const { answers: described, failed } = await askEveryTarget(options, { kind: 'describe' }, checkDescription, { readOnly: false, doing: 'describing the machine' });
   if (failed.size > 0) return { failed };
   // In the model's order, whichever target answered first.
   const model: CapturedInfrastructure = {};
-  for (const name of names) model[name] = mergeTarget(options.infrastructure[name]!, described.get(name)!);
+  for (const name of Object.keys(options.infrastructure)) model[name] = mergeTarget(options.infrastructure[name]!, described.get(name)!);
   return { model, failed };
 }

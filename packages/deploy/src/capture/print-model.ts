@@ -45,6 +45,11 @@ function attributes(properties: Record<string, unknown>, indent: string): string
     .map(([key, value]) => `${indent}${nixString(key)} = ${nixValue(value, indent)};`);
 }
 
+/** Any JSON value as a Nix expression (attribute names quoted, nested sets indented). */
+export function toNixValue(value: unknown): string {
+  return `${nixValue(value, '')}\n`;
+}
+
 /**
  * The Nix expression in the layout disnix-capture-infra prints:
  * `{ "test1" = { properties = { … }; containers = { … }; "system" = "…"; }; }`.

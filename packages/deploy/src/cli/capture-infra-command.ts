@@ -5,8 +5,7 @@ import { toJson, toNix } from '../capture/print-model.js';
 import { describeHeldBack, holdBackSecrets } from '../capture/secrets.js';
 import { writeFileAtomic } from '@dysnomia/engine/internal/write-file-atomic.js';
 import { loadConfig } from '@dysnomia/engine/internal/config.js';
-import type { Reporter } from '../deploy/progress.js';
-import { terminalReporter } from '../deploy/progress.js';
+import { quietReporter, terminalReporter } from '../deploy/progress.js';
 import { DysnomiaError, EXIT_OPERATION_FAILED } from '@dysnomia/engine/internal/errors.js';
 import { loadInfrastructure } from '../models/infrastructure.js';
 import { chooseStateDir } from '@dysnomia/engine/internal/state-dir.js';
@@ -73,8 +72,6 @@ function usage(message: string): DysnomiaError {
   return new DysnomiaError('ERR_DYSNOMIA_USAGE', message);
 }
 
-const quiet: Reporter = { emit() {}, finish() {} };
-
 export async function captureInfraCommand(argv: string[]): Promise<number> {
   const { values } = parseOptions(argv, OPTIONS);
   if (values.help) {
@@ -93,7 +90,7 @@ export async function captureInfraCommand(argv: string[]): Promise<number> {
 
   const infrastructure = await loadInfrastructure(values.infrastructure);
   const config = await loadConfig(process.cwd());
-  const reporter = process.stderr.isTTY && !values.json ? terminalReporter(process.stderr) : quiet;
+  const reporter = process.stderr.isTTY && !values.json ? terminalReporter(process.stderr) : quietReporter;
   let result;
   try {
     result = await captureInfrastructure({

@@ -61,7 +61,7 @@ function actualDeployment(records: Map<string, DeployedMapping[]>, next: Deploym
 }
 
 /** Whether a recorded deployment is the one asked for: the same mappings (by identity) and the same profiles on the same targets. */
-function sameDeployment(a: Deployment, b: Deployment): boolean {
+export function sameDeployment(a: Deployment, b: Deployment): boolean {
   const targets = new Set([...Object.keys(a.profiles), ...Object.keys(b.profiles)]);
   return sameSet(a.mappings.map((m) => m.id), b.mappings.map((m) => m.id)) && [...targets].every((t) => sameSet(a.profiles[t] ?? [], b.profiles[t] ?? []));
 }
@@ -366,6 +366,14 @@ async function runLocked(run: LockedRun): Promise<void> {
 
   // Profiles follow the services: each target's profile gets its components (targets left behind get an empty one).
   const switched: Array<{ name: string; previous: number | null; generation: number }> = [];
+  // The targets' records of their services of type package follow their profiles (query and reconstruct read them).
+  const packagesRecorded: string[] = [];
+  const profileOnlyOn = (deployment: Deployment | undefined, name: string) =>
+    (deployment?.mappings ?? []).filter((m) => m.target === name && !isActivated(m)).map(targetRecordOf);
+  const recordPackages = async (name: string, mappings: DeployedMapping[]) => {
+    const answer = await links.get(name)!.request({ kind: 'record-packages', profile, mappings });
+    if (!answer.ok) throw new DysnomiaError(answer.code, answer.error, { exitCode: answer.exitCode });
+  };
   let profileError: unknown;
   await forEachLimited([...sessions.keys()], options.maxConcurrent, async (name) => {
     if (profileError !== undefined) return;
@@ -373,15 +381,20 @@ async function runLocked(run: LockedRun): Promise<void> {
     try {
       const wanted = next.profiles[name] ?? [];
       const current = await session.current(profile);
+      const profileOnly = profileOnlyOn(next, name);
       if (current && sameSet(current.packages, wanted)) {
+        await recordPackages(name, profileOnly);
+        packagesRecorded.push(name);
         reporter.emit({ event: 'profile', target: name, profile, generation: current.generation, changed: false });
         return;
       }
       const previous = (await session.generations(profile)).find((g) => g.current)?.generation ?? null;
       // Packages are merged whole; of activated services only etc/ (the containers and modules they provide).
-      const packages = new Set(next.mappings.filter((m) => m.target === name && !isActivated(m)).map((m) => m.entry));
+      const packages = new Set(profileOnly.map((m) => m.entry));
       const result = await session.install(profile, wanted.filter((e) => packages.has(e)), wanted.filter((e) => !packages.has(e)));
       if (result.changed) switched.push({ name, previous, generation: result.generation });
+      await recordPackages(name, profileOnly);
+      packagesRecorded.push(name);
       reporter.emit({ event: 'profile', target: name, profile, ...result });
     } catch (error) {
       profileError ??= error;
@@ -398,6 +411,7 @@ async function runLocked(run: LockedRun): Promise<void> {
   if (profileError !== undefined) {
     await transitionFailed(profileError);
     for (const s of switched) await sessions.get(s.name)!.undoInstall(profile, s.previous, s.generation).catch(() => undefined);
+    for (const name of packagesRecorded) await recordPackages(name, profileOnlyOn(old, name)).catch(() => undefined);
     const left = await rollBack(errorText(profileError));
     await unlockAll(lockedServices);
     throw failed(`switching the profiles failed: ${errorText(profileError)}\n${rolledBack(left)}`);

@@ -42,6 +42,9 @@ export interface Reporter {
   finish(): void;
 }
 
+/** Says nothing: for a command whose output is its answer. */
+export const quietReporter: Reporter = { emit() {}, finish() {} };
+
 export const EVENT_VERSION = 1;
 
 export function jsonReporter(out: Writable): Reporter {

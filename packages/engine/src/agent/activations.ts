@@ -1,4 +1,4 @@
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { DeployedMapping } from '../deployment-types.js';
 import { assertProfileName } from '../profiles/names.js';
@@ -8,32 +8,56 @@ import { assertProfileName } from '../profiles/names.js';
  * `STATEDIR/activations/PROFILE.json`: written by the agent after every
  * activation and deactivation that succeeded, so whatever happens to the
  * coordinator (killed half way, lost, another operator's), the next deploy
- * can ask the target what it runs and plan from that. Mode 0600: a mapping
- * carries its container's properties, which may hold passwords. Its
- * `storePaths` keep the activated components from the garbage collector.
+ * can ask the target what it runs and plan from that. It also keeps the
+ * profile's services of type package (`packages`, written once the profile
+ * holds them), so the record and the profile together are the target's share
+ * of the deployment: `dysnomia query` and `dysnomia reconstruct` read them.
+ * Mode 0600: a mapping carries its container's properties, which may hold
+ * passwords. Its `storePaths` keep the activated components from the garbage
+ * collector.
  */
 export const ACTIVATIONS_DIR = 'activations';
 
 export interface ActivationRecord {
   version: 1;
   profile: string;
+  /** Activated mappings. */
   mappings: DeployedMapping[];
+  /** Mappings of services that are only in the profile (type package). */
+  packages?: DeployedMapping[];
   storePaths: string[];
+}
+
+/** What a target's record holds for a profile. */
+export interface TargetRecord {
+  mappings: DeployedMapping[];
+  packages: DeployedMapping[];
 }
 
 export function activationsFile(stateDir: string, profile: string): string {
   return path.join(stateDir, ACTIVATIONS_DIR, `${assertProfileName(profile)}.json`);
 }
 
-/** What the record says is activated for the profile (none when there is no record). */
-export async function readActivations(stateDir: string, profile: string): Promise<DeployedMapping[]> {
+/** What the record says the profile has on this target (nothing when there is no record). */
+export async function readTargetRecord(stateDir: string, profile: string): Promise<TargetRecord> {
   const text = await readFile(activationsFile(stateDir, profile), 'utf8').catch((error: NodeJS.ErrnoException) => {
     if (error.code === 'ENOENT') return undefined;
     throw error;
   });
-  if (text === undefined) return [];
+  if (text === undefined) return { mappings: [], packages: [] };
   const record = JSON.parse(text) as Partial<ActivationRecord>;
-  return Array.isArray(record.mappings) ? record.mappings : [];
+  return { mappings: Array.isArray(record.mappings) ? record.mappings : [], packages: Array.isArray(record.packages) ? record.packages : [] };
+}
+
+/** What the record says is activated for the profile (none when there is no record). */
+export async function readActivations(stateDir: string, profile: string): Promise<DeployedMapping[]> {
+  return (await readTargetRecord(stateDir, profile)).mappings;
+}
+
+/** Profiles this target keeps a record of. */
+export async function recordedProfiles(stateDir: string): Promise<string[]> {
+  const names = await readdir(path.join(stateDir, ACTIVATIONS_DIR)).catch(() => [] as string[]);
+  return names.filter((name) => name.endsWith('.json')).map((name) => name.slice(0, -'.json'.length)).sort();
 }
 
 /** Changes a target's records one at a time per profile (an agent runs operations at once). */
@@ -44,19 +68,30 @@ export class Activations {
 
   /** After a successful activate: the mapping is activated (replacing one with its id). */
   activated(profile: string, mapping: DeployedMapping): Promise<void> {
-    return this.change(profile, (mappings) => [...mappings.filter((m) => m.id !== mapping.id), mapping]);
+    return this.change(profile, (record) => ({ ...record, mappings: [...record.mappings.filter((m) => m.id !== mapping.id), mapping] }));
   }
 
   /** After a successful deactivate: the mapping is not activated any more. */
   deactivated(profile: string, id: string): Promise<void> {
-    return this.change(profile, (mappings) => mappings.filter((m) => m.id !== id));
+    return this.change(profile, (record) => ({ ...record, mappings: record.mappings.filter((m) => m.id !== id) }));
   }
 
-  private change(profile: string, update: (mappings: DeployedMapping[]) => DeployedMapping[]): Promise<void> {
+  /** After the profile switched: these are its services of type package. */
+  packagesInProfile(profile: string, packages: DeployedMapping[]): Promise<void> {
+    return this.change(profile, (record) => ({ ...record, packages }));
+  }
+
+  private change(profile: string, update: (record: TargetRecord) => TargetRecord): Promise<void> {
     const previous = this.queues.get(profile) ?? Promise.resolve();
     const next = previous.catch(() => undefined).then(async () => {
-      const mappings = update(await readActivations(this.stateDir, profile));
-      const record: ActivationRecord = { version: 1, profile, mappings, storePaths: [...new Set(mappings.map((m) => m.entry))].sort() };
+      const { mappings, packages } = update(await readTargetRecord(this.stateDir, profile));
+      const record: ActivationRecord = {
+        version: 1,
+        profile,
+        mappings,
+        ...(packages.length > 0 ? { packages } : {}),
+        storePaths: [...new Set([...mappings, ...packages].map((m) => m.entry))].sort(),
+      };
       const file = activationsFile(this.stateDir, profile);
       await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
       const temporary = `${file}.${process.pid}.tmp`;

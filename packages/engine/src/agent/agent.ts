@@ -5,7 +5,14 @@ import { createInterface } from 'node:readline';
 import { Writable } from 'node:stream';
 import type { Readable } from 'node:stream';
 import { describeMachine } from '../containers/machine.js';
-import { Engine } from '../engine.js';
+import { Engine, loadListedPlugin } from '../engine.js';
+import { discoverModules } from '../modules/discover.js';
+import type { PluginSource } from '../modules/load-plugin.js';
+import { ENGINE_API_VERSION, engineVersion } from '../version.js';
+import { ENGINE_PACKAGE } from '../remote/installed-packages.js';
+import { RUNTIME_ROOT_FILE } from '../remote/runtime-compose.js';
+import { readFile } from 'node:fs/promises';
+import type { DeployedMapping } from '../deployment-types.js';
 import { DysnomiaError, EXIT_OPERATION_FAILED } from '../errors.js';
 import { acquireLock, gcLockFile, liveHolder, profileLockFile, releaseLock } from '../locks/profile-lock.js';
 import { removeStaleTemporaries } from '../store/gc.js';
@@ -16,8 +23,8 @@ import { isEntryName } from '../store/entry-name.js';
 import { nameProblem } from '../names.js';
 import { assertProfileName } from '../profiles/names.js';
 import { moduleIn } from '../search-paths.js';
-import { Activations, readActivations } from './activations.js';
-import type { AgentAnswers, AgentHello, AgentRequest, AgentResponse, DescribeResult, ProfileAction } from './protocol.js';
+import { Activations, readTargetRecord, recordedProfiles } from './activations.js';
+import type { AgentAnswers, AgentHello, AgentRequest, AgentResponse, DescribeResult, PackageVersion, ProfileAction, QueryAnswer, TargetModule, TargetProfile } from './protocol.js';
 import { Profiles } from '../profiles/profiles.js';
 
 type Outcome = { kind: 'done'; value: unknown } | { kind: 'skipped'; reason: string } | { kind: 'refused'; holder: LockHolder };
@@ -149,6 +156,47 @@ export class Agent {
     return file;
   }
 
+  /** What this target runs: `profile`, or every profile it has a record or a profile of. */
+  private async query(profile: string | undefined): Promise<QueryAnswer> {
+    const engine = await this.engine();
+    const names = profile !== undefined ? [profile] : [...new Set([...(await recordedProfiles(this.stateDir)), ...(await this.profiles.list())])].sort();
+    const profiles: TargetProfile[] = [];
+    for (const name of names) {
+      const record = await readTargetRecord(this.stateDir, name);
+      const current = (await this.profiles.generations(name)).find((g) => g.current);
+      const packages = current === undefined ? [] : (await this.profiles.packages(name)).map((p) => path.basename(p));
+      profiles.push({ profile: name, generation: current?.number ?? null, packages, services: record.mappings, profileOnly: record.packages });
+    }
+    return {
+      stateDir: this.stateDir,
+      node: process.versions.node,
+      engine: { name: ENGINE_PACKAGE, version: engineVersion(), api: ENGINE_API_VERSION },
+      runtime: await this.currentRuntime(),
+      modules: await this.activeModules(engine),
+      profiles,
+    };
+  }
+
+  /** The runtime the target's GC root names first, as its manifest describes it. */
+  private async currentRuntime(): Promise<QueryAnswer['runtime']> {
+    const root = await readJson(path.join(this.stateDir, RUNTIME_ROOT_FILE));
+    const entry = (root as { storePaths?: unknown[] } | undefined)?.storePaths?.[0];
+    if (typeof entry !== 'string' || !isEntryName(entry)) return null;
+    const manifest = (await readJson(path.join(this.stateDir, 'store', entry, 'dysnomia-runtime.json'))) as { engine?: PackageVersion; plugins?: PackageVersion[] } | undefined;
+    if (manifest?.engine === undefined) return null;
+    const version = ({ name, version }: PackageVersion) => ({ name, version });
+    return { entry, engine: version(manifest.engine), plugins: (manifest.plugins ?? []).map(version) };
+  }
+
+  /** The module each type resolves to here, as `dysnomia plugins` finds them (the runtime's plugins included). */
+  private async activeModules(engine: Engine): Promise<TargetModule[]> {
+    const listed: PluginSource[] = [];
+    for (const entry of this.options.plugins ?? []) await loadListedPlugin(entry, engine.npmDirs).then((source) => void listed.push(source), () => undefined);
+    return (await discoverModules(engine, listed))
+      .filter((m) => m.status === 'active' && m.type !== undefined)
+      .map((m) => ({ type: m.type!, kind: m.kind, name: m.name, ...(m.version ? { version: m.version } : {}), location: m.location }));
+  }
+
   /** What a request came to; kept apart from a plugin's own result, which may hold any keys. */
   private async dispatch(request: AgentRequest): Promise<Outcome> {
     switch (request.kind) {
@@ -175,7 +223,14 @@ export class Agent {
         return outcome.skipped ? { kind: 'skipped', reason: outcome.skipped } : { kind: 'done', value: outcome.result };
       }
       case 'activations':
-        return { kind: 'done', value: { mappings: await readActivations(this.stateDir, assertProfileName(request.profile)) } };
+        return { kind: 'done', value: (await readTargetRecord(this.stateDir, assertProfileName(request.profile))) satisfies AgentAnswers['activations'] };
+      case 'record-packages': {
+        const mappings = mappingList(request.mappings);
+        await this.activations.packagesInProfile(assertProfileName(request.profile), mappings);
+        return { kind: 'done', value: { recorded: mappings.length } satisfies AgentAnswers['record-packages'] };
+      }
+      case 'query':
+        return { kind: 'done', value: await this.query(request.profile === undefined ? undefined : assertProfileName(request.profile)) };
       case 'describe': {
         const machine = await describeMachine(await this.engine());
         return { kind: 'done', value: { ...machine, cores: os.availableParallelism() } satisfies DescribeResult };
@@ -206,6 +261,25 @@ export class Agent {
         throw new DysnomiaError('ERR_DYSNOMIA_USAGE', `unknown request ${JSON.stringify((request as { kind?: unknown }).kind)}`);
     }
   }
+}
+
+/** A JSON file's value; undefined when it is missing or not JSON. */
+async function readJson(file: string): Promise<unknown> {
+  try {
+    return JSON.parse(await readFile(file, 'utf8')) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Mappings from a coordinator, checked where a name could reach a path. */
+function mappingList(value: unknown): DeployedMapping[] {
+  if (!Array.isArray(value)) throw new DysnomiaError('ERR_DYSNOMIA_USAGE', 'mappings must be a list');
+  for (const m of value as DeployedMapping[]) {
+    if (typeof m !== 'object' || m === null || typeof m.id !== 'string' || typeof m.service !== 'string') throw new DysnomiaError('ERR_DYSNOMIA_USAGE', 'not a mapping: an object with id and service');
+    if (!isEntryName(m.entry)) throw new DysnomiaError('ERR_DYSNOMIA_USAGE', `not a store entry: ${JSON.stringify(m.entry)}`);
+  }
+  return value as DeployedMapping[];
 }
 
 /** Entry names only, from a coordinator: a path would reach outside the store. */

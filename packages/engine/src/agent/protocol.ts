@@ -53,8 +53,12 @@ export type AgentRequest =
       moduleEntry?: string;
       record?: { profile: string; mapping: DeployedMapping };
     }
-  /** The target's own record of what the profile has activated on it. */
+  /** The target's own record of what the profile has activated on it (and its services of type package). */
   | { id: number; kind: 'activations'; profile: string }
+  /** After the profile switched: its services of type package, kept in the target's record beside the activated ones. */
+  | { id: number; kind: 'record-packages'; profile: string; mappings: DeployedMapping[] }
+  /** What this target runs: the engine, its modules, and per profile (one, or every one it has) the generation, packages and services. */
+  | { id: number; kind: 'query'; profile?: string }
   | { id: number; kind: 'describe' }
   | { id: number; kind: 'lock'; profile: string; holder: LockHolder; breaking?: LockHolder }
   | { id: number; kind: 'unlock'; profile: string; holder: LockHolder }
@@ -65,7 +69,9 @@ export type AgentRequest =
 /** What each kind of request answers when it succeeds (`result`). */
 export interface AgentAnswers {
   operation: unknown;
-  activations: { mappings: DeployedMapping[] };
+  activations: { mappings: DeployedMapping[]; packages: DeployedMapping[] };
+  'record-packages': { recorded: number };
+  query: QueryAnswer;
   describe: DescribeResult;
   lock: { locked: true };
   unlock: { released: boolean };
@@ -92,3 +98,42 @@ export type AgentResponse =
   | { id: number; ok: false; error: string; code: ErrorCode; exitCode: number; output: string; holder?: LockHolder };
 
 export type DescribeResult = MachineDescription & { cores: number };
+
+export interface PackageVersion {
+  name: string;
+  version: string;
+}
+
+/** A type a target can run, and what serves it there. */
+export interface TargetModule {
+  type: string;
+  kind: 'plugin' | 'executable';
+  /** The plugin's package name, or the executable module's name. */
+  name: string;
+  version?: string;
+  location: string;
+}
+
+/** One profile on a target, as `query` answers it. */
+export interface TargetProfile {
+  profile: string;
+  /** The profile's current generation on this target (null: none installed). */
+  generation: number | null;
+  /** Store entries of the current generation. */
+  packages: string[];
+  /** Activated mappings, from the target's record. */
+  services: DeployedMapping[];
+  /** Services only installed into the profile (type package). */
+  profileOnly: DeployedMapping[];
+}
+
+export interface QueryAnswer {
+  stateDir: string;
+  node: string;
+  engine: { name: string; version: string; api: string };
+  /** The runtime the last deploy to this target ran (the first its GC root keeps): its engine and plugins. Null: none (a local target). */
+  runtime: { entry: string; engine: PackageVersion; plugins: PackageVersion[] } | null;
+  /** The types the target serves: the module each resolves to. */
+  modules: TargetModule[];
+  profiles: TargetProfile[];
+}

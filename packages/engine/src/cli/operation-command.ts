@@ -17,6 +17,9 @@ export const HELP = `Usage: dysnomia --operation OPERATION --component COMPONENT
   or:  dysnomia visualize -s SERVICES -i INFRASTRUCTURE -d DISTRIBUTION [OPTION]...
   or:  dysnomia store|profile [OPTION]...   (this machine's store and profiles)
   or:  dysnomia state [migrate --to postgres]  (where deployment records and locks live)
+  or:  dysnomia query -i INFRASTRUCTURE [-p PROFILE]  (what each target runs)
+  or:  dysnomia reconstruct -i INFRASTRUCTURE [-p PROFILE]
+                                         (this machine's record, from the targets)
   Each of these has its own --help.
 
 Runs a deployment operation on a component hosted in a container, as Dysnomia
