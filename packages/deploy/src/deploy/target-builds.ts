@@ -1,10 +1,10 @@
 import { copyFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { DysnomiaError } from '@dysnomia/engine/internal/errors.js';
+import { DysnomiaError, EXIT_OPERATION_FAILED } from '@dysnomia/engine/internal/errors.js';
 import type { AgentAnswers, BuildRecipe } from '@dysnomia/engine/internal/agent/protocol.js';
 import { isBuildFunctionComponent, prepareInputs } from '@dysnomia/engine/internal/store/build-function.js';
 import type { BuildFunctionComponent } from '@dysnomia/engine/internal/store/build-function.js';
-import { sanitizeName } from '@dysnomia/engine/internal/store/entry-name.js';
+import { isEntryName, sanitizeName } from '@dysnomia/engine/internal/store/entry-name.js';
 import { runNpm, TARBALL } from '@dysnomia/engine/internal/store/npm-source.js';
 import { removeTree } from '@dysnomia/engine/internal/store/permissions.js';
 import type { InfrastructureTarget } from '../models/infrastructure.js';
@@ -99,6 +99,7 @@ export class TargetBuilds {
     const answer = await link.request({ kind: 'build', component: recipe }, (line) => reporter.emit({ event: 'output', target: target.name, service: label, action: 'build', line }));
     if (!answer.ok) throw targetError(target.name, answer);
     const { entry } = answer.result as AgentAnswers['build'];
+    if (typeof entry !== 'string' || !isEntryName(entry)) throw new DysnomiaError('ERR_DYSNOMIA_AGENT', `target "${target.name}": building ${what} answered no store entry: ${JSON.stringify(entry)}`, { exitCode: EXIT_OPERATION_FAILED });
     if (!(await store.has(entry))) await session.fetch([entry]);
     reporter.emit({ event: 'built', source: what, entry, target: target.name });
     return entry;
