@@ -132,3 +132,29 @@ t.test('npm: packages with --build-on-targets: the packed tarball travels, the t
   t.ok((await readdir(path.join(coordinatorState, 'store'))).includes(built!.entry as string), "and in the coordinator's store");
   t.equal(await sshRun(test1, knownHosts, `${state1}/profiles/npm/bin/moo`), 'moo from npm\n');
 });
+
+t.test('targets of one other system: the first of them builds for all, the others get its result', async (t) => {
+  const otherSystem = process.arch === 'riscv64' ? 'x86_64-linux' : 'riscv64-linux';
+  const sameSystem = path.join(dir, 'infrastructure-one-system.json');
+  await writeFile(sameSystem, JSON.stringify({ test1: { ...sshTarget(test1, knownHosts, state1), system: otherSystem }, test2: { ...sshTarget(test2, knownHosts, state2), system: otherSystem } }, null, 2));
+  const packages = path.join(project, 'shared-packages.mjs');
+  await writeFile(
+    packages,
+    `import { component } from ${JSON.stringify(componentModule)};
+const shared = component({ name: 'shared', async build(out) {
+  const { chmod, mkdir, writeFile } = await import('node:fs/promises');
+  await mkdir(out + '/bin');
+  await writeFile(out + '/bin/shared', '#!/bin/sh\\necho "built in ' + process.env.DYSNOMIA_STATEDIR + '"\\n');
+  await chmod(out + '/bin/shared', 0o755);
+} });
+export default { test1: [shared], test2: [shared] };
+`,
+  );
+  const result = await dysnomia(['deploy', '-i', sameSystem, '-P', packages, '--profile', 'shared', '--json'], { env });
+  t.equal(result.code, 0, result.stderr);
+  const built = events(result.stdout, 'built').filter((e) => e.source === 'component:shared');
+  t.equal(built.length, 1, 'built once');
+  t.equal(built[0]?.target, 'test1', 'on test1');
+  t.equal(await sshRun(test1, knownHosts, `${state1}/profiles/shared/bin/shared`), `built in ${state1}\n`);
+  t.equal(await sshRun(test2, knownHosts, `${state2}/profiles/shared/bin/shared`), `built in ${state1}\n`, "test2 runs test1's build");
+});

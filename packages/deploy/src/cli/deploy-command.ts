@@ -148,7 +148,8 @@ built on a target the service goes to, with its Node and toolchain (a native
 addon, say), then copied into this machine's store and deployed as usual. A
 target whose system (its "system" property, e.g. aarch64-linux; default this
 machine's, ${currentSystem()}) differs from this machine's gets such builds
-without the option; one build cannot serve targets of two systems. A build
+without the option (the first target of a system builds for all of them);
+one build cannot serve targets of two systems. A build
 function travels as its source text with its inputs, so it must be
 self-contained: no variables from around it, modules imported inside it with
 await import(); one that is not fails naming the component (exit status 2),

@@ -25,18 +25,24 @@ function buildable(source: PackageSource): boolean {
 
 /**
  * Where a source used on `targets` is built, as disnix-env decides it: on a
- * target (the first of them) with --build-on-targets, or when their `system`
- * differs from this machine's, since a build here would be for the wrong
- * system; else here (undefined). One store entry serves every target of a
- * service, so targets of different systems cannot share a buildable source.
+ * target (the first of them) with --build-on-targets (`option`), or when
+ * their `system` differs from this machine's (`system`), since a build here
+ * would be for the wrong system; else here (undefined). One store entry
+ * serves every target of a service, so targets of different systems cannot
+ * share a buildable source.
  */
-export function buildTargetFor(source: PackageSource, targets: InfrastructureTarget[], options: { buildOnTargets: boolean; label: string }): InfrastructureTarget | undefined {
+export function buildTargetFor(
+  source: PackageSource,
+  targets: InfrastructureTarget[],
+  options: { buildOnTargets: boolean; label: string },
+): { target: InfrastructureTarget; why: 'option' | 'system' } | undefined {
   if (!buildable(source) || targets.length === 0) return undefined;
   const systems = [...new Set(targets.map(systemOf))];
   if (systems.length > 1) {
     throw new DysnomiaError('ERR_DYSNOMIA_USAGE', `${options.label}: built once for targets of different systems (${systems.join(', ')}): one build cannot serve them all; distribute it to targets of one system`);
   }
-  return options.buildOnTargets || systems[0] !== currentSystem() ? targets[0] : undefined;
+  if (systems[0] !== currentSystem()) return { target: targets[0]!, why: 'system' };
+  return options.buildOnTargets ? { target: targets[0]!, why: 'option' } : undefined;
 }
 
 export type TargetBuildOptions = Pick<DeployOptions, 'store' | 'reporter' | 'acceptNewHostKeys' | 'knownHostsFile' | 'log' | 'timeLimits' | 'cwd'> & {
@@ -54,12 +60,16 @@ export interface SourceBuilder {
  * sent, the target builds through its agent (`build` request; its output
  * shown as TARGET: SERVICE: LINE), and the result comes back into this
  * machine's store, so the deployment then goes on as if it was built here.
- * A source is built once per target; sessions stay open until close().
+ * A source is built once per target (with the option) or per system (a
+ * target of another system: on the first target of it, the others get the
+ * result as any entry); sessions stay open until close().
  */
 export class TargetBuilds {
   private readonly sessions = new Map<string, Promise<{ session: TargetSession; link: AgentLink }>>();
   private readonly built = new Map<PackageSource, Map<string, Promise<string>>>();
   private readonly packed = new Map<string, Promise<string>>();
+  /** system → the target that builds what is delegated for that system. */
+  private readonly builderOf = new Map<string, InfrastructureTarget>();
   /** The engine and the first-party plugins: all a build needs on a target. */
   private runtimes: RuntimeBuilder | undefined;
 
@@ -70,8 +80,14 @@ export class TargetBuilds {
 
   /** The store entry of a source used on `targets`; `label` names it in messages and output lines (the service). */
   async build(source: PackageSource, targets: InfrastructureTarget[], label: string): Promise<string> {
-    const target = buildTargetFor(source, targets, { buildOnTargets: this.options.buildOnTargets, label });
-    return target === undefined ? this.here.build(source) : this.buildOn(target, source, label);
+    const placed = buildTargetFor(source, targets, { buildOnTargets: this.options.buildOnTargets, label });
+    if (placed === undefined) return this.here.build(source);
+    if (placed.why === 'option') return this.buildOn(placed.target, source, label);
+    // Built for a system, not for a target: the first target of that system builds for all of them.
+    const system = systemOf(placed.target);
+    const builder = this.builderOf.get(system) ?? placed.target;
+    this.builderOf.set(system, builder);
+    return this.buildOn(builder, source, label);
   }
 
   close(): void {
