@@ -147,7 +147,7 @@ add(
   { name: 'deploy: --command-timeout a year', args: [...deployBase, '--command-timeout', '31536000'], message: '--command-timeout takes a number of seconds' },
   { name: 'deploy: --switch-to-generation x', args: ['deploy', '--switch-to-generation', 'x'], message: "--switch-to-generation takes a generation number, not 'x'" },
   { name: 'deploy: a stray argument', args: [...deployBase, 'now'], message: 'unexpected argument "now"' },
-  { name: 'deploy: --build-on-targets', args: [...deployBase, '--build-on-targets'], message: '--build-on-targets is not part of this version yet' },
+  { name: 'deploy: --build-on-targets with --list-generations', args: [...deployBase, '--build-on-targets', '--list-generations'], message: '--build-on-targets goes with a deployment, not with --list-generations' },
   { name: 'deploy: an unknown option', args: [...deployBase, '--fast'], message: "Unknown option '--fast'" },
   { name: 'deploy: rollback with no deployment before', args: ['deploy', '--profile', 'never-deployed', '--rollback'], message: 'profile "never-deployed" has no deployment before now to roll back to' },
   { name: 'capture-infra: no -i', args: ['capture-infra'], message: 'no infrastructure model: pass -i INFRASTRUCTURE' },

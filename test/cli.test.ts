@@ -89,7 +89,7 @@ t.test('bad usage: exit status 2, the argument named, a pointer to --help, no st
     [['--shell', '-o', 'activate', '-c', '/tmp', '-C', 'x'], '--shell takes no operation'],
     [['-o', 'activate', '--command', 'ls', '-c', '/tmp', '-C', 'x'], '--command goes with --shell'],
     [['activate', 'extra', '-c', '/tmp', '-C', 'x'], 'unexpected argument "extra"'],
-    [['deploy', '--build-on-targets'], '--build-on-targets is not part of this version yet'],
+    [['deploy', '--build-on-targets', '--rollback'], '--build-on-targets goes with a deployment, not with --rollback'],
     [['deploy', '--undeploy', '--rollback'], '--undeploy goes alone (with --profile), not with --rollback'],
     [['deploy', '-i', 'i.json', '-s', 's.js'], '-s SERVICES needs -d DISTRIBUTION'],
     [['activate', '-c', '/tmp', '-C', 'a/../../etc/passwd'], '--container a/../../etc/passwd: a name has no "/"'],

@@ -9,6 +9,7 @@ import { loadPackagesModel } from '../models/packages.js';
 import { loadServices } from '../models/services.js';
 import { deploymentOf, PROFILE_ONLY_TYPE } from '../deploy/deployment.js';
 import { EarlyConnections } from '../deploy/target-session.js';
+import { TargetBuilds } from '../deploy/target-builds.js';
 import { deployHooksFor } from '../deploy/deploy-plugins.js';
 import { TypePlugins } from '../deploy/type-plugins.js';
 import { stateBackendFor } from '../deploy/state/open-state.js';
@@ -19,6 +20,7 @@ import { assertProfileName } from '@dysnomia/engine/internal/profiles/names.js';
 import { parseGenerationSelector } from '@dysnomia/engine/internal/profiles/profiles.js';
 import { chooseStateDir } from '@dysnomia/engine/internal/state-dir.js';
 import { Store } from '@dysnomia/engine/internal/store/store.js';
+import { currentSystem } from '../models/system.js';
 import { TIME_LIMIT_OPTIONS, TIME_LIMITS_HELP, timeLimitsFrom } from '../remote/time-limits.js';
 import { countOption, parseOptions } from '@dysnomia/engine/internal/cli/run-cli.js';
 
@@ -81,7 +83,7 @@ is shown as TARGET: SERVICE: LINE (output events with --json).
 Models (JS with a default export, TS, JSON or YAML):
   INFRASTRUCTURE  { test1: { properties: { hostname, sshPort?, sshUser?, sshKey?,
                   sshKnownHosts?, stateDir?, nodePath? }, containers?: { name:
-                  { props } }, numOfCores?, clientInterface? } }
+                  { props } }, system?, numOfCores?, clientInterface? } }
                   A target is reached over SSH unless clientInterface is
                   "local" or its hostname is this machine (localhost,
                   127.0.0.1, ::1, the host name) with no ssh* property.
@@ -114,6 +116,8 @@ Options:
       --max-concurrent-activations=N
                              Operations at once per target (default: the
                              target's numOfCores, else its core count)
+      --build-on-targets     Build the build-function and npm: components on
+                             the targets they go to (see below), not here
       --break-stale-lock     Also break a profile lock whose holder cannot be
                              checked from here (another machine's); one whose
                              holder is a process of this machine that is gone
@@ -138,8 +142,21 @@ the profile; with -i (and -P), on the profile of each target:
       --delete-generations   With old, generation numbers or Nd (days): delete
                              those generations (never the current one)
 
-Not in this version: building on the targets (disnix-env's build-on-targets
-option); components are built on this machine.
+Building on the targets (disnix-env --build-on-targets): components made
+by a build function (component({ name, inputs, build })) or from npm:SPEC are
+built on a target the service goes to, with its Node and toolchain (a native
+addon, say), then copied into this machine's store and deployed as usual. A
+target whose system (its "system" property, e.g. aarch64-linux; default this
+machine's, ${currentSystem()}) differs from this machine's gets such builds
+without the option (the first target of a system builds for all of them);
+one build cannot serve targets of two systems. A build
+function travels as its source text with its inputs, so it must be
+self-contained: no variables from around it, modules imported inside it with
+await import(); one that is not fails naming the component (exit status 2),
+before anything is activated. For npm:, this machine packs the package and the
+tarball travels; the target installs it with npm's cache only (no registry),
+so its dependencies must be bundled or cached there. The build's output is
+shown as TARGET: SERVICE: LINE; the result counts as built (also with --dry-run).
 
 Environment:
   DYSNOMIA_STATEDIR  This machine's state folder: its store, the recorded
@@ -174,21 +191,15 @@ export const OPTIONS = {
   undeploy: { type: 'boolean' },
   'break-stale-lock': { type: 'boolean' },
   'max-concurrent-activations': { type: 'string' },
+  'build-on-targets': { type: 'boolean' },
   ...TIME_LIMIT_OPTIONS,
 } as const;
-
-/** Options of DESIGN.md this version refuses with a straight answer. */
-const NOT_YET_OPTIONS = ['--build-on-targets'];
 
 function usage(message: string): DysnomiaError {
   return new DysnomiaError('ERR_DYSNOMIA_USAGE', message);
 }
 
 export async function deployCommand(argv: string[]): Promise<number> {
-  const notYet = argv.find((arg) => NOT_YET_OPTIONS.includes(arg.split('=')[0]!));
-  if (notYet !== undefined) {
-    throw usage(`${notYet.split('=')[0]} is not part of this version yet: components are built on this machine and sent to the targets`);
-  }
   const { values, positionals } = parseOptions(argv, OPTIONS, true);
   if (values.help) {
     process.stdout.write(HELP);
@@ -207,6 +218,7 @@ export async function deployCommand(argv: string[]): Promise<number> {
   if (servicesMode && values.infrastructure === undefined) throw usage('-s SERVICES and -d DISTRIBUTION need -i INFRASTRUCTURE');
   if (action === undefined && !orchestrated && values.packages === undefined) throw usage('no packages model: pass -P PACKAGES, or -s SERVICES -d DISTRIBUTION');
   if (action !== undefined && values['dry-run']) throw usage(`--dry-run goes with a deployment, not with --${action.kind}`);
+  if (values['build-on-targets'] && (action !== undefined || values.undeploy)) throw usage(`--build-on-targets goes with a deployment, not with --${action?.kind ?? 'undeploy'}`);
   let profile = 'default';
   if (values.profile !== undefined) {
     try {
@@ -238,6 +250,7 @@ export async function deployCommand(argv: string[]): Promise<number> {
     cwd: modelDir(values.packages ?? values.services ?? values.infrastructure ?? '.'),
     // Build logs (npm, build functions) go to stderr, so --json keeps stdout to events.
     log: (message: string) => process.stderr.write(`dysnomia: ${message}\n`),
+    buildOnTargets: values['build-on-targets'] === true,
   };
   common.state.warmUp();
   let result: DeployResult;
@@ -300,7 +313,15 @@ async function orchestrate(values: { infrastructure?: string; services?: string;
   early.start([...named].slice(0, options.maxConcurrent).map((name) => infrastructure[name]!), options);
   try {
     const builder = sourceBuilder(options);
-    const deployment = await deploymentOf(services, infrastructure, options.profile, (source) => builder.build(source));
+    // Built here, or on a target (--build-on-targets, or a target of another system): then the result is copied here.
+    const builds = new TargetBuilds({ ...options, buildOnTargets: options.buildOnTargets === true }, builder);
+    let deployment;
+    try {
+      const targetsOf = (service: string) => [...new Set(services.services[service]!.targets.map((t) => t.target))].map((name) => infrastructure[name]!);
+      deployment = await deploymentOf(services, infrastructure, options.profile, (source, service) => builds.build(source, targetsOf(service), service));
+    } finally {
+      builds.close();
+    }
     await builder.save();
     return await runTransition({ kind: 'new', deployment }, { ...options, early });
   } finally {

@@ -10,6 +10,7 @@ import type { Store } from '@dysnomia/engine/internal/store/store.js';
 import type { DeployEvent, Reporter } from './progress.js';
 import { KnownStateDirs } from './known-state-dirs.js';
 import { SourceCache } from './source-cache.js';
+import { TargetBuilds } from './target-builds.js';
 import type { AgentLink } from '../remote/agent-link.js';
 import { currentHolder, sameHolder } from '@dysnomia/engine/internal/locks/profile-lock.js';
 import type { LockHolder } from '@dysnomia/engine/internal/locks/profile-lock.js';
@@ -38,6 +39,8 @@ export interface DeployOptions {
   breakStaleLock?: boolean;
   /** Where deployment records and the coordinator's profile locks live (default: files in the store's state folder). */
   state?: StateBackend;
+  /** Build functions and npm: packages are built on the target they go to (--build-on-targets); without it only for a target of another system. */
+  buildOnTargets?: boolean;
 }
 
 /** The state backend of a deployment: the one given, or the files of the store's state folder. */
@@ -124,11 +127,16 @@ export function sourceBuilder(options: Pick<DeployOptions, 'store' | 'cwd' | 'lo
 
 async function buildPackages(model: PackagesModel, options: DeployOptions): Promise<Map<string, string[]>> {
   const builder = sourceBuilder(options);
+  const builds = new TargetBuilds({ ...options, buildOnTargets: options.buildOnTargets === true }, builder);
   const perTarget = new Map<string, string[]>();
-  for (const target of options.targets) {
-    const entries: string[] = [];
-    for (const source of model[target] ?? []) entries.push(await builder.build(source));
-    perTarget.set(target, entries);
+  try {
+    for (const target of options.targets) {
+      const entries: string[] = [];
+      for (const source of model[target] ?? []) entries.push(await builds.build(source, [options.infrastructure[target]!], sourceLabel(source)));
+      perTarget.set(target, entries);
+    }
+  } finally {
+    builds.close();
   }
   await builder.save();
   return perTarget;

@@ -4,7 +4,7 @@ import type { ErrorCode } from '@dysnomia/engine/internal/errors.js';
 /** One versioned event per line with --json; the same events drive the terminal and plain views. */
 export type DeployEvent =
   | { event: 'start'; profile: string; targets: string[]; dryRun: boolean }
-  | { event: 'built'; source: string; entry: string }
+  | { event: 'built'; source: string; entry: string; target?: string }
   | { event: 'connecting'; target: string; where: string }
   /** The target lacked the runtime: `packages` of its package entries are sent (`bytes`, when done) and it is composed there. */
   | { event: 'bootstrap'; target: string; phase: 'start' | 'done'; bytes: number; packages: number }
@@ -143,7 +143,7 @@ export function plainReporter(out: Writable): Reporter {
       }
       const text = describe(event);
       if (text === undefined) return;
-      out.write('target' in event ? `${event.target}: ${text}\n` : `${text}\n`);
+      out.write('target' in event && event.target !== undefined ? `${event.target}: ${text}\n` : `${text}\n`);
     },
     finish() {},
   };
@@ -177,7 +177,8 @@ export function terminalReporter(out: Writable & { columns?: number }): Reporter
         draw();
         return;
       }
-      if (!('target' in event)) {
+      const target = 'target' in event ? event.target : undefined;
+      if (target === undefined) {
         if (timer) clearTimeout(timer);
         draw();
         out.write(`${text}\n`);
@@ -185,7 +186,7 @@ export function terminalReporter(out: Writable & { columns?: number }): Reporter
         lines.clear();
         return;
       }
-      lines.set(event.target, text);
+      lines.set(target, text);
       if (event.event === 'progress') schedule();
       else {
         if (timer) clearTimeout(timer);

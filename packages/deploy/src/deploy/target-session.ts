@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { PassThrough, Transform } from 'node:stream';
 import type { Writable } from 'node:stream';
-import { DysnomiaError, EXIT_OPERATION_FAILED } from '@dysnomia/engine/internal/errors.js';
+import { DysnomiaError, EXIT_OPERATION_FAILED, parseErrorLine } from '@dysnomia/engine/internal/errors.js';
 import type { InfrastructureTarget } from '../models/infrastructure.js';
 import { Profiles } from '@dysnomia/engine/internal/profiles/profiles.js';
 import type { GenerationSelector } from '@dysnomia/engine/internal/profiles/profiles.js';
@@ -48,6 +48,8 @@ export interface TargetSession {
   current(profile: string): Promise<TargetPlan['current'] | undefined>;
   /** Sends these entries (a closure's missing part) as one archive; `onBytes` counts what went out. */
   send(entries: string[], onBytes: (n: number) => void): Promise<void>;
+  /** Copies these entries of the target's store (their references are here already) into this machine's store: what a build on the target made. */
+  fetch(entries: string[]): Promise<void>;
   /** Makes `entries` (and `etcOnly`, of which only etc/ is merged) the profile's packages. */
   install(profile: string, entries: string[], etcOnly?: string[]): Promise<{ generation: number; changed: boolean }>;
   /**
@@ -254,6 +256,12 @@ class LocalSession extends AgentBackedSession implements TargetSession {
     await Promise.all([this.options.store.exportArchive(entries, pipe), this.profiles.store.importArchive(counted)]);
   }
 
+  async fetch(entries: string[]): Promise<void> {
+    if (entries.length === 0) return;
+    const pipe = new PassThrough();
+    await Promise.all([this.profiles.store.exportArchive(entries, pipe), this.options.store.importArchive(pipe)]);
+  }
+
   async observed(profile: string): Promise<{ activated: DeployedMapping[]; lock: LockHolder | null }> {
     const lock = await readFile(profileLockFile(this.stateDir, profile), 'utf8').then(
       (text) => JSON.parse(text) as LockHolder,
@@ -378,6 +386,23 @@ class SshSession extends AgentBackedSession implements TargetSession {
       counted.destroy();
       channel.destroy();
       throw error;
+    }
+  }
+
+  /** `store --export` there, imported (verified) here; a failure there is said with the target's own words. */
+  async fetch(entries: string[]): Promise<void> {
+    if (entries.length === 0) return;
+    const channel = await this.connection!.channel(this.engine(['store', '--export', ...entries]));
+    let stderr = '';
+    channel.stderr.on('data', (chunk: Buffer) => {
+      if (stderr.length < 16384) stderr += chunk.toString();
+    });
+    try {
+      await this.connection!.within(Promise.race([this.options.store.importArchive(channel), this.connection!.whenLost()]), 'while sending store entries back');
+    } catch (error) {
+      channel.destroy();
+      const said = parseErrorLine(stderr)?.message ?? stderr.trim();
+      throw failure(this.target, `fetching ${entries.join(', ')} failed: ${said || (error as Error).message}`);
     }
   }
 

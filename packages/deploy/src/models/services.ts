@@ -8,6 +8,7 @@ import type { Infrastructure, InfrastructureTarget } from './infrastructure.js';
 import { loadModelFile, modelError, readingModel } from './load-model.js';
 import type { ModelSource } from './load-model.js';
 import { resolvePackage } from './packages.js';
+import { currentSystem } from './system.js';
 import type { PackageSource } from './packages.js';
 
 /** A `pkg` given as a function of the inter-dependencies (dependsOn and connectsTo), as Disnix's pkg functions. */
@@ -77,11 +78,6 @@ export interface ServicesArguments {
 const RESERVED = new Set(['name', 'pkg', 'type', 'dependsOn', 'connectsTo', 'activatesAfter', 'providesContainer', 'providesContainers', 'targets', 'deployState']);
 const isObject = (value: unknown): value is Record<string, unknown> => value !== null && typeof value === 'object' && !Array.isArray(value);
 
-/** This machine's system in Nix's spelling (x86_64-linux, aarch64-darwin …). */
-export function currentSystem(): string {
-  const arch = ({ x64: 'x86_64', arm64: 'aarch64', ia32: 'i686', arm: 'armv7l' } as Record<string, string>)[process.arch] ?? process.arch;
-  return `${arch}-${process.platform}`;
-}
 
 export async function loadServices(file: string, infrastructure: Infrastructure, distribution: Distribution): Promise<ServicesModel> {
   const source = await loadModelFile(file, 'services');

@@ -24,6 +24,7 @@ import { nameProblem } from '../names.js';
 import { assertProfileName } from '../profiles/names.js';
 import { moduleIn } from '../search-paths.js';
 import { Activations, readTargetRecord, recordedProfiles } from './activations.js';
+import { runBuildRequest } from './build-request.js';
 import type { AgentAnswers, AgentHello, AgentRequest, AgentResponse, DescribeResult, PackageVersion, ProfileAction, QueryAnswer, TargetModule, TargetProfile } from './protocol.js';
 import { Profiles } from '../profiles/profiles.js';
 
@@ -257,6 +258,11 @@ export class Agent {
         return { kind: 'done', value: { missing: await this.profiles.store.missing(entryNames(request.entries)) } satisfies AgentAnswers['missing'] };
       case 'profile':
         return { kind: 'done', value: await profileRequest(this.profiles, assertProfileName(request.profile), request) };
+      case 'build': {
+        const output = currentOutput.getStore();
+        const answer = await runBuildRequest(this.stateDir, request.component, { env: this.env, output: (chunk, stream) => output?.add(chunk, stream) });
+        return { kind: 'done', value: answer satisfies AgentAnswers['build'] };
+      }
       default:
         throw new DysnomiaError('ERR_DYSNOMIA_USAGE', `unknown request ${JSON.stringify((request as { kind?: unknown }).kind)}`);
     }

@@ -64,7 +64,20 @@ export type AgentRequest =
   | { id: number; kind: 'unlock'; profile: string; holder: LockHolder }
   /** Of these store entries, those the target's store lacks. */
   | { id: number; kind: 'missing'; entries: string[] }
-  | ({ id: number; kind: 'profile'; profile: string } & ProfileAction);
+  | ({ id: number; kind: 'profile'; profile: string } & ProfileAction)
+  /** Builds a component in the target's store (its inputs are there already); what the build prints comes as output lines. */
+  | { id: number; kind: 'build'; component: BuildRecipe };
+
+/**
+ * A component a target builds itself (deploy --build-on-targets, or a target
+ * of another system): a build function as its source text with the inputs as
+ * its key hashes them (store entries as `{ $store: 'entry/sub/path' }`), and
+ * that key, which the target checks; or an npm package from a packed tarball
+ * in a store entry (`entry/file.tgz`), installed with npm's cache only.
+ */
+export type BuildRecipe =
+  | { recipe: 'function'; name: string; entryName?: string; source: string; inputs: unknown; key: string }
+  | { recipe: 'npm'; tarball: string; name?: string };
 
 /** What each kind of request answers when it succeeds (`result`). */
 export interface AgentAnswers {
@@ -77,6 +90,8 @@ export interface AgentAnswers {
   unlock: { released: boolean };
   missing: { missing: string[] };
   profile: ProfileAnswers[ProfileAction['action']];
+  /** The entry the build made (or had made before) in the target's store. */
+  build: { entry: string };
 }
 
 export type AgentRequestBody = AgentRequest extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never;

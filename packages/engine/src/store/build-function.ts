@@ -33,6 +33,8 @@ export interface PreparedInputs {
   references: string[];
   /** The inputs handed to build(): store entries given by name become absolute paths. */
   resolved: unknown;
+  /** The inputs as the key hashes them (store entries as `{ $store: 'entry/sub/path' }`): what travels to a target that builds it. */
+  canonical: unknown;
 }
 
 /**
@@ -80,7 +82,7 @@ export async function prepareInputs(
   const key = createHash('sha256')
     .update(JSON.stringify(['dysnomia-build-function-1', def.name, def.build.toString(), canonical]))
     .digest('hex');
-  return { key, references: [...references].sort(), resolved };
+  return { key, references: [...references].sort(), resolved, canonical };
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {

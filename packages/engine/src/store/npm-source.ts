@@ -28,7 +28,7 @@ export async function npmCacheKey(spec: string, cwd: string): Promise<string | u
  * entries, as `npm install -g --prefix` lays them out. Returns the entry name
  * (`<package>-<version>`, a scope becomes a prefix).
  */
-export async function installNpmPackage(spec: string, out: string, work: string, options: { cwd: string; log: (message: string) => void }): Promise<string> {
+export async function installNpmPackage(spec: string, out: string, work: string, options: { cwd: string; log: (message: string) => void; offline?: boolean }): Promise<string> {
   let tarball: string;
   if (TARBALL.test(spec)) {
     tarball = path.resolve(options.cwd, spec);
@@ -41,7 +41,7 @@ export async function installNpmPackage(spec: string, out: string, work: string,
     tarball = path.join(work, path.basename(filename));
   }
   options.log(`npm install ${path.basename(tarball)} with its production dependencies`);
-  await runNpm(['install', '--global', '--prefix', out, '--omit=dev', '--no-audit', '--no-fund', '--prefer-offline', '--no-update-notifier', tarball], options.cwd);
+  await runNpm(['install', '--global', '--prefix', out, '--omit=dev', '--no-audit', '--no-fund', options.offline ? '--offline' : '--prefer-offline', '--no-update-notifier', tarball], options.cwd);
   // npm's hidden lockfile is a cache of its own that names the temporary paths; it is not part of the package.
   await rm(path.join(out, 'lib/node_modules/.package-lock.json'), { force: true });
   const manifest = await installedPackage(out, spec);

@@ -22,6 +22,8 @@ export interface AddOptions {
   /** Folder relative source paths are taken from (default: the working folder). */
   cwd?: string;
   log?: (message: string) => void;
+  /** npm: installs use npm's cache only, never a registry (a build on a target: the tarball travels, its dependencies are bundled or cached there). */
+  npmOffline?: boolean;
 }
 
 const TEMPORARY_PREFIX = '.tmp-';
@@ -117,7 +119,7 @@ export class Store {
     if (options.name !== undefined) assertComponentName(options.name);
     if (isBuildFunctionComponent(source)) return this.addBuilt(source, options.name, log);
     if (typeof source !== 'string' || source === '') throw new DysnomiaError('ERR_DYSNOMIA_USAGE', 'a component source is a folder, a tarball, npm:SPEC or a build function');
-    if (source.startsWith('npm:')) return this.addNpm(source.slice('npm:'.length), options.name, cwd, log);
+    if (source.startsWith('npm:')) return this.addNpm(source.slice('npm:'.length), options.name, cwd, log, options.npmOffline === true);
 
     const absolute = path.resolve(cwd, source);
     const existing = this.entryOf(absolute);
@@ -284,7 +286,7 @@ export class Store {
     return entry;
   }
 
-  private async addNpm(spec: string, name: string | undefined, cwd: string, log: (message: string) => void): Promise<string> {
+  private async addNpm(spec: string, name: string | undefined, cwd: string, log: (message: string) => void, offline: boolean): Promise<string> {
     if (spec === '') throw new DysnomiaError('ERR_DYSNOMIA_USAGE', 'npm: needs a package spec, as in npm:left-pad@1.3.0 or npm:./pkg.tgz');
     const cacheKey = await npmCacheKey(spec, cwd);
     const indexKey = cacheKey === undefined ? undefined : createHash('sha256').update(`${cacheKey}\0${name ?? ''}`).digest('hex');
@@ -293,7 +295,7 @@ export class Store {
       if (known !== undefined) return known;
     }
     const entry = await this.addTree(name ?? 'npm-package', [], async (out) => {
-      const installed = await installNpmPackage(spec, out, `${out}.pack`, { cwd, log });
+      const installed = await installNpmPackage(spec, out, `${out}.pack`, { cwd, log, offline });
       return name ?? installed;
     });
     if (indexKey !== undefined) await this.recordIndex('npm', indexKey, entry);
