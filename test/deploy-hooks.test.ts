@@ -85,7 +85,7 @@ t.test('a config-listed plugin sees the deploy hooks in order; refuses a plan; a
   const thrown = await deploy('web2', { THROW_AT: 'afterActivate:web' });
   t.equal(thrown.code, 1);
   t.match(thrown.stderr, 'activating web on here (container wrapper) failed: plugin "dysnomia-plugin-hook-recorder" (tap "record") failed in hook afterActivate: checked web: not good');
-  t.match(thrown.stderr, 'rolled back to the previous deployment (generation 1)');
+  t.match(thrown.stderr, 'rolled back to the previous deployment (deployment generation 1)');
   t.same(thrown.calls.map((c) => `${c.hook as string}${c.service ? ` ${c.service as string}` : ''}${c.undo ? ' (undo)' : ''}`), [
     'plan',
     'beforeDeactivate web',

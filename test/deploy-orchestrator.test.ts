@@ -134,7 +134,7 @@ t.test('an activation failing half way rolls back to exactly the previous deploy
     "the wrapper's own message, as an output event of the target and service",
   );
   t.notMatch(result.stderr, /fail flag/, 'said once: not repeated in the error');
-  t.match(result.stderr, /rolled back to the previous deployment \(generation 2\)/);
+  t.match(result.stderr, /rolled back to the previous deployment \(deployment generation 2\)/);
   t.same(await marks(), before, 'the same services active on both machines');
   t.equal((await readFile(path.join(marks1, 'api'), 'utf8')).trim(), 'v1', 'the old api runs again');
   t.equal((await readFile(path.join(marks1, 'web'), 'utf8')).trim(), 'v1');

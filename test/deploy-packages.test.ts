@@ -107,6 +107,10 @@ t.test('a target without SFTP is probed with Node instead, and a change there st
 
 t.test('a new generation, then rollback brings back the previous programs', async (t) => {
   await packageFolder(path.join(project, 'pkgs/hello'), 'hello', 'hello, version two');
+  const dry = await deploy(['-P', packagesModel, '--dry-run']);
+  t.equal(dry.code, 0, dry.stderr);
+  t.match(dry.stdout, /^test1: profile default: changes hello \(3 unchanged\)$/m, 'a dry run names the changed package');
+  t.match(dry.stdout, /^test2: profile default: changes hello \(3 unchanged\)$/m);
   const second = await deploy(['-P', packagesModel, '--json']);
   t.equal(second.code, 0, second.stderr);
   t.match(events(second.stdout, 'transferred'), [{ entries: 1 }, { entries: 1 }], 'only the changed package');
@@ -119,7 +123,7 @@ t.test('a new generation, then rollback brings back the previous programs', asyn
 
   const rollback = await deploy(['-P', packagesModel, '--rollback']);
   t.equal(rollback.code, 0, rollback.stderr);
-  t.match(rollback.stdout, /^test1: done: profile default at generation 1$/m, 'plain lines when stdout is not a terminal');
+  t.match(rollback.stdout, /^test1: done: profile default at target generation 1$/m, 'plain lines when stdout is not a terminal');
   t.equal(await sshRun(test1, knownHosts, `${state1}/profiles/default/bin/hello`), 'hello from a folder\n');
   t.equal(await sshRun(test2, knownHosts, `${state2}/profiles/default/bin/hello`), 'hello from a folder\n');
 

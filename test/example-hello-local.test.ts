@@ -20,8 +20,8 @@ t.test("README's main job: the local example deployment runs end to end", async 
 
   // The packages part: deploy to a profile of this machine, redeploy, change, roll back.
   t.match(stdout, /Hello from the profile of [^\n]+!\nDeployed by Dysnomia\n/, 'both packages ran from the profile');
-  t.match(stdout, /all 2 entries already there\n.*profile default unchanged \(generation 1\)/s, 'the identical redeploy sent nothing and made no generation');
-  t.match(stdout, /profile default at generation 2\n.*A new message of the day\n/s, 'the changed package made generation 2');
+  t.match(stdout, /all 2 entries already there\n.*profile default unchanged \(target generation 1\)/s, 'the identical redeploy sent nothing and made no generation');
+  t.match(stdout, /profile default at target generation 2\n.*A new message of the day\n/s, 'the changed package made generation 2');
   const profile = path.join(example, 'out/machine/profiles/default');
   t.equal(await readlink(profile), 'default-1-link', 'rollback made generation 1 current again');
   const motd = await run(path.join(profile, 'bin/motd'), []);

@@ -55,7 +55,7 @@ t.test('a failing health check fails the deployment and brings the previous web 
         `health check of hello on here failed: expected ${tomcat.url('/hello/health.jsp').replace(/[.]/g, '\\.')} answers 200; after \\d+\\.\\d s the last try answered 500`,
     ),
   );
-  t.match(second.stderr, 'rolled back to the previous deployment (generation 1)');
+  t.match(second.stderr, 'rolled back to the previous deployment (deployment generation 1)');
   const back = await waitForHttp(tomcat.url('/hello/hello.jsp'), greets('version one'), { what: 'version one again', timeoutMs: 60_000 });
   t.equal(back.status, 200, 'the previous version answers again, checked over HTTP');
   t.equal((await waitForHttp(tomcat.url('/hello/health.jsp'), (a) => a.status === 404, { what: 'no health.jsp in version one', timeoutMs: 60_000 })).status, 404);

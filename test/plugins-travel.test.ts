@@ -182,7 +182,7 @@ t.test('a failing activation is said once, with one line saying what was rolled 
   t.equal(result.code, 1);
   const all = result.stdout + result.stderr;
   t.equal(all.split('this greeting cannot be said').length - 1, 1, `the plugin's error appears once\n${all}`);
-  t.match(result.stderr, /activating broken on test2 \(container greeting\) failed: plugin "dysnomia-plugin-greeting" failed in activate: this greeting cannot be said\nrolled back to the previous deployment \(generation 1\)\n$/);
+  t.match(result.stderr, /activating broken on test2 \(container greeting\) failed: plugin "dysnomia-plugin-greeting" failed in activate: this greeting cannot be said\nrolled back to the previous deployment \(deployment generation 1\)\n$/);
   t.equal(all.split('rolled back').length - 1, 1, 'one line says what was rolled back');
   t.notMatch(all, /no module found|Searched:/);
   t.equal(await readIf(path.join(state2, 'greetings/hello')), 'Hello, world (plugin 1.0.0)\n', 'test2 as it was');

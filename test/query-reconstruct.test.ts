@@ -163,6 +163,19 @@ t.test('reconstruct: after the coordinator loses its state, the record comes bac
   t.same(test2.profiles.apps!.services.map((s) => s.service), ['api', 'tool', 'web'], 'the package-type service stays in the profile');
 });
 
+t.test('a deploy says which services it deactivates and activates, where, and which generation is which', async (t) => {
+  await writeServices({ api: 3 });
+  const result = await dysnomia(['deploy', '-s', services, '-i', infrastructure, '-d', distribution, '--profile', 'apps'], { env });
+  t.equal(result.code, 0, result.stderr);
+  t.match(result.stdout, /^3 to deactivate, 3 to activate, 2 unchanged \(from deployment generation 2\)\n/m, 'the plan, with the deployment generation it starts from');
+  for (const line of ['test2: deactivate api (wrapper) in wrapper', 'test1: deactivate web (wrapper) in wrapper', 'test2: activate api (wrapper) in wrapper', 'test1: activate web (wrapper) in wrapper', 'test2: activate web (wrapper) in wrapper']) {
+    t.match(result.stdout, `\n  ${line}\n`, `the plan names: ${line}`);
+  }
+  t.notMatch(result.stdout, /(de)?activate db/, 'not the unchanged ones');
+  t.match(result.stdout, /^test2: done: profile apps at target generation \d+$/m, "a target's profile generation says it is the target's");
+  t.match(result.stdout, /^deployment recorded here: profile apps, deployment generation 3$/m, "this machine's record says it is a deployment generation");
+});
+
 t.test('reconstruct refuses to record a partial picture, or a profile no target holds', async (t) => {
   const unreachable = path.join(dir, 'infrastructure-unreachable.json');
   const model = JSON.parse(await readFile(infrastructure, 'utf8')) as Record<string, { properties: Record<string, unknown> }>;

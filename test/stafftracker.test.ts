@@ -164,7 +164,7 @@ export default (args) => ({ ...moved(args), zipcodes: { targets: [{ target: args
   const result = await deployServices(brokenDistribution, broken);
   t.equal(result.code, 1);
   t.match(result.stderr, /activating Extra on test2 \(container tomcat-ghost\) failed/);
-  t.match(result.stderr, /rolled back to the previous deployment \(generation 2\)/);
+  t.match(result.stderr, /rolled back to the previous deployment \(deployment generation 2\)/);
   const steps = stepsDone(result.stdout);
   t.ok(steps.includes('activate zipcodes in mysql-production'), 'the move back had happened before the failure');
   t.ok(steps.includes('activate (undo) zipcodes in mysql-test') && steps.includes('activate (undo) ZipcodeService in tomcat-test'), 'and was undone');

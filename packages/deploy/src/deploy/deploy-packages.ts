@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { DysnomiaError } from '@dysnomia/engine/internal/errors.js';
+import { parseEntryName } from '@dysnomia/engine/internal/store/entry-name.js';
 import type { Infrastructure, InfrastructureTarget } from '../models/infrastructure.js';
 import type { PackageSource, PackagesModel } from '../models/packages.js';
 import type { GenerationSelector } from '@dysnomia/engine/internal/profiles/profiles.js';
@@ -281,6 +282,10 @@ export async function deployPackages(model: PackagesModel, options: DeployOption
       return { ok: failed.size === 0, failed };
     };
     try {
+      for (const [name, session] of sessions) {
+        const current = (await session.current(options.profile))?.packages ?? [];
+        reporter.emit({ event: 'packages', target: name, profile: options.profile, ...packageChanges(current, entries.get(name) ?? []) });
+      }
       if (failed.size > 0 || options.dryRun || (await nothingToChange(sessions, plans, entries, options.profile, holder))) {
         await transferAll(sessions, plans, options, failed);
         for (const name of sessions.keys()) if (!failed.has(name) && failed.size > 0) reporter.emit({ event: 'skipped', target: name, reason: 'another target failed: profile not switched' });
@@ -309,6 +314,20 @@ export async function deployPackages(model: PackagesModel, options: DeployOption
   } finally {
     await release();
   }
+}
+
+/** What a profile going from `current` to `wanted` (store entries) adds, removes and changes, by package name. */
+export function packageChanges(current: string[], wanted: string[]): { added: string[]; removed: string[]; changed: string[]; unchanged: number } {
+  const byName = (entries: string[]) => new Map(entries.map((entry) => [parseEntryName(entry)?.name ?? entry, entry]));
+  const before = byName(current);
+  const after = byName(wanted);
+  const names = (test: (name: string) => boolean, from: Map<string, string>) => [...from.keys()].filter(test).sort();
+  return {
+    added: names((name) => !before.has(name), after),
+    removed: names((name) => !after.has(name), before),
+    changed: names((name) => before.has(name) && before.get(name) !== after.get(name), after),
+    unchanged: names((name) => before.get(name) === after.get(name), after).length,
+  };
 }
 
 /** Whether no target lacks an entry, every profile holds its packages already and no lock is held: nothing to lock or change. */

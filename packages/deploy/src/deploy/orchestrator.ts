@@ -9,6 +9,7 @@ import type { LockHolder } from '@dysnomia/engine/internal/locks/profile-lock.js
 import type { Operation } from '@dysnomia/engine/internal/plugin.js';
 import { closeAll, errorText, forEachLimited, openSessions, sameSet, stateOf, targetMessage, transferAll } from './deploy-packages.js';
 import type { DeployOptions, DeployResult } from './deploy-packages.js';
+import type { PlannedMapping } from './progress.js';
 import type { DeployedMapping, Deployment } from './deployment.js';
 import { faultPoint } from './fault-injection.js';
 import { planTargetPlugins } from './target-plugins.js';
@@ -38,6 +39,11 @@ export interface OrchestratorOptions extends Omit<DeployOptions, 'infrastructure
 
 /** Where the transition goes: a new deployment (recorded as the next generation) or a recorded one (--rollback, --switch-to-generation). */
 export type TransitionTarget = { kind: 'new'; deployment: Deployment } | { kind: 'recorded'; manifest: Manifest };
+
+/** A mapping as the plan names it to people. */
+function planned(m: DeployedMapping): PlannedMapping {
+  return { service: m.service, target: m.target, container: m.container, type: m.type };
+}
 
 function stepLabel(action: string, m: DeployedMapping): string {
   return `${action} ${m.service} on ${m.target} (container ${m.container})`;
@@ -107,6 +113,7 @@ export async function runTransition(to: TransitionTarget, options: OrchestratorO
         deactivate: plan.deactivate.map((m) => m.id),
         activate: plan.activate.map((m) => m.id),
         unchanged: plan.unchanged.length,
+        plan: { deactivate: plan.deactivate.map(planned), activate: plan.activate.map(planned) },
       });
     // The plan is known: a plugin may refuse it, before anything changes.
     const planKnown = (plan: Transition, dryRun: boolean) =>
@@ -291,6 +298,7 @@ async function runLocked(run: LockedRun): Promise<void> {
       }
     };
     if (recordsIt) await tapped(operation, 'before');
+    reporter.emit({ event: 'step-started', ...base });
     const answer = await link.request(request, onLine).catch((error: unknown) => {
       throw fail(errorText(error));
     });
@@ -351,7 +359,7 @@ async function runLocked(run: LockedRun): Promise<void> {
   };
   const rolledBack = (left: string[]) =>
     left.length === 0
-      ? `rolled back to the previous deployment${old ? ` (generation ${old.generation})` : ''}`
+      ? `rolled back to the previous deployment${old ? ` (deployment generation ${old.generation})` : ''}`
       : `rolling back left ${left.length} step${left.length === 1 ? '' : 's'} undone:\n${left.map((l) => `  - ${l}`).join('\n')}\n` +
         'Each target keeps its own record of what runs on it: run this deploy again (or the previous one) to finish.';
 

@@ -21,13 +21,20 @@ export type DeployEvent =
   | { event: 'failed'; target: string; error: string; code?: ErrorCode }
   | { event: 'skipped'; target: string; reason: string }
   | { event: 'done'; ok: boolean; failed: string[] }
-  /** The orchestrator's plan: mapping ids (service@target:container#identity) to deactivate and activate. */
-  | { event: 'transition'; from?: number; to?: number; deactivate: string[]; activate: string[]; unchanged: number }
+  /**
+   * The orchestrator's plan: mapping ids (service@target:container#identity) to deactivate and activate;
+   * `plan` names each (service, target, container, type). `from`/`to`: deployment generations (this machine's record).
+   */
+  | { event: 'transition'; from?: number; to?: number; deactivate: string[]; activate: string[]; unchanged: number; plan?: { deactivate: PlannedMapping[]; activate: PlannedMapping[] } }
+  /** A packages deployment (-P): what changes in the target's profile, by package name (an entry's name without its hash). */
+  | { event: 'packages'; target: string; profile: string; added: string[]; removed: string[]; changed: string[]; unchanged: number }
   | { event: 'locked'; target: string; profile: string }
   /** A lock whose holder was gone (a killed deployment) was broken: `target` "coordinator" for this machine's own. */
   | { event: 'lock-broken'; target: string; profile: string; holder: string }
   /** Every operation of a failed transition undone: the targets are back in deployment `generation` (null: none before). */
   | { event: 'undone'; profile: string; generation: number | null; failed: string }
+  /** An operation on a service has started (the step event says how it ended). */
+  | { event: 'step-started'; target: string; action: string; service: string; container: string; undo?: boolean }
   /** One operation on a service (planned: a dry run's; undo: part of a rollback). */
   | { event: 'step'; target: string; action: string; service: string; container: string; status: 'planned' | 'done' | 'failed'; error?: string; undo?: boolean }
   /** A line a module printed on a target while running an operation (ctx.log, a program's output). */
@@ -36,6 +43,13 @@ export type DeployEvent =
   /** A plugin's tap failed where its failure changes nothing (transition failed, a rollback step): said, not fatal. */
   | { event: 'hook-failed'; hook: string; error: string }
   | { event: 'deployments'; profile: string; generations: Array<{ generation: number; current: boolean; created: string; services: number; targets: string[] }> };
+
+export interface PlannedMapping {
+  service: string;
+  target: string;
+  container: string;
+  type: string;
+}
 
 export interface Reporter {
   emit(event: DeployEvent): void;
@@ -66,6 +80,17 @@ export function formatBytes(bytes: number): string {
   return `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`;
 }
 
+const VERBS: Record<string, string> = { activate: 'activating', deactivate: 'deactivating', lock: 'locking', unlock: 'unlocking' };
+
+function packagesLine(event: Extract<DeployEvent, { event: 'packages' }>): string {
+  const parts = [
+    event.added.length > 0 ? `adds ${event.added.join(', ')}` : '',
+    event.changed.length > 0 ? `changes ${event.changed.join(', ')}` : '',
+    event.removed.length > 0 ? `removes ${event.removed.join(', ')}` : '',
+  ].filter(Boolean);
+  return `profile ${event.profile}: ${parts.length === 0 ? 'no package changes' : parts.join('; ')}${event.unchanged > 0 ? ` (${event.unchanged} unchanged)` : ''}`;
+}
+
 /** A human sentence for an event (the plain view prints these; the terminal view keeps the last per target). */
 export function describe(event: DeployEvent): string | undefined {
   switch (event.event) {
@@ -82,19 +107,24 @@ export function describe(event: DeployEvent): string | undefined {
     case 'connected':
       return `connected (state ${event.stateDir})`;
     case 'plan':
-      return event.missing.length === 0 ? `all ${event.closure} entries already there` : `${event.missing.length} of ${event.closure} entries to send (${formatBytes(event.bytes)})`;
+      if (event.closure === 0) return 'nothing to send';
+      return event.missing.length === 0 ? `nothing to send: all ${event.closure} entries already there` : `${event.missing.length} of ${event.closure} entries to send (${formatBytes(event.bytes)})`;
     case 'progress':
       return `${event.entriesSent}/${event.entries} entries, ${formatBytes(event.bytesSent)} of ${formatBytes(event.bytes)}`;
     case 'transferred':
       return `sent ${event.entries} entries (${formatBytes(event.bytes)})`;
     case 'profile':
-      return event.changed ? `done: profile ${event.profile} at generation ${event.generation}` : `done: profile ${event.profile} unchanged (generation ${event.generation})`;
+      return event.changed
+        ? `done: profile ${event.profile} at target generation ${event.generation}`
+        : `done: profile ${event.profile} unchanged (target generation ${event.generation})`;
     case 'rolled-back':
       return event.generation === null
         ? `rolled back: profile ${event.profile} removed again (it was new; ${event.reason})`
-        : `rolled back: profile ${event.profile} back at generation ${event.generation} (${event.reason})`;
+        : `rolled back: profile ${event.profile} back at target generation ${event.generation} (${event.reason})`;
     case 'generations':
-      return `profile ${event.profile}: ${event.generations.length === 0 ? 'no generations' : event.generations.map((g) => `${g.generation}${g.current ? '*' : ''}`).join(' ')}`;
+      return `profile ${event.profile}, target generations: ${event.generations.length === 0 ? 'none' : event.generations.map((g) => `${g.generation}${g.current ? '*' : ''}`).join(' ')}`;
+    case 'packages':
+      return packagesLine(event);
     case 'deleted':
       return `profile ${event.profile}: deleted ${event.generations.length === 0 ? 'nothing' : `generations ${event.generations.join(', ')}`}`;
     case 'failed':
@@ -104,8 +134,11 @@ export function describe(event: DeployEvent): string | undefined {
       return `skipped: ${event.reason}`;
     case 'done':
       return event.ok ? 'done' : `failed on ${event.failed.join(', ')}`;
-    case 'transition':
-      return `${event.deactivate.length} to deactivate, ${event.activate.length} to activate, ${event.unchanged} unchanged${event.from === undefined ? ' (first deployment of the profile)' : ` (from generation ${event.from}${event.to === undefined ? '' : ` to ${event.to}`})`}`;
+    case 'transition': {
+      const counts = `${event.deactivate.length} to deactivate, ${event.activate.length} to activate, ${event.unchanged} unchanged${event.from === undefined ? ' (first deployment of the profile)' : ` (from deployment generation ${event.from}${event.to === undefined ? '' : ` to ${event.to}`})`}`;
+      const steps = [...(event.plan?.deactivate ?? []).map((m) => ['deactivate', m] as const), ...(event.plan?.activate ?? []).map((m) => ['activate', m] as const)];
+      return [counts, ...steps.map(([action, m]) => `  ${m.target}: ${action} ${m.service} (${m.type}) in ${m.container}`)].join('\n');
+    }
     case 'undone':
       // Said on stderr with the error ("rolled back to …"), once.
       return undefined;
@@ -113,6 +146,8 @@ export function describe(event: DeployEvent): string | undefined {
       return `broke the stale lock of profile ${event.profile} held by ${event.holder}`;
     case 'locked':
       return `profile ${event.profile} locked`;
+    case 'step-started':
+      return `${event.undo ? 'rollback: ' : ''}${VERBS[event.action] ?? event.action} ${event.service} in ${event.container}`;
     case 'step': {
       const what = `${event.undo ? 'rollback: ' : ''}${event.action} ${event.service} in ${event.container}`;
       // A failure's reason is the command's error, on stderr.
@@ -123,7 +158,7 @@ export function describe(event: DeployEvent): string | undefined {
     case 'hook-failed':
       return `warning: ${event.error}`;
     case 'manifest':
-      return `deployment recorded: profile ${event.profile} generation ${event.generation}`;
+      return `deployment recorded here: profile ${event.profile}, deployment generation ${event.generation}`;
     case 'deployments':
       return event.generations.length === 0
         ? `profile ${event.profile}: no deployments`
@@ -131,9 +166,74 @@ export function describe(event: DeployEvent): string | undefined {
   }
 }
 
-/** Plain lines (`target: what happened`), for logs and pipes; progress is printed at most every 10 %. */
+type StartedStep = Extract<DeployEvent, { event: 'step-started' }>;
+
+/** Operations that have started and not ended yet, with when each started. */
+class RunningSteps {
+  private readonly running = new Map<string, { event: StartedStep; since: number }>();
+  private key(e: { target: string; action: string; service: string; container: string; undo?: boolean }): string {
+    return `${e.target}\0${e.action}\0${e.service}\0${e.container}\0${e.undo === true}`;
+  }
+  /** Takes a step event in; says whether it was one. */
+  track(event: DeployEvent, now = Date.now()): boolean {
+    if (event.event === 'step-started') this.running.set(this.key(event), { event, since: now });
+    else if (event.event === 'step') this.running.delete(this.key(event));
+    else return false;
+    return true;
+  }
+  get size(): number {
+    return this.running.size;
+  }
+  /** Per target, its longest-running operation running at least `atLeastMs`, as a line with the elapsed time. */
+  lines(atLeastMs: number, now = Date.now()): Map<string, string> {
+    const oldest = new Map<string, { event: StartedStep; since: number; others: number }>();
+    for (const step of this.running.values()) {
+      const known = oldest.get(step.event.target);
+      if (known === undefined) oldest.set(step.event.target, { ...step, others: 0 });
+      else if (step.since < known.since) oldest.set(step.event.target, { ...step, others: known.others + 1 });
+      else known.others++;
+    }
+    const lines = new Map<string, string>();
+    for (const [target, step] of oldest) {
+      const elapsed = now - step.since;
+      if (elapsed < atLeastMs) continue;
+      lines.set(target, `${describe(step.event)} (${Math.floor(elapsed / 1000)} s${step.others > 0 ? `, ${step.others} more running` : ''})`);
+    }
+    return lines;
+  }
+}
+
+/** Every `ms`, unless nothing runs; never keeps the process alive. */
+function ticker(ms: number, tick: () => void): { ensure(): void; stop(): void } {
+  let timer: NodeJS.Timeout | undefined;
+  return {
+    ensure() {
+      if (timer !== undefined) return;
+      timer = setInterval(tick, ms);
+      timer.unref();
+    },
+    stop() {
+      if (timer !== undefined) clearInterval(timer);
+      timer = undefined;
+    },
+  };
+}
+
+/** How often a plain log says that an operation is still running. */
+const STILL_RUNNING_MS = 10_000;
+
+/**
+ * Plain lines (`target: what happened`), for logs and pipes; progress is
+ * printed at most every 10 %, and an operation running long is said again
+ * every 10 s with its elapsed time.
+ */
 export function plainReporter(out: Writable): Reporter {
   const lastDecile = new Map<string, number>();
+  const running = new RunningSteps();
+  const still = ticker(STILL_RUNNING_MS, () => {
+    if (running.size === 0) return still.stop();
+    for (const [target, line] of running.lines(STILL_RUNNING_MS)) out.write(`${target}: still ${line}\n`);
+  });
   return {
     emit(event) {
       if (event.event === 'progress') {
@@ -141,17 +241,27 @@ export function plainReporter(out: Writable): Reporter {
         if (lastDecile.get(event.target) === decile) return;
         lastDecile.set(event.target, decile);
       }
+      if (running.track(event) && event.event === 'step-started') {
+        still.ensure();
+        return;
+      }
       const text = describe(event);
       if (text === undefined) return;
       out.write('target' in event && event.target !== undefined ? `${event.target}: ${text}\n` : `${text}\n`);
     },
-    finish() {},
+    finish() {
+      still.stop();
+    },
   };
 }
 
-/** One live line per target, redrawn in place (at most ~10 times a second). */
+/** How long an operation runs before its live line shows the time it has taken. */
+const ELAPSED_AFTER_MS = 1000;
+
+/** One live line per target, redrawn in place (at most ~10 times a second); an operation running over a second shows its elapsed time. */
 export function terminalReporter(out: Writable & { columns?: number }): Reporter {
   const lines = new Map<string, string>();
+  const running = new RunningSteps();
   let drawn = 0;
   let timer: NodeJS.Timeout | undefined;
   const draw = () => {
@@ -165,8 +275,15 @@ export function terminalReporter(out: Writable & { columns?: number }): Reporter
   const schedule = () => {
     timer ??= setTimeout(draw, 100);
   };
+  const elapsed = ticker(ELAPSED_AFTER_MS, () => {
+    if (running.size === 0) return elapsed.stop();
+    const long = running.lines(ELAPSED_AFTER_MS);
+    for (const [target, line] of long) lines.set(target, line);
+    if (long.size > 0) schedule();
+  });
   return {
     emit(event) {
+      if (running.track(event) && event.event === 'step-started') elapsed.ensure();
       const text = describe(event);
       if (text === undefined) return;
       if (event.event === 'output') {
@@ -194,6 +311,7 @@ export function terminalReporter(out: Writable & { columns?: number }): Reporter
       }
     },
     finish() {
+      elapsed.stop();
       if (timer) clearTimeout(timer);
       if (lines.size > 0) draw();
     },
