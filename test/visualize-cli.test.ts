@@ -1,8 +1,9 @@
 import { spawnSync } from 'node:child_process';
-import { access, lstat, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { access, chmod, lstat, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import t from 'tap';
 import { dysnomia, tempDir } from './helpers/cli.js';
+import { writeFileIn } from './helpers/fixtures.js';
 
 // A small StaffTracker-like deployment in JS models: a function distribution, a services function whose pkg functions would leave a marker if called.
 const dir = await tempDir(t, 'dysnomia-visualize-');
@@ -73,15 +74,15 @@ t.test('DOT: targets, containers and services nested, dependencies as styled arr
   t.equal(result.stderr, '');
   const dot = result.stdout;
   t.match(dot, /^digraph "deployment" \{\n/);
-  t.match(dot, `subgraph ${JSON.stringify('cluster["test1"]')} {\n    label="test1\\ntest1.example";`, 'a cluster per target: name and hostname');
-  t.match(dot, `subgraph ${JSON.stringify('cluster["test1","mysql-test"]')} {\n      label="mysql-test\\nprovided by mysql-test";`, 'a provided container says who provides it');
+  t.match(dot, `subgraph ${JSON.stringify('cluster["test1"]')} {\n    label=""; style=filled; fillcolor="#f2f2f2"; penwidth=2;\n    ${JSON.stringify(JSON.stringify(['#label', 'test1']))} [shape=plaintext, label="target test1\\ntest1.example"];`, 'a cluster per target: name and hostname, as a node arrows go around');
+  t.match(dot, `${JSON.stringify(JSON.stringify(['#label', 'test1', 'mysql-test']))} [shape=plaintext, label="mysql-test\\nprovided by mysql-test"];`, 'a provided container says who provides it');
   t.match(dot, `${id('test1', 'process', 'mysql-test')} [label="mysql-test\\nprocess", peripheries=2];`, 'the provider has a double border');
   t.match(dot, `${id('test2', 'tomcat-webapplication', 'GeolocationService')} [label="GeolocationService\\ntomcat-webapplication"];`, 'the container defaults to the type');
   t.match(dot, `${tracker} -> ${id('test1', 'mysql-production', 'rooms')} [style=solid];`, 'dependsOn: solid');
   t.match(dot, `${tracker} -> ${id('test1', 'mysql-test', 'staff')} [style=solid];`);
   t.match(dot, `${tracker} -> ${id('test2', 'tomcat-webapplication', 'GeolocationService')} [style=dashed];`, 'connectsTo: dashed');
   t.match(dot, `${tracker} -> ${id('test1', 'process', 'mysql-test')} [style=dotted];`, 'activatesAfter: dotted');
-  t.equal((dot.match(/ -> /g) ?? []).length, 4, 'one arrow per dependency');
+  t.equal(dot.split('\n').filter((line) => line.includes(' -> ') && !line.includes('style=invis')).length, 4, 'one arrow per dependency');
   const positions = ['test1', 'test2'].map((target) => dot.indexOf(`cluster[\\"${target}\\"]`));
   t.ok(positions[0]! < positions[1]!, 'targets sorted');
   t.ok(await exists(evaluated), 'the services model function was evaluated');
@@ -204,4 +205,57 @@ t.test('--help describes the options and the drawing', async (t) => {
   for (const text of ['-s, --services=FILE', '-i, --infrastructure=FILE', '-d, --distribution=FILE', '--format=FORMAT', '--output=FILE', 'solid for dependsOn', 'dashed for connectsTo', 'dotted for activatesAfter', 'apt-get install graphviz']) {
     t.match(result.stdout, text, text);
   }
+});
+
+t.test('-p and --layers: a two-layer deployment recorded here, drawn without models and rendered to PNG', async (t) => {
+  const rsvg = spawnSync('rsvg-convert', ['--version']);
+  if (rsvg.error) throw new Error('rsvg-convert is missing: apt-get install librsvg2-bin');
+  const layers = await tempDir(t, 'dysnomia-visualize-layers-');
+  const env = { DYSNOMIA_STATEDIR: path.join(layers, 'coordinator') };
+  const program = async (file: string) => {
+    await writeFileIn(file, '#!/bin/sh\nexit 0\n');
+    await chmod(file, 0o755);
+  };
+  await program(path.join(layers, 'server/bin/wrapper'));
+  await writeFileIn(path.join(layers, 'server/etc/dysnomia/containers/greeting'), 'type=wrapper\n');
+  await program(path.join(layers, 'app/bin/wrapper'));
+  const infra = path.join(layers, 'infrastructure.json');
+  const local = (name: string) => ({ properties: { hostname: `${name}.example`, stateDir: path.join(layers, name) }, clientInterface: 'local', containers: { process: {}, wrapper: {} } });
+  await writeFile(infra, JSON.stringify({ test1: local('test1'), test2: local('test2') }));
+  await writeFile(path.join(layers, 'containers.mjs'), "export default () => ({ server: { name: 'server', pkg: './server', type: 'wrapper', providesContainers: { greeting: { type: 'wrapper' } } } });\n");
+  await writeFile(path.join(layers, 'containers.json'), JSON.stringify({ server: ['test1', 'test2'] }));
+  await writeFile(
+    path.join(layers, 'apps.mjs'),
+    "export default () => { const s = { hello: { name: 'hello', pkg: './app', type: 'wrapper' }, web: { name: 'web', pkg: './app', type: 'wrapper' } }; s.web.dependsOn = { hello: s.hello }; return s; };\n",
+  );
+  await writeFile(path.join(layers, 'apps.json'), JSON.stringify({ hello: { targets: [{ target: 'test1', container: 'greeting' }] }, web: { targets: [{ target: 'test2', container: 'greeting' }] } }));
+  for (const [services, dist, profile] of [['containers.mjs', 'containers.json', 'containers'], ['apps.mjs', 'apps.json', 'apps']]) {
+    const deployed = await dysnomia(['deploy', '-s', path.join(layers, services!), '-i', infra, '-d', path.join(layers, dist!), '--profile', profile!], { env });
+    t.equal(deployed.code, 0, `layer ${profile}: ${deployed.stderr}`);
+  }
+
+  const one = await dysnomia(['visualize', '-p', 'apps'], { env, cwd: layers });
+  t.equal(one.code, 0, one.stderr);
+  t.match(one.stdout, /"\[\\"test2\\",\\"greeting\\",\\"apps\/web\\"\]" -> "\[\\"test1\\",\\"greeting\\",\\"apps\/hello\\"\]" \[style=solid\]/, 'the recorded activation order as arrows');
+  t.notMatch(one.stdout, /layer apps/, 'one profile: no layer names');
+
+  const both = await dysnomia(['visualize', '--layers', '--format', 'svg', '-o', path.join(layers, 'layers.svg')], { env, cwd: layers });
+  t.equal(both.code, 0, both.stderr);
+  const svg = await readFile(path.join(layers, 'layers.svg'), 'utf8');
+  for (const text of ['layer containers', 'layer apps', 'provided by server', 'process (empty)', 'target test1']) t.match(svg, text, `the picture shows "${text}"`);
+  const dot = (await dysnomia(['visualize', '--layers'], { env, cwd: layers })).stdout;
+  const provides = dot.split('\n').filter((line) => line.includes('lhead='));
+  t.equal(provides.length, 2, 'each server is linked to the container it provides');
+  t.match(provides.join('\n'), `${JSON.stringify(JSON.stringify(['test1', 'wrapper', 'containers/server']))} -> ${JSON.stringify(JSON.stringify(['#label', 'test1', 'greeting']))} [lhead=${JSON.stringify('cluster' + JSON.stringify(['test1', 'greeting']))}`);
+  const png = spawnSync('rsvg-convert', [path.join(layers, 'layers.svg'), '-o', path.join(layers, 'layers.png')], { encoding: 'utf8' });
+  t.equal(png.status, 0, `rsvg-convert renders the SVG: ${png.stderr}`);
+  t.equal(png.stderr, '', 'without a warning');
+  t.ok((await stat(path.join(layers, 'layers.png'))).size > 1000, 'a PNG with something in it');
+
+  const unknown = await dysnomia(['visualize', '-p', 'nothing'], { env, cwd: layers });
+  t.equal(unknown.code, 2);
+  t.match(unknown.stderr, /--profile nothing: no deployment of it is recorded .*\(recorded: apps, containers\)/);
+  const mixed = await dysnomia(['visualize', '-p', 'apps', '-s', 'x.mjs'], { env, cwd: layers });
+  t.equal(mixed.code, 2);
+  t.match(mixed.stderr, /-p\/--layers draw recorded deployments: they go without --services/);
 });

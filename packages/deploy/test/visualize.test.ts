@@ -122,14 +122,14 @@ t.test('the same models in another order give the same DOT, byte for byte', asyn
   t.equal(toDot(deploymentGraph(second.infra, second.model)), toDot(deploymentGraph(first.infra, first.model)));
 });
 
-t.test('DOT: clusters nest target > container > service; arrows solid, dashed, dotted; providers doubled; empty clusters kept', async (t) => {
+t.test('DOT: clusters nest target > container > service; arrows solid, dashed, dotted; providers doubled and linked to what they provide; empty containers dashed; layers named', async (t) => {
   const graph: DeploymentGraph = {
     targets: [
       {
         name: 't1',
         hostname: 'h1',
         containers: [
-          { name: 'c', providedBy: ['p'], services: [{ id: 'A', key: 'a', name: 'a', type: 'ta', providesContainers: false, notDistributed: false }] },
+          { name: 'c', providedBy: ['p'], services: [{ id: 'A', key: 'a', name: 'a', type: 'ta', providesContainers: false, notDistributed: false, layer: 'apps' }] },
           { name: 'd', providedBy: [], services: [] },
         ],
       },
@@ -141,44 +141,49 @@ t.test('DOT: clusters nest target > container > service; arrows solid, dashed, d
       { from: 'A', to: 'A', kind: 'connectsTo' },
       { from: 'B', to: 'A', kind: 'activatesAfter' },
     ],
+    provisions: [{ from: 'B', target: 't1', container: 'c' }],
   };
   t.equal(
     toDot(graph),
     `digraph "deployment" {
-  graph [fontname="sans-serif"];
+  graph [fontname="sans-serif", compound=true];
   node [shape=box, style=rounded, fontname="sans-serif"];
   edge [fontname="sans-serif"];
   subgraph "cluster[\\"t1\\"]" {
-    label="t1\\nh1";
-    style=filled; fillcolor="#f2f2f2"; penwidth=2;
+    label=""; style=filled; fillcolor="#f2f2f2"; penwidth=2;
+    "[\\"#label\\",\\"t1\\"]" [shape=plaintext, label="target t1\\nh1"];
     subgraph "cluster[\\"t1\\",\\"c\\"]" {
-      label="c\\nprovided by p";
-      style="rounded,filled"; penwidth=1; fillcolor="#e8f0fe";
-      "A" [label="a\\nta"];
+      label=""; style="rounded,filled"; penwidth=1; fillcolor="#e8f0fe";
+      "[\\"#label\\",\\"t1\\",\\"c\\"]" [shape=plaintext, label="c\\nprovided by p"];
+      "A" [label="a\\nta\\nlayer apps"];
+      "[\\"#label\\",\\"t1\\",\\"c\\"]" -> "A" [style=invis];
     }
     subgraph "cluster[\\"t1\\",\\"d\\"]" {
-      label="d";
-      style="rounded,filled"; penwidth=1; fillcolor=white;
-      "[\\"t1\\",\\"d\\"]" [shape=point, style=invis, width=0, height=0, label=""];
+      label=""; style="rounded,dashed"; penwidth=1; color=gray50; fillcolor=none;
+      "[\\"#label\\",\\"t1\\",\\"d\\"]" [shape=plaintext, label="d (empty)", fontcolor=gray40];
     }
+    "[\\"#label\\",\\"t1\\"]" -> "[\\"#label\\",\\"t1\\",\\"c\\"]" [style=invis];
+    "[\\"#label\\",\\"t1\\"]" -> "[\\"#label\\",\\"t1\\",\\"d\\"]" [style=invis];
   }
   subgraph "cluster[\\"t2\\"]" {
-    label="t2\\nh2";
-    style=filled; fillcolor="#f2f2f2"; penwidth=2;
+    label=""; style=filled; fillcolor="#f2f2f2"; penwidth=2;
+    "[\\"#label\\",\\"t2\\"]" [shape=plaintext, label="target t2\\nh2"];
     subgraph "cluster[\\"t2\\",\\"e\\"]" {
-      label="e";
-      style="rounded,filled"; penwidth=1; fillcolor=white;
+      label=""; style="rounded,filled"; penwidth=1; fillcolor=white;
+      "[\\"#label\\",\\"t2\\",\\"e\\"]" [shape=plaintext, label="e"];
       "B" [label="b\\ntb\\n(not distributed here)", peripheries=2, style="rounded,dashed", color=gray50, fontcolor=gray50];
+      "[\\"#label\\",\\"t2\\",\\"e\\"]" -> "B" [style=invis];
     }
+    "[\\"#label\\",\\"t2\\"]" -> "[\\"#label\\",\\"t2\\",\\"e\\"]" [style=invis];
   }
   subgraph "cluster[\\"t3\\"]" {
-    label="t3\\nh3";
-    style=filled; fillcolor="#f2f2f2"; penwidth=2;
-    "[\\"t3\\"]" [shape=point, style=invis, width=0, height=0, label=""];
+    label=""; style=filled; fillcolor="#f2f2f2"; penwidth=2;
+    "[\\"#label\\",\\"t3\\"]" [shape=plaintext, label="target t3\\nh3"];
   }
   "A" -> "B" [style=solid];
   "A" -> "A" [style=dashed];
   "B" -> "A" [style=dotted];
+  "B" -> "[\\"#label\\",\\"t1\\",\\"c\\"]" [lhead="cluster[\\"t1\\",\\"c\\"]", style=bold, color="#1a73e8", arrowhead=empty];
 }
 `,
   );
@@ -248,14 +253,14 @@ t.test('Graphviz reads labels with quotes, backslashes, spaces, newlines, entiti
   const back = readBack(json.stdout);
 
   const targetCluster = back.clusters.get(stored(`cluster${JSON.stringify(['rack'])}`));
-  t.same(targetCluster?.text, ['rack', 'rack "A" \\ 東京 <prod> & co a&amp;b 🚀', 'second line'], 'target label: name and address, a newline a line break');
+  t.same(back.nodes.get(stored(JSON.stringify(['#label', 'rack'])))?.text, ['target rack', 'rack "A" \\ 東京 <prod> & co a&amp;b 🚀', 'second line'], 'target label: name and address, a newline a line break');
   const web = stored(mappingId('rack', 'tomcat-prod', 'web'));
   t.ok(targetCluster?.nodes.includes(web), 'the service is inside its target cluster');
   const db = stored(mappingId('plain', 'mysql-database', 'db'));
   const provider = stored(mappingId('plain', 'process', 'provider'));
   t.same(back.nodes.get(provider), { text: ['provider', 'process'], peripheries: '2', style: 'rounded' }, 'a provider has a double border');
   t.same(
-    back.edges.sort(),
+    back.edges.filter(([, , style]) => style !== 'invis').sort(),
     [
       [web, db, 'dotted'],
       [web, db, 'solid'],

@@ -39,6 +39,8 @@ export interface DeployedMapping {
   properties?: ContainerProperties;
   /** Mappings (ids) that must be active before this one: its dependsOn and activatesAfter dependencies where it uses them. */
   after: string[];
+  /** Containers the service provides on its target (providesContainers), by name: the next layer deploys into them. */
+  providesContainers?: string[];
   /**
    * The service's own properties (the model's keys other than name, pkg,
    * type, dependencies and containers) as JSON, for the orchestrator's

@@ -99,6 +99,7 @@ export async function deploymentOf(
         // Always given, possibly empty: a container the models do not describe (wrapper, process) need not exist on the target.
         properties: containerProperties(declared ?? {}),
         after: [...new Set(after)],
+        ...(Object.keys(service.providesContainers).length > 0 ? { providesContainers: Object.keys(service.providesContainers).sort() } : {}),
         ...jsonProperties(service.properties),
       });
     }

@@ -15,6 +15,8 @@ export interface ServiceNode {
   providesContainers: boolean;
   /** Not in the distribution here: only a dependency's narrowed targets name this place. */
   notDistributed: boolean;
+  /** The layer (profile) it belongs to, when a picture shows several. */
+  layer?: string;
 }
 
 export interface ContainerCluster {
@@ -36,10 +38,18 @@ export interface DependencyEdge {
   kind: EdgeKind;
 }
 
+/** A container on a target that a service mapping provides (drawn as an arrow to the container). */
+export interface Provision {
+  from: string;
+  target: string;
+  container: string;
+}
+
 /** Targets containing containers containing service mappings, and the dependencies between mappings; everything sorted. */
 export interface DeploymentGraph {
   targets: TargetCluster[];
   edges: DependencyEdge[];
+  provisions?: Provision[];
 }
 
 const KINDS: readonly EdgeKind[] = ['dependsOn', 'connectsTo', 'activatesAfter'];

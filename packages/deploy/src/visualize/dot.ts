@@ -35,54 +35,78 @@ const attributes = (entries: Record<string, string>): string =>
     .map(([key, value]) => `${key}=${value}`)
     .join(', ')}]`;
 
-/** An invisible node, so Graphviz draws a cluster that holds nothing (it drops empty clusters). */
-const placeholder = (id: string, indent: string): string => `${indent}${dotId(id)} ${attributes({ shape: 'point', style: 'invis', width: '0', height: '0', label: '""' })};`;
+/**
+ * A cluster's label is a node inside it, not the cluster's own label:
+ * Graphviz routes arrows around nodes but straight through cluster labels.
+ * `#` never occurs in a name, so these IDs cannot collide with a mapping's.
+ */
+const targetLabelId = (target: string): string => JSON.stringify(['#label', target]);
+const containerLabelId = (target: string, container: string): string => JSON.stringify(['#label', target, container]);
+
+/** An invisible arrow that keeps a label node above what it labels. */
+const below = (label: string, node: string, indent: string): string => `${indent}${dotId(label)} -> ${dotId(node)} ${attributes({ style: 'invis' })};`;
 
 function serviceLines(service: ServiceNode, indent: string): string {
-  const label = service.notDistributed ? [service.name, service.type, '(not distributed here)'] : [service.name, service.type];
+  const label = [service.name, service.type, ...(service.layer !== undefined ? [`layer ${service.layer}`] : []), ...(service.notDistributed ? ['(not distributed here)'] : [])];
   const style: Record<string, string> = { label: dotLabel(label) };
   if (service.providesContainers) style.peripheries = '2';
   if (service.notDistributed) Object.assign(style, { style: '"rounded,dashed"', color: 'gray50', fontcolor: 'gray50' });
   return `${indent}${dotId(service.id)} ${attributes(style)};`;
 }
 
+/** The ID of a container's cluster; arrows to a container end at its border (lhead). */
+const containerCluster = (target: string, container: string): string => `cluster${JSON.stringify([target, container])}`;
+
 function containerLines(target: TargetCluster, container: ContainerCluster, indent: string): string[] {
-  const place = JSON.stringify([target.name, container.name]);
-  const label = container.providedBy.length > 0 ? [container.name, `provided by ${container.providedBy.join(', ')}`] : [container.name];
+  const empty = container.services.length === 0;
+  const label = [empty ? `${container.name} (empty)` : container.name, ...(container.providedBy.length > 0 ? [`provided by ${container.providedBy.join(', ')}`] : [])];
+  const labelId = containerLabelId(target.name, container.name);
+  // An empty container is a dashed outline: it holds no service, so it must not look like one.
+  const look = empty
+    ? 'style="rounded,dashed"; penwidth=1; color=gray50; fillcolor=none;'
+    : `style="rounded,filled"; penwidth=1; fillcolor=${container.providedBy.length > 0 ? '"#e8f0fe"' : 'white'};`;
   return [
-    `${indent}subgraph ${dotId(`cluster${place}`)} {`,
-    `${indent}  label=${dotLabel(label)};`,
-    `${indent}  style="rounded,filled"; penwidth=1; fillcolor=${container.providedBy.length > 0 ? '"#e8f0fe"' : 'white'};`,
-    ...(container.services.length === 0 ? [placeholder(place, `${indent}  `)] : container.services.map((service) => serviceLines(service, `${indent}  `))),
+    `${indent}subgraph ${dotId(containerCluster(target.name, container.name))} {`,
+    `${indent}  label=""; ${look}`,
+    `${indent}  ${dotId(labelId)} ${attributes({ shape: 'plaintext', label: dotLabel(label), ...(empty ? { fontcolor: 'gray40' } : {}) })};`,
+    ...container.services.map((service) => serviceLines(service, `${indent}  `)),
+    ...container.services.map((service) => below(labelId, service.id, `${indent}  `)),
     `${indent}}`,
   ];
 }
 
 function targetLines(target: TargetCluster): string[] {
-  const place = JSON.stringify([target.name]);
+  const labelId = targetLabelId(target.name);
   return [
-    `  subgraph ${dotId(`cluster${place}`)} {`,
-    `    label=${dotLabel([target.name, target.hostname])};`,
-    '    style=filled; fillcolor="#f2f2f2"; penwidth=2;',
-    ...(target.containers.length === 0 ? [placeholder(place, '    ')] : target.containers.flatMap((container) => containerLines(target, container, '    '))),
+    `  subgraph ${dotId(`cluster${JSON.stringify([target.name])}`)} {`,
+    '    label=""; style=filled; fillcolor="#f2f2f2"; penwidth=2;',
+    `    ${dotId(labelId)} ${attributes({ shape: 'plaintext', label: dotLabel([`target ${target.name}`, target.hostname]) })};`,
+    ...target.containers.flatMap((container) => containerLines(target, container, '    ')),
+    ...target.containers.map((container) => below(labelId, containerLabelId(target.name, container.name), '    ')),
     '  }',
   ];
 }
 
 /**
  * The deployment architecture in Graphviz's DOT: a cluster per target (name
- * and address), in it a cluster per container, in that a box per service
- * mapping (name and type); arrows from dependants to dependencies, solid for
- * dependsOn, dashed for connectsTo, dotted for activatesAfter.
+ * and address at its top), in it a cluster per container (dashed when empty),
+ * in that a box per service mapping (name, type, layer when there are
+ * several); arrows from dependants to dependencies, solid for dependsOn,
+ * dashed for connectsTo, dotted for activatesAfter; bold blue arrows from a
+ * service to the containers it provides.
  */
 export function toDot(graph: DeploymentGraph): string {
   const lines = [
     'digraph "deployment" {',
-    '  graph [fontname="sans-serif"];',
+    // compound: an arrow can end at a container's border.
+    '  graph [fontname="sans-serif", compound=true];',
     '  node [shape=box, style=rounded, fontname="sans-serif"];',
     '  edge [fontname="sans-serif"];',
     ...graph.targets.flatMap(targetLines),
     ...graph.edges.map((edge) => `  ${dotId(edge.from)} -> ${dotId(edge.to)} ${attributes({ style: EDGE_STYLES[edge.kind] })};`),
+    ...(graph.provisions ?? []).map(
+      (p) => `  ${dotId(p.from)} -> ${dotId(containerLabelId(p.target, p.container))} ${attributes({ lhead: dotId(containerCluster(p.target, p.container)), style: 'bold', color: '"#1a73e8"', arrowhead: 'empty' })};`,
+    ),
     '}',
   ];
   return `${lines.join('\n')}\n`;
