@@ -28,8 +28,8 @@ export function splitPath(value: string | undefined): string[] {
 }
 
 /**
- * The folders searched for modules, containers and components, in DESIGN.md's
- * order. Profiles are read each time: a deployment may have just installed one.
+ * The folders searched for modules, containers and components, in the order
+ * `dysnomia --help` documents. Profiles are read each time: a deployment may have just installed one.
  */
 export class SearchPaths {
   constructor(

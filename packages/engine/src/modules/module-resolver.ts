@@ -63,7 +63,7 @@ export interface ModuleResolverOptions {
 
 /**
  * The engine's own module resolution, tapped into `resolveModule` as four taps
- * in DESIGN.md's order. A plugin can tap before them (stage < 0) to take over.
+ * in the order `dysnomia --help` documents. A plugin can tap before them (stage < 0) to take over.
  */
 export class ModuleResolver {
   private readonly loaded = new Map<string, PluginSource>();
