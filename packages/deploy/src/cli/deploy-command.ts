@@ -1,20 +1,19 @@
 import { loadConfig } from '@dysnomia/engine/internal/config.js';
 import { DysnomiaError } from '@dysnomia/engine/internal/errors.js';
-import { deployPackages, modelDir, profileAction, sourceBuilder, stateOf } from '../deploy/deploy-packages.js';
+import { deployPackages, modelDir, profileAction, stateOf } from '../deploy/deploy-packages.js';
 import type { DeployOptions, DeployResult, ProfileAction } from '../deploy/deploy-packages.js';
 import { jsonReporter, plainReporter, terminalReporter } from '../deploy/progress.js';
 import { loadInfrastructure, MAX_CORES } from '../models/infrastructure.js';
 import { loadDistribution } from '../models/distribution.js';
 import { loadPackagesModel } from '../models/packages.js';
 import { loadServices } from '../models/services.js';
-import { deploymentOf, PROFILE_ONLY_TYPE } from '../deploy/deployment.js';
-import { EarlyConnections } from '../deploy/target-session.js';
-import { TargetBuilds } from '../deploy/target-builds.js';
 import { deployHooksFor } from '../deploy/deploy-plugins.js';
 import { TypePlugins } from '../deploy/type-plugins.js';
 import { stateBackendFor } from '../deploy/state/open-state.js';
 import type { DeploymentRecords } from '../deploy/state/state-backend.js';
 import { runTransition } from '../deploy/orchestrator.js';
+import { deployServices } from '../deploy/services-deployment.js';
+import { deployLayers, loadLayers, switchLayers, undeployLayers } from '../deploy/layered.js';
 import type { OrchestratorOptions } from '../deploy/orchestrator.js';
 import { assertProfileName } from '@dysnomia/engine/internal/profiles/names.js';
 import { parseGenerationSelector } from '@dysnomia/engine/internal/profiles/profiles.js';
@@ -30,6 +29,7 @@ export const MAX_CONCURRENT_TRANSFERS = 1000;
 
 export const HELP = `Usage: dysnomia deploy -s SERVICES -i INFRASTRUCTURE -d DISTRIBUTION [OPTION]...
        dysnomia deploy -i INFRASTRUCTURE -P PACKAGES [OPTION]...
+       dysnomia deploy --layers LAYERS -i INFRASTRUCTURE [OPTION]...
        dysnomia deploy [-p PROFILE] (--undeploy | --list-generations | --rollback
                        | --switch-to-generation=N | --delete-generations old|N...|Nd)
        dysnomia deploy -i INFRASTRUCTURE [-P PACKAGES] (--list-generations
@@ -58,6 +58,21 @@ folder (STATEDIR/deployments/PROFILE/N.json), or, with the config's
 state: { backend: "postgres", url }, in PostgreSQL, shared with every
 coordinator using that database (the profile's lock there too; see
 dysnomia state --help). An identical redeploy touches nothing.
+
+With --layers LAYERS (a layered system in one command): LAYERS lists the
+layers, lowest first, each { name, services, distribution, profile? } (files
+relative to LAYERS; the profile defaults to the name). Each layer is deployed
+as above, as its own profile, and sees the infrastructure as the layers below
+left it: the containers the machines now have (captured, as capture-infra
+does, their profiles' included) plus those the lower layers' services declare
+(providesContainers), so no infrastructure file is edited by hand. A service
+in a container a lower layer provides is redeployed when that provider
+changes or moves. When a layer fails, its own transition is rolled back, then
+every lower layer this run changed goes back to its previous deployment,
+upper layers first. The layered deployment is recorded as a generation of
+--profile (default: layers): --list-generations, --rollback and
+--switch-to-generation act on all layers at once (lowest first), --undeploy
+undeploys them top down, --dry-run prints each layer's plan.
 
 Plugins the config lists take part through the orchestrator's hooks (the
 plan, before and after each activation and deactivation, a failure, the
@@ -105,7 +120,9 @@ Options:
   -d, --distribution=FILE    The distribution model
   -i, --infrastructure=FILE  The infrastructure model
   -P, --packages=FILE        A packages model instead of services
-  -p, --profile=NAME         The profile (default: default)
+      --layers=FILE          A layers model: several layers as one system
+  -p, --profile=NAME         The profile (default: default; with --layers,
+                             the layered deployment's record: layers)
       --dry-run              Build here and print the plan: what each target
                              lacks, what would be deactivated and activated,
                              where and in which order; change nothing
@@ -176,6 +193,7 @@ export const OPTIONS = {
   packages: { type: 'string', short: 'P' },
   services: { type: 'string', short: 's' },
   distribution: { type: 'string', short: 'd' },
+  layers: { type: 'string' },
   profile: { type: 'string', short: 'p' },
   'dry-run': { type: 'boolean' },
   'max-concurrent-transfers': { type: 'string' },
@@ -208,18 +226,21 @@ export async function deployCommand(argv: string[]): Promise<number> {
   if (positionals.length > 0 && !values['delete-generations']) throw usage(`unexpected argument "${positionals[0]}"`);
   const action = profileActionOf(values, positionals);
   const servicesMode = values.services !== undefined || values.distribution !== undefined;
+  const layered = values.layers !== undefined;
+  if (layered && (servicesMode || values.packages !== undefined)) throw usage(`--layers goes without ${servicesMode ? '-s and -d' : '-P'}: each layer names its own models`);
+  if (layered && action === undefined && !values.undeploy && values.infrastructure === undefined) throw usage('--layers needs -i INFRASTRUCTURE');
   if (servicesMode && values.packages !== undefined) throw usage('-P PACKAGES goes without -s SERVICES and -d DISTRIBUTION: deploy either a packages model or services');
   if (values.services !== undefined && values.distribution === undefined) throw usage('-s SERVICES needs -d DISTRIBUTION');
   if (values.distribution !== undefined && values.services === undefined) throw usage('-d DISTRIBUTION needs -s SERVICES');
   if (values.undeploy && (action !== undefined || values.packages !== undefined)) throw usage(`--undeploy goes alone (with --profile), not with ${action ? `--${action.kind}` : '-P'}`);
   // The orchestrator: services models, or the recorded deployments of a profile (no -P, no -i given).
-  const orchestrated = servicesMode || values.undeploy === true || (values.infrastructure === undefined && values.packages === undefined && action !== undefined);
+  const orchestrated = layered || servicesMode || values.undeploy === true || (values.infrastructure === undefined && values.packages === undefined && action !== undefined);
   if (!orchestrated && values.infrastructure === undefined) throw usage('no infrastructure model: pass -i INFRASTRUCTURE');
   if (servicesMode && values.infrastructure === undefined) throw usage('-s SERVICES and -d DISTRIBUTION need -i INFRASTRUCTURE');
   if (action === undefined && !orchestrated && values.packages === undefined) throw usage('no packages model: pass -P PACKAGES, or -s SERVICES -d DISTRIBUTION');
   if (action !== undefined && values['dry-run']) throw usage(`--dry-run goes with a deployment, not with --${action.kind}`);
   if (values['build-on-targets'] && (action !== undefined || values.undeploy)) throw usage(`--build-on-targets goes with a deployment, not with --${action?.kind ?? 'undeploy'}`);
-  let profile = 'default';
+  let profile = layered ? 'layers' : 'default';
   if (values.profile !== undefined) {
     try {
       profile = assertProfileName(values.profile);
@@ -247,7 +268,7 @@ export async function deployCommand(argv: string[]): Promise<number> {
     ...(values['known-hosts'] ? { knownHostsFile: values['known-hosts'] } : {}),
     timeLimits,
     breakStaleLock: values['break-stale-lock'] === true,
-    cwd: modelDir(values.packages ?? values.services ?? values.infrastructure ?? '.'),
+    cwd: modelDir(values.packages ?? values.services ?? values.layers ?? values.infrastructure ?? '.'),
     // Build logs (npm, build functions) go to stderr, so --json keeps stdout to events.
     log: (message: string) => process.stderr.write(`dysnomia: ${message}\n`),
     buildOnTargets: values['build-on-targets'] === true,
@@ -260,7 +281,7 @@ export async function deployCommand(argv: string[]): Promise<number> {
         ...common,
         dryRun: values['dry-run'] === true,
         ...(activationsPerTarget ? { activationsPerTarget } : {}),
-        typePlugins: new TypePlugins(config, values.services ? [modelDir(values.services)] : []),
+        typePlugins: new TypePlugins(config, values.services ? [modelDir(values.services)] : values.layers ? [modelDir(values.layers)] : []),
         // The config's plugins take part in the deployment through the orchestrator's hooks.
         hooks: await deployHooksFor(config, process.cwd()),
         debug: values.debug === true,
@@ -282,8 +303,11 @@ export async function deployCommand(argv: string[]): Promise<number> {
 }
 
 /** -s/-d deployments, --undeploy, and generation actions on the coordinator's recorded deployments. */
-async function orchestrate(values: { infrastructure?: string; services?: string; distribution?: string; undeploy?: boolean }, action: ProfileAction | undefined, options: OrchestratorOptions): Promise<DeployResult> {
+async function orchestrate(values: { infrastructure?: string; services?: string; distribution?: string; undeploy?: boolean; layers?: string }, action: ProfileAction | undefined, options: OrchestratorOptions): Promise<DeployResult> {
   const manifests = stateOf(options).records(options.profile);
+  const layers = values.layers === undefined ? undefined : await loadLayers(values.layers);
+  const clash = layers?.find((layer) => layer.profile === options.profile);
+  if (clash) throw usage(`--profile ${options.profile} records the layered deployment: layer ${clash.name} needs a profile of its own`);
   if (action?.kind === 'list-generations') return listDeployments(manifests, options);
   if (action?.kind === 'delete-generations') {
     const deleted = await manifests.delete(action.which);
@@ -299,34 +323,16 @@ async function orchestrate(values: { infrastructure?: string; services?: string;
       if (earlier.length === 0) throw usage(`profile "${options.profile}" has no deployment before ${current === undefined ? 'now' : `generation ${current}`} to roll back to`);
       generation = earlier.at(-1)!;
     } else generation = action.generation;
+    if (layers) return switchLayers(generation, options);
     return runTransition({ kind: 'recorded', manifest: await manifests.read(generation) }, options);
   }
+  if (layers && values.undeploy) return undeployLayers(layers, options);
+  if (layers) return deployLayers(layers, { ...options, infrastructureFile: values.infrastructure!, loadInfrastructure });
   if (values.undeploy) return runTransition({ kind: 'new', deployment: { profile: options.profile, targets: {}, mappings: [], profiles: {} } }, options);
   const infrastructure = await loadInfrastructure(values.infrastructure!);
   const distribution = await loadDistribution(values.distribution!, infrastructure);
   const services = await loadServices(values.services!, infrastructure, distribution);
-  // The services' types are resolved to plugins before anything is built: a bad plugin stops the deployment here.
-  for (const service of Object.values(services.services)) if (service.targets.length > 0 && service.type !== PROFILE_ONLY_TYPE) await options.typePlugins.resolve(service.type);
-  // The handshakes with the targets the distribution names run while the components are built here.
-  const early = new EarlyConnections();
-  const named = new Set(Object.values(services.services).flatMap((service) => service.targets.map((t) => t.target)));
-  early.start([...named].slice(0, options.maxConcurrent).map((name) => infrastructure[name]!), options);
-  try {
-    const builder = sourceBuilder(options);
-    // Built here, or on a target (--build-on-targets, or a target of another system): then the result is copied here.
-    const builds = new TargetBuilds({ ...options, buildOnTargets: options.buildOnTargets === true }, builder);
-    let deployment;
-    try {
-      const targetsOf = (service: string) => [...new Set(services.services[service]!.targets.map((t) => t.target))].map((name) => infrastructure[name]!);
-      deployment = await deploymentOf(services, infrastructure, options.profile, (source, service) => builds.build(source, targetsOf(service), service));
-    } finally {
-      builds.close();
-    }
-    await builder.save();
-    return await runTransition({ kind: 'new', deployment }, { ...options, early });
-  } finally {
-    early.closeRest();
-  }
+  return deployServices(services, infrastructure, options);
 }
 
 async function listDeployments(manifests: DeploymentRecords, options: OrchestratorOptions): Promise<DeployResult> {

@@ -28,6 +28,8 @@ export type DeployEvent =
   | { event: 'transition'; from?: number; to?: number; deactivate: string[]; activate: string[]; unchanged: number; plan?: { deactivate: PlannedMapping[]; activate: PlannedMapping[] } }
   /** A packages deployment (-P): what changes in the target's profile, by package name (an entry's name without its hash). */
   | { event: 'packages'; target: string; profile: string; added: string[]; removed: string[]; changed: string[]; unchanged: number }
+  /** A layer of a layered deployment begins (index of `of`, lowest first); `rollingBack`: it goes back because a layer above failed. */
+  | { event: 'layer'; layer: string; profile: string; index: number; of: number; rollingBack?: boolean }
   | { event: 'locked'; target: string; profile: string }
   /** A lock whose holder was gone (a killed deployment) was broken: `target` "coordinator" for this machine's own. */
   | { event: 'lock-broken'; target: string; profile: string; holder: string }
@@ -146,6 +148,8 @@ export function describe(event: DeployEvent): string | undefined {
       return `broke the stale lock of profile ${event.profile} held by ${event.holder}`;
     case 'locked':
       return `profile ${event.profile} locked`;
+    case 'layer':
+      return event.rollingBack ? `== layer ${event.layer} (profile ${event.profile}): back to its previous deployment` : `== layer ${event.index} of ${event.of}: ${event.layer} (profile ${event.profile})`;
     case 'step-started':
       return `${event.undo ? 'rollback: ' : ''}${VERBS[event.action] ?? event.action} ${event.service} in ${event.container}`;
     case 'step': {

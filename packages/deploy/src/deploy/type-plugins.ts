@@ -70,6 +70,11 @@ export class TypePlugins {
   ) {
     this.dirs = [...new Set([...dirs, config.dir, process.cwd(), enginePackageDir()])];
   }
+  /** The same lookup, from other models' folders first (a layer's services model). */
+  from(dirs: string[]): TypePlugins {
+    return new TypePlugins(this.config, [...dirs, ...this.dirs]);
+  }
+
 
   /** The plugin package serving `type`, or undefined when none is installed here. */
   resolve(type: string): Promise<TypePlugin | undefined> {
