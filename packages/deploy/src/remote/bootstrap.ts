@@ -229,6 +229,9 @@ export function sudoProblem(stderr: string, code: number, user: string): string 
       `allow ${user} passwordless sudo (visudo -f /etc/sudoers.d/dysnomia: "${user} ALL=(root) NOPASSWD: ALL"), or log in as root`
     );
   }
+  if (/you must have a tty/.test(stderr)) {
+    return `sudo there wants a terminal for ${user} (requiretty); dysnomia runs commands without one: add "Defaults:${user} !requiretty" to sudoers`;
+  }
   if (/is not in the sudoers file|is not allowed to execute|may not run sudo/.test(stderr)) {
     return `${user} may not run commands as root with sudo there (sudo said: ${stderr.trim().split('\n')[0]}); allow it passwordless sudo (NOPASSWD), or log in as root`;
   }
