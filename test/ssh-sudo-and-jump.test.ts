@@ -175,18 +175,30 @@ t.test('a machine reached only through a jump host named in an ssh config', asyn
     t.match(await hidden.log(), /Accepted publickey for/, 'and the hidden machine accepted the login over it');
   });
 
-  t.test("a jump host whose key is not known is refused, naming it", async (t) => {
-    const onlyHidden = path.join(dir, 'known_hosts_hidden_only');
-    await writeFile(onlyHidden, `${hidden.knownHostsLine}\n`);
-    const strict = path.join(dir, 'strict-infrastructure.json');
+  /** The same target with a known_hosts file holding only these lines: the ssh config's UserKnownHostsFile is overridden by sshKnownHosts. */
+  const withKnownHosts = async (name: string, lines: string[]) => {
+    const file = path.join(dir, `known_hosts_${name}`);
+    await writeFile(file, lines.map((line) => `${line}\n`).join(''));
+    const infra = path.join(dir, `${name}-infrastructure.json`);
     await writeFile(
-      strict,
-      JSON.stringify({ hidden: { properties: { hostname: 'behind-gateway', sshConfig, sshKnownHosts: onlyHidden, stateDir: state, nodePath: process.execPath }, containers: { wrapper: { marks } } } }),
+      infra,
+      JSON.stringify({ hidden: { properties: { hostname: 'behind-gateway', sshConfig, sshKnownHosts: file, stateDir: state, nodePath: process.execPath }, containers: { wrapper: { marks } } } }),
     );
-    const result = await deploy(strict, distribution, 'jump');
+    return infra;
+  };
+
+  t.test('a jump host whose key is not known is refused, naming it', async (t) => {
+    const result = await deploy(await withKnownHosts('hidden-only', [hidden.knownHostsLine]), distribution, 'jump');
     t.equal(result.code, 1, failureText(result));
     t.match(result.stderr, new RegExp(`target "hidden": jump host "gateway": the host key of 127\\.0\\.0\\.1:${jump.port} is not known`));
     t.equal(await readFile(path.join(marks, 'guarded'), 'utf8'), 'uid=0\n', 'the deployment is as it was');
+  });
+
+  t.test('a machine behind a known jump host whose own key is not known is refused too', async (t) => {
+    const result = await deploy(await withKnownHosts('jump-only', [jump.knownHostsLine]), distribution, 'jump');
+    t.equal(result.code, 1, failureText(result));
+    t.match(result.stderr, new RegExp(`dysnomia: error: target "hidden": the host key of 127\\.0\\.0\\.2:${hidden.port} is not known`));
+    t.notMatch(result.stderr, /jump host/, 'the machine itself is named, not the jump host');
   });
 
   t.test('with the jump host down the machine cannot be reached, though its own sshd still runs', async (t) => {

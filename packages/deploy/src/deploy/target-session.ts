@@ -140,7 +140,7 @@ export function sshSettingsOf(target: InfrastructureTarget, options: Pick<Sessio
   for (const spec of jumpChain(config, target.hostname)) {
     jump = { ...hop(spec.host, spec, spec.host), ...(jump ? { jump } : {}) };
   }
-  const own = hop(target.hostname, { ...(p.sshUser ? { user: p.sshUser as string } : {}), ...(p.sshPort !== undefined ? { port: Number(p.sshPort) } : {}) }, target.name);
+  const own = hop(target.hostname, { ...(p.sshUser ? { user: p.sshUser as string } : {}), ...(p.sshPort !== undefined ? { port: Number(p.sshPort) } : {}) });
   return { ...own, ...(p.sshKey ? { privateKeyPath: p.sshKey as string } : {}), ...(jump ? { jump } : {}) };
 }
 
