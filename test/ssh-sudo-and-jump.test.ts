@@ -6,6 +6,9 @@ import t from 'tap';
 import { dysnomia, tempDir } from './helpers/cli.js';
 import { failureText, parseEvents, writeProgram } from './helpers/deploy-fixtures.js';
 import { startSshd } from './helpers/sshd.js';
+import { sshSettingsOf } from '../packages/deploy/src/deploy/target-session.js';
+import type { InfrastructureTarget } from '../packages/deploy/src/models/infrastructure.js';
+import { SshConnection } from '../packages/deploy/src/remote/ssh-connection.js';
 
 // Reaching machines as users do: a login that is not root becoming root with sudo, and a machine
 // reached only through a jump host named in an ssh config (Host alias, HostName, Port, User,
@@ -126,6 +129,13 @@ t.test('a login that is not root, with sudo: true, deploys a service that must r
     t.equal(again.code, 0, failureText(again));
     t.same(steps(again.stdout), [], 'nothing to do the second time (the probe ran through sudo too)');
   });
+
+  t.test('undeploy from the record alone (no models): the recorded sudo setting reaches the machine as root again', async (t) => {
+    const result = await dysnomia(['deploy', '--profile', 'sudo', '--undeploy', '--json'], { env });
+    t.equal(result.code, 0, failureText(result));
+    t.same(steps(result.stdout), ['deactivate guarded@sudoer']);
+    t.same(await readdir(marks), [], 'the root-only mark is gone');
+  });
 });
 
 t.test('a machine reached only through a jump host named in an ssh config', async (t) => {
@@ -221,4 +231,43 @@ t.test('a machine reached only through a jump host named in an ssh config', asyn
     t.match(result.stderr, `${broken}:2: Port must be a port number, not "twenty-two"`);
     t.notMatch(result.stderr, /\n\s+at /, 'no stack trace');
   });
+});
+
+t.test('a chain of two jump hosts (ProxyJump user@host:port,alias): each hop forwards to the next, each host key checked', async (t) => {
+  const first = await startSshd(t, { knownHosts, logLevel: 'DEBUG1' });
+  const second = await startSshd(t, { knownHosts, clientKey: first.clientKey, logLevel: 'DEBUG1', listenAddress: '127.0.0.3' });
+  const far = await startSshd(t, { knownHosts, clientKey: first.clientKey, listenAddress: '127.0.0.4' });
+  const sshConfig = path.join(dir, 'ssh_config_chain');
+  await writeFile(
+    sshConfig,
+    [
+      'Host far',
+      '  HostName 127.0.0.4',
+      `  Port ${far.port}`,
+      `  ProxyJump ${first.user}@127.0.0.1:${first.port},second-hop`,
+      'Host second-hop',
+      '  HostName 127.0.0.3',
+      `  Port ${second.port}`,
+      'Host *',
+      `  IdentityFile ${first.clientKey.privateKey}`,
+      `  UserKnownHostsFile ${knownHosts}`,
+      '',
+    ].join('\n'),
+  );
+  const target: InfrastructureTarget = { name: 'far', hostname: 'far', properties: { hostname: 'far', sshConfig }, containers: {}, targetProperty: 'hostname', clientInterface: 'ssh' };
+  const settings = sshSettingsOf(target, { acceptNewHostKeys: false });
+  t.match(settings, {
+    target: 'far',
+    host: '127.0.0.4',
+    port: far.port,
+    knownHostsFile: knownHosts,
+    jump: { host: '127.0.0.3', port: second.port, jumpHost: 'second-hop', jump: { host: '127.0.0.1', port: first.port, username: first.user, jumpHost: '127.0.0.1' } },
+  });
+  t.notOk('jumpHost' in settings, 'the machine itself is no jump host');
+  const connection = await SshConnection.open(settings);
+  t.teardown(() => connection.close());
+  t.equal((await connection.exec('echo "$SSH_CONNECTION"')).stdout.trim().split(' ').slice(2).join(' '), `127.0.0.4 ${far.port}`, 'the command ran on the far machine');
+  t.match(await first.log(), new RegExp(`server_request_direct_tcpip: originator 127\\.0\\.0\\.1 port 0, target 127\\.0\\.0\\.3 port ${second.port}`), 'the first hop forwarded to the second');
+  t.match(await second.log(), new RegExp(`server_request_direct_tcpip: originator 127\\.0\\.0\\.1 port 0, target 127\\.0\\.0\\.4 port ${far.port}`), 'the second hop forwarded to the far machine');
+  connection.close();
 });
