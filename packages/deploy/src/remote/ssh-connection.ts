@@ -183,7 +183,11 @@ export class SshConnection {
       },
     };
     const lost: { error?: Error } = {};
-    if (jump) config.sock = await jump.forward(settings.host, settings.port);
+    if (jump) {
+      // The jump host connects on our behalf; one that never answers counts against --connect-timeout (it closes with the jump connection).
+      const limit = settings.readyTimeoutMs ?? DEFAULT_TIME_LIMITS.connectMs;
+      config.sock = await withinTime(jump.forward(settings.host, settings.port), limit, () => timedOut(settings.target, `while jump host "${jump.settings.jumpHost}" connected to ${settings.host}:${settings.port}`, limit, 'connect-timeout'));
+    }
     const connected = new Promise<void>((resolve, reject) => {
       const onError = (error: Error & { level?: string }) => {
         if (refusal) return reject(new DysnomiaError('ERR_DYSNOMIA_INPUT', refusal, { exitCode: EXIT_OPERATION_FAILED }));
