@@ -204,6 +204,13 @@ t.test('a machine reached only through a jump host named in an ssh config', asyn
     t.equal(await readFile(path.join(marks, 'guarded'), 'utf8'), 'uid=0\n', 'the deployment is as it was');
   });
 
+  t.test('a jump host whose key changed is refused loudly, naming it', async (t) => {
+    const result = await deploy(await withKnownHosts('changed-jump', [`[127.0.0.1]:${jump.port} ${hidden.hostPublicKey}`, hidden.knownHostsLine]), distribution, 'jump');
+    t.equal(result.code, 1, failureText(result));
+    t.match(result.stderr, /WARNING: THE HOST KEY OF JUMP HOST "gateway" \(TO TARGET "hidden"\) HAS CHANGED/);
+    t.equal(await readFile(path.join(marks, 'guarded'), 'utf8'), 'uid=0\n', 'the deployment is as it was');
+  });
+
   t.test('a machine behind a known jump host whose own key is not known is refused too', async (t) => {
     const result = await deploy(await withKnownHosts('jump-only', [jump.knownHostsLine]), distribution, 'jump');
     t.equal(result.code, 1, failureText(result));

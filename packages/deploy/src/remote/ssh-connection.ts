@@ -81,7 +81,7 @@ function hostKeyMessage(settings: SshSettings, check: Exclude<HostKeyCheck, { st
   }
   return [
     '@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@',
-    `@  WARNING: THE HOST KEY OF TARGET "${settings.target}" HAS CHANGED!  @`,
+    `@  WARNING: THE HOST KEY OF ${settings.jumpHost === undefined ? `TARGET "${settings.target}"` : `JUMP HOST "${settings.jumpHost}" (TO TARGET "${settings.target}")`} HAS CHANGED!  @`,
     '@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@',
     `IT IS POSSIBLE THAT SOMEONE IS DOING SOMETHING NASTY: someone could be eavesdropping on you (a man-in-the-middle attack),`,
     `or the host key of ${where} was just replaced. It now offers the ${offered};`,
