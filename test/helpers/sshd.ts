@@ -1,6 +1,6 @@
 import { execFile, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { access, appendFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { access, appendFile, chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -20,9 +20,9 @@ export interface SshClientKey {
   publicKey: string;
 }
 
-/** One simulated machine: an OpenSSH sshd on 127.0.0.1 that accepts the test's client key for the current user. */
+/** One simulated machine: an OpenSSH sshd on 127.0.0.1 (or another loopback address) that accepts the test's client key for the current user. */
 export interface SshdInstance {
-  host: '127.0.0.1';
+  host: string;
   port: number;
   user: string;
   /** The folder holding its config, host key, authorized_keys and log. */
@@ -72,6 +72,16 @@ export interface StartSshdOptions {
   knownHosts?: string;
   /** No SFTP subsystem (as a server whose admin removed it): the engine must do without. */
   withoutSftp?: boolean;
+  /** The address to listen on (default 127.0.0.1; any of 127.0.0.0/8 works on Linux). */
+  listenAddress?: string;
+  /** sshd's LogLevel (default VERBOSE; DEBUG1 also logs forwarded connections: `server_request_direct_tcpip`). */
+  logLevel?: 'VERBOSE' | 'DEBUG1';
+  /**
+   * Other users than the current one log in with the client key too:
+   * authorized_keys and its folder are made readable to them (sshd reads it
+   * as the user logging in).
+   */
+  otherUsers?: boolean;
 }
 
 /**
@@ -88,7 +98,9 @@ export async function startSshd(t: Teardown, options: StartSshdOptions = {}): Pr
   const hostKey = path.join(dir, 'ssh_host_ed25519_key');
   await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'dysnomia-test-host', '-f', hostKey]);
   const hostPublicKey = (await readFile(`${hostKey}.pub`, 'utf8')).trim().split(/\s+/).slice(0, 2).join(' ');
-  await writeFile(path.join(dir, 'authorized_keys'), `${clientKey.publicKey}\n`, { mode: 0o600 });
+  await writeFile(path.join(dir, 'authorized_keys'), `${clientKey.publicKey}\n`, { mode: options.otherUsers ? 0o644 : 0o600 });
+  if (options.otherUsers) await chmod(dir, 0o711);
+  const address = options.listenAddress ?? '127.0.0.1';
 
   let lastError: Error | undefined;
   for (let attempt = 0; attempt < 5; attempt++) {
@@ -98,7 +110,7 @@ export async function startSshd(t: Teardown, options: StartSshdOptions = {}): Pr
       config,
       [
         `Port ${port}`,
-        'ListenAddress 127.0.0.1',
+        `ListenAddress ${address}`,
         `HostKey ${hostKey}`,
         `PidFile ${path.join(dir, 'sshd.pid')}`,
         `AuthorizedKeysFile ${path.join(dir, 'authorized_keys')}`,
@@ -111,7 +123,7 @@ export async function startSshd(t: Teardown, options: StartSshdOptions = {}): Pr
         'UseDNS no',
         'MaxStartups 100',
         'MaxSessions 100',
-        'LogLevel VERBOSE',
+        `LogLevel ${options.logLevel ?? 'VERBOSE'}`,
         ...(options.withoutSftp ? [] : ['Subsystem sftp internal-sftp']),
         '',
       ].join('\n'),
@@ -124,7 +136,7 @@ export async function startSshd(t: Teardown, options: StartSshdOptions = {}): Pr
       // sshd may still print while the test ends and its folder is already gone: a lost log line is fine.
       appendFile(logFile, chunk).catch(() => undefined);
     });
-    const started = await waitForListening(child, port, () => stderr);
+    const started = await waitForListening(child, address, port, () => stderr);
     if (started !== true) {
       lastError = started;
       if (/Address already in use/.test(stderr)) continue;
@@ -154,13 +166,13 @@ export async function startSshd(t: Teardown, options: StartSshdOptions = {}): Pr
       const { stdout } = await run('pgrep', ['-P', String(pid)]).catch(() => ({ stdout: '' }));
       return stdout.split('\n').filter(Boolean).map(Number);
     };
-    const knownHostsLine = `[127.0.0.1]:${port} ${hostPublicKey}`;
+    const knownHostsLine = `[${address}]:${port} ${hostPublicKey}`;
     if (options.knownHosts) {
       await mkdir(path.dirname(options.knownHosts), { recursive: true });
       await appendFile(options.knownHosts, `${knownHostsLine}\n`, { mode: 0o600 });
     }
     return {
-      host: '127.0.0.1',
+      host: address,
       port,
       user: os.userInfo().username,
       dir,
@@ -188,7 +200,7 @@ export async function startSshd(t: Teardown, options: StartSshdOptions = {}): Pr
 }
 
 /** Resolves true once sshd says it listens (and the port answers), or an error naming sshd's output. */
-function waitForListening(child: ChildProcess, port: number, output: () => string): Promise<true | Error> {
+function waitForListening(child: ChildProcess, address: string, port: number, output: () => string): Promise<true | Error> {
   return new Promise((resolve) => {
     const deadline = Date.now() + 10_000;
     const onExit = (code: number | null) => {
@@ -197,7 +209,7 @@ function waitForListening(child: ChildProcess, port: number, output: () => strin
     };
     child.once('exit', onExit);
     const timer = setInterval(() => {
-      if (!output().includes(`Server listening on 127.0.0.1 port ${port}`)) {
+      if (!output().includes(`Server listening on ${address} port ${port}`)) {
         if (Date.now() > deadline) {
           clearInterval(timer);
           child.off('exit', onExit);

@@ -55,6 +55,8 @@ t.test('bad models: exit status 2 with file and line', async (t) => {
     ['port.yaml', 'test1:\n  properties:\n    hostname: a\n    sshPort: http\n', /port\.yaml:4: target "test1": properties\.sshPort must be a port number/],
     ['host.json', '{"test1": {"properties": {"hostname": 3}}}', /host\.json:1: target "test1": properties\.hostname must be the host's address/],
     ['state.yaml', 'test1:\n  properties:\n    hostname: a\n    stateDir: relative/state\n', /state\.yaml:4: .*stateDir must be an absolute path/],
+    ['sudo.yaml', 'test1:\n  properties:\n    hostname: a\n    sudo: "yes"\n', /sudo\.yaml:4: target "test1": properties\.sudo must be true or false/],
+    ['ssh-config.yaml', 'test1:\n  properties:\n    hostname: a\n    sshConfig: no-such-config\n', /ssh-config\.yaml:4: target "test1": properties\.sshConfig: no such file: .*no-such-config/],
     ['iface.yaml', 'test1:\n  properties: { hostname: a }\n  clientInterface: telnet\n', /iface\.yaml:3: .*clientInterface must be "ssh" or "local"/],
     ['syntax.mjs', 'export default {\n  test1: { properties: { hostname: "a" }, },\n  ,\n};\n', /syntax\.mjs:3: syntax error/],
     ['empty.json', '{}', /empty\.json(:1)?: the infrastructure model has no targets/],
@@ -65,6 +67,17 @@ t.test('bad models: exit status 2 with file and line', async (t) => {
     const file = text === null ? path.join(dir, name) : await write(dir, name, text);
     await t.rejects(loadInfrastructure(file), { message, exitCode: 2 }, name);
   }
+});
+
+t.test('sshConfig and sudo: the config file relative to the model, read when the model is; sudo alone means SSH', async (t) => {
+  const dir = await tempDir();
+  const config = await write(dir, 'ssh/config', 'Host web\n  HostName web.internal\n');
+  const file = await write(dir, 'infra.json', JSON.stringify({ web: { properties: { hostname: 'web', sshConfig: 'ssh/config' } }, self: { properties: { hostname: 'localhost', sudo: true } } }));
+  const infrastructure = await loadInfrastructure(file);
+  t.equal(infrastructure.web!.properties.sshConfig, config);
+  t.equal(infrastructure.self!.clientInterface, 'ssh', 'sudo is a way of reaching the machine: over SSH');
+  await write(dir, 'ssh/config', 'Host web\n  Port none\n');
+  await t.rejects(loadInfrastructure(file), { message: `${config}:2: Port must be a port number, not "none"`, exitCode: 2 });
 });
 
 t.test('packages model: lists per target, a function of the infrastructure, paths relative to the model', async (t) => {

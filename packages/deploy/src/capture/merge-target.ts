@@ -7,7 +7,7 @@ import type { CapturedTarget } from './captured-model.js';
 export const BUILT_IN_CONTAINERS = ['process', 'wrapper'] as const;
 
 /** Properties that say how the target is reached: the model's values are kept whatever the target reports. */
-const CONNECTION_PROPERTIES = ['sshPort', 'sshUser', 'sshKey', 'sshKnownHosts', 'stateDir', 'nodePath'];
+const CONNECTION_PROPERTIES = ['sshPort', 'sshUser', 'sshKey', 'sshKnownHosts', 'sshConfig', 'sudo', 'stateDir', 'nodePath'];
 
 /**
  * The target as the next deployment should see it: the model's properties

@@ -45,7 +45,9 @@ Options:
       --accept-new-host-keys Trust and record the key of a host not yet in
                              known_hosts (a changed key is always refused)
       --known-hosts=FILE     known_hosts file for targets without an
-                             sshKnownHosts property (default: ~/.ssh/known_hosts)
+                             sshKnownHosts property (default: the ssh
+                             config's UserKnownHostsFile, else
+                             ~/.ssh/known_hosts)
 ${TIME_LIMITS_HELP}      --debug                Show stack traces
   -h, --help                 Show this help
 

@@ -97,11 +97,17 @@ is shown as TARGET: SERVICE: LINE (output events with --json).
 
 Models (JS with a default export, TS, JSON or YAML):
   INFRASTRUCTURE  { test1: { properties: { hostname, sshPort?, sshUser?, sshKey?,
-                  sshKnownHosts?, stateDir?, nodePath? }, containers?: { name:
-                  { props } }, system?, numOfCores?, clientInterface? } }
+                  sshKnownHosts?, sshConfig?, sudo?, stateDir?, nodePath? },
+                  containers?: { name: { props } }, system?, numOfCores?,
+                  clientInterface? } }
                   A target is reached over SSH unless clientInterface is
                   "local" or its hostname is this machine (localhost,
-                  127.0.0.1, ::1, the host name) with no ssh* property.
+                  127.0.0.1, ::1, the host name) with no ssh* or sudo
+                  property. hostname may be a Host alias of the ssh config
+                  (sshConfig, else ~/.ssh/config: HostName, Port, User,
+                  IdentityFile, UserKnownHostsFile, ProxyJump); the ssh*
+                  properties win over it. sudo: true runs everything there
+                  through passwordless sudo (sudo -n) as root.
   SERVICES        { svc: { name?, pkg, type, dependsOn?, connectsTo?,
                   activatesAfter?, providesContainers? } }, or a JS function
                   ({ distribution, invDistribution, system }) => ({ … }); pkg is
@@ -142,7 +148,9 @@ Options:
       --accept-new-host-keys Trust and record the key of a host not yet in
                              known_hosts (a changed key is always refused)
       --known-hosts=FILE     known_hosts file for targets without an
-                             sshKnownHosts property (default: ~/.ssh/known_hosts)
+                             sshKnownHosts property (default: the ssh
+                             config's UserKnownHostsFile, else
+                             ~/.ssh/known_hosts)
 ${TIME_LIMITS_HELP}      --json                 Print one JSON event per line ({"v":1,"event":…})
                              and nothing else on standard output
       --debug                Show stack traces, and the modules' debug lines

@@ -24,7 +24,9 @@ export const TARGET_OPTIONS_HELP = `  -i, --infrastructure=FILE  The infrastruct
       --accept-new-host-keys Trust and record the key of a host not yet in
                              known_hosts (a changed key is always refused)
       --known-hosts=FILE     known_hosts file for targets without an
-                             sshKnownHosts property (default: ~/.ssh/known_hosts)
+                             sshKnownHosts property (default: the ssh
+                             config's UserKnownHostsFile, else
+                             ~/.ssh/known_hosts)
 ${TIME_LIMITS_HELP}`;
 
 export interface TargetSettings {

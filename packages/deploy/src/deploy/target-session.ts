@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { readActivations } from '@dysnomia/engine/internal/agent/activations.js';
 import type { DeployedMapping } from './deployment.js';
@@ -15,7 +16,8 @@ import { bootstrapRuntime, collect, nodeCommand, probeTarget } from '../remote/b
 import { moduleIn } from '@dysnomia/engine/internal/search-paths.js';
 import { probeOverSftp } from '../remote/sftp-probe.js';
 import type { KnownStateDirs } from './known-state-dirs.js';
-import type { TargetPlan } from '../remote/bootstrap.js';
+import type { RemoteNode, TargetPlan } from '../remote/bootstrap.js';
+import { jumpChain, sshConfigOf } from '../remote/ssh-config.js';
 import { RUNTIME_ENGINE_BIN } from '../remote/runtime.js';
 import type { Runtime } from '../remote/runtime.js';
 import { SshConnection } from '../remote/ssh-connection.js';
@@ -105,20 +107,47 @@ export interface SessionOptions {
   timeLimits?: TimeLimits;
 }
 
-/** How a target is reached over SSH, from its properties. */
+/**
+ * How a target is reached over SSH: its properties, over what the ssh config
+ * (the target property sshConfig, else ~/.ssh/config when there is one) says
+ * of its hostname as a Host alias: HostName, Port, User, IdentityFile,
+ * UserKnownHostsFile and the ProxyJump chain, each jump host's settings
+ * from the config too. A host's known_hosts file: the target's sshKnownHosts,
+ * else --known-hosts, else the config's UserKnownHostsFile, else ~/.ssh/known_hosts.
+ */
 export function sshSettingsOf(target: InfrastructureTarget, options: Pick<SessionOptions, 'acceptNewHostKeys' | 'knownHostsFile' | 'timeLimits'>): SshSettings {
   const p = target.properties;
-  return {
-    target: target.name,
-    host: target.hostname,
-    port: Number(p.sshPort ?? 22),
-    username: (p.sshUser as string | undefined) ?? os.userInfo().username,
-    ...(p.sshKey ? { privateKeyPath: p.sshKey as string } : {}),
-    knownHostsFile: (p.sshKnownHosts as string | undefined) ?? options.knownHostsFile ?? path.join(os.homedir(), '.ssh/known_hosts'),
-    acceptNewHostKeys: options.acceptNewHostKeys,
-    readyTimeoutMs: (options.timeLimits ?? DEFAULT_TIME_LIMITS).connectMs,
-    commandTimeoutMs: (options.timeLimits ?? DEFAULT_TIME_LIMITS).commandMs,
+  const config = sshConfigOf(target);
+  const limits = options.timeLimits ?? DEFAULT_TIME_LIMITS;
+  const knownHostsOverride = (p.sshKnownHosts as string | undefined) ?? options.knownHostsFile;
+  const hop = (alias: string, given: { user?: string; port?: number }, jumpHost?: string): SshSettings => {
+    const found = config.lookup(alias);
+    const key = found.identityFiles.find((file) => existsSync(file));
+    return {
+      target: target.name,
+      ...(jumpHost !== undefined ? { jumpHost } : {}),
+      host: found.hostName ?? alias,
+      port: given.port ?? found.port ?? 22,
+      username: given.user ?? found.user ?? os.userInfo().username,
+      ...(key ? { privateKeyPath: key } : {}),
+      knownHostsFile: knownHostsOverride ?? found.userKnownHostsFile ?? path.join(os.homedir(), '.ssh/known_hosts'),
+      acceptNewHostKeys: options.acceptNewHostKeys,
+      readyTimeoutMs: limits.connectMs,
+      commandTimeoutMs: limits.commandMs,
+    };
   };
+  let jump: SshSettings | undefined;
+  for (const spec of jumpChain(config, target.hostname)) {
+    jump = { ...hop(spec.host, spec, spec.host), ...(jump ? { jump } : {}) };
+  }
+  const own = hop(target.hostname, { ...(p.sshUser ? { user: p.sshUser as string } : {}), ...(p.sshPort !== undefined ? { port: Number(p.sshPort) } : {}) });
+  return { ...own, ...(p.sshKey ? { privateKeyPath: p.sshKey as string } : {}), ...(jump ? { jump } : {}) };
+}
+
+/** `user@host:port` of the machine itself, and of the jump hosts before it: `user@host:port via user@jump:port`. */
+function whereOf(settings: SshSettings): string {
+  const own = `${settings.username}@${settings.host}:${settings.port}`;
+  return settings.jump ? `${own} via ${whereOf(settings.jump)}` : own;
 }
 
 /**
@@ -133,7 +162,8 @@ export class EarlyConnections {
   start(targets: InfrastructureTarget[], options: Pick<SessionOptions, 'acceptNewHostKeys' | 'knownHostsFile' | 'timeLimits'>): void {
     for (const target of targets) {
       if (target.clientInterface !== 'ssh' || this.pending.has(target.name)) continue;
-      const connection = SshConnection.open(sshSettingsOf(target, options));
+      // A problem with the settings (an ssh config gone bad since the model was read) surfaces where the session takes it.
+      const connection = (async () => SshConnection.open(sshSettingsOf(target, options)))();
       connection.catch(() => undefined);
       this.pending.set(target.name, connection);
     }
@@ -282,7 +312,7 @@ class SshSession extends AgentBackedSession implements TargetSession {
   readonly where: string;
   stateDir: string;
   private connection: SshConnection | undefined;
-  private readonly nodePath: string;
+  private readonly node: RemoteNode;
 
   constructor(
     readonly target: InfrastructureTarget,
@@ -290,9 +320,9 @@ class SshSession extends AgentBackedSession implements TargetSession {
   ) {
     super();
     const p = target.properties;
-    this.nodePath = (p.nodePath as string | undefined) ?? 'node';
+    this.node = { path: (p.nodePath as string | undefined) ?? 'node', sudo: p.sudo === true };
     this.stateDir = (p.stateDir as string | undefined) ?? '';
-    this.where = `${(p.sshUser as string | undefined) ?? os.userInfo().username}@${target.hostname}:${Number(p.sshPort ?? 22)}`;
+    this.where = `${whereOf(sshSettingsOf(target, options))}${this.node.sudo ? ' (sudo)' : ''}`;
   }
 
   private hasEngine = false;
@@ -311,13 +341,14 @@ class SshSession extends AgentBackedSession implements TargetSession {
     const known = this.options.knownStateDirs;
     const stateDir = this.stateDir || (await known?.get(this.where));
     // Over SFTP first when the state folder is known: no shell and no Node start on the target.
-    const sftpUsable = stateDir && request.types === undefined;
+    // Not through sudo: SFTP runs as the login, which may not read root's state folder (nor would its answer be root's).
+    const sftpUsable = stateDir && request.types === undefined && !this.node.sudo;
     const quick = sftpUsable ? await probeOverSftp(this.connection, stateDir, { entry: runtime.entry, packages: runtime.packages }, request.plan, keepRuntime).catch(() => undefined) : undefined;
     const probe =
       quick ??
       (await probeTarget(
         this.connection,
-        this.nodePath,
+        this.node,
         this.stateDir || undefined,
         { runtime: { entry: runtime.entry, packages: runtime.packages }, ...(request.plan ? { plan: request.plan } : {}), ...(request.types ? { types: request.types } : {}) },
         keepRuntime,
@@ -337,7 +368,7 @@ class SshSession extends AgentBackedSession implements TargetSession {
     const connection = this.connection!;
     const installing = bootstrapRuntime({
       connection,
-      nodePath: this.nodePath,
+      node: this.node,
       stateDir: this.stateDir,
       runtime: this.runtime,
       missing: this.missingPackages,
@@ -351,7 +382,7 @@ class SshSession extends AgentBackedSession implements TargetSession {
 
   private engine(args: string[]): string {
     const bin = path.posix.join(this.stateDir, 'store', this.runtime.entry, RUNTIME_ENGINE_BIN);
-    return nodeCommand(this.nodePath, this.stateDir, [bin, ...args]);
+    return nodeCommand(this.node, this.stateDir, [bin, ...args]);
   }
 
   async missing(entries: string[]): Promise<string[]> {

@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { controlCharacterAt, nameProblem } from '@dysnomia/engine/internal/names.js';
 import { loadModelFile, modelError, readingModel } from './load-model.js';
+import { jumpChain, sshConfigOf } from '../remote/ssh-config.js';
 import type { ModelSource } from './load-model.js';
 
 export type { ClientInterface, InfrastructureTarget } from '@dysnomia/engine/internal/deployment-types.js';
@@ -13,7 +14,7 @@ export type Infrastructure = Record<string, InfrastructureTarget>;
 const TARGET_KEYS = new Set(['properties', 'containers', 'system', 'numOfCores', 'targetProperty', 'clientInterface']);
 const LOCAL_NAMES = new Set(['localhost', '127.0.0.1', '::1']);
 /** Properties that say "reach me over SSH" even for an address of this machine. */
-const SSH_PROPERTIES = ['sshPort', 'sshUser', 'sshKey', 'sshKnownHosts'];
+const SSH_PROPERTIES = ['sshPort', 'sshUser', 'sshKey', 'sshKnownHosts', 'sshConfig', 'sudo'];
 
 const isObject = (value: unknown): value is Record<string, unknown> => value !== null && typeof value === 'object' && !Array.isArray(value);
 /** More operations at once than any machine has cores is a mistake, not a setting. */
@@ -31,7 +32,21 @@ export async function loadInfrastructure(file: string): Promise<Infrastructure> 
   }
   const infrastructure = await readingModel(source, 'infrastructure', () => parseInfrastructure({ ...source, value }));
   checkKeyFiles(infrastructure, source);
+  checkSshConfigs(infrastructure, source);
   return infrastructure;
+}
+
+/** The ssh config each SSH target follows is read now: its mistakes are said (with its own file and line) before anything is built. */
+function checkSshConfigs(infrastructure: Infrastructure, source: ModelSource): void {
+  for (const target of Object.values(infrastructure)) {
+    if (target.clientInterface !== 'ssh') continue;
+    const named = target.properties.sshConfig;
+    if (typeof named === 'string' && !statSync(named, { throwIfNoEntry: false })?.isFile()) {
+      throw modelError(source, [target.name, 'properties', 'sshConfig'], `target "${target.name}": properties.sshConfig: no such file: ${named}`);
+    }
+    const config = sshConfigOf(target);
+    for (const hop of [...jumpChain(config, target.hostname), { host: target.hostname }]) config.lookup(hop.host);
+  }
 }
 
 /** The key files SSH targets name are read when connecting: a missing one is said now, with the model's line, before anything is built. */
@@ -92,9 +107,10 @@ export function parseInfrastructure(source: ModelSource): Infrastructure {
     if (typeof targetProperty !== 'string') throw fail(['targetProperty'], '"targetProperty" must be a property name');
     const hostname = properties[targetProperty] ?? (raw.clientInterface === 'local' ? 'localhost' : undefined);
     if (typeof hostname !== 'string' || hostname === '') throw fail(['properties'], `properties.${targetProperty} must be the host's address`);
-    for (const key of ['sshUser', 'sshKey', 'sshKnownHosts', 'stateDir', 'nodePath']) {
+    for (const key of ['sshUser', 'sshKey', 'sshKnownHosts', 'sshConfig', 'stateDir', 'nodePath']) {
       if (properties[key] !== undefined && (typeof properties[key] !== 'string' || properties[key] === '')) throw fail(['properties', key], `properties.${key} must be a string`);
     }
+    if (properties.sudo !== undefined && typeof properties.sudo !== 'boolean') throw fail(['properties', 'sudo'], 'properties.sudo must be true or false');
     const port = properties.sshPort;
     if (port !== undefined && !(Number.isInteger(Number(port)) && Number(port) > 0 && Number(port) < 65536)) throw fail(['properties', 'sshPort'], 'properties.sshPort must be a port number');
     if (typeof properties.stateDir === 'string' && !path.isAbsolute(properties.stateDir)) throw fail(['properties', 'stateDir'], 'properties.stateDir must be an absolute path (on the target)');
@@ -133,10 +149,10 @@ function clientInterfaceOf(value: unknown, hostname: string, properties: Record<
   return undefined;
 }
 
-/** sshKey and sshKnownHosts are files of this machine: relative to the model, `~/` expanded. */
+/** sshKey, sshKnownHosts and sshConfig are files of this machine: relative to the model, `~/` expanded. */
 function resolveLocalPaths(properties: Record<string, unknown>, dir: string): Record<string, unknown> {
   const result = { ...properties };
-  for (const key of ['sshKey', 'sshKnownHosts']) {
+  for (const key of ['sshKey', 'sshKnownHosts', 'sshConfig']) {
     const value = result[key];
     if (typeof value !== 'string') continue;
     result[key] = value.startsWith('~/') ? path.join(os.homedir(), value.slice(2)) : path.resolve(dir, value);

@@ -200,20 +200,56 @@ process.stdin.on('end', () => {
 });
 `;
 
-/** A command line running Node there; the engine's errors come back as data (ERROR_FORMAT_ENV), not text to parse. */
-export function nodeCommand(nodePath: string, stateDir: string | undefined, args: string[]): string {
-  const env = `${ERROR_FORMAT_ENV}=json ${stateDir === undefined ? '' : `DYSNOMIA_STATEDIR=${shellQuote(stateDir)} `}`;
-  return `${env}${shellQuote(nodePath)} ${args.map(shellQuote).join(' ')}`;
+/** How Node is started on a target: which program, and whether through sudo (a login other than root becoming root). */
+export interface RemoteNode {
+  path: string;
+  sudo: boolean;
 }
 
-export async function probeTarget(connection: SshConnection, nodePath: string, stateDir: string | undefined, request: ProbeRequest, keepRuntime = true): Promise<TargetProbe> {
+/**
+ * A command line running Node there; the engine's errors come back as data
+ * (ERROR_FORMAT_ENV), not text to parse. Through sudo: `sudo -n` never asks
+ * for a password (passwordless sudo is required, see docs/architecture.md),
+ * and `env` sets the variables whatever sudo's env_reset lets through.
+ */
+export function nodeCommand(node: RemoteNode, stateDir: string | undefined, args: string[]): string {
+  const env = `${ERROR_FORMAT_ENV}=json ${stateDir === undefined ? '' : `DYSNOMIA_STATEDIR=${shellQuote(stateDir)} `}`;
+  const command = `${env}${shellQuote(node.path)} ${args.map(shellQuote).join(' ')}`;
+  return node.sudo ? `sudo -n -H -- env ${command}` : command;
+}
+
+/** What a failed command's stderr says about sudo, in words that say what to do; undefined when sudo is not the problem. */
+export function sudoProblem(stderr: string, code: number, user: string): string | undefined {
+  if (code === 127 && /\bsudo: (command )?not found/.test(stderr)) {
+    return `the target property sudo is set, but sudo is not installed there (install it: apt-get install sudo)`;
+  }
+  if (/sudo: (a password is required|a terminal is required)/.test(stderr)) {
+    return (
+      `sudo asks for ${user}'s password there; dysnomia runs sudo -n and never sends a password: ` +
+      `allow ${user} passwordless sudo (visudo -f /etc/sudoers.d/dysnomia: "${user} ALL=(root) NOPASSWD: ALL"), or log in as root`
+    );
+  }
+  if (/you must have a tty/.test(stderr)) {
+    return `sudo there wants a terminal for ${user} (requiretty); dysnomia runs commands without one: add "Defaults:${user} !requiretty" to sudoers`;
+  }
+  if (/is not in the sudoers file|is not allowed to execute|may not run sudo/.test(stderr)) {
+    return `${user} may not run commands as root with sudo there (sudo said: ${stderr.trim().split('\n')[0]}); allow it passwordless sudo (NOPASSWD), or log in as root`;
+  }
+  return undefined;
+}
+
+export async function probeTarget(connection: SshConnection, node: RemoteNode, stateDir: string | undefined, request: ProbeRequest, keepRuntime = true): Promise<TargetProbe> {
   const target = connection.settings.target;
   const args = ['-e', PROBE, request.runtime.entry, keepRuntime ? 'keep' : 'read-only', String(RUNTIMES_KEPT), RUNTIME_ROOT_FILE, JSON.stringify(MODULE_DIRS), JSON.stringify(MODULE_FILE_SUFFIXES)];
-  const result = await connection.exec(nodeCommand(nodePath, stateDir, args), JSON.stringify(request), 'to the probe');
+  const result = await connection.exec(nodeCommand(node, stateDir, args), JSON.stringify(request), 'to the probe');
+  const sudoSaid = node.sudo && result.code !== 0 ? sudoProblem(result.stderr, result.code, connection.settings.username) : undefined;
+  if (sudoSaid) throw new DysnomiaError('ERR_DYSNOMIA_INPUT', `target "${target}": ${sudoSaid}`, { exitCode: EXIT_OPERATION_FAILED });
   if (result.code === 127 || /not found/.test(result.stderr) && result.code !== 0) {
-    throw new DysnomiaError('ERR_DYSNOMIA_INPUT', `target "${target}": Node.js is not there ("${nodePath}" not found); install Node.js ${MINIMUM_NODE.join('.')}+ on it, or set the target property nodePath`, { exitCode: EXIT_OPERATION_FAILED });
+    // sudo runs programs from its secure_path, not the login's PATH.
+    const where = node.sudo ? ` in sudo's secure_path` : '';
+    throw new DysnomiaError('ERR_DYSNOMIA_INPUT', `target "${target}": Node.js is not there ("${node.path}" not found${where}); install Node.js ${MINIMUM_NODE.join('.')}+ on it, or set the target property nodePath`, { exitCode: EXIT_OPERATION_FAILED });
   }
-  if (result.code !== 0) throw new DysnomiaError('ERR_DYSNOMIA_INPUT', `target "${target}": probing with ${nodePath} failed (status ${result.code}): ${result.stderr.trim()}`, { exitCode: EXIT_OPERATION_FAILED });
+  if (result.code !== 0) throw new DysnomiaError('ERR_DYSNOMIA_INPUT', `target "${target}": probing with ${node.path} failed (status ${result.code}): ${result.stderr.trim()}`, { exitCode: EXIT_OPERATION_FAILED });
   let probe: TargetProbe;
   try {
     probe = JSON.parse(result.stdout) as TargetProbe;
@@ -289,7 +325,7 @@ async function writeRecords(root: string, base: string, output: Writable, onByte
  */
 export async function bootstrapRuntime(options: {
   connection: SshConnection;
-  nodePath: string;
+  node: RemoteNode;
   stateDir: string;
   runtime: Runtime;
   /** The runtime's packages the target lacks: only those are sent. */
@@ -299,7 +335,7 @@ export async function bootstrapRuntime(options: {
 }): Promise<void> {
   const { connection, runtime, missing } = options;
   const target = connection.settings.target;
-  const channel = await connection.channel(nodeCommand(options.nodePath, undefined, ['-e', BOOTSTRAP, options.stateDir, RUNTIME_INSTALLER, MINIMUM_NODE.join('.')]));
+  const channel = await connection.channel(nodeCommand(options.node, undefined, ['-e', BOOTSTRAP, options.stateDir, RUNTIME_INSTALLER, MINIMUM_NODE.join('.')]));
   const received = collect(channel, `target "${target}": installing the engine`);
   // The receiver can fail (a full disk) while records are still going out: handled here, awaited below.
   received.catch(() => undefined);

@@ -24,6 +24,19 @@ export interface SshSettings {
   readyTimeoutMs?: number;
   /** Each command run with exec() (default: DEFAULT_TIME_LIMITS). */
   commandTimeoutMs?: number;
+  /**
+   * The jump host this one is reached through (ProxyJump; it may have its
+   * own): `host` and `port` are then as the jump host sees them. Each hop's
+   * host key is checked against its own knownHostsFile.
+   */
+  jump?: SshSettings;
+  /** Set on a jump host's settings: its name in the ssh config, for messages (`target` is the machine it leads to). */
+  jumpHost?: string;
+}
+
+/** Who a message is about: `target "web"`, or `target "web": jump host "gateway"`. */
+function subject(settings: Pick<SshSettings, 'target' | 'jumpHost'>): string {
+  return settings.jumpHost === undefined ? `target "${settings.target}"` : `target "${settings.target}": jump host "${settings.jumpHost}"`;
 }
 
 export interface ExecResult {
@@ -40,7 +53,7 @@ async function privateKeyFor(settings: SshSettings): Promise<Buffer | undefined>
     try {
       return await readFile(settings.privateKeyPath);
     } catch (error) {
-      throw new DysnomiaError('ERR_DYSNOMIA_INPUT', `target "${settings.target}": cannot read sshKey ${settings.privateKeyPath}: ${(error as Error).message}`);
+      throw new DysnomiaError('ERR_DYSNOMIA_INPUT', `${subject(settings)}: cannot read sshKey ${settings.privateKeyPath}: ${(error as Error).message}`);
     }
   }
   for (const name of DEFAULT_KEYS) {
@@ -57,18 +70,18 @@ function hostKeyMessage(settings: SshSettings, check: Exclude<HostKeyCheck, { st
   if (check.status === 'unknown') {
     const others = check.otherTypes.length > 0 ? ` (only ${check.otherTypes.join(', ')} keys are known for it)` : '';
     return (
-      `target "${settings.target}": the host key of ${where} is not known${others}: it offers the ${offered}, ` +
+      `${subject(settings)}: the host key of ${where} is not known${others}: it offers the ${offered}, ` +
       `not in ${settings.knownHostsFile}. Check that fingerprint (on the host: ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub), then ` +
       `run again with --accept-new-host-keys to add it, or add it yourself: ssh-keyscan -p ${settings.port} ${settings.host} >> ${settings.knownHostsFile}`
     );
   }
   const entry = `${check.entry.file}:${check.entry.line}`;
   if (check.status === 'revoked') {
-    return `target "${settings.target}": the host key of ${where} (${offered}) is marked @revoked in ${entry}; refusing to connect`;
+    return `${subject(settings)}: the host key of ${where} (${offered}) is marked @revoked in ${entry}; refusing to connect`;
   }
   return [
     '@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@',
-    `@  WARNING: THE HOST KEY OF TARGET "${settings.target}" HAS CHANGED!  @`,
+    `@  WARNING: THE HOST KEY OF ${settings.jumpHost === undefined ? `TARGET "${settings.target}"` : `JUMP HOST "${settings.jumpHost}" (TO TARGET "${settings.target}")`} HAS CHANGED!  @`,
     '@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@',
     `IT IS POSSIBLE THAT SOMEONE IS DOING SOMETHING NASTY: someone could be eavesdropping on you (a man-in-the-middle attack),`,
     `or the host key of ${where} was just replaced. It now offers the ${offered};`,
@@ -90,9 +103,14 @@ export class SshConnection {
     private readonly client: Client,
     /** Set when the connection ended; later calls fail with it. */
     private lost: { error?: Error },
+    /** The jump host's connection this one runs through: it ends with this one. */
+    private readonly jump: SshConnection | undefined,
   ) {
     this.lostPromise = new Promise<never>((_, reject) => {
-      client.once('close', () => reject(this.failure('the connection was cut off', lost.error ?? new Error('closed by the other side'))));
+      client.once('close', () => {
+        jump?.close();
+        reject(this.failure('the connection was cut off', lost.error ?? new Error('closed by the other side')));
+      });
     });
     this.lostPromise.catch(() => undefined);
   }
@@ -103,6 +121,28 @@ export class SshConnection {
   }
 
   static async open(settings: SshSettings): Promise<SshConnection> {
+    if (settings.jump === undefined) return SshConnection.openOver(settings, undefined);
+    const jump = await SshConnection.open(settings.jump);
+    try {
+      return await SshConnection.openOver(settings, jump);
+    } catch (error) {
+      jump.close();
+      throw error;
+    }
+  }
+
+  /** A TCP connection from the jump host to `host:port` (what `ssh -W` does), as the socket of the next hop. */
+  private forward(host: string, port: number): Promise<ClientChannel> {
+    return new Promise((resolve, reject) => {
+      this.client.forwardOut('127.0.0.1', 0, host, port, (error, channel) => {
+        if (!error) return resolve(channel);
+        const reason = `${this.settings.host}:${this.settings.port} cannot reach ${host}:${port}: ${error.message}`;
+        reject(new DysnomiaError('ERR_DYSNOMIA_UNREACHABLE', `${subject(this.settings)}: ${reason}`, { exitCode: EXIT_OPERATION_FAILED, cause: error }));
+      });
+    });
+  }
+
+  private static async openOver(settings: SshSettings, jump: SshConnection | undefined): Promise<SshConnection> {
     const knownHosts = await KnownHosts.load(settings.knownHostsFile);
     const knownTypes = knownHosts.keyTypesFor(settings.host, settings.port);
     const privateKey = await privateKeyFor(settings);
@@ -110,7 +150,7 @@ export class SshConnection {
     if (!privateKey && !agent) {
       throw new DysnomiaError(
         'ERR_DYSNOMIA_INPUT',
-        `target "${settings.target}": no SSH key: set the target property sshKey, start an ssh-agent (SSH_AUTH_SOCK), or create ~/.ssh/id_ed25519`,
+        `${subject(settings)}: no SSH key: set the target property sshKey, start an ssh-agent (SSH_AUTH_SOCK), or create ~/.ssh/id_ed25519`,
       );
     }
     // ssh2 is loaded on first use: the engine's entry must stay cheap to import for plugins.
@@ -143,6 +183,11 @@ export class SshConnection {
       },
     };
     const lost: { error?: Error } = {};
+    if (jump) {
+      // The jump host connects on our behalf; one that never answers counts against --connect-timeout (it closes with the jump connection).
+      const limit = settings.readyTimeoutMs ?? DEFAULT_TIME_LIMITS.connectMs;
+      config.sock = await withinTime(jump.forward(settings.host, settings.port), limit, () => timedOut(settings.target, `while jump host "${jump.settings.jumpHost}" connected to ${settings.host}:${settings.port}`, limit, 'connect-timeout'));
+    }
     const connected = new Promise<void>((resolve, reject) => {
       const onError = (error: Error & { level?: string }) => {
         if (refusal) return reject(new DysnomiaError('ERR_DYSNOMIA_INPUT', refusal, { exitCode: EXIT_OPERATION_FAILED }));
@@ -152,7 +197,7 @@ export class SshConnection {
         const reason = error.level === 'client-authentication' ? `authentication as ${settings.username} failed (key refused)` : error.message;
         // A refused key is the models' (or the machine's) problem; anything else means the target cannot be reached.
         const code = error.level === 'client-authentication' ? 'ERR_DYSNOMIA_INPUT' : 'ERR_DYSNOMIA_UNREACHABLE';
-        reject(new DysnomiaError(code, `target "${settings.target}": cannot connect to ${settings.host}:${settings.port}: ${reason}`, { exitCode: EXIT_OPERATION_FAILED, cause: error }));
+        reject(new DysnomiaError(code, `${subject(settings)}: cannot connect to ${settings.host}:${settings.port}: ${reason}`, { exitCode: EXIT_OPERATION_FAILED, cause: error }));
       };
       client.once('ready', () => {
         client.off('error', onError);
@@ -169,7 +214,7 @@ export class SshConnection {
       if (appendFailure) {
         throw new DysnomiaError(
           'ERR_DYSNOMIA_INPUT',
-          `target "${settings.target}": cannot record the new host key of ${settings.host}:${settings.port} in ${settings.knownHostsFile}: ${appendFailure.message}`,
+          `${subject(settings)}: cannot record the new host key of ${settings.host}:${settings.port} in ${settings.knownHostsFile}: ${appendFailure.message}`,
           { exitCode: EXIT_OPERATION_FAILED, cause: appendFailure },
         );
       }
@@ -180,12 +225,12 @@ export class SshConnection {
       await Promise.all(pendingAppend);
       throw error;
     }
-    return new SshConnection(settings, client, lost);
+    return new SshConnection(settings, client, lost, jump);
   }
 
   /** The connection failed under a running deployment: the target cannot be reached any more. */
   private failure(what: string, error: Error): DysnomiaError {
-    return new DysnomiaError('ERR_DYSNOMIA_UNREACHABLE', `target "${this.settings.target}": ${what}: ${error.message}`, { exitCode: EXIT_OPERATION_FAILED, cause: error });
+    return new DysnomiaError('ERR_DYSNOMIA_UNREACHABLE', `${subject(this.settings)}: ${what}: ${error.message}`, { exitCode: EXIT_OPERATION_FAILED, cause: error });
   }
 
   /** Starts a remote command (a shell command line: quote its arguments); the channel is its stdin/stdout. */
@@ -245,6 +290,7 @@ export class SshConnection {
   cut(): void {
     this.closed = true;
     this.client.destroy();
+    this.jump?.cut();
   }
 
   get isOpen(): boolean {
@@ -255,6 +301,7 @@ export class SshConnection {
     if (this.closed) return;
     this.closed = true;
     this.client.end();
+    this.jump?.close();
   }
 }
 
