@@ -78,6 +78,13 @@ t.test('three layers in one command: the pages run in the container the host lay
   t.equal(result.code, 0, result.stderr);
   t.same(await state(), { host: 'v1', home: 'home on host 1', about: 'about on host 1', other: 'other' }, 'each layer runs, the pages with the container the host provides');
   t.match(await layered(), { generation: 1, layers: [{ name: 'base', profile: 'base', generation: 1 }, { name: 'pages', profile: 'pages', generation: 1 }, { name: 'other', profile: 'other-stuff', generation: 1 }] });
+  const query = await dysnomia(['query', '-i', infrastructure, '--json'], { env });
+  t.equal(query.code, 0, query.stderr);
+  const report = JSON.parse(query.stdout) as { targets: Record<string, { profiles: Record<string, { layer?: unknown; services: Array<{ service: string }> }> }> };
+  t.match(report.targets.test1!.profiles, { base: { layer: { name: 'base', of: 'layers' } }, pages: { layer: { name: 'pages', of: 'layers' }, services: [{ service: 'about' }, { service: 'home' }] } }, 'query names the layer of each profile');
+  t.match(report.targets.test2!.profiles, { 'other-stuff': { layer: { name: 'other', of: 'layers' } } });
+  const text = await dysnomia(['query', '-i', infrastructure, '-p', 'pages'], { env });
+  t.match(text.stdout, /Profile pages \(layer pages of layers\): generation 1 on this target/);
   const again = await deploy(['-i', infrastructure, '--json']);
   t.equal(again.code, 0, again.stderr);
   t.same(operations(again.stdout), [], 'an identical redeploy touches nothing');

@@ -7,6 +7,9 @@ import { chooseStateDir } from '@dysnomia/engine/internal/state-dir.js';
 import { Store } from '@dysnomia/engine/internal/store/store.js';
 import { answerWith, askEveryTarget } from '../deploy/ask-every-target.js';
 import { quietReporter, terminalReporter } from '../deploy/progress.js';
+import type { LayeredDeployment } from '../deploy/layered.js';
+import type { Manifest } from '../deploy/manifests.js';
+import { stateBackendFor } from '../deploy/state/open-state.js';
 import { loadInfrastructure } from '../models/infrastructure.js';
 import { queryReport, reportJson, reportNix, reportText } from '../query/query-report.js';
 import { TARGET_OPTIONS, TARGET_OPTIONS_HELP, targetSettingsFrom } from './target-options.js';
@@ -18,7 +21,8 @@ profile, the services (their type, container and component) and the packages
 of the profile's current generation on that target, and the engine, runtime
 and plugin versions the target has. The answer comes from the targets' own
 records, not from this machine's: a deployment made from another coordinator
-shows too. Container properties are not shown (they may hold passwords).
+shows too. A profile that is a layer of a layered deployment recorded here
+(deploy --layers) says which layer. Container properties are not shown (they may hold passwords).
 A target lacking the engine gets it installed first, as deploy does.
 
 Options:
@@ -49,6 +53,23 @@ const FORMATS = ['text', 'json', 'nix'] as const;
 
 function usage(message: string): DysnomiaError {
   return new DysnomiaError('ERR_DYSNOMIA_USAGE', message);
+}
+
+/** Which profile is which layer, in the layered deployments recorded here (none when the state cannot be read). */
+async function recordedLayers(config: Awaited<ReturnType<typeof loadConfig>>): Promise<Map<string, { name: string; of: string }>> {
+  const layers = new Map<string, { name: string; of: string }>();
+  const state = stateBackendFor(config, chooseStateDir(config.stateDir));
+  try {
+    for (const profile of await state.profiles()) {
+      const current = (await state.records(profile).current()) as (Manifest & Partial<LayeredDeployment>) | undefined;
+      for (const layer of current?.layers ?? []) layers.set(layer.profile, { name: layer.name, of: profile });
+    }
+  } catch {
+    // The targets' answer stands without it.
+  } finally {
+    await state.close();
+  }
+  return layers;
 }
 
 const checkQuery = answerWith('query', 'profiles', Array.isArray);
@@ -93,7 +114,7 @@ export async function queryCommand(argv: string[]): Promise<number> {
   } finally {
     reporter.finish();
   }
-  const report = queryReport(Object.keys(infrastructure), result.answers as Map<string, QueryAnswer>, profile);
+  const report = queryReport(Object.keys(infrastructure), result.answers as Map<string, QueryAnswer>, profile, await recordedLayers(config));
   process.stdout.write(format === 'json' ? reportJson(report) : format === 'nix' ? reportNix(report) : reportText(report));
   for (const message of result.failed.values()) process.stderr.write(`dysnomia: error: ${message}\n`);
   return result.failed.size > 0 ? EXIT_OPERATION_FAILED : 0;

@@ -13,6 +13,8 @@ export interface QueriedService {
 }
 
 export interface QueriedProfile {
+  /** The layer this profile is, in a layered deployment recorded here (`of`: the layered deployment's profile). */
+  layer?: { name: string; of: string };
   /** The profile's current generation on the target (null: none installed). */
   generation: number | null;
   services: QueriedService[];
@@ -43,7 +45,7 @@ function queried(m: DeployedMapping): QueriedService {
 const byService = (a: QueriedService, b: QueriedService) => a.service.localeCompare(b.service) || a.container.localeCompare(b.container);
 
 /** The report of what the targets answered, targets in the infrastructure model's order. */
-export function queryReport(order: string[], answers: Map<string, QueryAnswer>, profile: string | undefined): QueryReport {
+export function queryReport(order: string[], answers: Map<string, QueryAnswer>, profile: string | undefined, layers: Map<string, { name: string; of: string }> = new Map()): QueryReport {
   const targets: Record<string, QueriedTarget> = {};
   for (const name of order) {
     const answer = answers.get(name);
@@ -52,7 +54,8 @@ export function queryReport(order: string[], answers: Map<string, QueryAnswer>, 
     for (const p of answer.profiles) {
       // A target's record of a profile holds only its own mappings; one of another target would be a stale copy.
       const services = [...p.services, ...p.profileOnly].filter((m) => m.target === name).map(queried).sort(byService);
-      profiles[p.profile] = { generation: p.generation, services, packages: [...p.packages].sort() };
+      const layer = layers.get(p.profile);
+      profiles[p.profile] = { ...(layer ? { layer } : {}), generation: p.generation, services, packages: [...p.packages].sort() };
     }
     targets[name] = { node: answer.node, engine: answer.engine, runtime: answer.runtime, modules: answer.modules, profiles };
   }
@@ -84,7 +87,8 @@ export function reportText(report: QueryReport): string {
     const profiles = Object.entries(target.profiles);
     if (profiles.length === 0) lines.push(report.profile === null ? '  No profiles' : `  Profile ${report.profile}: nothing deployed`);
     for (const [profile, p] of profiles) {
-      lines.push(`  Profile ${profile}: ${p.generation === null ? 'no generation installed' : `generation ${p.generation} on this target`}`);
+      const layer = p.layer ? ` (layer ${p.layer.name} of ${p.layer.of})` : '';
+      lines.push(`  Profile ${profile}${layer}: ${p.generation === null ? 'no generation installed' : `generation ${p.generation} on this target`}`);
       if (p.services.length > 0) lines.push(...table([['SERVICE', 'TYPE', 'CONTAINER', 'COMPONENT'], ...p.services.map((s) => [s.service, s.type, s.container, s.component])], '    '));
       else lines.push('    No services');
       if (p.packages.length > 0) lines.push('    Packages:', ...p.packages.map((entry) => `      ${entry}`));
