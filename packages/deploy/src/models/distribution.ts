@@ -1,5 +1,6 @@
 import type { Infrastructure, InfrastructureTarget } from './infrastructure.js';
 import { hasOwn, nameProblem } from '@dysnomia/engine/internal/names.js';
+import { didYouMean } from '@dysnomia/engine/internal/suggest.js';
 import { loadModelFile, modelError, readingModel } from './load-model.js';
 import type { ModelSource } from './load-model.js';
 
@@ -86,7 +87,7 @@ export function parseMappings(raw: unknown, infrastructure: Infrastructure, fail
     }
     const target = targetName(targetValue, infrastructure);
     if (target === undefined) {
-      throw fail(verbose ? [...keys, 'target'] : keys, `${describeTarget(targetValue)} is not a target of the infrastructure model (targets: ${Object.keys(infrastructure).join(', ')})`);
+      throw fail(verbose ? [...keys, 'target'] : keys, `${describeTarget(targetValue)} is not a target of the infrastructure model${typeof targetValue === 'string' ? didYouMean(targetValue, Object.keys(infrastructure)) : ''} (targets: ${Object.keys(infrastructure).join(', ')})`);
     }
     const identity = `${target}\0${container ?? ''}`;
     if (seen.has(identity)) throw fail(keys, `mapped twice to target "${target}"${container ? ` container "${container}"` : ''}`);
