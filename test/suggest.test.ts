@@ -1,0 +1,110 @@
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import t from 'tap';
+import { didYouMean, editDistance, nearestName } from '../packages/engine/src/suggest.js';
+import { dysnomia, tempDir } from './helpers/cli.js';
+import { writeFileIn } from './helpers/fixtures.js';
+
+t.test('edit distance: insertions, deletions, substitutions and swaps of neighbours cost 1', async (t) => {
+  t.equal(editDistance('wrapper', 'wrapper'), 0);
+  t.equal(editDistance('wraper', 'wrapper'), 1, 'a letter left out');
+  t.equal(editDistance('wrappper', 'wrapper'), 1, 'a letter too many');
+  t.equal(editDistance('wrapoer', 'wrapper'), 1, 'a wrong letter');
+  t.equal(editDistance('wrpaper', 'wrapper'), 1, 'two letters swapped');
+  t.equal(editDistance('', 'abc'), 3);
+  t.equal(editDistance('kitten', 'sitting'), 3);
+});
+
+t.test('a name is suggested only when it is close', async (t) => {
+  const types = ['wrapper', 'process', 'package', 'mysql-database', 'tomcat-webapplication'];
+  t.equal(nearestName('wraper', types), 'wrapper');
+  t.equal(nearestName('Wrapper', types), 'wrapper', 'case is ignored when measuring');
+  t.equal(nearestName('mysql-databse', types), 'mysql-database');
+  t.equal(nearestName('procss', types), 'process');
+  t.equal(nearestName('wrapper', types), undefined, 'an exact match is not unknown');
+  t.equal(nearestName('nosuchtype', types), undefined, 'nothing close');
+  t.equal(nearestName('wrp', types), undefined, 'a short name may be only 1 off (wrp is 4 from wrapper)');
+  t.equal(nearestName('pakage', types), 'package', 'pakage is 1 from package and 2 from process');
+  t.equal(nearestName('ab', ['ax', 'by']), 'ax', 'ties go to the alphabetically first');
+  t.equal(nearestName('abcdefghi', ['abcdefxyz']), undefined, 'three edits are too many, even for a long name');
+  t.equal(nearestName('test', ['test1', 'test2']), 'test1');
+  t.equal(didYouMean('wraper', types), ': did you mean "wrapper"?');
+  t.equal(didYouMean('zzz', types), '');
+  t.equal(didYouMean('--dry-rn', ['--dry-run'], (o) => `'${o}'`), ": did you mean '--dry-run'?");
+});
+
+t.test('dysnomia: an unknown type, container, command or option gets the nearest one', async (t) => {
+  const dir = await tempDir(t);
+  const env = { DYSNOMIA_STATEDIR: path.join(dir, 'state'), DYSNOMIA_CONTAINERS_PATH: path.join(dir, 'containers') };
+  await mkdir(path.join(dir, 'component'));
+  await writeFileIn(path.join(dir, 'containers/webserver'), 'type=wrapper\n');
+
+  const type = await dysnomia(['activate', '-c', './component', '-C', 'webserver', '-t', 'wraper'], { cwd: dir, env });
+  t.equal(type.code, 2);
+  t.match(type.stderr, 'dysnomia: error: no module found for type "wraper": did you mean "wrapper"? Searched:\n');
+  const farType = await dysnomia(['activate', '-c', './component', '-C', 'webserver', '-t', 'nosuchtype'], { cwd: dir, env });
+  t.equal(farType.code, 2);
+  t.match(farType.stderr, 'no module found for type "nosuchtype". Searched:\n', 'nothing close: no suggestion');
+
+  const container = await dysnomia(['activate', '-c', './component', '-C', 'webservr'], { cwd: dir, env });
+  t.equal(container.code, 2);
+  t.match(container.stderr, 'dysnomia: error: no container configuration found for "webservr": did you mean "webserver"? Searched:\n');
+
+  const command = await dysnomia(['depoy'], { cwd: dir, env });
+  t.equal(command.code, 2);
+  t.match(command.stderr, 'dysnomia: error: unexpected argument "depoy": did you mean "deploy"?');
+  const operation = await dysnomia(['activte', '-c', './component'], { cwd: dir, env });
+  t.match(operation.stderr, 'unexpected argument "activte": did you mean "activate"?');
+  const init = await dysnomia(['int'], { cwd: dir, env });
+  t.match(init.stderr, 'unexpected argument "int": did you mean "init"?');
+
+  const option = await dysnomia(['activate', '--componnt', './component'], { cwd: dir, env });
+  t.equal(option.code, 2);
+  t.match(option.stderr, "dysnomia: error: Unknown option '--componnt': did you mean '--component'?");
+  const deployOption = await dysnomia(['deploy', '--dry-rn'], { cwd: dir, env });
+  t.equal(deployOption.code, 2);
+  t.match(deployOption.stderr, "Unknown option '--dry-rn': did you mean '--dry-run'?");
+  const farOption = await dysnomia(['plugins', '--everything'], { cwd: dir, env });
+  t.equal(farOption.stderr.split('\n')[0], "dysnomia: error: Unknown option '--everything'");
+  t.same(await readdir(dir), ['component', 'containers'], 'nothing was run: no state folder');
+});
+
+t.test('dysnomia deploy: an unknown type, target or service in the models gets the nearest one, nothing deployed', async (t) => {
+  const project = await tempDir(t);
+  const home = path.join(project, 'home');
+  await mkdir(home);
+  const env = { HOME: home };
+  const init = await dysnomia(['init'], { cwd: project, env });
+  t.equal(init.code, 0, init.stderr);
+  const deploy = (services: string, distribution: string) => dysnomia(['deploy', '-s', services, '-i', 'infrastructure.mjs', '-d', distribution], { cwd: project, env });
+
+  const services = await readFile(path.join(project, 'services.mjs'), 'utf8');
+  await writeFile(path.join(project, 'services-typo.mjs'), services.replace("pkg: './services/card', type: 'wrapper'", "pkg: './services/card', type: 'wraper'"));
+  const type = await deploy('services-typo.mjs', 'distribution.mjs');
+  t.equal(type.code, 2, type.stderr);
+  t.match(type.stderr, 'no plugin or module serves the type of:\n  - service "card" (type "wraper": did you mean "wrapper"?) on target "localhost"\n');
+
+  await writeFile(path.join(project, 'distribution-typo.json'), '{\n  "greeting": ["localhost"],\n  "card": ["localhots"]\n}\n');
+  const target = await deploy('services.mjs', 'distribution-typo.json');
+  t.equal(target.code, 2);
+  t.match(target.stderr, 'distribution-typo.json:3: service "card": target "localhots" is not a target of the infrastructure model: did you mean "localhost"? (targets: localhost)');
+
+  await writeFile(path.join(project, 'distribution-service.json'), '{\n  "greeting": ["localhost"],\n  "crad": ["localhost"]\n}\n');
+  const service = await deploy('services.mjs', 'distribution-service.json');
+  t.equal(service.code, 2);
+  t.match(service.stderr, /distribution-service\.json:3: service "crad" is not in the services model [^\n]*services\.mjs: did you mean "card"\? \(services: greeting, card\)/);
+
+  await writeFile(path.join(project, 'services-dependency.mjs'), services.replace('dependsOn: { greeting }', "dependsOn: ['greting']"));
+  const dependency = await deploy('services-dependency.mjs', 'distribution.mjs');
+  t.equal(dependency.code, 2);
+  t.match(dependency.stderr, '"greting" is not a service of the model: did you mean "greeting"? (services: greeting, card)');
+
+  await writeFile(path.join(project, 'packages-typo.json'), '{\n  "locahost": ["./services/greeting"]\n}\n');
+  const packages = await dysnomia(['deploy', '-i', 'infrastructure.mjs', '-P', 'packages-typo.json'], { cwd: project, env });
+  t.equal(packages.code, 2);
+  t.match(packages.stderr, 'packages-typo.json:2: target "locahost" is not in the infrastructure model: did you mean "localhost"? (targets: localhost)');
+
+  for (const result of [type, target, service, dependency, packages]) t.notMatch(result.stderr, /^\s+at /m, 'no stack trace');
+  await t.rejects(readdir(path.join(project, 'output')), 'nothing was activated');
+  await t.rejects(readdir(path.join(project, '.dysnomia/localhost/profiles/default')), 'no profile was made on the target');
+});
