@@ -60,7 +60,7 @@ t.test('--help tells the truth about the options of each command', async (t) => 
   t.equal((await dysnomia(['query', '--help'])).stdout, queryCommand.HELP);
   t.test('dysnomia reconstruct', async (t) => checkHelpMatchesOptions(t, reconstructCommand.HELP, reconstructCommand.OPTIONS));
   t.equal((await dysnomia(['reconstruct', '--help'])).stdout, reconstructCommand.HELP);
-  t.test('dysnomia init', async (t) => checkHelpMatchesOptions(t, initCommand.HELP, initCommand.OPTIONS));
+  t.test('dysnomia init', async (t) => checkHelpMatchesOptions(t, initCommand.HELP, initCommand.OPTIONS, ['test']));
   t.equal((await dysnomia(['init', '--help'])).stdout, initCommand.HELP);
 });
 
