@@ -112,6 +112,17 @@ t.test('dysnomia init --plugin writes a TypeScript plugin package that builds an
   t.match(test.stdout, /^# pass 2$/m, "both of the package's tests passed");
   t.match(test.stdout, /^# fail 0$/m);
 
+  // docs/plugins.md's complete TypeScript example builds in the generated package, as the page says.
+  const docs = await readFile(path.join(REPO_ROOT, 'docs/plugins.md'), 'utf8');
+  const example = /### A complete example \(TypeScript\)\n[\s\S]*?```ts\n([\s\S]*?)```/.exec(docs)?.[1];
+  t.match(example, /definePlugin\(\{\n {2}type: 'static-site'/, "found docs/plugins.md's example");
+  const generated = await readFile(path.join(pkg, 'src/index.ts'), 'utf8');
+  await writeFile(path.join(pkg, 'src/index.ts'), example ?? '');
+  const docsBuild = await npmRun(pkg, 'build');
+  t.equal(docsBuild.code, 0, `the example builds: ${docsBuild.stdout}\n${docsBuild.stderr}`);
+  await writeFile(path.join(pkg, 'src/index.ts'), generated);
+  t.equal((await npmRun(pkg, 'build')).code, 0);
+
   // The built plugin also works from the command line, given as a path.
   const component = path.join(dir, 'site');
   await mkdir(component);
