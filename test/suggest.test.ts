@@ -60,6 +60,12 @@ t.test('dysnomia deploy: an unknown type, target or service in the models gets t
   t.equal(target.code, 2);
   t.match(target.stderr, 'distribution-typo.json:3: service "card": target "localhots" is not a target of the infrastructure model: did you mean "localhost"? (targets: localhost)');
 
+  const distribution = await readFile(path.join(project, 'distribution.mjs'), 'utf8');
+  await writeFile(path.join(project, 'distribution-typo.mjs'), distribution.replace('card: [infrastructure.localhost]', 'card: [infrastructure.localhots]'));
+  const read = await deploy('services.mjs', 'distribution-typo.mjs');
+  t.equal(read.code, 2);
+  t.match(read.stderr, /distribution-typo\.mjs: service "card": an undefined target \(the model read infrastructure\.localhots: did you mean infrastructure\.localhost\?\) is not a target/);
+
   await writeFile(path.join(project, 'distribution-service.json'), '{\n  "greeting": ["localhost"],\n  "crad": ["localhost"]\n}\n');
   const service = await deploy('services.mjs', 'distribution-service.json');
   t.equal(service.code, 2);
@@ -75,7 +81,7 @@ t.test('dysnomia deploy: an unknown type, target or service in the models gets t
   t.equal(packages.code, 2);
   t.match(packages.stderr, 'packages-typo.json:2: target "locahost" is not in the infrastructure model: did you mean "localhost"? (targets: localhost)');
 
-  for (const result of [type, target, service, dependency, packages]) t.notMatch(result.stderr, /^\s+at /m, 'no stack trace');
+  for (const result of [type, target, read, service, dependency, packages]) t.notMatch(result.stderr, /^\s+at /m, 'no stack trace');
   await t.rejects(readdir(path.join(project, 'output')), 'nothing was activated');
   await t.rejects(readdir(path.join(project, '.dysnomia/localhost/profiles/default')), 'no profile was made on the target');
 });
