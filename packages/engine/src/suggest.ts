@@ -32,19 +32,21 @@ function closeEnough(word: string, distance: number): boolean {
 }
 
 /**
- * The candidate nearest to `word` when it is close enough, else undefined.
- * Case is ignored when measuring; ties go to the alphabetically first; an
- * exact match is no suggestion (the word is not unknown).
+ * The candidate nearest to `word` when it is close enough and the only one
+ * that near, else undefined: "test3" among test1 and test2 is more likely a
+ * name not there yet than a slip towards either. Case is ignored when
+ * measuring; an exact match is no suggestion (the word is not unknown).
  */
 export function nearestName(word: string, candidates: Iterable<string>): string | undefined {
-  let best: { name: string; distance: number } | undefined;
+  let best: { names: string[]; distance: number } | undefined;
   for (const name of new Set(candidates)) {
     if (name === word) return undefined;
     const distance = editDistance(word.toLowerCase(), name.toLowerCase());
     if (!closeEnough(word, distance)) continue;
-    if (best === undefined || distance < best.distance || (distance === best.distance && name < best.name)) best = { name, distance };
+    if (best === undefined || distance < best.distance) best = { names: [name], distance };
+    else if (distance === best.distance) best.names.push(name);
   }
-  return best?.name;
+  return best?.names.length === 1 ? best.names[0] : undefined;
 }
 
 /** `: did you mean "NAME"?` to append to an error about `word`, or '' when nothing is close. */
