@@ -21,7 +21,7 @@ t.test('a name is suggested only when it is close', async (t) => {
   t.equal(nearestName('nosuchtype', types), undefined, 'nothing close');
   t.equal(nearestName('wrp', types), undefined, 'a short name may be only 1 off (wrp is 4 from wrapper)');
   t.equal(nearestName('pakage', types), 'package', 'pakage is 1 from package and 2 from process');
-  t.equal(nearestName('ab', ['ax', 'by']), undefined, 'two as near: neither is suggested');
+  t.equal(nearestName('ab', ['ax', 'ay']), undefined, 'two as near: neither is suggested');
   t.equal(nearestName('test3', ['test1', 'test2']), undefined, 'test3 among test1 and test2: a target not there yet');
   t.equal(nearestName('tset1', ['test1', 'test2']), 'test1', 'swapped letters are 1 from test1, 2 from test2');
   t.equal(nearestName('abcdefghi', ['abcdefxyz']), undefined, 'three edits are too many, even for a long name');
