@@ -53,6 +53,7 @@ t.test('dysnomia init refuses a folder holding any of its files, nothing written
   t.equal(refused.code, 2);
   t.match(refused.stderr, `dysnomia: error: ${project} already has services.mjs: nothing was written (--force overwrites them)`);
   t.notMatch(refused.stderr, /^\s+at /m);
+  t.notMatch(refused.stderr, /Try 'dysnomia --help'/, 'not a usage error: the folder is the problem');
   t.same(await readdir(project), ['services.mjs'], 'nothing else was written');
   t.equal(await readFile(path.join(project, 'services.mjs'), 'utf8'), 'mine\n');
 

@@ -190,7 +190,7 @@ export class Engine {
   }
 
   /** The types this engine can find (as `dysnomia plugins` lists them), for a suggestion; none when listing fails. */
-  async knownTypes(): Promise<string[]> {
+  private async knownTypes(): Promise<string[]> {
     try {
       const { discoverModules } = await import('./modules/discover.js');
       return (await discoverModules(this, this.configPlugins)).flatMap((m) => (m.type === undefined ? [] : [m.type]));

@@ -25,7 +25,7 @@ export async function writeTemplate(dir: string, files: readonly TemplateFile[],
   if (!options.overwrite) {
     const there = await filesAlreadyThere(dir, files);
     if (there.length > 0) {
-      throw new DysnomiaError('ERR_DYSNOMIA_USAGE', `${dir} already has ${there.join(', ')}: nothing was written (--force overwrites them)`);
+      throw new DysnomiaError('ERR_DYSNOMIA_INPUT', `${dir} already has ${there.join(', ')}: nothing was written (--force overwrites them)`);
     }
   }
   for (const file of files) {
