@@ -1,6 +1,7 @@
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import t from 'tap';
+import { commandWords } from '../packages/engine/src/cli/command-words.js';
 import { dysnomia, tempDir } from './helpers/cli.js';
 import { writeFileIn } from './helpers/fixtures.js';
 
@@ -84,4 +85,12 @@ t.test('dysnomia deploy: an unknown type, target or service in the models gets t
   for (const result of [type, target, read, service, dependency, packages]) t.notMatch(result.stderr, /^\s+at /m, 'no stack trace');
   await t.rejects(readdir(path.join(project, 'output')), 'nothing was activated');
   await t.rejects(readdir(path.join(project, '.dysnomia/localhost/profiles/default')), 'no profile was made on the target');
+});
+
+t.test('every word suggested as a command is one: dysnomia WORD --help answers', async (t) => {
+  for (const word of commandWords()) {
+    const result = await dysnomia([word, '--help']);
+    t.equal(result.code, 0, `dysnomia ${word} --help: ${result.stderr}`);
+    t.match(result.stdout, /^Usage: /, word);
+  }
 });
