@@ -157,7 +157,7 @@ export class Engine {
     const module = await this.hooks.resolveModule.promise({ type, searched });
     if (!module) {
       const packages = pluginPackageNames(type);
-      const suggestion = didYouMean(type, await this.knownTypes());
+      const suggestion = isPathLike(type) ? '' : didYouMean(type, await this.knownTypes());
       throw new DysnomiaError(
         'ERR_DYSNOMIA_MODULE_NOT_FOUND',
         `no module found for type "${type}"${suggestion || '.'} Searched:\n${searched.map((s) => `  - ${s}`).join('\n')}\n` +
