@@ -33,7 +33,8 @@ Options:
       --debug        Show stack traces
   -h, --help         Show this help
 
-Exit status: 0 written; 2 bad usage, or files already there (nothing written).
+Exit status: 0 written; 1 a file could not be written; 2 bad usage, or files
+already there (nothing written).
 `;
 
 export const OPTIONS = {
