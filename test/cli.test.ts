@@ -9,6 +9,7 @@ import * as deployCommand from '../packages/deploy/src/cli/deploy-command.js';
 import * as stateCommand from '../packages/deploy/src/cli/state-command.js';
 import * as queryCommand from '../packages/deploy/src/cli/query-command.js';
 import * as reconstructCommand from '../packages/deploy/src/cli/reconstruct-command.js';
+import * as initCommand from '../packages/engine/src/cli/init-command.js';
 import * as operationCommand from '../packages/engine/src/cli/operation-command.js';
 import * as pluginsCommand from '../packages/engine/src/cli/plugins-command.js';
 import * as profileCommand from '../packages/engine/src/cli/profile-command.js';
@@ -36,7 +37,7 @@ function checkHelpMatchesOptions(t: Test, help: string, options: Spec, ofOtherCo
 }
 
 t.test('--help tells the truth about the options of each command', async (t) => {
-  t.test('dysnomia', async (t) => checkHelpMatchesOptions(t, operationCommand.HELP, operationCommand.OPTIONS, ['json', 'to']));
+  t.test('dysnomia', async (t) => checkHelpMatchesOptions(t, operationCommand.HELP, operationCommand.OPTIONS, ['json', 'to', 'plugin']));
   t.test('dysnomia-containers', async (t) => checkHelpMatchesOptions(t, containersCommand.HELP, containersCommand.OPTIONS));
   t.test('dysnomia plugins', async (t) => checkHelpMatchesOptions(t, pluginsCommand.HELP, pluginsCommand.OPTIONS, ['type']));
   t.test('dysnomia-snapshots', async (t) => checkHelpMatchesOptions(t, snapshotsCommand.HELP, snapshotsCommand.OPTIONS));
@@ -59,6 +60,8 @@ t.test('--help tells the truth about the options of each command', async (t) => 
   t.equal((await dysnomia(['query', '--help'])).stdout, queryCommand.HELP);
   t.test('dysnomia reconstruct', async (t) => checkHelpMatchesOptions(t, reconstructCommand.HELP, reconstructCommand.OPTIONS));
   t.equal((await dysnomia(['reconstruct', '--help'])).stdout, reconstructCommand.HELP);
+  t.test('dysnomia init', async (t) => checkHelpMatchesOptions(t, initCommand.HELP, initCommand.OPTIONS, ['test']));
+  t.equal((await dysnomia(['init', '--help'])).stdout, initCommand.HELP);
 });
 
 t.test('--version names the engine and its plugin API', async (t) => {

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { publint } from 'publint';
@@ -98,4 +98,14 @@ t.test('one install gives a working CLI with the five first-party types', async 
   t.same(active, ['mysql-database @dysnomia/plugin-mysql-database', 'package @dysnomia/plugin-package', 'process @dysnomia/plugin-process', 'tomcat-webapplication @dysnomia/plugin-tomcat-webapplication', 'wrapper @dysnomia/plugin-wrapper'], 'dysnomia plugins lists the five types');
   const deploy = await run(path.join(project, 'node_modules/.bin/dysnomia'), ['deploy', '--help'], { cwd: project, env });
   t.match(deploy.stdout, /^Usage: dysnomia deploy/, 'and the coordinator commands are there');
+
+  // A new user's first steps (README): dysnomia init in the project, then the deploy it prints.
+  const bin = path.join(project, 'node_modules/.bin/dysnomia');
+  const init = await run(bin, ['init'], { cwd: project, env });
+  const printed = init.stdout.split('\n').find((line) => line.startsWith('  dysnomia deploy -s'));
+  t.ok(printed, 'init printed the deploy command');
+  await run(bin, (printed ?? '').trim().split(/\s+/).slice(1), { cwd: project, env });
+  t.equal(await readFile(path.join(project, 'output/card.txt'), 'utf8'), 'A card that says:\nHello from the greeting service\n', 'the installed engine deployed what init wrote');
+  await run(bin, ['deploy', '--undeploy'], { cwd: project, env });
+  t.same(await readdir(path.join(project, 'output')), [], 'and undeployed it');
 });

@@ -79,7 +79,7 @@ t.test('bad distribution models: exit status 2 with the file, and the line for J
     ['key.yaml', 'svc:\n  targets:\n    - target: test1\n      containr: x\n', /key\.yaml:4: service "svc": mapping 1: unknown key "containr"/],
     ['twice.json', '{"svc": ["test1", "test1"]}', /twice\.json:1: service "svc": mapped twice to target "test1"/],
     ['list.json', '["test1"]', /list\.json:1: the distribution model must map service names to targets/],
-    ['undefined.mjs', 'export default ({ infrastructure }) => ({ svc: [infrastructure.tset1] });', /undefined\.mjs: service "svc": an undefined target \(a misspelt infrastructure.<name>\?\)/],
+    ['undefined.mjs', 'export default ({ infrastructure }) => ({ svc: [infrastructure.tset1] });', /undefined\.mjs: service "svc": an undefined target \(the model read infrastructure\.tset1: did you mean infrastructure\.test1\?\)/],
     ['throws.mjs', 'export default () => { throw new Error("boom"); };', /throws\.mjs: the distribution model function failed: boom/],
   ];
   for (const [name, text, message] of cases) {

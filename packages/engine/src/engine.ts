@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { resolveComponent, componentNameOf } from './components.js';
 import { loadConfig } from './config.js';
 import type { DysnomiaConfig } from './config.js';
-import { findContainerFile, readContainer } from './containers/container-files.js';
+import { findContainerFile, listContainerFiles, readContainer } from './containers/container-files.js';
 import { propertiesToEnvironment } from './containers/parse-container-file.js';
 import { DysnomiaError, PluginError } from './errors.js';
 import { createHooks, tapOwnerOf } from './hooks.js';
@@ -25,6 +25,7 @@ import { createProcessRunner, runChild } from './process-runner.js';
 import { SearchPaths } from './search-paths.js';
 import { nameProblem } from './names.js';
 import { shellQuote } from './shell-quote.js';
+import { didYouMean } from './suggest.js';
 import { chooseStateDir, StateDir } from './state-dir.js';
 
 export interface EngineOptions {
@@ -156,9 +157,10 @@ export class Engine {
     const module = await this.hooks.resolveModule.promise({ type, searched });
     if (!module) {
       const packages = pluginPackageNames(type);
+      const suggestion = isPathLike(type) ? '' : didYouMean(type, await this.knownTypes());
       throw new DysnomiaError(
         'ERR_DYSNOMIA_MODULE_NOT_FOUND',
-        `no module found for type "${type}". Searched:\n${searched.map((s) => `  - ${s}`).join('\n')}\n` +
+        `no module found for type "${type}"${suggestion || '.'} Searched:\n${searched.map((s) => `  - ${s}`).join('\n')}\n` +
           `Install a plugin for it (npm install ${packages[0]}, or ${packages[1]}), or set DYSNOMIA_MODULES_PATH.`,
       );
     }
@@ -177,13 +179,29 @@ export class Engine {
     const searched: string[] = [];
     const found = await this.hooks.resolveContainer.promise({ container, searched });
     if (!found) {
+      const suggestion = didYouMean(container, await this.knownContainers());
       throw new DysnomiaError(
         'ERR_DYSNOMIA_CONTAINER_NOT_FOUND',
-        `no container configuration found for "${container}". Searched:\n${searched.map((s) => `  - ${s}`).join('\n')}\n` +
+        `no container configuration found for "${container}"${suggestion || '.'} Searched:\n${searched.map((s) => `  - ${s}`).join('\n')}\n` +
           'Give a path (--container ./file), or set DYSNOMIA_CONTAINERS_PATH.',
       );
     }
     return found;
+  }
+
+  /** The types this engine can find (as `dysnomia plugins` lists them), for a suggestion; none when listing fails. */
+  private async knownTypes(): Promise<string[]> {
+    try {
+      const { discoverModules } = await import('./modules/discover.js');
+      return (await discoverModules(this, this.configPlugins)).flatMap((m) => (m.type === undefined ? [] : [m.type]));
+    } catch {
+      return [];
+    }
+  }
+
+  /** The container names found in the containers folders, for a suggestion. */
+  private async knownContainers(): Promise<string[]> {
+    return [...(await listContainerFiles(await this.searchPaths.containersDirs()).catch(() => new Map<string, string>())).keys()];
   }
 
   /** A container named by a deployment model: the model's properties over the file found by that name, if any. */

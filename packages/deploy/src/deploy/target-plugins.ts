@@ -1,5 +1,6 @@
 import { DysnomiaError } from '@dysnomia/engine/internal/errors.js';
 import { MODULE_DIRS, moduleIn } from '@dysnomia/engine/internal/search-paths.js';
+import { didYouMean } from '@dysnomia/engine/internal/suggest.js';
 import { RuntimeBuilder } from '../remote/runtime.js';
 import type { Store } from '@dysnomia/engine/internal/store/store.js';
 import type { RuntimeChoice } from './deploy-packages.js';
@@ -56,6 +57,8 @@ export async function planTargetPlugins(options: { mappings: DeployedMapping[]; 
     }
     shipped.set(target, ships);
   }
+  // Only when some type is not found here: what is installed, for "did you mean".
+  const installedTypes = unresolved.size > 0 ? await typePlugins.knownTypes() : [];
   let builder: RuntimeBuilder | undefined;
   const inProfiles = new Map<string, Set<string>>();
   return {
@@ -73,7 +76,8 @@ export async function planTargetPlugins(options: { mappings: DeployedMapping[]; 
         inProfiles.set(target, new Set(answer.profileModules));
         for (const type of types) {
           if (answer.profileModules.includes(type) || shipped.get(target)?.has(type)) continue;
-          for (const m of byTarget.get(target)!.filter((m) => m.type === type)) problems.push(`service "${m.service}" (type "${type}") on target "${target}"`);
+          const suggestion = didYouMean(type, [...installedTypes, ...answer.profileModules, ...(shipped.get(target)?.keys() ?? [])]);
+          for (const m of byTarget.get(target)!.filter((m) => m.type === type)) problems.push(`service "${m.service}" (type "${type}"${suggestion}) on target "${target}"`);
           for (const place of typePlugins.searched(type)) lookedFor.add(place);
           lookedFor.add(`modules for "${type}" in the profiles of target "${target}" (${MODULE_DIRS.map((d) => `PROFILE/${d}/${type}`).join(', ')})`);
           lookedFor.add(`modules for "${type}" shipped by the components deployed to target "${target}"`);

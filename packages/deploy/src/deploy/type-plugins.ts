@@ -5,6 +5,7 @@ import { loadListedPlugin } from '@dysnomia/engine/internal/engine.js';
 import { DysnomiaError } from '@dysnomia/engine/internal/errors.js';
 import { importPluginPackage, readPackageJson } from '@dysnomia/engine/internal/modules/load-plugin.js';
 import type { PluginSource } from '@dysnomia/engine/internal/modules/load-plugin.js';
+import { pluginPackagesVisibleFrom, typeNamedByPackage } from '@dysnomia/engine/internal/modules/discover.js';
 import { pluginPackageNames } from '@dysnomia/engine/internal/modules/module-resolver.js';
 import { assertEngineCompatible } from '@dysnomia/engine/internal/plugin.js';
 import { findInstalledPackage } from '@dysnomia/engine/internal/remote/installed-packages.js';
@@ -93,6 +94,20 @@ export class TypePlugins {
       this.config.plugins.length > 0 ? `the config's "plugins" (${this.config.plugins.join(', ')})` : `the config's "plugins" (none${this.config.file ? ` in ${this.config.file}` : ': no config file'})`,
       `npm packages ${names.join(', ')} from ${this.dirs.join(', ')}`,
     ];
+  }
+
+  /** The types installed here by package name or served by the config's plugins, for a suggestion (nothing is imported but the listed plugins). */
+  async knownTypes(): Promise<string[]> {
+    const types = new Set<string>();
+    for (const { source } of await this.listedPlugins().catch(() => [])) for (const plugin of source.plugins) types.add(plugin.type);
+    for (const dir of this.dirs) {
+      for (const packageDir of await pluginPackagesVisibleFrom(dir)) {
+        const scope = path.basename(path.dirname(packageDir));
+        const type = typeNamedByPackage(scope.startsWith('@') ? `${scope}/${path.basename(packageDir)}` : path.basename(packageDir));
+        if (type !== undefined) types.add(type);
+      }
+    }
+    return [...types];
   }
 
   private async find(type: string): Promise<TypePlugin | undefined> {

@@ -1,5 +1,6 @@
 import type { Infrastructure, InfrastructureTarget } from './infrastructure.js';
 import { hasOwn, nameProblem } from '@dysnomia/engine/internal/names.js';
+import { didYouMean } from '@dysnomia/engine/internal/suggest.js';
 import { loadModelFile, modelError, readingModel } from './load-model.js';
 import type { ModelSource } from './load-model.js';
 
@@ -35,9 +36,17 @@ export async function loadDistribution(file: string, infrastructure: Infrastruct
  */
 export async function parseDistribution(source: ModelSource, infrastructure: Infrastructure): Promise<Distribution> {
   let value = source.value;
+  // Names the model function read from the infrastructure that are no target (infrastructure.tset1): said if a target is undefined.
+  const missingReads: string[] = [];
   if (typeof value === 'function') {
+    const watched = new Proxy(infrastructure, {
+      get(target, key, receiver) {
+        if (typeof key === 'string' && !(key in target) && !missingReads.includes(key)) missingReads.push(key);
+        return Reflect.get(target, key, receiver) as unknown;
+      },
+    });
     try {
-      value = await (value as (args: { infrastructure: Infrastructure }) => unknown)({ infrastructure });
+      value = await (value as (args: { infrastructure: Infrastructure }) => unknown)({ infrastructure: watched });
     } catch (error) {
       throw modelError(source, [], `the distribution model function failed: ${(error as Error).message}`);
     }
@@ -48,7 +57,7 @@ export async function parseDistribution(source: ModelSource, infrastructure: Inf
     const badName = nameProblem(service, 'service');
     if (badName) throw modelError(source, [service], badName, true);
     const fail = (keys: Array<string | number>, message: string) => modelError(source, [service, ...keys], `service "${service}": ${message}`);
-    mappings[service] = parseMappings(raw, infrastructure, fail);
+    mappings[service] = parseMappings(raw, infrastructure, fail, { missingReads });
   }
   return { mappings, source };
 }
@@ -58,7 +67,12 @@ export async function parseDistribution(source: ModelSource, infrastructure: Inf
  * one (`{ targets: [{ target, container? }] }`); `fail` makes the error for
  * the keys below the value.
  */
-export function parseMappings(raw: unknown, infrastructure: Infrastructure, fail: (keys: Array<string | number>, message: string) => Error): TargetMapping[] {
+export function parseMappings(
+  raw: unknown,
+  infrastructure: Infrastructure,
+  fail: (keys: Array<string | number>, message: string) => Error,
+  options: { missingReads?: readonly string[] } = {},
+): TargetMapping[] {
   let list: unknown[];
   let verbose = false;
   if (Array.isArray(raw)) list = raw;
@@ -86,7 +100,7 @@ export function parseMappings(raw: unknown, infrastructure: Infrastructure, fail
     }
     const target = targetName(targetValue, infrastructure);
     if (target === undefined) {
-      throw fail(verbose ? [...keys, 'target'] : keys, `${describeTarget(targetValue)} is not a target of the infrastructure model (targets: ${Object.keys(infrastructure).join(', ')})`);
+      throw fail(verbose ? [...keys, 'target'] : keys, `${describeTarget(targetValue, infrastructure, options.missingReads ?? [])} is not a target of the infrastructure model${typeof targetValue === 'string' ? didYouMean(targetValue, Object.keys(infrastructure)) : ''} (targets: ${Object.keys(infrastructure).join(', ')})`);
     }
     const identity = `${target}\0${container ?? ''}`;
     if (seen.has(identity)) throw fail(keys, `mapped twice to target "${target}"${container ? ` container "${container}"` : ''}`);
@@ -110,8 +124,12 @@ function targetName(value: unknown, infrastructure: Infrastructure): string | un
 }
 
 /** A target as an error names it; an object is never printed (its properties may hold secrets). */
-function describeTarget(value: unknown): string {
+function describeTarget(value: unknown, infrastructure: Infrastructure, missingReads: readonly string[]): string {
   if (typeof value === 'string') return `target ${JSON.stringify(value)}`;
+  if (value === undefined && missingReads.length > 0) {
+    const reads = missingReads.map((name) => `infrastructure.${name}${didYouMean(name, Object.keys(infrastructure), (nearest) => `infrastructure.${nearest}`)}`);
+    return `an undefined target (the model read ${reads.join('; ')})`;
+  }
   if (value === undefined) return 'an undefined target (a misspelt infrastructure.<name>?)';
   if (isObject(value)) return 'a target object that matches no target by identity, name or address';
   return `a ${value === null ? 'null' : typeof value} (not a target)`;

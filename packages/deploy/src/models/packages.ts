@@ -1,4 +1,5 @@
 import { hasOwn, nameProblem } from '@dysnomia/engine/internal/names.js';
+import { didYouMean } from '@dysnomia/engine/internal/suggest.js';
 import path from 'node:path';
 import { isBuildFunctionComponent } from '@dysnomia/engine/internal/store/build-function.js';
 import type { BuildFunctionComponent } from '@dysnomia/engine/internal/store/build-function.js';
@@ -40,7 +41,7 @@ async function parsePackages(source: ModelSource, infrastructure: Infrastructure
     const badName = nameProblem(target, 'target');
     if (badName) throw modelError(source, [target], badName, true);
     if (!hasOwn(infrastructure, target)) {
-      throw modelError(source, [target], `target "${target}" is not in the infrastructure model (targets: ${Object.keys(infrastructure).join(', ')})`, true);
+      throw modelError(source, [target], `target "${target}" is not in the infrastructure model${didYouMean(target, Object.keys(infrastructure))} (targets: ${Object.keys(infrastructure).join(', ')})`, true);
     }
     if (!Array.isArray(list)) throw modelError(source, [target], `target "${target}": the packages must be a list`);
     model[target] = list.map((item: unknown, index) => {

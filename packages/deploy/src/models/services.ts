@@ -2,6 +2,7 @@ import path from 'node:path';
 import { inputError } from '@dysnomia/engine/internal/errors.js';
 import { controlCharacterAt, hasOwn, nameProblem } from '@dysnomia/engine/internal/names.js';
 import { isBuildFunctionComponent } from '@dysnomia/engine/internal/store/build-function.js';
+import { didYouMean } from '@dysnomia/engine/internal/suggest.js';
 import { distributionArgument, parseMappings } from './distribution.js';
 import type { Distribution, DistributionArgument } from './distribution.js';
 import type { Infrastructure, InfrastructureTarget } from './infrastructure.js';
@@ -124,7 +125,7 @@ export async function parseServices(source: ModelSource, infrastructure: Infrast
   }
   for (const service of Object.keys(distribution.mappings)) {
     if (!hasOwn(declarations, service)) {
-      throw modelError(distribution.source, [service], `service "${service}" is not in the services model ${source.file} (services: ${Object.keys(declarations).join(', ') || 'none'})`, true);
+      throw modelError(distribution.source, [service], `service "${service}" is not in the services model ${source.file}${didYouMean(service, Object.keys(declarations))} (services: ${Object.keys(declarations).join(', ') || 'none'})`, true);
     }
   }
 
@@ -223,8 +224,10 @@ function dependencyRefs(
     const at = Array.isArray(value) ? index : param;
     const key = serviceKey(item, declarations, services);
     if (key === undefined) {
-      const label = typeof item === 'string' ? `"${item}"` : isObject(item) && typeof item.name === 'string' ? `"${item.name}"` : 'the value';
-      throw fail([at], `${label} is not a service of the model (services: ${Object.keys(services).join(', ')})`);
+      const name = typeof item === 'string' ? item : isObject(item) && typeof item.name === 'string' ? item.name : undefined;
+      const label = name === undefined ? 'the value' : `"${name}"`;
+      const suggestion = name === undefined ? '' : didYouMean(name, Object.keys(services));
+      throw fail([at], `${label} is not a service of the model${suggestion} (services: ${Object.keys(services).join(', ')})`);
     }
     // A dependency may narrow the targets its dependant uses (Disnix: services.db // { targets = … }).
     const override = isObject(item) && item !== declarations[key] && item.targets !== undefined ? item.targets : undefined;

@@ -6,6 +6,7 @@ import { isCoordinatorCommand, runCoordinatorCommand } from './coordinator-comma
 await runCli('dysnomia', async (argv) => {
   const [first, ...rest] = argv;
   if (first === '-v' || first === '--version') return (await import('./version-text.js')).printVersion('dysnomia');
+  if (first === 'init') return (await import('./init-command.js')).initCommand(rest);
   if (first === 'containers') return (await import('./containers-command.js')).containersCommand(rest);
   if (first === 'snapshots') return (await import('./snapshots-command.js')).snapshotsCommand(rest);
   if (first !== undefined && isCoordinatorCommand(first, rest)) return runCoordinatorCommand(first, rest);

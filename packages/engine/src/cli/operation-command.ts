@@ -1,6 +1,8 @@
 import { Engine } from '../engine.js';
 import { DysnomiaError } from '../errors.js';
 import { isOperation } from '../plugin.js';
+import { didYouMean } from '../suggest.js';
+import { commandWords } from './command-words.js';
 import { abortOnSignals, parseOptions } from './run-cli.js';
 import { printVersion } from './version-text.js';
 
@@ -11,6 +13,7 @@ export const HELP = `Usage: dysnomia --operation OPERATION --component COMPONENT
   or:  dysnomia containers [OPTION]...      (the same as dysnomia-containers)
   or:  dysnomia snapshots [OPTION]...       (the same as dysnomia-snapshots)
   or:  dysnomia plugins [--json]
+  or:  dysnomia init [--plugin NAME]     (a starting set of models, or a plugin package)
   or:  dysnomia deploy -s SERVICES -i INFRASTRUCTURE -d DISTRIBUTION [OPTION]...
                                          (deploy to machines, as disnix-env; or -P PACKAGES)
   or:  dysnomia capture-infra -i INFRASTRUCTURE [OPTION]...
@@ -102,7 +105,12 @@ export async function operationCommand(argv: string[], operationWord: string | u
     return 0;
   }
   if (values.version) return printVersion('dysnomia');
-  if (positionals.length > 0) throw new DysnomiaError('ERR_DYSNOMIA_USAGE', `unexpected argument "${positionals[0]}"`);
+  if (positionals.length > 0) {
+    // The first word a command: a misspelt one ("depoy") gets the nearest command.
+    const word = positionals[0]!;
+    const suggestion = operationWord === undefined && argv[0] === word ? didYouMean(word, commandWords()) : '';
+    throw new DysnomiaError('ERR_DYSNOMIA_USAGE', `unexpected argument "${word}"${suggestion}`);
+  }
   if (values.command !== undefined && !values.shell) throw new DysnomiaError('ERR_DYSNOMIA_USAGE', '--command goes with --shell');
   const operation = values.operation ?? operationWord;
   if (values.operation && operationWord && values.operation !== operationWord) {

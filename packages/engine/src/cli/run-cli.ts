@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { DysnomiaError, ERROR_FORMAT_ENV, errorLine, EXIT_OPERATION_FAILED } from '../errors.js';
+import { didYouMean } from '../suggest.js';
 
 /**
  * Runs a command's main function and turns its outcome into an exit status:
@@ -51,8 +52,15 @@ export function parseOptions<T extends Record<string, OptionSpec>>(argv: string[
     }
     return parsed;
   } catch (error) {
-    throw new DysnomiaError('ERR_DYSNOMIA_USAGE', (error as Error).message.replace(/\. To specify a positional argument.*$/s, ''));
+    const message = (error as Error).message.replace(/\. To specify a positional argument.*$/s, '');
+    throw new DysnomiaError('ERR_DYSNOMIA_USAGE', `${message}${suggestOption(message, Object.keys(options))}`);
   }
+}
+
+/** For parseArgs' "Unknown option '--dry-rn'": the nearest long option, as `: did you mean '--dry-run'?`. */
+function suggestOption(message: string, names: readonly string[]): string {
+  const unknown = /^Unknown option '(--[^'=]+)/.exec(message)?.[1];
+  return unknown === undefined ? '' : didYouMean(unknown, names.map((name) => `--${name}`), (option) => `'${option}'`);
 }
 
 /**

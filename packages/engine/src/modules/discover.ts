@@ -124,8 +124,13 @@ export async function discoverModules(
   return found;
 }
 
+/** The type a plugin package's name says it serves (`@dysnomia/plugin-TYPE`, `[@SCOPE/]dysnomia-plugin-TYPE`), if it says one. */
+export function typeNamedByPackage(name: string): string | undefined {
+  return /^(?:@dysnomia\/plugin-|(?:@[^/]+\/)?dysnomia-plugin-)(.+)$/.exec(name)?.[1];
+}
+
 /** Plugin packages in node_modules of `dir` and its parents: by name, or by the keyword dysnomia-plugin. */
-async function pluginPackagesVisibleFrom(start: string): Promise<string[]> {
+export async function pluginPackagesVisibleFrom(start: string): Promise<string[]> {
   const result: string[] = [];
   for (let dir = start; ; dir = path.dirname(dir)) {
     const modules = path.join(dir, 'node_modules');
