@@ -22,7 +22,7 @@ of the profile's current generation on that target, and the engine, runtime
 and plugin versions the target has. The answer comes from the targets' own
 records, not from this machine's: a deployment made from another coordinator
 shows too. A profile that is a layer of a layered deployment recorded here
-(deploy --layers) says which layer. Container properties are not shown (they may hold passwords).
+(a layers model deployed from here) says which layer. Container properties are not shown (they may hold passwords).
 A target lacking the engine gets it installed first, as deploy does.
 
 Options:
