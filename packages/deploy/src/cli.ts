@@ -13,4 +13,5 @@ export const commands: Readonly<Record<string, CoordinatorCommand>> = Object.fre
   'capture-infra': async (argv) => (await import('./cli/capture-infra-command.js')).captureInfraCommand(argv),
   visualize: async (argv) => (await import('./cli/visualize-command.js')).visualizeCommand(argv),
   state: async (argv) => (await import('./cli/state-command.js')).stateCommand(argv),
+  'collect-garbage': async (argv) => (await import('./cli/collect-garbage-command.js')).collectGarbageCommand(argv),
 });

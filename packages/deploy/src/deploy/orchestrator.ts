@@ -10,7 +10,7 @@ import type { Operation } from '@dysnomia/engine/internal/plugin.js';
 import { closeAll, errorText, forEachLimited, openSessions, sameSet, stateOf, targetMessage, transferAll } from './deploy-packages.js';
 import type { DeployOptions, DeployResult } from './deploy-packages.js';
 import type { DeployedMapping, Deployment } from './deployment.js';
-import { faultPoint } from './fault-injection.js';
+import { faultPoint, pausePoint } from './fault-injection.js';
 import { planTargetPlugins } from './target-plugins.js';
 import type { TargetPlugins } from './target-plugins.js';
 import type { TypePlugins } from './type-plugins.js';
@@ -187,6 +187,7 @@ export async function runTransition(to: TransitionTarget, options: OrchestratorO
       await transferAll(sessions, plans, options, failures);
       if (failures.size > 0) return finish(false);
       faultPoint('after-transfer', (target) => sessions.get(target)?.cut());
+      await pausePoint('after-transfer');
       await runLocked({ links, sessions, plan, actual, old, next, to, manifests, options, failures, plugins, recorded, hooks });
     } finally {
       await Promise.all(lockedTargets.map((name) => links.get(name)!.request({ kind: 'unlock', profile, holder }).catch(() => undefined)));

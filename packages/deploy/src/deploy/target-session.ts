@@ -44,6 +44,14 @@ export interface TargetSession {
   /** Puts the runtime into the target's store when it lacks it, sending only the packages it lacks. */
   ensureRuntime(onBootstrap: (phase: 'start' | 'done', bytes: number, packages: number) => void): Promise<void>;
   missing(entries: string[]): Promise<string[]>;
+  /**
+   * Holds `entries` on the target from its store's garbage collection until
+   * the session closes (after the profile switch and the record, or the
+   * rollback), and answers which of them the target lacks: asked right
+   * before the transfer, so an entry the target has then is still there
+   * when the profile is switched.
+   */
+  hold(entries: string[]): Promise<string[]>;
   /** The profile's current generation and packages, when known without another round trip (undefined: ask install). */
   current(profile: string): Promise<TargetPlan['current'] | undefined>;
   /** Sends these entries (a closure's missing part) as one archive; `onBytes` counts what went out. */
@@ -198,6 +206,10 @@ abstract class AgentBackedSession {
   protected async storeMissing(entries: string[]): Promise<string[]> {
     return (await ask(await this.agent(), this.target.name, { kind: 'missing', entries })).missing;
   }
+  async hold(entries: string[]): Promise<string[]> {
+    if (entries.length === 0) return [];
+    return (await ask(await this.agent(), this.target.name, { kind: 'hold', entries })).missing;
+  }
   install(profile: string, entries: string[], etcOnly: string[] = []): Promise<{ generation: number; changed: boolean }> {
     return this.profile(profile, { action: 'install', entries, etcOnly });
   }
@@ -266,7 +278,9 @@ class LocalSession extends AgentBackedSession implements TargetSession {
   async agent(): Promise<AgentLink> {
     return (this.link ??= new LocalAgentLink(this.stateDir, { plugins: this.options.localPlugins ?? [], debug: this.options.debug === true }, (this.options.timeLimits ?? DEFAULT_TIME_LIMITS).commandMs));
   }
-  close(): void {}
+  close(): void {
+    this.link?.close();
+  }
 }
 
 /** A target over one SSH connection, running the engine installed in its own store. */

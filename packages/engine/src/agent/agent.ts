@@ -7,8 +7,10 @@ import type { Readable } from 'node:stream';
 import { describeMachine } from '../containers/machine.js';
 import { Engine } from '../engine.js';
 import { DysnomiaError, EXIT_OPERATION_FAILED } from '../errors.js';
-import { acquireLock, gcLockFile, liveHolder, profileLockFile, releaseLock } from '../locks/profile-lock.js';
+import { acquireLock, profileLockFile, releaseLock } from '../locks/profile-lock.js';
 import { removeStaleTemporaries } from '../store/gc.js';
+import { StoreHold } from '../store/holds.js';
+import { collectMachine } from '../store/collection.js';
 import { Store } from '../store/store.js';
 import type { LockHolder } from '../locks/profile-lock.js';
 import { isOperation } from '../plugin.js';
@@ -94,6 +96,8 @@ export class Agent {
   private readonly env: NodeJS.ProcessEnv;
   private readonly activations: Activations;
   private readonly profiles: Profiles;
+  /** What this agent's deployment needs from the store until it ends (released by close()). */
+  private readonly hold: StoreHold;
   constructor(
     readonly stateDir: string,
     private readonly options: AgentOptions = {},
@@ -101,6 +105,12 @@ export class Agent {
     this.env = options.env ?? process.env;
     this.activations = new Activations(stateDir);
     this.profiles = Profiles.at(stateDir);
+    this.hold = new StoreHold(stateDir);
+  }
+
+  /** The coordinator is done with this agent: what it held goes back to the collector. */
+  async close(): Promise<void> {
+    await this.hold.release();
   }
 
   hello(): AgentHello {
@@ -185,12 +195,7 @@ export class Agent {
         const file = profileLockFile(this.stateDir, request.profile);
         const outcome = await acquireLock(file, request.holder, request.breaking);
         if (!outcome.acquired) return { kind: 'refused', holder: outcome.holder };
-        // A garbage collection of the store must not take what this deployment sends: one or the other.
-        const collecting = await liveHolder(gcLockFile(this.stateDir));
-        if (collecting !== undefined) {
-          await releaseLock(file, request.holder);
-          return { kind: 'refused', holder: collecting };
-        }
+        // What the deployment sends is kept from a garbage collection by its store hold (the `hold` request), not by this lock.
         // What an interrupted bootstrap or import left in the store goes now.
         await removeStaleTemporaries(Store.at(this.stateDir));
         return { kind: 'done', value: { locked: true } };
@@ -200,6 +205,20 @@ export class Agent {
         return { kind: 'done', value: { released: await releaseLock(profileLockFile(this.stateDir, request.profile), request.holder) } };
       case 'missing':
         return { kind: 'done', value: { missing: await this.profiles.store.missing(entryNames(request.entries)) } satisfies AgentAnswers['missing'] };
+      case 'hold': {
+        const entries = entryNames(request.entries);
+        await this.hold.add(entries);
+        return { kind: 'done', value: { missing: await this.profiles.store.missing(entries) } satisfies AgentAnswers['hold'] };
+      }
+      case 'collect-garbage': {
+        const only = request.profile === undefined ? {} : { profile: assertProfileName(request.profile) };
+        const collected = await collectMachine(this.stateDir, {
+          ...(request.deleteOldGenerations === true ? { deleteOldGenerations: only } : {}),
+          log: (message) => currentOutput.getStore()?.add(Buffer.from(`${message}\n`), 'stdout'),
+        });
+        const { removed, bytes, kept, generations, lockedProfiles } = collected;
+        return { kind: 'done', value: { removed, bytes, kept, generations, lockedProfiles } satisfies AgentAnswers['collect-garbage'] };
+      }
       case 'profile':
         return { kind: 'done', value: await profileRequest(this.profiles, assertProfileName(request.profile), request) };
       default:
@@ -278,4 +297,5 @@ export async function serveAgent(input: Readable, output: NodeJS.WritableStream,
     running.add(tracked);
   }
   await Promise.all(running);
+  await agent.close();
 }

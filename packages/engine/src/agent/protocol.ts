@@ -60,6 +60,14 @@ export type AgentRequest =
   | { id: number; kind: 'unlock'; profile: string; holder: LockHolder }
   /** Of these store entries, those the target's store lacks. */
   | { id: number; kind: 'missing'; entries: string[] }
+  /**
+   * Holds these entries from the store's garbage collection for as long as
+   * this agent runs (a deployment's, from before its transfer to its profile
+   * switch); waits while a collection runs; answers which of them are missing.
+   */
+  | { id: number; kind: 'hold'; entries: string[] }
+  /** The machine's garbage collection (collect-garbage -i): `deleteOldGenerations` first, of `profile` only when given. */
+  | { id: number; kind: 'collect-garbage'; deleteOldGenerations: boolean; profile?: string }
   | ({ id: number; kind: 'profile'; profile: string } & ProfileAction);
 
 /** What each kind of request answers when it succeeds (`result`). */
@@ -70,6 +78,15 @@ export interface AgentAnswers {
   lock: { locked: true };
   unlock: { released: boolean };
   missing: { missing: string[] };
+  hold: { missing: string[] };
+  'collect-garbage': {
+    /** Entry names removed from the store, and their size. */
+    removed: string[];
+    bytes: number;
+    kept: number;
+    generations: Array<{ profile: string; deleted: number[] }>;
+    lockedProfiles: Array<{ profile: string; holder: string }>;
+  };
   profile: ProfileAnswers[ProfileAction['action']];
 }
 
