@@ -7,6 +7,8 @@ import { loadInfrastructure, MAX_CORES } from '../models/infrastructure.js';
 import { loadDistribution } from '../models/distribution.js';
 import { loadPackagesModel } from '../models/packages.js';
 import { loadServices } from '../models/services.js';
+import { parseExtraParams } from '../models/extra-params.js';
+import type { ExtraParams } from '../models/extra-params.js';
 import { deploymentOf, PROFILE_ONLY_TYPE } from '../deploy/deployment.js';
 import { EarlyConnections } from '../deploy/target-session.js';
 import { deployHooksFor } from '../deploy/deploy-plugins.js';
@@ -114,6 +116,17 @@ Options:
       --max-concurrent-activations=N
                              Operations at once per target (default: the
                              target's numOfCores, else its core count)
+      --no-lock              Do not ask the services to lock and unlock
+                             during the transition (the profile locks are
+                             still taken)
+      --no-upgrade           Do not compute a transition from what the
+                             targets run: deactivate nothing, activate every
+                             mapping of the new deployment
+      --no-target-profiles   Leave the profiles on the targets as they are
+      --extra-params=JSON    A JSON object handed to every model that is a
+                             function (infrastructure, distribution, services,
+                             packages), beside its own arguments (which win
+                             on a clash), as Disnix's --extra-params
       --break-stale-lock     Also break a profile lock whose holder cannot be
                              checked from here (another machine's); one whose
                              holder is a process of this machine that is gone
@@ -174,6 +187,10 @@ export const OPTIONS = {
   undeploy: { type: 'boolean' },
   'break-stale-lock': { type: 'boolean' },
   'max-concurrent-activations': { type: 'string' },
+  'no-lock': { type: 'boolean' },
+  'no-upgrade': { type: 'boolean' },
+  'no-target-profiles': { type: 'boolean' },
+  'extra-params': { type: 'string' },
   ...TIME_LIMIT_OPTIONS,
 } as const;
 
@@ -207,6 +224,12 @@ export async function deployCommand(argv: string[]): Promise<number> {
   if (servicesMode && values.infrastructure === undefined) throw usage('-s SERVICES and -d DISTRIBUTION need -i INFRASTRUCTURE');
   if (action === undefined && !orchestrated && values.packages === undefined) throw usage('no packages model: pass -P PACKAGES, or -s SERVICES -d DISTRIBUTION');
   if (action !== undefined && values['dry-run']) throw usage(`--dry-run goes with a deployment, not with --${action.kind}`);
+  const transitionOnly = (['no-lock', 'no-upgrade', 'no-target-profiles'] as const).find((flag) => values[flag] === true);
+  if (transitionOnly !== undefined && (!orchestrated || action?.kind === 'list-generations' || action?.kind === 'delete-generations')) {
+    throw usage(`--${transitionOnly} goes with a deployment of services (-s and -d), --rollback, --switch-to-generation or --undeploy`);
+  }
+  const extraParams: ExtraParams = values['extra-params'] === undefined ? {} : parseExtraParams(values['extra-params']);
+  if (values['extra-params'] !== undefined && !servicesMode && values.packages === undefined) throw usage('--extra-params is handed to the models: it goes with -s and -d, or -P');
   let profile = 'default';
   if (values.profile !== undefined) {
     try {
@@ -251,11 +274,14 @@ export async function deployCommand(argv: string[]): Promise<number> {
         // The config's plugins take part in the deployment through the orchestrator's hooks.
         hooks: await deployHooksFor(config, process.cwd()),
         debug: values.debug === true,
+        noLock: values['no-lock'] === true,
+        noUpgrade: values['no-upgrade'] === true,
+        noTargetProfiles: values['no-target-profiles'] === true,
       };
-      result = await orchestrate(values, action, orchestration);
+      result = await orchestrate(values, action, orchestration, extraParams);
     } else {
-      const infrastructure = await loadInfrastructure(values.infrastructure!);
-      const packages = values.packages !== undefined ? await loadPackagesModel(values.packages, infrastructure) : undefined;
+      const infrastructure = await loadInfrastructure(values.infrastructure!, extraParams);
+      const packages = values.packages !== undefined ? await loadPackagesModel(values.packages, infrastructure, extraParams) : undefined;
       const options: DeployOptions = { ...common, infrastructure, targets: packages ? Object.keys(packages) : Object.keys(infrastructure) };
       result = action ? await profileAction(action, options) : await deployPackages(packages!, { ...options, dryRun: values['dry-run'] === true });
     }
@@ -269,7 +295,12 @@ export async function deployCommand(argv: string[]): Promise<number> {
 }
 
 /** -s/-d deployments, --undeploy, and generation actions on the coordinator's recorded deployments. */
-async function orchestrate(values: { infrastructure?: string; services?: string; distribution?: string; undeploy?: boolean }, action: ProfileAction | undefined, options: OrchestratorOptions): Promise<DeployResult> {
+async function orchestrate(
+  values: { infrastructure?: string; services?: string; distribution?: string; undeploy?: boolean },
+  action: ProfileAction | undefined,
+  options: OrchestratorOptions,
+  extraParams: ExtraParams,
+): Promise<DeployResult> {
   const manifests = stateOf(options).records(options.profile);
   if (action?.kind === 'list-generations') return listDeployments(manifests, options);
   if (action?.kind === 'delete-generations') {
@@ -289,9 +320,9 @@ async function orchestrate(values: { infrastructure?: string; services?: string;
     return runTransition({ kind: 'recorded', manifest: await manifests.read(generation) }, options);
   }
   if (values.undeploy) return runTransition({ kind: 'new', deployment: { profile: options.profile, targets: {}, mappings: [], profiles: {} } }, options);
-  const infrastructure = await loadInfrastructure(values.infrastructure!);
-  const distribution = await loadDistribution(values.distribution!, infrastructure);
-  const services = await loadServices(values.services!, infrastructure, distribution);
+  const infrastructure = await loadInfrastructure(values.infrastructure!, extraParams);
+  const distribution = await loadDistribution(values.distribution!, infrastructure, extraParams);
+  const services = await loadServices(values.services!, infrastructure, distribution, extraParams);
   // The services' types are resolved to plugins before anything is built: a bad plugin stops the deployment here.
   for (const service of Object.values(services.services)) if (service.targets.length > 0 && service.type !== PROFILE_ONLY_TYPE) await options.typePlugins.resolve(service.type);
   // The handshakes with the targets the distribution names run while the components are built here.

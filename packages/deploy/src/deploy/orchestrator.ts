@@ -34,6 +34,17 @@ export interface OrchestratorOptions extends Omit<DeployOptions, 'infrastructure
   early?: EarlyConnections;
   /** The orchestrator's hooks, with the config's plugins applied (deployHooksFor); none tapped when not given. */
   hooks?: DeployHooks;
+  /** --no-lock: the services' lock and unlock operations are not asked (the profile locks are still taken). */
+  noLock?: boolean;
+  /** --no-upgrade: no transition from what the targets run: nothing is deactivated, every mapping of the new deployment is activated. */
+  noUpgrade?: boolean;
+  /** --no-target-profiles: the targets' profiles are left as they are. */
+  noTargetProfiles?: boolean;
+}
+
+/** A deployment of nothing: where --no-upgrade starts from. */
+function nothingDeployed(profile: string): Deployment {
+  return { profile, targets: {}, mappings: [], profiles: {} };
 }
 
 /** Where the transition goes: a new deployment (recorded as the next generation) or a recorded one (--rollback, --switch-to-generation). */
@@ -140,7 +151,7 @@ export async function runTransition(to: TransitionTarget, options: OrchestratorO
       if (observed !== undefined) seen.set(name, observed);
     }
     const complete = seen.size === sessions.size;
-    const firstLook = planTransition(actualDeployment(new Map([...seen].map(([n, o]) => [n, o.activated])), next, old), next);
+    const firstLook = planTransition(options.noUpgrade ? nothingDeployed(profile) : actualDeployment(new Map([...seen].map(([n, o]) => [n, o.activated])), next, old), next);
     const recorded = old !== undefined && sameDeployment(old, next);
 
     if (options.dryRun) {
@@ -156,7 +167,8 @@ export async function runTransition(to: TransitionTarget, options: OrchestratorO
     const firstOps = operations(firstLook);
     // A local target sharing this state folder shows this very deploy's lock: that one does not count.
     const unlocked = [...seen.values()].every((o) => o.lock === null || sameHolder(o.lock, holder));
-    if (complete && unlocked && recorded && firstOps.activate.length === 0 && firstOps.deactivate.length === 0 && (await profilesCurrent(sessions, next, profile))) {
+    const profilesDone = options.noTargetProfiles === true || (await profilesCurrent(sessions, next, profile));
+    if (complete && unlocked && recorded && firstOps.activate.length === 0 && firstOps.deactivate.length === 0 && profilesDone) {
       // The targets run what is asked and nobody holds them: nothing to lock, nothing to change.
       transitionEvent(firstLook);
       await planKnown(firstLook, false);
@@ -180,7 +192,7 @@ export async function runTransition(to: TransitionTarget, options: OrchestratorO
         if (!answer.ok) throw failed(`target "${name}": cannot read what profile "${profile}" runs there: ${answer.error}`);
         records.set(name, (answer.result as { mappings: DeployedMapping[] }).mappings);
       });
-      const actual = actualDeployment(records, next, old);
+      const actual = options.noUpgrade ? nothingDeployed(profile) : actualDeployment(records, next, old);
       const plan = planTransition(actual, next);
       transitionEvent(plan);
       await planKnown(plan, false);
@@ -311,8 +323,8 @@ async function runLocked(run: LockedRun): Promise<void> {
   };
   const limitOf = (target: string) => options.activationsPerTarget ?? next.targets[target]?.numOfCores ?? old?.targets[target]?.numOfCores ?? links.get(target)?.hello.cores ?? 1;
 
-  // Lock: every service the targets run for the profile may refuse the transition.
-  const running = actual.mappings.filter(isActivated);
+  // Lock: every service the targets run for the profile may refuse the transition (not asked with --no-lock).
+  const running = options.noLock ? [] : actual.mappings.filter(isActivated);
   const lockedServices: DeployedMapping[] = [];
   // Lock and unlock run on every target at once, up to each target's bound, as activations do.
   const noWaits = new Map<string, string[]>();
@@ -368,7 +380,8 @@ async function runLocked(run: LockedRun): Promise<void> {
   // Profiles follow the services: each target's profile gets its components (targets left behind get an empty one).
   const switched: Array<{ name: string; previous: number | null; generation: number }> = [];
   let profileError: unknown;
-  await forEachLimited([...sessions.keys()], options.maxConcurrent, async (name) => {
+  // --no-target-profiles: the targets' profiles stay as they are.
+  await forEachLimited(options.noTargetProfiles ? [] : [...sessions.keys()], options.maxConcurrent, async (name) => {
     if (profileError !== undefined) return;
     const session = sessions.get(name)!;
     try {

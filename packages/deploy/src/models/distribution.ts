@@ -1,3 +1,4 @@
+import type { ExtraParams } from './extra-params.js';
 import type { Infrastructure, InfrastructureTarget } from './infrastructure.js';
 import { hasOwn, nameProblem } from '@dysnomia/engine/internal/names.js';
 import { loadModelFile, modelError, readingModel } from './load-model.js';
@@ -21,9 +22,9 @@ export type DistributionArgument = Record<string, { targets: Array<{ target: Inf
 
 const isObject = (value: unknown): value is Record<string, unknown> => value !== null && typeof value === 'object' && !Array.isArray(value);
 
-export async function loadDistribution(file: string, infrastructure: Infrastructure): Promise<Distribution> {
+export async function loadDistribution(file: string, infrastructure: Infrastructure, extraParams: ExtraParams = {}): Promise<Distribution> {
   const source = await loadModelFile(file, 'distribution');
-  return readingModel(source, 'distribution', () => parseDistribution(source, infrastructure));
+  return readingModel(source, 'distribution', () => parseDistribution(source, infrastructure, extraParams));
 }
 
 /**
@@ -33,11 +34,11 @@ export async function loadDistribution(file: string, infrastructure: Infrastruct
  * infrastructure (JS/TS: `infrastructure.test1`), recognised as Disnix does by
  * its address property when it is a copy.
  */
-export async function parseDistribution(source: ModelSource, infrastructure: Infrastructure): Promise<Distribution> {
+export async function parseDistribution(source: ModelSource, infrastructure: Infrastructure, extraParams: ExtraParams = {}): Promise<Distribution> {
   let value = source.value;
   if (typeof value === 'function') {
     try {
-      value = await (value as (args: { infrastructure: Infrastructure }) => unknown)({ infrastructure });
+      value = await (value as (args: { infrastructure: Infrastructure }) => unknown)({ ...extraParams, infrastructure });
     } catch (error) {
       throw modelError(source, [], `the distribution model function failed: ${(error as Error).message}`);
     }
