@@ -8,6 +8,7 @@ import * as containersCommand from '../packages/engine/src/cli/containers-comman
 import * as deployCommand from '../packages/deploy/src/cli/deploy-command.js';
 import * as stateCommand from '../packages/deploy/src/cli/state-command.js';
 import * as collectGarbageCommand from '../packages/deploy/src/cli/collect-garbage-command.js';
+import * as diagnoseCommand from '../packages/deploy/src/cli/diagnose-command.js';
 import * as operationCommand from '../packages/engine/src/cli/operation-command.js';
 import * as pluginsCommand from '../packages/engine/src/cli/plugins-command.js';
 import * as profileCommand from '../packages/engine/src/cli/profile-command.js';
@@ -56,6 +57,8 @@ t.test('--help tells the truth about the options of each command', async (t) => 
   t.equal((await dysnomia(['state', '--help'])).stdout, stateCommand.HELP);
   t.test('dysnomia collect-garbage -i', async (t) => checkHelpMatchesOptions(t, collectGarbageCommand.HELP, collectGarbageCommand.OPTIONS));
   t.equal((await dysnomia(['collect-garbage', '-i', 'infrastructure.json', '--help'])).stdout, collectGarbageCommand.HELP);
+  t.test('dysnomia diagnose', async (t) => checkHelpMatchesOptions(t, diagnoseCommand.HELP, diagnoseCommand.OPTIONS));
+  t.equal((await dysnomia(['diagnose', '--help'])).stdout, diagnoseCommand.HELP);
 });
 
 t.test('--version names the engine and its plugin API', async (t) => {

@@ -13,5 +13,6 @@ export const commands: Readonly<Record<string, CoordinatorCommand>> = Object.fre
   'capture-infra': async (argv) => (await import('./cli/capture-infra-command.js')).captureInfraCommand(argv),
   visualize: async (argv) => (await import('./cli/visualize-command.js')).visualizeCommand(argv),
   state: async (argv) => (await import('./cli/state-command.js')).stateCommand(argv),
+  diagnose: async (argv) => (await import('./cli/diagnose-command.js')).diagnoseCommand(argv),
   'collect-garbage': async (argv) => (await import('./cli/collect-garbage-command.js')).collectGarbageCommand(argv),
 });

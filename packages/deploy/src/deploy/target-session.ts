@@ -26,6 +26,11 @@ import { Store } from '@dysnomia/engine/internal/store/store.js';
 import { ask, askProfile, LocalAgentLink, RemoteAgentLink } from '../remote/agent-link.js';
 import type { GenerationInfo, ProfileAction, ProfileAnswers } from '@dysnomia/engine/internal/agent/protocol.js';
 import type { AgentLink } from '../remote/agent-link.js';
+import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { shellQuote } from '@dysnomia/engine/internal/shell-quote.js';
+import { ptyOf, waitForChild, wireChannel } from '../remote/terminal.js';
+import type { Terminal } from '../remote/terminal.js';
 
 export type { GenerationInfo } from '@dysnomia/engine/internal/agent/protocol.js';
 
@@ -71,6 +76,12 @@ export interface TargetSession {
   observed(profile: string): Promise<{ activated: DeployedMapping[]; lock: LockHolder | null } | undefined>;
   /** The target's agent (started on first use, one per session): operations, its containers, locks. */
   agent(): Promise<AgentLink>;
+  /**
+   * Runs the target's engine CLI with `args` (dysnomia diagnose's `--shell`),
+   * wired to `terminal` (a pseudo-terminal when it is interactive); resolves
+   * with its exit status.
+   */
+  runEngine(args: string[], terminal: Terminal): Promise<number>;
   /** For fault injection: cuts the connection off as a network failure would. */
   cut(): void;
   close(): void;
@@ -274,6 +285,15 @@ class LocalSession extends AgentBackedSession implements TargetSession {
     return { activated: await readActivations(this.stateDir, profile), lock };
   }
   cut(): void {}
+  async runEngine(args: string[], terminal: Terminal): Promise<number> {
+    // The engine this coordinator runs, on this machine's target state folder.
+    const bin = path.join(path.dirname(createRequire(import.meta.url).resolve('@dysnomia/engine/package.json')), 'bin/dysnomia.js');
+    const child = spawn(process.execPath, [bin, ...args], {
+      env: { ...process.env, DYSNOMIA_STATEDIR: this.stateDir },
+      stdio: [terminal.input === 'none' ? 'ignore' : terminal.stdin, terminal.stdout, terminal.stderr],
+    });
+    return waitForChild(child);
+  }
   private link: LocalAgentLink | undefined;
   async agent(): Promise<AgentLink> {
     return (this.link ??= new LocalAgentLink(this.stateDir, { plugins: this.options.localPlugins ?? [], debug: this.options.debug === true }, (this.options.timeLimits ?? DEFAULT_TIME_LIMITS).commandMs));
@@ -408,6 +428,14 @@ class SshSession extends AgentBackedSession implements TargetSession {
   }
   cut(): void {
     this.connection?.cut();
+  }
+  async runEngine(args: string[], terminal: Terminal): Promise<number> {
+    const bin = path.posix.join(this.stateDir, 'store', this.runtime.entry, RUNTIME_ENGINE_BIN);
+    // Not nodeCommand's: errors are for the person at the terminal, not JSON lines for a coordinator.
+    const command = `DYSNOMIA_STATEDIR=${shellQuote(this.stateDir)} ${[this.nodePath, bin, ...args].map(shellQuote).join(' ')}`;
+    const pty = ptyOf(terminal);
+    const channel = await this.connection!.channel(command, pty ? { pty } : {});
+    return wireChannel(channel, terminal);
   }
   private link: Promise<AgentLink> | undefined;
   agent(): Promise<AgentLink> {

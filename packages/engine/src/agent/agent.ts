@@ -1,4 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { randomBytes } from 'node:crypto';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -108,9 +110,13 @@ export class Agent {
     this.hold = new StoreHold(stateDir);
   }
 
-  /** The coordinator is done with this agent: what it held goes back to the collector. */
+  /** Files of `shell-properties` requests, removed when the agent ends. */
+  private readonly shellFiles: string[] = [];
+
+  /** The coordinator is done with this agent: what it held goes back to the collector, its shells' property files go. */
   async close(): Promise<void> {
     await this.hold.release();
+    for (const file of this.shellFiles.splice(0)) await rm(file, { force: true });
   }
 
   hello(): AgentHello {
@@ -209,6 +215,17 @@ export class Agent {
         const entries = entryNames(request.entries);
         await this.hold.add(entries);
         return { kind: 'done', value: { missing: await this.profiles.store.missing(entries) } satisfies AgentAnswers['hold'] };
+      }
+      case 'shell-properties': {
+        const properties = request.properties;
+        if (properties === null || typeof properties !== 'object' || Array.isArray(properties)) throw new DysnomiaError('ERR_DYSNOMIA_USAGE', 'properties must be an object');
+        const dir = path.join(this.stateDir, 'tmp');
+        await mkdir(dir, { recursive: true, mode: 0o700 });
+        const file = path.join(dir, `shell-${process.pid}-${randomBytes(6).toString('hex')}.json`);
+        this.shellFiles.push(file);
+        // Private: container properties may hold passwords.
+        await writeFile(file, `${JSON.stringify(properties)}\n`, { mode: 0o600, flag: 'wx' });
+        return { kind: 'done', value: { file } satisfies AgentAnswers['shell-properties'] };
       }
       case 'collect-garbage': {
         const only = request.profile === undefined ? {} : { profile: assertProfileName(request.profile) };

@@ -66,6 +66,12 @@ export type AgentRequest =
    * switch); waits while a collection runs; answers which of them are missing.
    */
   | { id: number; kind: 'hold'; entries: string[] }
+  /**
+   * Writes a container's properties (a deployment's) to a private file for
+   * `dysnomia --shell --container-properties FILE` (dysnomia diagnose); the
+   * file goes when this agent ends.
+   */
+  | { id: number; kind: 'shell-properties'; properties: ContainerProperties }
   /** The machine's garbage collection (collect-garbage -i): `deleteOldGenerations` first, of `profile` only when given. */
   | { id: number; kind: 'collect-garbage'; deleteOldGenerations: boolean; profile?: string }
   | ({ id: number; kind: 'profile'; profile: string } & ProfileAction);
@@ -79,6 +85,7 @@ export interface AgentAnswers {
   unlock: { released: boolean };
   missing: { missing: string[] };
   hold: { missing: string[] };
+  'shell-properties': { file: string };
   'collect-garbage': {
     /** Entry names removed from the store, and their size. */
     removed: string[];
