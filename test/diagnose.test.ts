@@ -98,3 +98,21 @@ t.test('on a terminal the shell gets a pseudo-terminal on the target', async (t)
   t.equal(result.code, 5, result.stdout);
   t.match(result.stdout, /remote-tty:yes hi from test1/, 'the shell on the target has a terminal');
 });
+
+t.test('dysnomia --shell --container-properties: a bad file is bad input naming it', async (t) => {
+  const bad = path.join(project, 'bad-properties.json');
+  await writeFile(bad, '{"greeting": ');
+  const component = path.join(project, 'solo');
+  const result = await dysnomia(['--shell', '--component', component, '--container', 'wrapper', '--type', 'wrapper', '--container-properties', bad, '--command', 'true'], { env });
+  t.equal(result.code, 2, result.stderr);
+  t.match(result.stderr, bad);
+  t.notMatch(result.stderr, /^\s+at /m);
+  const withEnvironment = await dysnomia(['--shell', '--component', component, '--type', 'wrapper', '-E', '--container-properties', bad, '--command', 'true'], { env });
+  t.equal(withEnvironment.code, 2);
+  t.match(withEnvironment.stderr, '--container-properties goes with --container NAME');
+  const good = path.join(project, 'good-properties.json');
+  await writeFile(good, '{"greeting": "from a file"}');
+  const shell = await dysnomia(['--shell', '--component', component, '--container', 'wrapper', '--type', 'wrapper', '--container-properties', good, '--command', 'echo "$greeting"'], { env });
+  t.equal(shell.code, 0, shell.stderr);
+  t.equal(shell.stdout.trim(), 'from a file');
+});
