@@ -12,7 +12,7 @@ import { DysnomiaError, EXIT_OPERATION_FAILED } from '../errors.js';
 import { acquireLock, profileLockFile, releaseLock } from '../locks/profile-lock.js';
 import { removeStaleTemporaries } from '../store/gc.js';
 import { StoreHold } from '../store/holds.js';
-import { collectMachine } from '../store/collection.js';
+import { collectMachine, outsideCollections } from '../store/collection.js';
 import { Store } from '../store/store.js';
 import type { LockHolder } from '../locks/profile-lock.js';
 import { isOperation } from '../plugin.js';
@@ -236,8 +236,12 @@ export class Agent {
         const { removed, bytes, kept, generations, lockedProfiles } = collected;
         return { kind: 'done', value: { removed, bytes, kept, generations, lockedProfiles } satisfies AgentAnswers['collect-garbage'] };
       }
-      case 'profile':
-        return { kind: 'done', value: await profileRequest(this.profiles, assertProfileName(request.profile), request) };
+      case 'profile': {
+        const profile = assertProfileName(request.profile);
+        // An install adds the generation's tree, then links it: no collection may run in between.
+        const value = request.action === 'install' ? await outsideCollections(this.stateDir, () => profileRequest(this.profiles, profile, request)) : await profileRequest(this.profiles, profile, request);
+        return { kind: 'done', value };
+      }
       default:
         throw new DysnomiaError('ERR_DYSNOMIA_USAGE', `unknown request ${JSON.stringify((request as { kind?: unknown }).kind)}`);
     }

@@ -1,3 +1,4 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import { DysnomiaError, EXIT_OPERATION_FAILED } from '../errors.js';
 import { acquireLock, currentHolder, describeHolder, gcLockFile, liveHolder, liveProfileLocks, mayBreak, profileLockFile, releaseLock } from '../locks/profile-lock.js';
 import { Profiles } from '../profiles/profiles.js';
@@ -30,6 +31,39 @@ export async function withCollectionLock<T>(stateDir: string, work: () => Promis
   } finally {
     await releaseLock(file, holder);
   }
+}
+
+/** How often a profile change looks again whether the collection lock is free. */
+const LOCK_POLL_MS = 100;
+let changes: Promise<unknown> = Promise.resolve();
+
+/**
+ * Runs `work` (a profile install: it adds the generation's tree to the store,
+ * then links it) under the collection lock, waiting while a collection runs:
+ * a collection between the two steps would find the new tree unreferenced.
+ * One at a time in this process (a holder is its process).
+ */
+export function outsideCollections<T>(stateDir: string, work: () => Promise<T>): Promise<T> {
+  const run = changes.catch(() => undefined).then(async () => {
+    const file = gcLockFile(stateDir);
+    const holder = currentHolder();
+    for (;;) {
+      const outcome = await acquireLock(file, holder);
+      if (outcome.acquired) break;
+      if (mayBreak(outcome.holder, false)) {
+        if ((await acquireLock(file, holder, outcome.holder)).acquired) break;
+        continue;
+      }
+      await delay(LOCK_POLL_MS);
+    }
+    try {
+      return await work();
+    } finally {
+      await releaseLock(file, holder);
+    }
+  });
+  changes = run;
+  return run;
 }
 
 export interface MachineCollectionOptions extends Pick<CollectOptions, 'log'> {
