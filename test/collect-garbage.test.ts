@@ -123,6 +123,25 @@ t.test('a collection while a deployment is held between transfer and switch keep
   t.same(await readdir(path.join(state2, 'store-holds')), [], 'the deployment gave its hold back');
 });
 
+t.test('a killed deployment holds nothing: a collection then takes what it sent, and a re-run converges', async (t) => {
+  await writeServices({ db: 1, api: 4 });
+  const killed = await deploy({ DYSNOMIA_TEST_FAULT: 'kill:after-transfer' });
+  t.not(killed.code, 0, 'the coordinator was killed after the transfer');
+  const api4 = await entryOf(state2, 'api-v4');
+  t.ok(api4, 'api v4 was sent before the kill');
+  // The agent on test2 ends with its SSH channel and gives its hold back (a hold of a dead process would count for nothing anyway).
+  await waitFor(async () => (await readdir(path.join(state2, 'store-holds')).catch(() => [] as string[])).length === 0, "the killed deployment's hold to go");
+  const after = await collect();
+  t.equal(after.code, 0, after.stderr);
+  t.ok((collected(after.stdout).get('test2')?.removed as string[]).includes(api4!), 'what was sent but never switched to is garbage now');
+  t.notOk((await entries(state2)).includes(api4!));
+  t.equal((await readFile(path.join(marks2, 'api'), 'utf8')).trim(), 'v3', 'what runs was not touched');
+
+  const again = await deploy();
+  t.equal(again.code, 0, again.stderr);
+  t.equal((await readFile(path.join(marks2, 'api'), 'utf8')).trim(), 'v4', 'the re-run sends it again and deploys');
+});
+
 t.test('collect-garbage -i: bad usage exits 2', async (t) => {
   const noModel = await dysnomia(['collect-garbage', '-i', path.join(dir, 'nope.json')], { env });
   t.equal(noModel.code, 2);
