@@ -116,3 +116,16 @@ t.test('dysnomia --shell --container-properties: a bad file is bad input naming 
   t.equal(shell.code, 0, shell.stderr);
   t.equal(shell.stdout.trim(), 'from a file');
 });
+
+t.test('a local target: the shell runs here, on its state folder', async (t) => {
+  const localState = path.join(dir, 'machines/here/state');
+  const localInfrastructure = path.join(project, 'infrastructure-local.json');
+  await writeFile(localInfrastructure, JSON.stringify({ here: { properties: { hostname: 'localhost', stateDir: localState }, clientInterface: 'local', containers: { wrapper: { marks, greeting: 'hi from here' } } } }));
+  const localDistribution = path.join(project, 'distribution-local.json');
+  await writeFile(localDistribution, JSON.stringify({ solo: ['here'] }));
+  const deployed = await dysnomia(['deploy', '-s', services, '-i', localInfrastructure, '-d', localDistribution, '--profile', 'local'], { env });
+  t.equal(deployed.code, 0, deployed.stderr);
+  const result = await dysnomia(['diagnose', '-p', 'local', '-s', 'solo', '--command', 'echo "$greeting in $DYSNOMIA_STATEDIR"; exit 4'], { env });
+  t.equal(result.code, 4, result.stderr);
+  t.equal(result.stdout.trim(), `hi from here in ${localState}`);
+});
