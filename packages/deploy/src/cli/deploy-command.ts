@@ -44,7 +44,8 @@ The profile is locked here and on each target (a second deploy is refused,
 naming the holder; a lock whose holder was a process of this machine that
 is gone is broken, and said), every running service's lock operation is
 asked, the targets get the store entries they lack (over SSH, or directly
-for a local target), services no longer wanted are deactivated (dependants
+for a local target; held there from a garbage collection, which a deploy
+waits for, until the deploy ends), services no longer wanted are deactivated (dependants
 first) and new ones activated (dependencies first, in parallel per target up
 to its numOfCores, else its core count). A service's identity is its name,
 type, component and its dependencies' identities, so a changed or moved
