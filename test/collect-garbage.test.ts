@@ -4,6 +4,7 @@ import t from 'tap';
 import { dysnomia } from './helpers/cli.js';
 import { parseEvents, sshTarget, twoMachines, writeProgram } from './helpers/deploy-fixtures.js';
 import { waitFor } from './helpers/fixtures.js';
+import { freePort } from './helpers/ports.js';
 
 // `dysnomia collect-garbage -i` over two simulated machines (sshd on 127.0.0.1): what goes from
 // each target's store and what stays, and a collection while a deployment is held between its
@@ -140,6 +141,19 @@ t.test('a killed deployment holds nothing: a collection then takes what it sent,
   const again = await deploy();
   t.equal(again.code, 0, again.stderr);
   t.equal((await readFile(path.join(marks2, 'api'), 'utf8')).trim(), 'v4', 'the re-run sends it again and deploys');
+});
+
+t.test('a target that cannot be reached is named (exit status 1); the others are collected', async (t) => {
+  const stray = await strayEntry(state1, 'stray-three');
+  const withGone = path.join(dir, 'infrastructure-gone.json');
+  const model = JSON.parse(await readFile(infrastructure, 'utf8')) as Record<string, { properties: Record<string, unknown> }>;
+  const gone = { ...model.test2!, properties: { ...model.test2!.properties, sshPort: await freePort() } };
+  await writeFile(withGone, JSON.stringify({ test1: model.test1, gone }));
+  const result = await dysnomia(['collect-garbage', '-i', withGone, '--json'], { env });
+  t.equal(result.code, 1, result.stderr);
+  t.match(result.stderr, 'target "gone"');
+  t.same(collected(result.stdout).get('test1')?.removed, [stray], 'test1 was collected');
+  t.notOk((await entries(state1)).includes(stray));
 });
 
 t.test('collect-garbage -i: bad usage exits 2', async (t) => {
