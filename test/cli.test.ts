@@ -10,6 +10,8 @@ import * as stateCommand from '../packages/deploy/src/cli/state-command.js';
 import * as queryCommand from '../packages/deploy/src/cli/query-command.js';
 import * as reconstructCommand from '../packages/deploy/src/cli/reconstruct-command.js';
 import * as initCommand from '../packages/engine/src/cli/init-command.js';
+import * as collectGarbageCommand from '../packages/deploy/src/cli/collect-garbage-command.js';
+import * as diagnoseCommand from '../packages/deploy/src/cli/diagnose-command.js';
 import * as operationCommand from '../packages/engine/src/cli/operation-command.js';
 import * as pluginsCommand from '../packages/engine/src/cli/plugins-command.js';
 import * as profileCommand from '../packages/engine/src/cli/profile-command.js';
@@ -62,6 +64,10 @@ t.test('--help tells the truth about the options of each command', async (t) => 
   t.equal((await dysnomia(['reconstruct', '--help'])).stdout, reconstructCommand.HELP);
   t.test('dysnomia init', async (t) => checkHelpMatchesOptions(t, initCommand.HELP, initCommand.OPTIONS, ['test']));
   t.equal((await dysnomia(['init', '--help'])).stdout, initCommand.HELP);
+  t.test('dysnomia collect-garbage -i', async (t) => checkHelpMatchesOptions(t, collectGarbageCommand.HELP, collectGarbageCommand.OPTIONS));
+  t.equal((await dysnomia(['collect-garbage', '-i', 'infrastructure.json', '--help'])).stdout, collectGarbageCommand.HELP);
+  t.test('dysnomia diagnose', async (t) => checkHelpMatchesOptions(t, diagnoseCommand.HELP, diagnoseCommand.OPTIONS, ['shell']));
+  t.equal((await dysnomia(['diagnose', '--help'])).stdout, diagnoseCommand.HELP);
 });
 
 t.test('--version names the engine and its plugin API', async (t) => {

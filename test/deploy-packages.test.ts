@@ -7,7 +7,7 @@ import t from 'tap';
 import { dysnomia, REPO_ROOT } from './helpers/cli.js';
 import { dysnomiaStreaming, npmTarball, packageFolder, parseEvents, sshRun, sshTarget, twoMachines, writeProgram } from './helpers/deploy-fixtures.js';
 import { startSshd } from './helpers/sshd.js';
-import { writeFileIn } from './helpers/fixtures.js';
+import { waitFor, writeFileIn } from './helpers/fixtures.js';
 
 const run = promisify(execFile);
 
@@ -231,7 +231,7 @@ t.test('bad input: exit status 2 naming the file or the argument', async (t) => 
   t.ok(Date.now() - started < 30_000, 'the command ends without waiting on the opened connections');
 });
 
-t.test('-P deploys lock like the others; a store collection on a target waits for a deployment, and a deployment for a collection', async (t) => {
+t.test('-P deploys lock like the others; a store collection on a target is refused during a deployment, and a deployment waits for a collection', async (t) => {
   const live = { user: os.userInfo().username, host: os.hostname(), pid: process.pid, since: '2026-12-01T00:00:00.000Z' };
   const before = await sshRun(test1, knownHosts, `${state1}/profiles/default/bin/hello`);
   await packageFolder(path.join(project, 'pkgs/hello'), 'hello', 'hello, locked out');
@@ -255,16 +255,21 @@ t.test('-P deploys lock like the others; a store collection on a target waits fo
   t.match(collect.stderr, /a deployment is running \(profile "default" by .*\): the store is not collected now/);
   await rm(targetLock);
 
-  // And while test2 collects its store, a deployment there is refused.
+  // And while test2 collects its store, a deployment there waits for the collection (its store hold is written, then it waits), then goes on.
   const gcLock = path.join(state2, 'locks/store-gc.json');
+  const before2 = await sshRun(test2, knownHosts, `${state2}/profiles/default/bin/hello`);
   await writeFileIn(gcLock, JSON.stringify(live));
-  const duringGc = await deploy(['-P', packagesModel]);
-  t.equal(duringGc.code, 1);
-  t.match(duringGc.stderr, 'profile "default" on target "test2" is locked by');
+  const duringGc = deploy(['-P', packagesModel]);
+  const holds = path.join(state2, 'store-holds');
+  await waitFor(async () => (await readdir(holds).catch(() => [] as string[])).some((name) => name.endsWith('.json')), 'the deployment to hold its entries on test2');
+  t.equal(await sshRun(test2, knownHosts, `${state2}/profiles/default/bin/hello`), before2, 'not switched while the collection runs');
   await rm(gcLock);
+  const afterGc = await duringGc;
+  t.equal(afterGc.code, 0, afterGc.stderr);
+  t.equal(await sshRun(test2, knownHosts, `${state2}/profiles/default/bin/hello`), 'hello, locked out\n');
+  t.same(await readdir(holds), [], 'the hold is given back when the deployment ends');
 
   const finally_ = await deploy(['-P', packagesModel, '--json']);
   t.equal(finally_.code, 0, finally_.stderr);
-  t.equal(await sshRun(test2, knownHosts, `${state2}/profiles/default/bin/hello`), 'hello, locked out\n');
   t.same(await readdir(path.join(state2, 'locks')), [], 'the locks are given back');
 });

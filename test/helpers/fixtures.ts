@@ -45,3 +45,12 @@ export function parseEnv(text: string): Record<string, string> {
 
 /** Variables bash sets for itself in any script's environment. */
 export const BASH_OWN_VARIABLES = ['PWD', 'SHLVL', '_'];
+
+/** Waits (generously: the machine may be busy) until `condition` holds; fails naming `what` otherwise. */
+export async function waitFor(condition: () => Promise<boolean>, what: string, ms = 180_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}

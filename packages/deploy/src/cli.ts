@@ -15,4 +15,6 @@ export const commands: Readonly<Record<string, CoordinatorCommand>> = Object.fre
   query: async (argv) => (await import('./cli/query-command.js')).queryCommand(argv),
   reconstruct: async (argv) => (await import('./cli/reconstruct-command.js')).reconstructCommand(argv),
   state: async (argv) => (await import('./cli/state-command.js')).stateCommand(argv),
+  diagnose: async (argv) => (await import('./cli/diagnose-command.js')).diagnoseCommand(argv),
+  'collect-garbage': async (argv) => (await import('./cli/collect-garbage-command.js')).collectGarbageCommand(argv),
 });

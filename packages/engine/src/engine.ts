@@ -301,7 +301,7 @@ export class Engine {
    * environment, set up by the module. With `command`, runs it and returns its
    * exit status; otherwise an interactive session on this terminal.
    */
-  async shell(request: Pick<OperationRequest, 'component' | 'container' | 'type' | 'useEnvironment'>, command?: string): Promise<number> {
+  async shell(request: Pick<OperationRequest, 'component' | 'container' | 'type' | 'useEnvironment' | 'containerProperties'>, command?: string): Promise<number> {
     const { module, context } = await this.prepare({ ...request, operation: 'shell' });
     const setup = (await module.plugin.shell?.(context)) ?? {};
     const env = {

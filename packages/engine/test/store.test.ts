@@ -247,8 +247,9 @@ t.test('garbage collection keeps what generations, manifests and activated compo
   await mkdir(path.join(leftover, 'out'), { recursive: true });
   const live = await store.temporaryFolder();
 
+  const garbageBytes = (await store.meta(garbage)).size + (await store.meta(garbageUser)).size;
   const dry = await store.collectGarbage({ dryRun: true });
-  t.same(dry, { removed: [garbageUser, garbage].sort(), kept: 4 });
+  t.same(dry, { removed: [garbageUser, garbage].sort(), kept: 4, bytes: garbageBytes }, 'the bytes the removed entries take are counted');
   t.equal(await store.has(garbage), true, 'a dry run removes nothing');
 
   const result = await store.collectGarbage();

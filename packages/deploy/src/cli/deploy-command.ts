@@ -7,6 +7,8 @@ import { loadInfrastructure, MAX_CORES } from '../models/infrastructure.js';
 import { loadDistribution } from '../models/distribution.js';
 import { loadPackagesModel } from '../models/packages.js';
 import { loadServices } from '../models/services.js';
+import { parseExtraParams } from '../models/extra-params.js';
+import type { ExtraParams } from '../models/extra-params.js';
 import { deployHooksFor } from '../deploy/deploy-plugins.js';
 import { TypePlugins } from '../deploy/type-plugins.js';
 import { stateBackendFor } from '../deploy/state/open-state.js';
@@ -44,7 +46,8 @@ The profile is locked here and on each target (a second deploy is refused,
 naming the holder; a lock whose holder was a process of this machine that
 is gone is broken, and said), every running service's lock operation is
 asked, the targets get the store entries they lack (over SSH, or directly
-for a local target), services no longer wanted are deactivated (dependants
+for a local target; held there from a garbage collection, which a deploy
+waits for, until the deploy ends), services no longer wanted are deactivated (dependants
 first) and new ones activated (dependencies first, in parallel per target up
 to its numOfCores, else its core count). A service's identity is its name,
 type, component and its dependencies' identities, so a changed or moved
@@ -141,6 +144,17 @@ Options:
                              target's numOfCores, else its core count)
       --build-on-targets     Build the build-function and npm: components on
                              the targets they go to (see below), not here
+      --no-lock              Do not ask the services to lock and unlock
+                             during the transition (the profile locks are
+                             still taken)
+      --no-upgrade           Do not compute a transition from what the
+                             targets run: deactivate nothing, activate every
+                             mapping of the new deployment
+      --no-target-profiles   Leave the profiles on the targets as they are
+      --extra-params=JSON    A JSON object handed to every model that is a
+                             function (infrastructure, distribution, services,
+                             packages), beside its own arguments (which win
+                             on a clash), as Disnix's --extra-params
       --break-stale-lock     Also break a profile lock whose holder cannot be
                              checked from here (another machine's); one whose
                              holder is a process of this machine that is gone
@@ -218,6 +232,10 @@ export const OPTIONS = {
   'break-stale-lock': { type: 'boolean' },
   'max-concurrent-activations': { type: 'string' },
   'build-on-targets': { type: 'boolean' },
+  'no-lock': { type: 'boolean' },
+  'no-upgrade': { type: 'boolean' },
+  'no-target-profiles': { type: 'boolean' },
+  'extra-params': { type: 'string' },
   ...TIME_LIMIT_OPTIONS,
 } as const;
 
@@ -248,6 +266,12 @@ export async function deployCommand(argv: string[]): Promise<number> {
   if (action === undefined && !orchestrated && values.packages === undefined) throw usage('no packages model: pass -P PACKAGES, or -s SERVICES -d DISTRIBUTION');
   if (action !== undefined && values['dry-run']) throw usage(`--dry-run goes with a deployment, not with --${action.kind}`);
   if (values['build-on-targets'] && (action !== undefined || values.undeploy)) throw usage(`--build-on-targets goes with a deployment, not with --${action?.kind ?? 'undeploy'}`);
+  const transitionOnly = (['no-lock', 'no-upgrade', 'no-target-profiles'] as const).find((flag) => values[flag] === true);
+  if (transitionOnly !== undefined && (!orchestrated || action?.kind === 'list-generations' || action?.kind === 'delete-generations')) {
+    throw usage(`--${transitionOnly} goes with a deployment of services (-s and -d), --rollback, --switch-to-generation or --undeploy`);
+  }
+  const extraParams: ExtraParams = values['extra-params'] === undefined ? {} : parseExtraParams(values['extra-params']);
+  if (values['extra-params'] !== undefined && !servicesMode && !layered && values.packages === undefined) throw usage('--extra-params is handed to the models: it goes with -s and -d, --layers, or -P');
   let profile = layered ? 'layers' : 'default';
   if (values.profile !== undefined) {
     try {
@@ -293,11 +317,14 @@ export async function deployCommand(argv: string[]): Promise<number> {
         // The config's plugins take part in the deployment through the orchestrator's hooks.
         hooks: await deployHooksFor(config, process.cwd()),
         debug: values.debug === true,
+        noLock: values['no-lock'] === true,
+        noUpgrade: values['no-upgrade'] === true,
+        noTargetProfiles: values['no-target-profiles'] === true,
       };
-      result = await orchestrate(values, action, orchestration);
+      result = await orchestrate(values, action, orchestration, extraParams);
     } else {
-      const infrastructure = await loadInfrastructure(values.infrastructure!);
-      const packages = values.packages !== undefined ? await loadPackagesModel(values.packages, infrastructure) : undefined;
+      const infrastructure = await loadInfrastructure(values.infrastructure!, extraParams);
+      const packages = values.packages !== undefined ? await loadPackagesModel(values.packages, infrastructure, extraParams) : undefined;
       const options: DeployOptions = { ...common, infrastructure, targets: packages ? Object.keys(packages) : Object.keys(infrastructure) };
       result = action ? await profileAction(action, options) : await deployPackages(packages!, { ...options, dryRun: values['dry-run'] === true });
     }
@@ -311,7 +338,12 @@ export async function deployCommand(argv: string[]): Promise<number> {
 }
 
 /** -s/-d deployments, --undeploy, and generation actions on the coordinator's recorded deployments. */
-async function orchestrate(values: { infrastructure?: string; services?: string; distribution?: string; undeploy?: boolean; layers?: string }, action: ProfileAction | undefined, options: OrchestratorOptions): Promise<DeployResult> {
+async function orchestrate(
+  values: { infrastructure?: string; services?: string; distribution?: string; undeploy?: boolean; layers?: string },
+  action: ProfileAction | undefined,
+  options: OrchestratorOptions,
+  extraParams: ExtraParams,
+): Promise<DeployResult> {
   const manifests = stateOf(options).records(options.profile);
   const layers = values.layers === undefined ? undefined : await loadLayers(values.layers);
   const clash = layers?.find((layer) => layer.profile === options.profile);
@@ -335,11 +367,11 @@ async function orchestrate(values: { infrastructure?: string; services?: string;
     return runTransition({ kind: 'recorded', manifest: await manifests.read(generation) }, options);
   }
   if (layers && values.undeploy) return undeployLayers(layers, options);
-  if (layers) return deployLayers(layers, { ...options, infrastructureFile: values.infrastructure!, loadInfrastructure });
+  if (layers) return deployLayers(layers, { ...options, infrastructureFile: values.infrastructure!, loadInfrastructure: (file) => loadInfrastructure(file, extraParams), extraParams });
   if (values.undeploy) return runTransition({ kind: 'new', deployment: { profile: options.profile, targets: {}, mappings: [], profiles: {} } }, options);
-  const infrastructure = await loadInfrastructure(values.infrastructure!);
-  const distribution = await loadDistribution(values.distribution!, infrastructure);
-  const services = await loadServices(values.services!, infrastructure, distribution);
+  const infrastructure = await loadInfrastructure(values.infrastructure!, extraParams);
+  const distribution = await loadDistribution(values.distribution!, infrastructure, extraParams);
+  const services = await loadServices(values.services!, infrastructure, distribution, extraParams);
   return deployServices(services, infrastructure, options);
 }
 

@@ -287,7 +287,8 @@ export async function deployPackages(model: PackagesModel, options: DeployOption
         reporter.emit({ event: 'packages', target: name, profile: options.profile, ...packageChanges(current, entries.get(name) ?? []) });
       }
       if (failed.size > 0 || options.dryRun || (await nothingToChange(sessions, plans, entries, options.profile, holder))) {
-        await transferAll(sessions, plans, options, failed);
+        // Unlocked: nothing to hold (a no-op, a dry run, or a failed target's deployment that switches no profile).
+        await transferAll(sessions, plans, { ...options, hold: false }, failed);
         for (const name of sessions.keys()) if (!failed.has(name) && failed.size > 0) reporter.emit({ event: 'skipped', target: name, reason: 'another target failed: profile not switched' });
         if (failed.size === 0 && !options.dryRun) await switchProfiles(sessions, entries, failed, options);
         return done();
@@ -297,7 +298,7 @@ export async function deployPackages(model: PackagesModel, options: DeployOption
       const lockedTargets: string[] = [];
       try {
         await lockTargets(links, holder, lockedTargets, locking);
-        // Sent under the locks: a garbage collection on a target cannot take what this deployment sends.
+        // Sent under the locks and held on each target (transferAll): a garbage collection there keeps what this deployment sends.
         await transferAll(sessions, plans, options, failed);
         if (failed.size > 0) {
           for (const name of sessions.keys()) if (!failed.has(name)) reporter.emit({ event: 'skipped', target: name, reason: 'another target failed: profile not switched' });
@@ -351,7 +352,7 @@ async function nothingToChange(sessions: Map<string, TargetSession>, plans: Map<
 export async function transferAll(
   sessions: Map<string, TargetSession>,
   plans: Map<string, PlanRequest>,
-  options: Pick<DeployOptions, 'store' | 'reporter' | 'maxConcurrent'> & { dryRun: boolean },
+  options: Pick<DeployOptions, 'store' | 'reporter' | 'maxConcurrent'> & { dryRun: boolean; hold?: boolean },
   failed: Map<string, string>,
 ): Promise<void> {
   const { reporter, store } = options;
@@ -359,7 +360,8 @@ export async function transferAll(
     const session = sessions.get(name)!;
     try {
       const closure = plans.get(name)!.closure;
-      const missing = await session.missing(closure);
+      // A real run holds its closure on the target from here to the end of the session, so a collection there cannot take it.
+      const missing = options.dryRun || options.hold === false ? await session.missing(closure) : await session.hold(closure);
       const sizes = await Promise.all(missing.map(async (entry) => (await store.meta(entry)).size));
       const total = sizes.reduce((a, b) => a + b, 0);
       reporter.emit({ event: 'plan', target: name, closure: closure.length, missing, bytes: total });

@@ -8,6 +8,10 @@
  *
  * Steps: after-lock, after-transfer, after-deactivate, after-activate,
  * after-profiles, after-record.
+ *
+ * DYSNOMIA_TEST_PAUSE=STEP:FILE holds the coordinator at STEP: it writes
+ * FILE.reached, then goes on once FILE exists (a test does something to the
+ * targets meanwhile, e.g. collects their garbage between transfer and switch).
  */
 export type FaultStep = 'after-lock' | 'after-transfer' | 'after-deactivate' | 'after-activate' | 'after-profiles' | 'after-record';
 
@@ -27,6 +31,21 @@ function parse(spec: string | undefined): Fault | undefined {
 
 const fault = parse(process.env.DYSNOMIA_TEST_FAULT);
 const reached = new Map<string, number>();
+
+const pause = (() => {
+  const spec = process.env.DYSNOMIA_TEST_PAUSE;
+  const at = spec?.indexOf(':') ?? -1;
+  return spec && at > 0 ? { step: spec.slice(0, at), file: spec.slice(at + 1) } : undefined;
+})();
+
+/** With a matching DYSNOMIA_TEST_PAUSE, says it got here (FILE.reached) and waits until FILE appears. */
+export async function pausePoint(step: FaultStep): Promise<void> {
+  if (pause === undefined || pause.step !== step) return;
+  const { access, writeFile } = await import('node:fs/promises');
+  const { setTimeout: delay } = await import('node:timers/promises');
+  await writeFile(`${pause.file}.reached`, `${process.pid}\n`);
+  while (!(await access(pause.file).then(() => true, () => false))) await delay(50);
+}
 
 /** Marks a step; with a matching DYSNOMIA_TEST_FAULT, kills this process or cuts a target off through `cut`. */
 export function faultPoint(step: FaultStep, cut?: (target: string) => void): void {

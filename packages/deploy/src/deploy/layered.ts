@@ -10,6 +10,7 @@ import { loadModelFile, modelError, readingModel } from '../models/load-model.js
 import type { ModelSource } from '../models/load-model.js';
 import { loadServices } from '../models/services.js';
 import type { ServicesModel } from '../models/services.js';
+import type { ExtraParams } from '../models/extra-params.js';
 import { stateOf } from './deploy-packages.js';
 import type { DeployResult } from './deploy-packages.js';
 import type { DeployedMapping, Deployment } from './deployment.js';
@@ -78,6 +79,8 @@ function parseLayers(source: ModelSource): Layer[] {
 export interface LayeredOptions extends OrchestratorOptions {
   infrastructureFile: string;
   loadInfrastructure: (file: string) => Promise<Infrastructure>;
+  /** Handed to every layer's model functions (--extra-params). */
+  extraParams?: ExtraParams;
 }
 
 /** The containers a deployed layer's services declare (providesContainers) added to the targets they run on. */
@@ -144,8 +147,8 @@ export async function deployLayers(layers: Layer[], options: LayeredOptions): Pr
   const changed: Array<{ layer: Layer; previous: Manifest | undefined }> = [];
   for (const [index, layer] of layers.entries()) {
     reporter.emit({ event: 'layer', layer: layer.name, profile: layer.profile, index: index + 1, of: layers.length });
-    const distribution = await loadDistribution(layer.distribution, seen);
-    const services = await loadServices(layer.services, seen, distribution);
+    const distribution = await loadDistribution(layer.distribution, seen, options.extraParams);
+    const services = await loadServices(layer.services, seen, distribution, options.extraParams);
     const records = state.records(layer.profile);
     const previous = await records.current();
     const result = await deployServices(services, seen, {

@@ -11,7 +11,7 @@ import { closeAll, errorText, forEachLimited, openSessions, sameSet, stateOf, ta
 import type { DeployOptions, DeployResult } from './deploy-packages.js';
 import type { PlannedMapping } from './progress.js';
 import type { DeployedMapping, Deployment } from './deployment.js';
-import { faultPoint } from './fault-injection.js';
+import { faultPoint, pausePoint } from './fault-injection.js';
 import { planTargetPlugins } from './target-plugins.js';
 import type { TargetPlugins } from './target-plugins.js';
 import type { TypePlugins } from './type-plugins.js';
@@ -35,6 +35,17 @@ export interface OrchestratorOptions extends Omit<DeployOptions, 'infrastructure
   early?: EarlyConnections;
   /** The orchestrator's hooks, with the config's plugins applied (deployHooksFor); none tapped when not given. */
   hooks?: DeployHooks;
+  /** --no-lock: the services' lock and unlock operations are not asked (the profile locks are still taken). */
+  noLock?: boolean;
+  /** --no-upgrade: no transition from what the targets run: nothing is deactivated, every mapping of the new deployment is activated. */
+  noUpgrade?: boolean;
+  /** --no-target-profiles: the targets' profiles are left as they are. */
+  noTargetProfiles?: boolean;
+}
+
+/** A deployment of nothing: where --no-upgrade starts from. */
+function nothingDeployed(profile: string): Deployment {
+  return { profile, targets: {}, mappings: [], profiles: {} };
 }
 
 /** Where the transition goes: a new deployment (recorded as the next generation) or a recorded one (--rollback, --switch-to-generation). */
@@ -147,7 +158,7 @@ export async function runTransition(to: TransitionTarget, options: OrchestratorO
       if (observed !== undefined) seen.set(name, observed);
     }
     const complete = seen.size === sessions.size;
-    const firstLook = planTransition(actualDeployment(new Map([...seen].map(([n, o]) => [n, o.activated])), next, old), next);
+    const firstLook = planTransition(options.noUpgrade ? nothingDeployed(profile) : actualDeployment(new Map([...seen].map(([n, o]) => [n, o.activated])), next, old), next);
     const recorded = old !== undefined && sameDeployment(old, next);
 
     if (options.dryRun) {
@@ -163,7 +174,8 @@ export async function runTransition(to: TransitionTarget, options: OrchestratorO
     const firstOps = operations(firstLook);
     // A local target sharing this state folder shows this very deploy's lock: that one does not count.
     const unlocked = [...seen.values()].every((o) => o.lock === null || sameHolder(o.lock, holder));
-    if (complete && unlocked && recorded && firstOps.activate.length === 0 && firstOps.deactivate.length === 0 && (await profilesCurrent(sessions, next, profile))) {
+    const profilesDone = options.noTargetProfiles === true || (await profilesCurrent(sessions, next, profile));
+    if (complete && unlocked && recorded && firstOps.activate.length === 0 && firstOps.deactivate.length === 0 && profilesDone) {
       // The targets run what is asked and nobody holds them: nothing to lock, nothing to change.
       transitionEvent(firstLook);
       await planKnown(firstLook, false);
@@ -187,13 +199,14 @@ export async function runTransition(to: TransitionTarget, options: OrchestratorO
         if (!answer.ok) throw failed(`target "${name}": cannot read what profile "${profile}" runs there: ${answer.error}`);
         records.set(name, (answer.result as { mappings: DeployedMapping[] }).mappings);
       });
-      const actual = actualDeployment(records, next, old);
+      const actual = options.noUpgrade ? nothingDeployed(profile) : actualDeployment(records, next, old);
       const plan = planTransition(actual, next);
       transitionEvent(plan);
       await planKnown(plan, false);
       await transferAll(sessions, plans, options, failures);
       if (failures.size > 0) return finish(false);
       faultPoint('after-transfer', (target) => sessions.get(target)?.cut());
+      await pausePoint('after-transfer');
       await runLocked({ links, sessions, plan, actual, old, next, to, manifests, options, failures, plugins, recorded, hooks });
     } finally {
       await Promise.all(lockedTargets.map((name) => links.get(name)!.request({ kind: 'unlock', profile, holder }).catch(() => undefined)));
@@ -318,8 +331,8 @@ async function runLocked(run: LockedRun): Promise<void> {
   };
   const limitOf = (target: string) => options.activationsPerTarget ?? next.targets[target]?.numOfCores ?? old?.targets[target]?.numOfCores ?? links.get(target)?.hello.cores ?? 1;
 
-  // Lock: every service the targets run for the profile may refuse the transition.
-  const running = actual.mappings.filter(isActivated);
+  // Lock: every service the targets run for the profile may refuse the transition (not asked with --no-lock).
+  const running = options.noLock ? [] : actual.mappings.filter(isActivated);
   const lockedServices: DeployedMapping[] = [];
   // Lock and unlock run on every target at once, up to each target's bound, as activations do.
   const noWaits = new Map<string, string[]>();
@@ -383,7 +396,8 @@ async function runLocked(run: LockedRun): Promise<void> {
     if (!answer.ok) throw new DysnomiaError(answer.code, answer.error, { exitCode: answer.exitCode });
   };
   let profileError: unknown;
-  await forEachLimited([...sessions.keys()], options.maxConcurrent, async (name) => {
+  // --no-target-profiles: the targets' profiles stay as they are.
+  await forEachLimited(options.noTargetProfiles ? [] : [...sessions.keys()], options.maxConcurrent, async (name) => {
     if (profileError !== undefined) return;
     const session = sessions.get(name)!;
     try {

@@ -44,6 +44,10 @@ export type DeployEvent =
   | { event: 'manifest'; profile: string; generation: number; file: string }
   /** A plugin's tap failed where its failure changes nothing (transition failed, a rollback step): said, not fatal. */
   | { event: 'hook-failed'; hook: string; error: string }
+  /** collect-garbage -i: a target's collection is asked (`deleteOldGenerations`: -d). */
+  | { event: 'collecting'; target: string; deleteOldGenerations: boolean }
+  /** A target's collection is done: the entries removed and their size; generations deleted; profiles left because a deployment holds them. */
+  | { event: 'collected'; target: string; removed: string[]; bytes: number; kept: number; generations: Array<{ profile: string; deleted: number[] }>; lockedProfiles: Array<{ profile: string; holder: string }> }
   | { event: 'deployments'; profile: string; generations: Array<{ generation: number; current: boolean; created: string; services: number; targets: string[] }> };
 
 export interface PlannedMapping {
@@ -163,6 +167,14 @@ export function describe(event: DeployEvent): string | undefined {
       return `warning: ${event.error}`;
     case 'manifest':
       return `deployment recorded here: profile ${event.profile}, deployment generation ${event.generation}`;
+    case 'collecting':
+      return event.deleteOldGenerations ? 'deleting old generations and collecting garbage' : 'collecting garbage';
+    case 'collected': {
+      const parts = [`removed ${event.removed.length} ${event.removed.length === 1 ? 'entry' : 'entries'}, freed ${formatBytes(event.bytes)}, kept ${event.kept}`];
+      for (const g of event.generations) parts.push(`deleted generation${g.deleted.length === 1 ? '' : 's'} ${g.deleted.join(', ')} of profile ${g.profile}`);
+      for (const l of event.lockedProfiles) parts.push(`kept the generations of profile ${l.profile}: a deployment holds it (${l.holder})`);
+      return parts.join('; ');
+    }
     case 'deployments':
       return event.generations.length === 0
         ? `profile ${event.profile}: no deployments`

@@ -28,6 +28,11 @@ import { Store } from '@dysnomia/engine/internal/store/store.js';
 import { ask, askProfile, LocalAgentLink, RemoteAgentLink } from '../remote/agent-link.js';
 import type { GenerationInfo, ProfileAction, ProfileAnswers } from '@dysnomia/engine/internal/agent/protocol.js';
 import type { AgentLink } from '../remote/agent-link.js';
+import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { shellQuote } from '@dysnomia/engine/internal/shell-quote.js';
+import { ptyOf, waitForChild, wireChannel } from '../remote/terminal.js';
+import type { Terminal } from '../remote/terminal.js';
 
 export type { GenerationInfo } from '@dysnomia/engine/internal/agent/protocol.js';
 
@@ -46,6 +51,14 @@ export interface TargetSession {
   /** Puts the runtime into the target's store when it lacks it, sending only the packages it lacks. */
   ensureRuntime(onBootstrap: (phase: 'start' | 'done', bytes: number, packages: number) => void): Promise<void>;
   missing(entries: string[]): Promise<string[]>;
+  /**
+   * Holds `entries` on the target from its store's garbage collection until
+   * the session closes (after the profile switch and the record, or the
+   * rollback), and answers which of them the target lacks: asked right
+   * before the transfer, so an entry the target has then is still there
+   * when the profile is switched.
+   */
+  hold(entries: string[]): Promise<string[]>;
   /** The profile's current generation and packages, when known without another round trip (undefined: ask install). */
   current(profile: string): Promise<TargetPlan['current'] | undefined>;
   /** Sends these entries (a closure's missing part) as one archive; `onBytes` counts what went out. */
@@ -67,6 +80,12 @@ export interface TargetSession {
   observed(profile: string): Promise<{ activated: DeployedMapping[]; lock: LockHolder | null } | undefined>;
   /** The target's agent (started on first use, one per session): operations, its containers, locks. */
   agent(): Promise<AgentLink>;
+  /**
+   * Runs the target's engine CLI with `args` (dysnomia diagnose's `--shell`),
+   * wired to `terminal` (a pseudo-terminal when it is interactive); resolves
+   * with its exit status.
+   */
+  runEngine(args: string[], terminal: Terminal): Promise<number>;
   /** For fault injection: cuts the connection off as a network failure would. */
   cut(): void;
   close(): void;
@@ -230,6 +249,10 @@ abstract class AgentBackedSession {
   protected async storeMissing(entries: string[]): Promise<string[]> {
     return (await ask(await this.agent(), this.target.name, { kind: 'missing', entries })).missing;
   }
+  async hold(entries: string[]): Promise<string[]> {
+    if (entries.length === 0) return [];
+    return (await ask(await this.agent(), this.target.name, { kind: 'hold', entries })).missing;
+  }
   install(profile: string, entries: string[], etcOnly: string[] = []): Promise<{ generation: number; changed: boolean }> {
     return this.profile(profile, { action: 'install', entries, etcOnly });
   }
@@ -300,11 +323,22 @@ class LocalSession extends AgentBackedSession implements TargetSession {
     return { activated: await readActivations(this.stateDir, profile), lock };
   }
   cut(): void {}
+  async runEngine(args: string[], terminal: Terminal): Promise<number> {
+    // The engine this coordinator runs, on this machine's target state folder.
+    const bin = path.join(path.dirname(createRequire(import.meta.url).resolve('@dysnomia/engine/package.json')), 'bin/dysnomia.js');
+    const child = spawn(process.execPath, [bin, ...args], {
+      env: { ...process.env, DYSNOMIA_STATEDIR: this.stateDir },
+      stdio: [terminal.input === 'none' ? 'ignore' : terminal.stdin, terminal.stdout, terminal.stderr],
+    });
+    return waitForChild(child);
+  }
   private link: LocalAgentLink | undefined;
   async agent(): Promise<AgentLink> {
     return (this.link ??= new LocalAgentLink(this.stateDir, { plugins: this.options.localPlugins ?? [], debug: this.options.debug === true }, (this.options.timeLimits ?? DEFAULT_TIME_LIMITS).commandMs));
   }
-  close(): void {}
+  close(): void {
+    this.link?.close();
+  }
 }
 
 /** A target over one SSH connection, running the engine installed in its own store. */
@@ -450,6 +484,15 @@ class SshSession extends AgentBackedSession implements TargetSession {
   }
   cut(): void {
     this.connection?.cut();
+  }
+  async runEngine(args: string[], terminal: Terminal): Promise<number> {
+    const bin = path.posix.join(this.stateDir, 'store', this.runtime.entry, RUNTIME_ENGINE_BIN);
+    // Not nodeCommand's: errors are for the person at the terminal, not JSON lines for a coordinator.
+    const base = `DYSNOMIA_STATEDIR=${shellQuote(this.stateDir)} ${[this.node.path, bin, ...args].map(shellQuote).join(' ')}`;
+    const command = this.node.sudo ? `sudo -n -H -- env ${base}` : base;
+    const pty = ptyOf(terminal);
+    const channel = await this.connection!.channel(command, pty ? { pty } : {});
+    return wireChannel(channel, terminal);
   }
   private link: Promise<AgentLink> | undefined;
   agent(): Promise<AgentLink> {

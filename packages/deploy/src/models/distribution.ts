@@ -1,3 +1,4 @@
+import type { ExtraParams } from './extra-params.js';
 import type { Infrastructure, InfrastructureTarget } from './infrastructure.js';
 import { hasOwn, nameProblem } from '@dysnomia/engine/internal/names.js';
 import { didYouMean } from '@dysnomia/engine/internal/suggest.js';
@@ -22,9 +23,9 @@ export type DistributionArgument = Record<string, { targets: Array<{ target: Inf
 
 const isObject = (value: unknown): value is Record<string, unknown> => value !== null && typeof value === 'object' && !Array.isArray(value);
 
-export async function loadDistribution(file: string, infrastructure: Infrastructure): Promise<Distribution> {
+export async function loadDistribution(file: string, infrastructure: Infrastructure, extraParams: ExtraParams = {}): Promise<Distribution> {
   const source = await loadModelFile(file, 'distribution');
-  return readingModel(source, 'distribution', () => parseDistribution(source, infrastructure));
+  return readingModel(source, 'distribution', () => parseDistribution(source, infrastructure, extraParams));
 }
 
 /**
@@ -34,7 +35,7 @@ export async function loadDistribution(file: string, infrastructure: Infrastruct
  * infrastructure (JS/TS: `infrastructure.test1`), recognised as Disnix does by
  * its address property when it is a copy.
  */
-export async function parseDistribution(source: ModelSource, infrastructure: Infrastructure): Promise<Distribution> {
+export async function parseDistribution(source: ModelSource, infrastructure: Infrastructure, extraParams: ExtraParams = {}): Promise<Distribution> {
   let value = source.value;
   // Names the model function read from the infrastructure that are no target (infrastructure.tset1): said if a target is undefined.
   const missingReads: string[] = [];
@@ -46,7 +47,7 @@ export async function parseDistribution(source: ModelSource, infrastructure: Inf
       },
     });
     try {
-      value = await (value as (args: { infrastructure: Infrastructure }) => unknown)({ infrastructure: watched });
+      value = await (value as (args: { infrastructure: Infrastructure }) => unknown)({ ...extraParams, infrastructure: watched });
     } catch (error) {
       throw modelError(source, [], `the distribution model function failed: ${(error as Error).message}`);
     }

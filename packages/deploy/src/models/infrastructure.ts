@@ -1,3 +1,4 @@
+import type { ExtraParams } from './extra-params.js';
 import { statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -20,12 +21,13 @@ const isObject = (value: unknown): value is Record<string, unknown> => value !==
 /** More operations at once than any machine has cores is a mistake, not a setting. */
 export const MAX_CORES = 1024;
 
-export async function loadInfrastructure(file: string): Promise<Infrastructure> {
+/** `extraParams` (--extra-params): what a model function gets as its argument. */
+export async function loadInfrastructure(file: string, extraParams: ExtraParams = {}): Promise<Infrastructure> {
   const source = await loadModelFile(file, 'infrastructure');
   let value = source.value;
   if (typeof value === 'function') {
     try {
-      value = await (value as () => unknown)();
+      value = await (value as (args: ExtraParams) => unknown)({ ...extraParams });
     } catch (error) {
       throw functionFailed(source, error);
     }

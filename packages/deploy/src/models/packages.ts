@@ -1,3 +1,4 @@
+import type { ExtraParams } from './extra-params.js';
 import { hasOwn, nameProblem } from '@dysnomia/engine/internal/names.js';
 import { didYouMean } from '@dysnomia/engine/internal/suggest.js';
 import path from 'node:path';
@@ -18,17 +19,17 @@ export type PackagesModel = Record<string, PackageSource[]>;
  * lists of packages, or (JS/TS) a function `({ infrastructure }) => ({ … })`.
  * Relative paths are relative to the model file; `npm:./x.tgz` too.
  */
-export async function loadPackagesModel(file: string, infrastructure: Infrastructure): Promise<PackagesModel> {
+export async function loadPackagesModel(file: string, infrastructure: Infrastructure, extraParams: ExtraParams = {}): Promise<PackagesModel> {
   const source = await loadModelFile(file, 'packages');
-  return readingModel(source, 'packages', () => parsePackages(source, infrastructure));
+  return readingModel(source, 'packages', () => parsePackages(source, infrastructure, extraParams));
 }
 
-async function parsePackages(source: ModelSource, infrastructure: Infrastructure): Promise<PackagesModel> {
+async function parsePackages(source: ModelSource, infrastructure: Infrastructure, extraParams: ExtraParams): Promise<PackagesModel> {
   const dir = path.dirname(source.file);
   let value = source.value;
   if (typeof value === 'function') {
     try {
-      value = await (value as (args: { infrastructure: Infrastructure }) => unknown)({ infrastructure });
+      value = await (value as (args: { infrastructure: Infrastructure }) => unknown)({ ...extraParams, infrastructure });
     } catch (error) {
       throw modelError(source, [], `the packages model function failed: ${(error as Error).message}`);
     }

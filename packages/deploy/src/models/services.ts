@@ -1,3 +1,4 @@
+import type { ExtraParams } from './extra-params.js';
 import path from 'node:path';
 import { inputError } from '@dysnomia/engine/internal/errors.js';
 import { controlCharacterAt, hasOwn, nameProblem } from '@dysnomia/engine/internal/names.js';
@@ -80,9 +81,9 @@ const RESERVED = new Set(['name', 'pkg', 'type', 'dependsOn', 'connectsTo', 'act
 const isObject = (value: unknown): value is Record<string, unknown> => value !== null && typeof value === 'object' && !Array.isArray(value);
 
 
-export async function loadServices(file: string, infrastructure: Infrastructure, distribution: Distribution): Promise<ServicesModel> {
+export async function loadServices(file: string, infrastructure: Infrastructure, distribution: Distribution, extraParams: ExtraParams = {}): Promise<ServicesModel> {
   const source = await loadModelFile(file, 'services');
-  return readingModel(source, 'services', () => parseServices(source, infrastructure, distribution));
+  return readingModel(source, 'services', () => parseServices(source, infrastructure, distribution, extraParams));
 }
 
 /**
@@ -91,7 +92,7 @@ export async function loadServices(file: string, infrastructure: Infrastructure,
  * connectsTo and activatesAfter name services of the model; dependsOn and
  * activatesAfter have no cycle; the distribution maps only services of the model.
  */
-export async function parseServices(source: ModelSource, infrastructure: Infrastructure, distribution: Distribution): Promise<ServicesModel> {
+export async function parseServices(source: ModelSource, infrastructure: Infrastructure, distribution: Distribution, extraParams: ExtraParams = {}): Promise<ServicesModel> {
   let value = source.value;
   if (typeof value === 'function') {
     let declared: Record<string, unknown> | undefined;
@@ -108,7 +109,7 @@ export async function parseServices(source: ModelSource, infrastructure: Infrast
       });
     }
     try {
-      value = await (value as (args: ServicesArguments) => unknown)({ distribution: distributionArgument(distribution, infrastructure), invDistribution, infrastructure, system: currentSystem() });
+      value = await (value as (args: ServicesArguments) => unknown)({ ...extraParams, distribution: distributionArgument(distribution, infrastructure), invDistribution, infrastructure, system: currentSystem() });
     } catch (error) {
       throw modelError(source, [], `the services model function failed: ${(error as Error).message}`);
     }

@@ -52,7 +52,9 @@ export class LocalAgentLink implements AgentLink {
   request(body: AgentRequestBody, onLine?: (line: string) => void): Promise<AgentResponse> {
     return withinTime(this.agent.handle({ ...body, id: this.next++ } as AgentRequest, onLine), this.timeoutMs, () => timedOut('local', `to ${requestLabel(body)}`, this.timeoutMs, 'command-timeout'));
   }
-  close(): void {}
+  close(): void {
+    void this.agent.close().catch(() => undefined);
+  }
 }
 
 /** `dysnomia agent` on a target, over one SSH channel: requests go out as lines, answers come back by id. */

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import type { Client, ClientChannel, ConnectConfig, SFTPWrapper } from 'ssh2';
+import type { Client, ClientChannel, ConnectConfig, PseudoTtyOptions, SFTPWrapper } from 'ssh2';
 import { DysnomiaError, EXIT_OPERATION_FAILED } from '@dysnomia/engine/internal/errors.js';
 import { algorithmsForKeyType, appendKnownHost, fingerprint, hostLookupName, keyTypeOf, KnownHosts } from './known-hosts.js';
 import type { HostKeyCheck } from './known-hosts.js';
@@ -233,11 +233,17 @@ export class SshConnection {
     return new DysnomiaError('ERR_DYSNOMIA_UNREACHABLE', `${subject(this.settings)}: ${what}: ${error.message}`, { exitCode: EXIT_OPERATION_FAILED, cause: error });
   }
 
-  /** Starts a remote command (a shell command line: quote its arguments); the channel is its stdin/stdout. */
-  channel(command: string): Promise<ClientChannel> {
+  /**
+   * Starts a remote command (a shell command line: quote its arguments); the
+   * channel is its stdin/stdout. `pty`: on a pseudo-terminal of that size
+   * and type (an interactive shell).
+   */
+  channel(command: string, options: { pty?: PseudoTtyOptions } = {}): Promise<ClientChannel> {
     if (this.lost.error) return Promise.reject(this.failure('connection lost', this.lost.error));
     return new Promise((resolve, reject) => {
-      this.client.exec(command, (error, channel) => (error ? reject(this.failure('cannot start a command', error)) : resolve(channel)));
+      const started = (error: Error | undefined, channel: ClientChannel) => (error ? reject(this.failure('cannot start a command', error)) : resolve(channel));
+      if (options.pty) this.client.exec(command, { pty: options.pty }, started);
+      else this.client.exec(command, started);
     });
   }
 

@@ -1,4 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { randomBytes } from 'node:crypto';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -14,8 +16,10 @@ import { RUNTIME_ROOT_FILE } from '../remote/runtime-compose.js';
 import { readFile } from 'node:fs/promises';
 import type { DeployedMapping } from '../deployment-types.js';
 import { DysnomiaError, EXIT_OPERATION_FAILED } from '../errors.js';
-import { acquireLock, gcLockFile, liveHolder, profileLockFile, releaseLock } from '../locks/profile-lock.js';
+import { acquireLock, profileLockFile, releaseLock } from '../locks/profile-lock.js';
 import { removeStaleTemporaries } from '../store/gc.js';
+import { StoreHold } from '../store/holds.js';
+import { collectMachine, outsideCollections } from '../store/collection.js';
 import { Store } from '../store/store.js';
 import type { LockHolder } from '../locks/profile-lock.js';
 import { isOperation } from '../plugin.js';
@@ -102,6 +106,8 @@ export class Agent {
   private readonly env: NodeJS.ProcessEnv;
   private readonly activations: Activations;
   private readonly profiles: Profiles;
+  /** What this agent's deployment needs from the store until it ends (released by close()). */
+  private readonly hold: StoreHold;
   constructor(
     readonly stateDir: string,
     private readonly options: AgentOptions = {},
@@ -109,6 +115,16 @@ export class Agent {
     this.env = options.env ?? process.env;
     this.activations = new Activations(stateDir);
     this.profiles = Profiles.at(stateDir);
+    this.hold = new StoreHold(stateDir);
+  }
+
+  /** Files of `shell-properties` requests, removed when the agent ends. */
+  private readonly shellFiles: string[] = [];
+
+  /** The coordinator is done with this agent: what it held goes back to the collector, its shells' property files go. */
+  async close(): Promise<void> {
+    await this.hold.release();
+    for (const file of this.shellFiles.splice(0)) await rm(file, { force: true });
   }
 
   hello(): AgentHello {
@@ -241,12 +257,7 @@ export class Agent {
         const file = profileLockFile(this.stateDir, request.profile);
         const outcome = await acquireLock(file, request.holder, request.breaking);
         if (!outcome.acquired) return { kind: 'refused', holder: outcome.holder };
-        // A garbage collection of the store must not take what this deployment sends: one or the other.
-        const collecting = await liveHolder(gcLockFile(this.stateDir));
-        if (collecting !== undefined) {
-          await releaseLock(file, request.holder);
-          return { kind: 'refused', holder: collecting };
-        }
+        // What the deployment sends is kept from a garbage collection by its store hold (the `hold` request), not by this lock.
         // What an interrupted bootstrap or import left in the store goes now.
         await removeStaleTemporaries(Store.at(this.stateDir));
         return { kind: 'done', value: { locked: true } };
@@ -256,8 +267,37 @@ export class Agent {
         return { kind: 'done', value: { released: await releaseLock(profileLockFile(this.stateDir, request.profile), request.holder) } };
       case 'missing':
         return { kind: 'done', value: { missing: await this.profiles.store.missing(entryNames(request.entries)) } satisfies AgentAnswers['missing'] };
-      case 'profile':
-        return { kind: 'done', value: await profileRequest(this.profiles, assertProfileName(request.profile), request) };
+      case 'hold': {
+        const entries = entryNames(request.entries);
+        await this.hold.add(entries);
+        return { kind: 'done', value: { missing: await this.profiles.store.missing(entries) } satisfies AgentAnswers['hold'] };
+      }
+      case 'shell-properties': {
+        const properties = request.properties;
+        if (properties === null || typeof properties !== 'object' || Array.isArray(properties)) throw new DysnomiaError('ERR_DYSNOMIA_USAGE', 'properties must be an object');
+        const dir = path.join(this.stateDir, 'tmp');
+        await mkdir(dir, { recursive: true, mode: 0o700 });
+        const file = path.join(dir, `shell-${process.pid}-${randomBytes(6).toString('hex')}.json`);
+        this.shellFiles.push(file);
+        // Private: container properties may hold passwords.
+        await writeFile(file, `${JSON.stringify(properties)}\n`, { mode: 0o600, flag: 'wx' });
+        return { kind: 'done', value: { file } satisfies AgentAnswers['shell-properties'] };
+      }
+      case 'collect-garbage': {
+        const only = request.profile === undefined ? {} : { profile: assertProfileName(request.profile) };
+        const collected = await collectMachine(this.stateDir, {
+          ...(request.deleteOldGenerations === true ? { deleteOldGenerations: only } : {}),
+          log: (message) => currentOutput.getStore()?.add(Buffer.from(`${message}\n`), 'stdout'),
+        });
+        const { removed, bytes, kept, generations, lockedProfiles } = collected;
+        return { kind: 'done', value: { removed, bytes, kept, generations, lockedProfiles } satisfies AgentAnswers['collect-garbage'] };
+      }
+      case 'profile': {
+        const profile = assertProfileName(request.profile);
+        // An install adds the generation's tree, then links it: no collection may run in between.
+        const value = request.action === 'install' ? await outsideCollections(this.stateDir, () => profileRequest(this.profiles, profile, request)) : await profileRequest(this.profiles, profile, request);
+        return { kind: 'done', value };
+      }
       case 'build': {
         const output = currentOutput.getStore();
         const answer = await runBuildRequest(this.stateDir, request.component, { env: this.env, output: (chunk, stream) => output?.add(chunk, stream) });
@@ -358,4 +398,5 @@ export async function serveAgent(input: Readable, output: NodeJS.WritableStream,
     running.add(tracked);
   }
   await Promise.all(running);
+  await agent.close();
 }

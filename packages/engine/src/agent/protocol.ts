@@ -64,6 +64,20 @@ export type AgentRequest =
   | { id: number; kind: 'unlock'; profile: string; holder: LockHolder }
   /** Of these store entries, those the target's store lacks. */
   | { id: number; kind: 'missing'; entries: string[] }
+  /**
+   * Holds these entries from the store's garbage collection for as long as
+   * this agent runs (a deployment's, from before its transfer to its profile
+   * switch); waits while a collection runs; answers which of them are missing.
+   */
+  | { id: number; kind: 'hold'; entries: string[] }
+  /**
+   * Writes a container's properties (a deployment's) to a private file for
+   * `dysnomia --shell --container-properties FILE` (dysnomia diagnose); the
+   * file goes when this agent ends.
+   */
+  | { id: number; kind: 'shell-properties'; properties: ContainerProperties }
+  /** The machine's garbage collection (collect-garbage -i): `deleteOldGenerations` first, of `profile` only when given. */
+  | { id: number; kind: 'collect-garbage'; deleteOldGenerations: boolean; profile?: string }
   | ({ id: number; kind: 'profile'; profile: string } & ProfileAction)
   /** Builds a component in the target's store (its inputs are there already); what the build prints comes as output lines. */
   | { id: number; kind: 'build'; component: BuildRecipe };
@@ -89,6 +103,16 @@ export interface AgentAnswers {
   lock: { locked: true };
   unlock: { released: boolean };
   missing: { missing: string[] };
+  hold: { missing: string[] };
+  'shell-properties': { file: string };
+  'collect-garbage': {
+    /** Entry names removed from the store, and their size. */
+    removed: string[];
+    bytes: number;
+    kept: number;
+    generations: Array<{ profile: string; deleted: number[] }>;
+    lockedProfiles: Array<{ profile: string; holder: string }>;
+  };
   profile: ProfileAnswers[ProfileAction['action']];
   /** The entry the build made (or had made before) in the target's store. */
   build: { entry: string };

@@ -5,10 +5,12 @@ import { parseOptions } from './run-cli.js';
 
 export const HELP = `Usage: dysnomia agent [--plugin=FOLDER]... [--debug]
 
-Used by "dysnomia deploy" and "dysnomia capture-infra" on each target: reads
-one JSON request per line on standard input (run an operation on a store
-entry, describe this machine's containers, take or release a profile lock)
-and prints one JSON answer per line, until its input ends. Not meant to be
+Used by "dysnomia deploy", "capture-infra", "collect-garbage -i" and
+"diagnose" on each target: reads one JSON request per line on standard input
+(run an operation on a store entry, describe this machine's containers, take
+or release a profile lock, hold store entries from the garbage collector,
+collect the store) and prints one JSON answer per line, until its input ends;
+then what it held is released. Not meant to be
 typed by hand. Each --plugin is a plugin package folder loaded as if the
 config listed it (the plugins the coordinator sent with the runtime);
 --debug passes modules' debug lines on.

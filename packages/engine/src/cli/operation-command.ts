@@ -1,5 +1,7 @@
 import { Engine } from '../engine.js';
 import { DysnomiaError } from '../errors.js';
+import { readFile } from 'node:fs/promises';
+import { parseJsonContainer } from '../containers/parse-container-file.js';
 import { isOperation } from '../plugin.js';
 import { didYouMean } from '../suggest.js';
 import { commandWords } from './command-words.js';
@@ -17,6 +19,10 @@ export const HELP = `Usage: dysnomia --operation OPERATION --component COMPONENT
   or:  dysnomia deploy -s SERVICES -i INFRASTRUCTURE -d DISTRIBUTION [OPTION]...
                                          (deploy to machines, as disnix-env; or -P PACKAGES)
   or:  dysnomia capture-infra -i INFRASTRUCTURE [OPTION]...
+  or:  dysnomia collect-garbage -i INFRASTRUCTURE [-d] [-p PROFILE] [OPTION]...
+                                         (every target's store, as disnix-collect-garbage)
+  or:  dysnomia diagnose -s SERVICE [-i INFRASTRUCTURE] [-p PROFILE] [-t TARGET]
+                                         (a shell in the service's environment on its target)
   or:  dysnomia visualize -s SERVICES -i INFRASTRUCTURE -d DISTRIBUTION [OPTION]...
   or:  dysnomia store|profile [OPTION]...   (this machine's store and profiles)
   or:  dysnomia state [migrate --to postgres]  (where deployment records and locks live)
@@ -46,6 +52,10 @@ Options:
       --shell                Start a bash session with the container's
                              properties in the environment, set up by the module
       --command=COMMAND      With --shell: run COMMAND instead of a session
+      --container-properties=FILE
+                             With --container NAME: a JSON file of properties
+                             laid over the container's own, as a deployment
+                             gives them (dysnomia diagnose uses it)
       --config=FILE          Use this config file instead of searching for one
       --debug                Show stack traces and the commands modules run
   -h, --help                 Show this help
@@ -92,6 +102,7 @@ export const OPTIONS = {
   environment: { type: 'boolean', short: 'E' },
   shell: { type: 'boolean' },
   command: { type: 'string' },
+  'container-properties': { type: 'string' },
   config: { type: 'string' },
   debug: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
@@ -125,6 +136,10 @@ export async function operationCommand(argv: string[], operationWord: string | u
     );
   }
   if (values.component === undefined) throw new DysnomiaError('ERR_DYSNOMIA_USAGE', 'no component given: pass --component PATH');
+  if (values['container-properties'] !== undefined && (values.container === undefined || values.environment)) {
+    throw new DysnomiaError('ERR_DYSNOMIA_USAGE', '--container-properties goes with --container NAME (not with --environment)');
+  }
+  const containerProperties = values['container-properties'] === undefined ? undefined : await readContainerProperties(values['container-properties']);
 
   const engine = await Engine.create({
     ...(values.config ? { configFile: values.config } : {}),
@@ -136,10 +151,21 @@ export async function operationCommand(argv: string[], operationWord: string | u
     ...(values.container === undefined ? {} : { container: values.container }),
     ...(values.type === undefined ? {} : { type: values.type }),
     useEnvironment: values.environment ?? false,
+    ...(containerProperties === undefined ? {} : { containerProperties }),
   };
   if (values.shell) return engine.shell(request, values.command);
   const outcome = await engine.run({ ...request, operation: operation as Parameters<Engine['run']>[0]['operation'] });
   if (outcome.skipped) engine.log.info(`${operation} ${outcome.context.componentName} in ${outcome.context.container.name}: ${outcome.skipped}`);
   if (outcome.result !== undefined) process.stdout.write(`${typeof outcome.result === 'string' ? outcome.result : JSON.stringify(outcome.result, null, 2)}\n`);
   return 0;
+}
+
+async function readContainerProperties(file: string): Promise<ReturnType<typeof parseJsonContainer>> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    throw new DysnomiaError('ERR_DYSNOMIA_INPUT', `--container-properties ${file}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}`);
+  }
+  return parseJsonContainer(text, file);
 }

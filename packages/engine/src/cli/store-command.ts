@@ -1,7 +1,7 @@
 import { loadConfig } from '../config.js';
 import type { DysnomiaConfig } from '../config.js';
-import { DysnomiaError, EXIT_OPERATION_FAILED } from '../errors.js';
-import { acquireLock, currentHolder, describeHolder, gcLockFile, liveProfileLocks, mayBreak, releaseLock } from '../locks/profile-lock.js';
+import { DysnomiaError } from '../errors.js';
+import { withCollectionLock } from '../store/collection.js';
 import { chooseStateDir } from '../state-dir.js';
 import { assertComponentName, isEntryName } from '../store/entry-name.js';
 import { Store } from '../store/store.js';
@@ -36,7 +36,9 @@ Operations (one at a time):
       --gc                    Remove the entries no profile generation, no
                               deployment manifest (STATEDIR/deployments/**.json,
                               "storePaths") and no activated component refers
-                              to, directly or not; print them
+                              to, directly or not, and that no running
+                              deployment holds; print them. Refused while a
+                              deployment holds a profile lock here
   -h, --help                  Show this help
   -v, --version               Show the version
 
@@ -139,33 +141,12 @@ export async function storeCommand(argv: string[]): Promise<number> {
     }
     case 'gc': {
       const extraRoots = await recordedElsewhere(store.stateDir);
-      const result = await withGcLock(store.stateDir, () => store.collectGarbage({ dryRun: values['dry-run'] === true, extraRoots, ...(values['dry-run'] ? {} : { log }) }));
+      const result = await withCollectionLock(store.stateDir, () => store.collectGarbage({ dryRun: values['dry-run'] === true, extraRoots, ...(values['dry-run'] ? {} : { log }) }), {
+        refuseWhileDeploying: true,
+      });
       print(result.removed.map((e) => store.path(e)), { removed: result.removed.map((e) => store.path(e)), kept: result.kept, dryRun: values['dry-run'] === true });
       return 0;
     }
-  }
-}
-
-/**
- * Runs a collection under the store's GC lock, and only while no deployment
- * holds a profile lock: an entry just sent to this machine but not yet in a
- * profile is otherwise garbage. Deployments check this lock in turn.
- */
-async function withGcLock<T>(stateDir: string, collect: () => Promise<T>): Promise<T> {
-  const file = gcLockFile(stateDir);
-  const holder = currentHolder();
-  let outcome = await acquireLock(file, holder);
-  if (!outcome.acquired && mayBreak(outcome.holder, false)) outcome = await acquireLock(file, holder, outcome.holder);
-  if (!outcome.acquired) throw new DysnomiaError('ERR_DYSNOMIA_LOCKED', `the store is being collected already, by ${describeHolder(outcome.holder)}`, { exitCode: EXIT_OPERATION_FAILED });
-  try {
-    const deploying = await liveProfileLocks(stateDir);
-    if (deploying.length > 0) {
-      const which = deploying.map((d) => `profile "${d.profile}" by ${describeHolder(d.holder)}`).join(', ');
-      throw new DysnomiaError('ERR_DYSNOMIA_LOCKED', `a deployment is running (${which}): the store is not collected now; run the collection again when it is done`, { exitCode: EXIT_OPERATION_FAILED });
-    }
-    return await collect();
-  } finally {
-    await releaseLock(file, holder);
   }
 }
 

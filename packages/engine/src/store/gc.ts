@@ -5,10 +5,13 @@ import { isEntryName } from './entry-name.js';
 import { removeTree } from './permissions.js';
 import { readMarker } from '../state-dir.js';
 import type { Store } from './store.js';
+import { heldEntries } from './holds.js';
 
 export interface GarbageCollection {
   removed: string[];
   kept: number;
+  /** The sizes of the removed entries, as their metadata records them. */
+  bytes: number;
 }
 
 const GENERATION_LINK = /-\d+-link$/;
@@ -72,16 +75,20 @@ export async function collectGarbage(store: Store, options: CollectOptions): Pro
   const present = await store.list();
   const roots: string[] = [];
   const extra = (options.extraRoots ?? []).map((value) => store.entryOf(value)).filter((entry): entry is string => entry !== undefined);
-  for (const root of new Set([...(await gcRoots(store)), ...extra])) if (await store.has(root)) roots.push(root);
+  // What live processes hold (a deployment's entries between their transfer and its profile switch) is kept too.
+  const held = (await heldEntries(store.stateDir, { prune: options.dryRun !== true })).map((value) => store.entryOf(value)).filter((entry): entry is string => entry !== undefined);
+  for (const root of new Set([...(await gcRoots(store)), ...extra, ...held])) if (await store.has(root)) roots.push(root);
   const live = new Set(await store.closure(roots));
   const dead = present.filter((entry) => !live.has(entry));
-  if (options.dryRun) return { removed: dead, kept: present.length - dead.length };
+  let bytes = 0;
+  for (const entry of dead) bytes += await store.meta(entry).then((meta) => meta.size ?? 0, () => 0);
+  if (options.dryRun) return { removed: dead, kept: present.length - dead.length, bytes };
   for (const entry of dead) {
     log(`removing ${entry}`);
     await store.remove(entry);
   }
   await removeLeftovers(store, log);
-  return { removed: dead, kept: present.length - dead.length };
+  return { removed: dead, kept: present.length - dead.length, bytes };
 }
 
 /** Temporary folders of processes that are gone (an interrupted import or bootstrap): removed, as every deployment does when it locks a target. */

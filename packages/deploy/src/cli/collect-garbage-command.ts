@@ -1,0 +1,104 @@
+import { loadConfig } from '@dysnomia/engine/internal/config.js';
+import { DysnomiaError, EXIT_OPERATION_FAILED } from '@dysnomia/engine/internal/errors.js';
+import { countOption, parseOptions } from '@dysnomia/engine/internal/cli/run-cli.js';
+import { assertProfileName } from '@dysnomia/engine/internal/profiles/names.js';
+import { chooseStateDir } from '@dysnomia/engine/internal/state-dir.js';
+import { Store } from '@dysnomia/engine/internal/store/store.js';
+import { collectGarbageOnTargets } from '../collect/collect-garbage.js';
+import { jsonReporter, plainReporter, terminalReporter } from '../deploy/progress.js';
+import { loadInfrastructure } from '../models/infrastructure.js';
+import { TIME_LIMIT_OPTIONS, TIME_LIMITS_HELP, timeLimitsFrom } from '../remote/time-limits.js';
+import { DEFAULT_MAX_CONCURRENT_TRANSFERS, MAX_CONCURRENT_TRANSFERS } from './deploy-command.js';
+
+export const HELP = `Usage: dysnomia collect-garbage -i INFRASTRUCTURE [-d] [-p PROFILE] [OPTION]...
+
+Collects the garbage of the store on every target of INFRASTRUCTURE, as
+disnix-collect-garbage does: removes each store entry that no profile
+generation, no deployment record and no activated component of the target
+refers to (the runtime a target runs stays). Connects as deploy does
+(installing the runtime where it is missing). With -d, first deletes every
+generation but the current one of every profile on each target (only of
+PROFILE with -p), so what only old generations referred to goes too.
+
+A collection and a deployment on the same target are serialised: what a
+running deployment has sent but not yet put into a profile is held by it
+until its profile switch (or until its agent ends: a killed deploy holds
+nothing), and a collection keeps it; a deployment waits while a collection
+runs. -d leaves the generations of a profile whose lock a deployment holds.
+
+Each target says what it removed and the bytes freed.
+
+Options:
+  -i, --infrastructure=FILE  The infrastructure model
+  -d, --delete-old           Delete old profile generations first
+  -p, --profile=NAME         With -d: only this profile's (default: every profile)
+      --json                 Print one JSON event per line ({"v":1,"event":…});
+                             "collected" events carry each target's summary
+      --max-concurrent-transfers=N
+                             Targets worked on at once (default: ${DEFAULT_MAX_CONCURRENT_TRANSFERS})
+      --accept-new-host-keys Trust and record the key of a host not yet in
+                             known_hosts (a changed key is always refused)
+      --known-hosts=FILE     known_hosts file for targets without an
+                             sshKnownHosts property (default: ~/.ssh/known_hosts)
+${TIME_LIMITS_HELP}      --debug                Show stack traces
+  -h, --help                 Show this help
+
+Without -i, "dysnomia collect-garbage" is the operation on one component here
+(see dysnomia --help).
+
+Exit status: 0 success; 1 a target could not be reached or its collection
+failed (the message names it; the other targets are collected); 2 bad usage
+or a bad model (the message names the file and line).
+`;
+
+export const OPTIONS = {
+  infrastructure: { type: 'string', short: 'i' },
+  'delete-old': { type: 'boolean', short: 'd' },
+  profile: { type: 'string', short: 'p' },
+  json: { type: 'boolean' },
+  'max-concurrent-transfers': { type: 'string' },
+  'accept-new-host-keys': { type: 'boolean' },
+  'known-hosts': { type: 'string' },
+  ...TIME_LIMIT_OPTIONS,
+  debug: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+function usage(message: string): DysnomiaError {
+  return new DysnomiaError('ERR_DYSNOMIA_USAGE', message);
+}
+
+export async function collectGarbageCommand(argv: string[]): Promise<number> {
+  const { values } = parseOptions(argv, OPTIONS);
+  if (values.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  if (values.infrastructure === undefined) throw usage('no infrastructure model: pass -i INFRASTRUCTURE');
+  if (values.profile !== undefined && !values['delete-old']) throw usage('--profile chooses whose old generations -d deletes: it goes with -d');
+  if (values.profile !== undefined) assertProfileName(values.profile);
+  const maxConcurrent = countOption('max-concurrent-transfers', values['max-concurrent-transfers'] ?? String(DEFAULT_MAX_CONCURRENT_TRANSFERS), MAX_CONCURRENT_TRANSFERS);
+  const timeLimits = timeLimitsFrom(values);
+  const infrastructure = await loadInfrastructure(values.infrastructure);
+  const config = await loadConfig(process.cwd());
+  const reporter = values.json ? jsonReporter(process.stdout) : process.stdout.isTTY ? terminalReporter(process.stdout) : plainReporter(process.stdout);
+  let result;
+  try {
+    result = await collectGarbageOnTargets({
+      infrastructure,
+      store: Store.at(chooseStateDir(config.stateDir)),
+      reporter,
+      maxConcurrent,
+      acceptNewHostKeys: values['accept-new-host-keys'] === true,
+      ...(values['known-hosts'] ? { knownHostsFile: values['known-hosts'] } : {}),
+      timeLimits,
+      log: (message) => process.stderr.write(`dysnomia: ${message}\n`),
+      deleteOldGenerations: values['delete-old'] === true,
+      ...(values.profile === undefined ? {} : { profile: values.profile }),
+    });
+  } finally {
+    reporter.finish();
+  }
+  for (const message of result.failed.values()) process.stderr.write(`dysnomia: error: ${message}\n`);
+  return result.failed.size > 0 ? EXIT_OPERATION_FAILED : 0;
+}
