@@ -7,6 +7,7 @@ import type { Test } from 'tap';
 import * as containersCommand from '../packages/engine/src/cli/containers-command.js';
 import * as deployCommand from '../packages/deploy/src/cli/deploy-command.js';
 import * as stateCommand from '../packages/deploy/src/cli/state-command.js';
+import * as snapshotsOnMachinesCommand from '../packages/deploy/src/cli/snapshots-on-machines-command.js';
 import * as operationCommand from '../packages/engine/src/cli/operation-command.js';
 import * as pluginsCommand from '../packages/engine/src/cli/plugins-command.js';
 import * as profileCommand from '../packages/engine/src/cli/profile-command.js';
@@ -53,6 +54,12 @@ t.test('--help tells the truth about the options of each command', async (t) => 
   t.equal((await dysnomia(['deploy', '--help'])).stdout, deployCommand.HELP);
   t.test('dysnomia state', async (t) => checkHelpMatchesOptions(t, stateCommand.HELP, stateCommand.OPTIONS));
   t.equal((await dysnomia(['state', '--help'])).stdout, stateCommand.HELP);
+  for (const word of ['snapshot', 'restore', 'clean-snapshots'] as const) {
+    const help = snapshotsOnMachinesCommand.HELP[word];
+    t.test(`dysnomia ${word} -i`, async (t) => checkHelpMatchesOptions(t, help, snapshotsOnMachinesCommand.OPTIONS));
+    t.equal((await dysnomia([word, '-i', 'infrastructure.json', '--help'])).stdout, help, `dysnomia ${word} -i --help`);
+  }
+  t.equal((await dysnomia(['clean-snapshots', '--help'])).stdout, snapshotsOnMachinesCommand.HELP['clean-snapshots'], 'clean-snapshots is a coordinator command without -i too');
 });
 
 t.test('--version names the engine and its plugin API', async (t) => {

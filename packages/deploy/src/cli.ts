@@ -13,4 +13,7 @@ export const commands: Readonly<Record<string, CoordinatorCommand>> = Object.fre
   'capture-infra': async (argv) => (await import('./cli/capture-infra-command.js')).captureInfraCommand(argv),
   visualize: async (argv) => (await import('./cli/visualize-command.js')).visualizeCommand(argv),
   state: async (argv) => (await import('./cli/state-command.js')).stateCommand(argv),
+  snapshot: async (argv) => (await import('./cli/snapshots-on-machines-command.js')).snapshotsOnMachinesCommand('snapshot', argv),
+  restore: async (argv) => (await import('./cli/snapshots-on-machines-command.js')).snapshotsOnMachinesCommand('restore', argv),
+  'clean-snapshots': async (argv) => (await import('./cli/snapshots-on-machines-command.js')).snapshotsOnMachinesCommand('clean-snapshots', argv),
 });

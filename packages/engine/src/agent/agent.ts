@@ -19,6 +19,7 @@ import { moduleIn } from '../search-paths.js';
 import { Activations, readActivations } from './activations.js';
 import type { AgentAnswers, AgentHello, AgentRequest, AgentResponse, DescribeResult, ProfileAction } from './protocol.js';
 import { Profiles } from '../profiles/profiles.js';
+import { snapshotsRequest } from './snapshots-request.js';
 
 type Outcome = { kind: 'done'; value: unknown } | { kind: 'skipped'; reason: string } | { kind: 'refused'; holder: LockHolder };
 
@@ -202,6 +203,8 @@ export class Agent {
         return { kind: 'done', value: { missing: await this.profiles.store.missing(entryNames(request.entries)) } satisfies AgentAnswers['missing'] };
       case 'profile':
         return { kind: 'done', value: await profileRequest(this.profiles, assertProfileName(request.profile), request) };
+      case 'snapshots':
+        return { kind: 'done', value: await snapshotsRequest(this.stateDir, request) };
       default:
         throw new DysnomiaError('ERR_DYSNOMIA_USAGE', `unknown request ${JSON.stringify((request as { kind?: unknown }).kind)}`);
     }

@@ -15,6 +15,21 @@ export type ProfileAction =
   | { action: 'switch'; generation: number }
   | { action: 'delete'; which: GenerationSelector };
 
+/** What a coordinator asks of the target's snapshot store (the `snapshots` request); paths are CONTAINER/COMPONENT/ID. */
+export type SnapshotsAction =
+  | { action: 'query'; which: 'all' | 'latest'; container?: string; component?: string }
+  | { action: 'missing'; paths: string[] }
+  /** A snapshot the target has becomes the latest generation of its component again. */
+  | { action: 'adopt'; path: string }
+  | { action: 'gc'; keep: number; container?: string; component?: string };
+
+export interface SnapshotsAnswers {
+  query: { paths: string[] };
+  missing: { missing: string[] };
+  adopt: { path: string; generation: number };
+  gc: { generations: string[]; snapshots: string[] };
+}
+
 export interface GenerationInfo {
   generation: number;
   current: boolean;
@@ -60,7 +75,8 @@ export type AgentRequest =
   | { id: number; kind: 'unlock'; profile: string; holder: LockHolder }
   /** Of these store entries, those the target's store lacks. */
   | { id: number; kind: 'missing'; entries: string[] }
-  | ({ id: number; kind: 'profile'; profile: string } & ProfileAction);
+  | ({ id: number; kind: 'profile'; profile: string } & ProfileAction)
+  | ({ id: number; kind: 'snapshots' } & SnapshotsAction);
 
 /** What each kind of request answers when it succeeds (`result`). */
 export interface AgentAnswers {
@@ -71,6 +87,7 @@ export interface AgentAnswers {
   unlock: { released: boolean };
   missing: { missing: string[] };
   profile: ProfileAnswers[ProfileAction['action']];
+  snapshots: SnapshotsAnswers[SnapshotsAction['action']];
 }
 
 export type AgentRequestBody = AgentRequest extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never;

@@ -17,6 +17,10 @@ export const HELP = `Usage: dysnomia --operation OPERATION --component COMPONENT
   or:  dysnomia visualize -s SERVICES -i INFRASTRUCTURE -d DISTRIBUTION [OPTION]...
   or:  dysnomia store|profile [OPTION]...   (this machine's store and profiles)
   or:  dysnomia state [migrate --to postgres]  (where deployment records and locks live)
+  or:  dysnomia snapshot|restore -i INFRASTRUCTURE [-p PROFILE] [OPTION]...
+                                         (the profile's services' state on their
+                                         machines, as disnix-snapshot/disnix-restore)
+  or:  dysnomia clean-snapshots -i INFRASTRUCTURE [OPTION]...  (disnix-clean-snapshots)
   Each of these has its own --help.
 
 Runs a deployment operation on a component hosted in a container, as Dysnomia
