@@ -57,6 +57,17 @@ state: { backend: "postgres", url }, in PostgreSQL, shared with every
 coordinator using that database (the profile's lock there too; see
 dysnomia state --help). An identical redeploy touches nothing.
 
+State moves with a service that says deployState: true (or with
+--deploy-state) when its mapping moves to another target or container, as
+Disnix migrates it: after the old mapping is deactivated (its data stays, as
+garbage) and the new one activated, the plugin's snapshot is taken there,
+retrieved to this machine (STATEDIR/target-snapshots/TARGET, only what it
+lacks), sent to the new target (only what that lacks) and restored, before
+any dependant activates. A failure there rolls the transition back like any
+other step; every snapshot stays where it was made and where it went. The
+old state is deleted only with --delete-state, once the deployment is
+recorded; otherwise it stays, marked as garbage, for a later collect-garbage.
+
 Plugins the config lists take part through the orchestrator's hooks (the
 plan, before and after each activation and deactivation, a failure, the
 profiles switched, the record): one may refuse the plan, or fail a step,
@@ -86,7 +97,7 @@ Models (JS with a default export, TS, JSON or YAML):
                   "local" or its hostname is this machine (localhost,
                   127.0.0.1, ::1, the host name) with no ssh* property.
   SERVICES        { svc: { name?, pkg, type, dependsOn?, connectsTo?,
-                  activatesAfter?, providesContainers? } }, or a JS function
+                  activatesAfter?, providesContainers?, deployState? } }, or a JS function
                   ({ distribution, invDistribution, system }) => ({ … }); pkg is
                   a folder, a tarball, npm:SPEC, component({ name, build(out) })
                   or a function of the dependsOn/connectsTo dependencies (each
@@ -114,6 +125,14 @@ Options:
       --max-concurrent-activations=N
                              Operations at once per target (default: the
                              target's numOfCores, else its core count)
+      --deploy-state         Every service whose deployState is not false
+                             carries its state when its mapping moves (as if
+                             deployState: true)
+      --delete-state         Once the deployment is in place and recorded,
+                             delete the state the moved (or removed)
+                             deployState services left behind (the plugin's
+                             collect-garbage there; their snapshots stay)
+      --no-migration         Move no state, whatever deployState says
       --break-stale-lock     Also break a profile lock whose holder cannot be
                              checked from here (another machine's); one whose
                              holder is a process of this machine that is gone
@@ -174,6 +193,9 @@ export const OPTIONS = {
   undeploy: { type: 'boolean' },
   'break-stale-lock': { type: 'boolean' },
   'max-concurrent-activations': { type: 'string' },
+  'deploy-state': { type: 'boolean' },
+  'delete-state': { type: 'boolean' },
+  'no-migration': { type: 'boolean' },
   ...TIME_LIMIT_OPTIONS,
 } as const;
 
@@ -206,6 +228,9 @@ export async function deployCommand(argv: string[]): Promise<number> {
   if (!orchestrated && values.infrastructure === undefined) throw usage('no infrastructure model: pass -i INFRASTRUCTURE');
   if (servicesMode && values.infrastructure === undefined) throw usage('-s SERVICES and -d DISTRIBUTION need -i INFRASTRUCTURE');
   if (action === undefined && !orchestrated && values.packages === undefined) throw usage('no packages model: pass -P PACKAGES, or -s SERVICES -d DISTRIBUTION');
+  if (values['no-migration'] && (values['deploy-state'] || values['delete-state'])) throw usage(`--no-migration moves no state: it goes without --${values['deploy-state'] ? 'deploy-state' : 'delete-state'}`);
+  const stateOption = (['deploy-state', 'delete-state', 'no-migration'] as const).find((o) => values[o]);
+  if (stateOption !== undefined && !orchestratedWith(values, action)) throw usage(`--${stateOption} goes with a services deployment (-s, -d), --rollback, --switch-to-generation or --undeploy`);
   if (action !== undefined && values['dry-run']) throw usage(`--dry-run goes with a deployment, not with --${action.kind}`);
   let profile = 'default';
   if (values.profile !== undefined) {
@@ -251,6 +276,7 @@ export async function deployCommand(argv: string[]): Promise<number> {
         // The config's plugins take part in the deployment through the orchestrator's hooks.
         hooks: await deployHooksFor(config, process.cwd()),
         debug: values.debug === true,
+        migration: { enabled: values['no-migration'] !== true, deployStateAll: values['deploy-state'] === true, deleteState: values['delete-state'] === true },
       };
       result = await orchestrate(values, action, orchestration);
     } else {
@@ -266,6 +292,12 @@ export async function deployCommand(argv: string[]): Promise<number> {
   // With --json the events carry the failures too; stderr says them to a person either way.
   for (const message of new Set(result.failed.values())) process.stderr.write(`dysnomia: error: ${message}\n`);
   return result.ok ? 0 : 1;
+}
+
+/** Whether the command runs a transition of the orchestrator (where state can move). */
+function orchestratedWith(values: { services?: string; distribution?: string; undeploy?: boolean; infrastructure?: string; packages?: string }, action: ProfileAction | undefined): boolean {
+  if (values.services !== undefined || values.undeploy === true) return true;
+  return values.infrastructure === undefined && values.packages === undefined && (action?.kind === 'rollback' || action?.kind === 'switch-to-generation');
 }
 
 /** -s/-d deployments, --undeploy, and generation actions on the coordinator's recorded deployments. */

@@ -100,6 +100,7 @@ export async function deploymentOf(
         properties: containerProperties(declared ?? {}),
         after: [...new Set(after)],
         ...jsonProperties(service.properties),
+        ...(service.deployState !== undefined ? { deployState: service.deployState } : {}),
       });
     }
   }

@@ -19,6 +19,10 @@ import type { DeploymentRecords } from './state/state-backend.js';
 import type { EarlyConnections, PlanRequest, TargetSession } from './target-session.js';
 import { isActivated, planTransition, reversed, runGraph } from './transition.js';
 import type { Transition } from './transition.js';
+import { obsoleteState, plannedMoves } from './migration.js';
+import type { MigrationOptions } from './migration.js';
+import { operateOnState, sendAndRestore, snapshotAndRetrieve } from './service-state.js';
+import type { StateSteps, StateTarget } from './service-state.js';
 
 export interface OrchestratorOptions extends Omit<DeployOptions, 'infrastructure' | 'targets'> {
   dryRun: boolean;
@@ -34,10 +38,17 @@ export interface OrchestratorOptions extends Omit<DeployOptions, 'infrastructure
   early?: EarlyConnections;
   /** The orchestrator's hooks, with the config's plugins applied (deployHooksFor); none tapped when not given. */
   hooks?: DeployHooks;
+  /** Whether deployState services' state moves with them, and whether the state left behind is deleted (default: moves, kept). */
+  migration?: MigrationOptions;
 }
 
 /** Where the transition goes: a new deployment (recorded as the next generation) or a recorded one (--rollback, --switch-to-generation). */
 export type TransitionTarget = { kind: 'new'; deployment: Deployment } | { kind: 'recorded'; manifest: Manifest };
+
+/** Migration is on unless --no-migration: a deployState service's state moves with it. */
+function migrationOf(options: Pick<OrchestratorOptions, 'migration'>): MigrationOptions {
+  return options.migration ?? { enabled: true, deployStateAll: false, deleteState: false };
+}
 
 function stepLabel(action: string, m: DeployedMapping): string {
   return `${action} ${m.service} on ${m.target} (container ${m.container})`;
@@ -150,6 +161,9 @@ export async function runTransition(to: TransitionTarget, options: OrchestratorO
       const { deactivate, activate } = operations(firstLook);
       for (const m of deactivate) reporter.emit({ event: 'step', target: m.target, action: 'deactivate', service: m.service, container: m.container, status: 'planned' });
       for (const m of activate) reporter.emit({ event: 'step', target: m.target, action: 'activate', service: m.service, container: m.container, status: 'planned' });
+      for (const [, from] of plannedMoves(firstLook.deactivate, firstLook.activate, next, migrationOf(options))) {
+        reporter.emit({ event: 'step', target: from.target, action: 'migrate-state', service: from.service, container: from.container, status: 'planned' });
+      }
       return finish(failures.size === 0);
     }
 
@@ -329,8 +343,28 @@ async function runLocked(run: LockedRun): Promise<void> {
   }
 
   const { deactivate: deactivations, activate: activations } = operations(plan);
+  // State moves (deployState): snapshot where the service was (deactivated by then), through this machine, restored where it goes before its dependants activate.
+  const migration = migrationOf(options);
+  const moves = plannedMoves(deactivations, activations, next, migration);
+  const stateSteps: StateSteps = { stateDir: options.store.stateDir, reporter, onLine: (m, action, line) => reporter.emit({ event: 'output', target: m.target, service: m.service, action, line: line.replace(/^dysnomia: /, '') }) };
+  const stateTarget = (target: string): StateTarget => ({ session: sessions.get(target)!, link: links.get(target)!, moduleEntry: (type) => plugins.moduleEntry(target, type) });
+  const migrate = async (from: DeployedMapping, to: DeployedMapping) => {
+    try {
+      const snapshot = await snapshotAndRetrieve(stateTarget(from.target), from, stateSteps);
+      if (snapshot !== undefined) await sendAndRestore(stateTarget(to.target), to, { from: from.target, relative: snapshot }, stateSteps);
+    } catch (error) {
+      reporter.emit({ event: 'step', target: to.target, action: 'migrate-state', service: to.service, container: to.container, status: 'failed', error: errorText(error) });
+      throw failed(`migrating the state of ${to.service} from ${from.target} (container ${from.container}) to ${to.target} (container ${to.container}) failed: ${errorText(error)}`);
+    }
+  };
   const deactivated = await runGraph(deactivations, plan.deactivationWaits, limitOf, (m) => operate(m, 'deactivate'));
-  const activated = deactivated.failure ? { done: [] as DeployedMapping[] } : await runGraph(activations, plan.activationWaits, limitOf, (m) => operate(m, 'activate'));
+  const activated = deactivated.failure
+    ? { done: [] as DeployedMapping[] }
+    : await runGraph(activations, plan.activationWaits, limitOf, async (m) => {
+        await operate(m, 'activate');
+        const from = moves.get(m.id);
+        if (from !== undefined) await migrate(from, m);
+      });
   const failure = deactivated.failure ?? ('failure' in activated ? activated.failure : undefined);
 
   /**
@@ -413,6 +447,20 @@ async function runLocked(run: LockedRun): Promise<void> {
   // Services locked before the transition and still running are unlocked; deactivated ones are gone.
   const kept = new Set(plan.unchanged.map((m) => m.id));
   await unlockAll(lockedServices.filter((m) => kept.has(m.id)));
+  // --delete-state: only now, with nothing left to roll back to, does the state left behind go (its snapshots stay).
+  const stateLeft: string[] = [];
+  for (const m of obsoleteState(deactivations, next, migration)) {
+    try {
+      await operateOnState(stateTarget(m.target), m, 'collect-garbage', stateSteps);
+      reporter.emit({ event: 'state', target: m.target, service: m.service, container: m.container, action: 'delete-state', status: 'done' });
+    } catch (error) {
+      reporter.emit({ event: 'state', target: m.target, service: m.service, container: m.container, action: 'delete-state', status: 'failed', detail: errorText(error) });
+      stateLeft.push(`${m.service} on ${m.target} (container ${m.container}): ${errorText(error).split('\n')[0]}`);
+    }
+  }
+  if (stateLeft.length > 0) {
+    throw failed(`the deployment is in place and recorded as generation ${generation}, but deleting the obsolete state failed (run dysnomia collect-garbage there):\n${stateLeft.map((l) => `  - ${l}`).join('\n')}`);
+  }
   try {
     await hooks.deploymentRecorded.promise({ profile, generation, deployment: next });
   } catch (error) {

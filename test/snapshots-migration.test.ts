@@ -1,0 +1,156 @@
+import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import t from 'tap';
+import { dysnomia } from './helpers/cli.js';
+import { failureText, parseEvents, sshTarget, twoMachines } from './helpers/deploy-fixtures.js';
+import { startMariadb } from './helpers/mariadb.js';
+
+/*
+ * The state of services over two simulated machines (sshd on 127.0.0.1),
+ * each with a private MariaDB server as its container: dysnomia snapshot,
+ * restore and clean-snapshots -i, and a deployState database migrating
+ * between the two containers (and back, with --delete-state).
+ */
+// The first deploy builds the targets' runtime; MariaDB servers start: minutes on a loaded machine.
+t.setTimeout(900_000);
+const { dir, env, knownHosts, test1, test2, state1, state2 } = await twoMachines(t, 'dysnomia-state-');
+const mysqlA = await startMariadb(t, { name: 'mysql-a' });
+const mysqlB = await startMariadb(t, { name: 'mysql-b' });
+
+const { type: _a, ...propertiesA } = mysqlA.properties;
+const { type: _b, ...propertiesB } = mysqlB.properties;
+const infrastructure = path.join(dir, 'infrastructure.json');
+await writeFile(
+  infrastructure,
+  JSON.stringify({
+    test1: { ...sshTarget(test1, knownHosts, state1), containers: { 'mysql-a': propertiesA } },
+    test2: { ...sshTarget(test2, knownHosts, state2), containers: { 'mysql-b': propertiesB } },
+  }),
+);
+const project = path.join(dir, 'project');
+await mkdir(path.join(project, 'staffdb/mysql-databases'), { recursive: true });
+await writeFile(path.join(project, 'staffdb/mysql-databases/schema.sql'), 'CREATE TABLE staff (name VARCHAR(60) PRIMARY KEY);\n');
+const services = path.join(project, 'services.json');
+await writeFile(services, JSON.stringify({ staffdb: { pkg: './staffdb', type: 'mysql-database', deployState: true } }));
+const distribution = path.join(project, 'distribution.json');
+const placeAt = (target: string, container: string) => writeFile(distribution, JSON.stringify({ staffdb: { targets: [{ target, container }] } }));
+
+const deploy = async (...extra: string[]) => {
+  const result = await dysnomia(['deploy', '-s', services, '-i', infrastructure, '-d', distribution, '--json', ...extra], { env });
+  return { ...result, events: result.stdout.startsWith('{') ? parseEvents(result.stdout) : [] };
+};
+const onMachines = async (word: string, ...extra: string[]) => {
+  const result = await dysnomia([word, '-i', infrastructure, '--json', ...extra], { env });
+  return { ...result, events: result.stdout.startsWith('{') ? parseEvents(result.stdout) : [] };
+};
+const staffIn = async (server: typeof mysqlA) => (await server.sql('SELECT name FROM staff ORDER BY name;', 'staffdb')).trim().split('\n').filter(Boolean);
+const hasDatabase = async (server: typeof mysqlA) => (await server.sql("SHOW DATABASES LIKE 'staffdb';")).trim() === 'staffdb';
+const generationsOf = async (state: string, container: string) => (await readdir(path.join(state, 'generations', container, 'staffdb')).catch(() => [] as string[])).sort();
+const snapshotsOf = async (state: string, container: string) => (await readdir(path.join(state, 'snapshots', container, 'staffdb')).catch(() => [] as string[])).filter((n) => !n.startsWith('.')).sort();
+
+t.test('the first deployment: staffdb in mysql-a on test1, a row inserted at run time', async (t) => {
+  await placeAt('test1', 'mysql-a');
+  const first = await deploy();
+  t.equal(first.code, 0, failureText(first));
+  t.ok(await hasDatabase(mysqlA), 'staffdb is in mysql-a');
+  await mysqlA.sql("INSERT INTO staff VALUES ('Ada');", 'staffdb');
+  t.same(await staffIn(mysqlA), ['Ada']);
+});
+
+t.test('snapshot -i takes the snapshot on the target and keeps a copy here; restore -i brings the row back', async (t) => {
+  const taken = await onMachines('snapshot');
+  t.equal(taken.code, 0, failureText(taken));
+  const retrieved = taken.events.find((e) => e.event === 'state' && e.action === 'retrieve');
+  t.ok(retrieved, 'the snapshot was retrieved');
+  t.ok((retrieved?.bytes as number) > 0, 'bytes came over');
+  const onTarget = await snapshotsOf(state1, 'mysql-a');
+  t.equal(onTarget.length, 1, 'one snapshot on test1');
+  t.same(await snapshotsOf(path.join(env.DYSNOMIA_STATEDIR, 'target-snapshots/test1'), 'mysql-a'), onTarget, 'the same snapshot on the coordinator, in Dysnomia\'s layout');
+
+  const again = await onMachines('snapshot');
+  t.equal(again.code, 0, failureText(again));
+  t.equal(again.events.find((e) => e.event === 'state' && e.action === 'retrieve')?.bytes, 0, 'an unchanged snapshot is not transferred again');
+
+  await mysqlA.sql("DELETE FROM staff; INSERT INTO staff VALUES ('Mallory');", 'staffdb');
+  t.same(await staffIn(mysqlA), ['Mallory']);
+  const restored = await onMachines('restore');
+  t.equal(restored.code, 0, failureText(restored));
+  t.same(await staffIn(mysqlA), ['Ada'], 'the row is back, the change gone');
+  t.equal(restored.events.find((e) => e.event === 'state' && e.action === 'send')?.bytes, 0, 'the target had the snapshot: nothing sent');
+});
+
+t.test('clean-snapshots -i --keep 1 leaves one generation on each target', async (t) => {
+  await mysqlA.sql("INSERT INTO staff VALUES ('Grace');", 'staffdb');
+  const taken = await onMachines('snapshot');
+  t.equal(taken.code, 0, failureText(taken));
+  t.equal((await generationsOf(state1, 'mysql-a')).length, 2, 'two generations before');
+  const cleaned = await onMachines('clean-snapshots', '--keep', '1');
+  t.equal(cleaned.code, 0, failureText(cleaned));
+  t.same(await generationsOf(state1, 'mysql-a'), ['2'], 'the latest generation stays');
+  t.equal((await snapshotsOf(state1, 'mysql-a')).length, 1, 'one snapshot left');
+  const restored = await onMachines('restore');
+  t.equal(restored.code, 0, failureText(restored));
+  t.same(await staffIn(mysqlA), ['Ada', 'Grace'], 'the kept snapshot is the latest');
+});
+
+t.test('bad usage of the state commands: exit status 2, nothing done', async (t) => {
+  const noInfra = await dysnomia(['clean-snapshots', '--keep', '1'], { env });
+  t.equal(noInfra.code, 2);
+  t.match(noInfra.stderr, 'no infrastructure model: pass -i INFRASTRUCTURE');
+  const badKeep = await onMachines('clean-snapshots', '--keep', 'many');
+  t.equal(badKeep.code, 2);
+  t.match(badKeep.stderr, "--keep takes a whole number of generations, not 'many'");
+  const noRecord = await onMachines('snapshot', '-p', 'nothing-here');
+  t.equal(noRecord.code, 2);
+  t.match(noRecord.stderr, 'profile "nothing-here" has no recorded deployment');
+  t.notMatch(noRecord.stderr, /\n\s+at /, 'no stack trace');
+  const noMigration = await deploy('--no-migration', '--delete-state');
+  t.equal(noMigration.code, 2);
+  t.match(noMigration.stderr, '--no-migration moves no state: it goes without --delete-state');
+});
+
+t.test('a failed migration rolls back: the database stays where it was, the snapshots stay', async (t) => {
+  // test2 cannot store the snapshot: a file where its snapshots folder of mysql-b must go.
+  await mkdir(path.join(state2, 'snapshots'), { recursive: true });
+  await writeFile(path.join(state2, 'snapshots/mysql-b'), 'in the way\n');
+  await placeAt('test2', 'mysql-b');
+  const moved = await deploy();
+  t.equal(moved.code, 1, 'the deployment fails');
+  t.match(moved.stderr, 'migrating the state of staffdb from test1 (container mysql-a) to test2 (container mysql-b) failed');
+  t.match(moved.stderr, 'rolled back to the previous deployment');
+  t.same(await staffIn(mysqlA), ['Ada', 'Grace'], 'the data is where it was');
+  t.ok((await snapshotsOf(path.join(env.DYSNOMIA_STATEDIR, 'target-snapshots/test1'), 'mysql-a')).length >= 1, 'the coordinator keeps the snapshot');
+  t.ok((await snapshotsOf(state1, 'mysql-a')).length >= 1, 'test1 keeps the snapshot');
+  await rm(path.join(state2, 'snapshots/mysql-b'));
+  await placeAt('test1', 'mysql-a');
+  const same = await deploy();
+  t.equal(same.code, 0, failureText(same));
+  const transition = same.events.find((e) => e.event === 'transition');
+  t.same([transition?.activate, transition?.deactivate], [[], []], 'the targets were back where they were: nothing to do');
+});
+
+t.test('a deployState database moves to the other container with its rows; the old one stays', async (t) => {
+  await mysqlA.sql("INSERT INTO staff VALUES ('Linus');", 'staffdb');
+  await placeAt('test2', 'mysql-b');
+  const moved = await deploy();
+  t.equal(moved.code, 0, failureText(moved));
+  t.same(await staffIn(mysqlB), ['Ada', 'Grace', 'Linus'], 'the rows, including the one inserted at run time, are in mysql-b');
+  t.ok(await hasDatabase(mysqlA), 'without --delete-state the old database is still there');
+  t.ok(moved.events.some((e) => e.event === 'state' && e.action === 'restore' && e.target === 'test2'), 'restored on test2');
+  const order = moved.events.filter((e) => (e.event === 'state' && e.action === 'snapshot') || (e.event === 'step' && e.action === 'deactivate' && e.status === 'done'));
+  t.same(order.map((e) => e.event), ['step', 'state'], 'the snapshot is taken after the old mapping is deactivated');
+
+  await mysqlB.sql("INSERT INTO staff VALUES ('Margaret');", 'staffdb');
+  await placeAt('test1', 'mysql-a');
+  const back = await deploy('--delete-state');
+  t.equal(back.code, 0, failureText(back));
+  t.same(await staffIn(mysqlA), ['Ada', 'Grace', 'Linus', 'Margaret'], 'moved back, with the row added in mysql-b');
+  t.notOk(await hasDatabase(mysqlB), 'with --delete-state the old database is gone');
+  t.ok(back.events.some((e) => e.event === 'state' && e.action === 'delete-state' && e.target === 'test2' && e.status === 'done'));
+
+  await placeAt('test2', 'mysql-b');
+  const off = await deploy('--no-migration');
+  t.equal(off.code, 0, failureText(off));
+  t.same(await staffIn(mysqlB), [], '--no-migration: a fresh database, nothing carried');
+  t.notOk(off.events.some((e) => e.event === 'state'), 'no state steps');
+});
