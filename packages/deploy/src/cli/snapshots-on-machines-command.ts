@@ -78,7 +78,8 @@ export const CLEAN_SNAPSHOTS_HELP = `Usage: dysnomia clean-snapshots -i INFRASTR
 
 Disnix's disnix-clean-snapshots: on every target of INFRASTRUCTURE, removes
 all but the last N generations of each component's snapshots, and the
-snapshots those generations do not link to (dysnomia-snapshots --gc there).
+snapshots those generations do not link to (the garbage collection of
+dysnomia-snapshots, run there).
 Components with N generations or fewer are left alone.
 
 ${COMMON_OPTIONS_HELP}      --keep=N               Generations to keep per component (default: 1)
