@@ -124,7 +124,7 @@ try {
   // ~1 KiB of random hex per row, in batches the server takes in one statement.
   for (let from = 1; from <= ROWS; from += 20_000) {
     const to = Math.min(from + 19_999, ROWS);
-    await client(mysqlA.optionFile, `INSERT INTO payload SELECT seq, CONCAT(${Array.from({ length: 16 }, () => 'MD5(RAND())').join(', ')}) FROM seq_${from}_to_${to};`, 'bigdb');
+    await client(mysqlA.optionFile, `INSERT INTO payload SELECT seq, CONCAT(${Array.from({ length: 32 }, () => 'MD5(RAND())').join(', ')}) FROM seq_${from}_to_${to};`, 'bigdb');
   }
   const size = Number((await client(mysqlA.optionFile, 'SELECT SUM(LENGTH(body)) FROM payload;', 'bigdb')).trim());
   const source = await summary(mysqlA.optionFile, 'bigdb');
