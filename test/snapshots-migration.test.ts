@@ -104,6 +104,12 @@ t.test('bad usage of the state commands: exit status 2, nothing done', async (t)
   t.equal(noRecord.code, 2);
   t.match(noRecord.stderr, 'profile "nothing-here" has no recorded deployment');
   t.notMatch(noRecord.stderr, /\n\s+at /, 'no stack trace');
+  await writeFile(services, JSON.stringify({ staffdb: { pkg: './staffdb', type: 'mysql-database', deployState: 'yes' } }));
+  const badModel = await deploy();
+  t.equal(badModel.code, 2);
+  t.match(badModel.stderr, services);
+  t.match(badModel.stderr, '"deployState" must be true or false, not "yes"');
+  await writeFile(services, JSON.stringify({ staffdb: { pkg: './staffdb', type: 'mysql-database', deployState: true } }));
   const noMigration = await deploy('--no-migration', '--delete-state');
   t.equal(noMigration.code, 2);
   t.match(noMigration.stderr, '--no-migration moves no state: it goes without --delete-state');
@@ -153,4 +159,17 @@ t.test('a deployState database moves to the other container with its rows; the o
   t.equal(off.code, 0, failureText(off));
   t.same(await staffIn(mysqlB), [], '--no-migration: a fresh database, nothing carried');
   t.notOk(off.events.some((e) => e.event === 'state'), 'no state steps');
+});
+
+t.test('--deploy-state moves the state of a service that does not say deployState', async (t) => {
+  await writeFile(services, JSON.stringify({ staffdb: { pkg: './staffdb', type: 'mysql-database' } }));
+  await mysqlB.sql("INSERT INTO staff VALUES ('Barbara');", 'staffdb');
+  await placeAt('test1', 'mysql-a');
+  const moved = await deploy('--deploy-state');
+  t.equal(moved.code, 0, failureText(moved));
+  t.same(await staffIn(mysqlA), ['Barbara'], 'the row of mysql-b came along');
+  await placeAt('test2', 'mysql-b');
+  const plain = await deploy();
+  t.equal(plain.code, 0, failureText(plain));
+  t.notOk(plain.events.some((e) => e.event === 'state'), 'without deployState or --deploy-state nothing moves');
 });
