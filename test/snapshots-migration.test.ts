@@ -20,11 +20,14 @@ const mysqlB = await startMariadb(t, { name: 'mysql-b' });
 const { type: _a, ...propertiesA } = mysqlA.properties;
 const { type: _b, ...propertiesB } = mysqlB.properties;
 const infrastructure = path.join(dir, 'infrastructure.json');
+const stateHere = path.join(dir, 'machines/here/state');
 await writeFile(
   infrastructure,
   JSON.stringify({
     test1: { ...sshTarget(test1, knownHosts, state1), containers: { 'mysql-a': propertiesA } },
     test2: { ...sshTarget(test2, knownHosts, state2), containers: { 'mysql-b': propertiesB } },
+    // This machine, in process: another container name for server A.
+    here: { properties: { hostname: 'localhost', stateDir: stateHere }, clientInterface: 'local', containers: { 'mysql-c': propertiesA } },
   }),
 );
 const project = path.join(dir, 'project');
@@ -91,6 +94,17 @@ t.test('clean-snapshots -i --keep 1 leaves one generation on each target', async
   const restored = await onMachines('restore');
   t.equal(restored.code, 0, failureText(restored));
   t.same(await staffIn(mysqlA), ['Ada', 'Grace'], 'the kept snapshot is the latest');
+
+  const elsewhere = await onMachines('snapshot', '-C', 'mysql-b');
+  t.equal(elsewhere.code, 0, failureText(elsewhere));
+  t.ok(elsewhere.events.some((e) => e.event === 'skipped'), 'no mapping in container mysql-b: nothing to do, said');
+  t.notOk(elsewhere.events.some((e) => e.event === 'state'));
+
+  await mysqlA.sql("INSERT INTO staff VALUES ('Hedy');", 'staffdb');
+  const kept = await onMachines('snapshot', '-c', 'staffdb', '--all', '--keep', '1');
+  t.equal(kept.code, 0, failureText(kept));
+  t.same(await generationsOf(state1, 'mysql-a'), ['3'], 'snapshot --keep 1 cleans the target afterwards');
+  await mysqlA.sql("DELETE FROM staff WHERE name = 'Hedy';", 'staffdb');
 });
 
 t.test('bad usage of the state commands: exit status 2, nothing done', async (t) => {
@@ -172,4 +186,17 @@ t.test('--deploy-state moves the state of a service that does not say deployStat
   const plain = await deploy();
   t.equal(plain.code, 0, failureText(plain));
   t.notOk(plain.events.some((e) => e.event === 'state'), 'without deployState or --deploy-state nothing moves');
+});
+
+t.test('to and from a target in process (this machine, its own state folder)', async (t) => {
+  await writeFile(services, JSON.stringify({ staffdb: { pkg: './staffdb', type: 'mysql-database', deployState: true } }));
+  await mysqlB.sql("DELETE FROM staff; INSERT INTO staff VALUES ('Katherine');", 'staffdb');
+  await placeAt('here', 'mysql-c');
+  const moved = await deploy();
+  t.equal(moved.code, 0, failureText(moved));
+  t.same(await staffIn(mysqlA), ['Katherine'], 'the row came from test2 into the container here');
+  t.equal((await snapshotsOf(stateHere, 'mysql-c')).length, 1, 'the snapshot is in the local target\'s own state folder');
+  const taken = await onMachines('snapshot');
+  t.equal(taken.code, 0, failureText(taken));
+  t.equal((await snapshotsOf(path.join(env.DYSNOMIA_STATEDIR, 'target-snapshots/here'), 'mysql-c')).length, 1, 'and a copy in this machine\'s copy of its snapshots');
 });
