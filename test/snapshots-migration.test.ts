@@ -200,3 +200,28 @@ t.test('to and from a target in process (this machine, its own state folder)', a
   t.equal(taken.code, 0, failureText(taken));
   t.equal((await snapshotsOf(path.join(env.DYSNOMIA_STATEDIR, 'target-snapshots/here'), 'mysql-c')).length, 1, 'and a copy in this machine\'s copy of its snapshots');
 });
+
+t.test('a deploy killed in the middle of a move is finished by running it again, the state moved', async (t) => {
+  const killedAt = async (step: string) => {
+    const result = await dysnomia(['deploy', '-s', services, '-i', infrastructure, '-d', distribution, '--json'], { env: { ...env, DYSNOMIA_TEST_FAULT: `kill:${step}` } });
+    t.not(result.code, 0, `the deploy was killed ${step}`);
+  };
+  await mysqlA.sql("INSERT INTO staff VALUES ('Rosalind');", 'staffdb');
+  await placeAt('test2', 'mysql-b');
+  await killedAt('after-activate');
+  const rerun = await deploy();
+  t.equal(rerun.code, 0, failureText(rerun));
+  t.ok(rerun.events.some((e) => e.event === 'state' && e.action === 'restore' && e.target === 'test2'), 'the re-run moved the state');
+  t.same(await staffIn(mysqlB), ['Katherine', 'Rosalind'], 'mysql-b has the rows of the container here');
+
+  await mysqlB.sql("INSERT INTO staff VALUES ('Ida');", 'staffdb');
+  await placeAt('here', 'mysql-c');
+  await killedAt('after-migrate');
+  const again = await deploy();
+  t.equal(again.code, 0, failureText(again));
+  t.same(await staffIn(mysqlA), ['Ida', 'Katherine', 'Rosalind'], 'the container here has the rows of mysql-b');
+  const settled = await deploy();
+  t.equal(settled.code, 0, failureText(settled));
+  const transition = settled.events.find((e) => e.event === 'transition');
+  t.same([transition?.activate, transition?.deactivate], [[], []], 'and then nothing is left to do');
+});

@@ -1,3 +1,4 @@
+import { ask } from '../remote/agent-link.js';
 import type { AgentLink } from '../remote/agent-link.js';
 import type { AgentRequestBody } from '@dysnomia/engine/internal/agent/protocol.js';
 import { createDeployHooks } from '@dysnomia/engine/internal/deploy-hooks.js';
@@ -271,7 +272,8 @@ async function runLocked(run: LockedRun): Promise<void> {
   const hookFailed = (hook: string, error: unknown) => reporter.emit({ event: 'hook-failed', hook, error: errorText(error) });
   // Mappings whose operation ran in this run, those whose after-hook then failed too: the rollback undoes these.
   const performed = { activate: [] as DeployedMapping[], deactivate: [] as DeployedMapping[] };
-  const operate = async (m: DeployedMapping, operation: Operation, undo = false): Promise<void> => {
+  /** `deferRecord`: the target's record changes later (a migrated service: once its state has moved). */
+  const operate = async (m: DeployedMapping, operation: Operation, undo = false, { deferRecord = false } = {}): Promise<void> => {
     const link = links.get(m.target)!;
     const moduleEntry = plugins.moduleEntry(m.target, m.type);
     const recordsIt = operation === 'activate' || operation === 'deactivate';
@@ -284,7 +286,7 @@ async function runLocked(run: LockedRun): Promise<void> {
       ...(m.properties ? { properties: m.properties } : {}),
       ...(moduleEntry ? { moduleEntry } : {}),
       // The target keeps its own record of what runs, so a later deploy can plan from it whatever happens here.
-      ...(recordsIt ? { record: { profile, mapping: targetRecordOf(m) } } : {}),
+      ...(recordsIt && !deferRecord ? { record: { profile, mapping: targetRecordOf(m) } } : {}),
     };
     const base = { target: m.target, action: operation, service: m.service, container: m.container, ...(undo ? { undo: true } : {}) };
     const fail = (error: string) => {
@@ -348,20 +350,25 @@ async function runLocked(run: LockedRun): Promise<void> {
   const moves = plannedMoves(deactivations, activations, next, migration);
   const stateSteps: StateSteps = { stateDir: options.store.stateDir, reporter, onLine: (m, action, line) => reporter.emit({ event: 'output', target: m.target, service: m.service, action, line: line.replace(/^dysnomia: /, '') }) };
   const stateTarget = (target: string): StateTarget => ({ session: sessions.get(target)!, link: links.get(target)!, moduleEntry: (type) => plugins.moduleEntry(target, type) });
+  const movedFrom = new Set([...moves.values()].map((m) => m.id));
   const migrate = async (from: DeployedMapping, to: DeployedMapping) => {
     try {
       const snapshot = await snapshotAndRetrieve(stateTarget(from.target), from, stateSteps);
       if (snapshot !== undefined) await sendAndRestore(stateTarget(to.target), to, { from: from.target, relative: snapshot }, stateSteps);
+      faultPoint('after-migrate', cut);
+      // Only now do the targets' records say the service moved: interrupted before this, a re-run plans the move again.
+      await ask(links.get(to.target)!, to.target, { kind: 'record', profile, activated: targetRecordOf(to) });
+      await ask(links.get(from.target)!, from.target, { kind: 'record', profile, deactivated: from.id });
     } catch (error) {
       reporter.emit({ event: 'step', target: to.target, action: 'migrate-state', service: to.service, container: to.container, status: 'failed', error: errorText(error) });
       throw failed(`migrating the state of ${to.service} from ${from.target} (container ${from.container}) to ${to.target} (container ${to.container}) failed: ${errorText(error)}`);
     }
   };
-  const deactivated = await runGraph(deactivations, plan.deactivationWaits, limitOf, (m) => operate(m, 'deactivate'));
+  const deactivated = await runGraph(deactivations, plan.deactivationWaits, limitOf, (m) => operate(m, 'deactivate', false, { deferRecord: movedFrom.has(m.id) }));
   const activated = deactivated.failure
     ? { done: [] as DeployedMapping[] }
     : await runGraph(activations, plan.activationWaits, limitOf, async (m) => {
-        await operate(m, 'activate');
+        await operate(m, 'activate', false, { deferRecord: moves.has(m.id) });
         const from = moves.get(m.id);
         if (from !== undefined) await migrate(from, m);
       });

@@ -205,6 +205,12 @@ export class Agent {
         return { kind: 'done', value: await profileRequest(this.profiles, assertProfileName(request.profile), request) };
       case 'snapshots':
         return { kind: 'done', value: await snapshotsRequest(this.stateDir, request) };
+      case 'record': {
+        assertProfileName(request.profile);
+        if (request.activated !== undefined) await this.activations.activated(request.profile, request.activated);
+        if (request.deactivated !== undefined) await this.activations.deactivated(request.profile, request.deactivated);
+        return { kind: 'done', value: { recorded: true } satisfies AgentAnswers['record'] };
+      }
       default:
         throw new DysnomiaError('ERR_DYSNOMIA_USAGE', `unknown request ${JSON.stringify((request as { kind?: unknown }).kind)}`);
     }

@@ -76,7 +76,14 @@ export type AgentRequest =
   /** Of these store entries, those the target's store lacks. */
   | { id: number; kind: 'missing'; entries: string[] }
   | ({ id: number; kind: 'profile'; profile: string } & ProfileAction)
-  | ({ id: number; kind: 'snapshots' } & SnapshotsAction);
+  | ({ id: number; kind: 'snapshots' } & SnapshotsAction)
+  /**
+   * Changes the target's record of the profile without an operation: a
+   * migrated service's mappings are recorded only once its state has moved
+   * (its operations ran without `record`), so a re-run after an interruption
+   * plans the move again.
+   */
+  | { id: number; kind: 'record'; profile: string; activated?: DeployedMapping; deactivated?: string };
 
 /** What each kind of request answers when it succeeds (`result`). */
 export interface AgentAnswers {
@@ -88,6 +95,7 @@ export interface AgentAnswers {
   missing: { missing: string[] };
   profile: ProfileAnswers[ProfileAction['action']];
   snapshots: SnapshotsAnswers[SnapshotsAction['action']];
+  record: { recorded: true };
 }
 
 export type AgentRequestBody = AgentRequest extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never;
