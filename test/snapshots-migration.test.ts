@@ -152,6 +152,10 @@ t.test('a failed migration rolls back: the database stays where it was, the snap
 t.test('a deployState database moves to the other container with its rows; the old one stays', async (t) => {
   await mysqlA.sql("INSERT INTO staff VALUES ('Linus');", 'staffdb');
   await placeAt('test2', 'mysql-b');
+  const planned = await deploy('--dry-run');
+  t.equal(planned.code, 0, failureText(planned));
+  t.ok(planned.events.some((e) => e.event === 'step' && e.action === 'migrate-state' && e.status === 'planned' && e.target === 'test1'), 'a dry run shows the state move');
+  t.notOk(planned.events.some((e) => e.event === 'state'), 'and moves nothing');
   const moved = await deploy();
   t.equal(moved.code, 0, failureText(moved));
   t.same(await staffIn(mysqlB), ['Ada', 'Grace', 'Linus'], 'the rows, including the one inserted at run time, are in mysql-b');
