@@ -16,7 +16,6 @@ import { DEFAULT_MAX_CONCURRENT_TRANSFERS, MAX_CONCURRENT_TRANSFERS } from './de
 
 const COMMON_OPTIONS_HELP = `Options:
   -i, --infrastructure=FILE  The infrastructure model (how to reach the targets)
-  -p, --profile=NAME         The profile (default: default)
   -C, --container=NAME       Only mappings in (or snapshots of) this container
   -c, --component=NAME       Only this component (its name, or the service's)
       --max-concurrent-transfers=N
@@ -52,7 +51,8 @@ only a snapshot this machine lacks is transferred.
 
 ${SELECTION_HELP}
 
-${COMMON_OPTIONS_HELP}      --all                  Every mapping of the profile
+${COMMON_OPTIONS_HELP}  -p, --profile=NAME         The profile (default: default)
+      --all                  Every mapping of the profile
       --keep=N               Afterwards, remove all but the last N snapshot
                              generations of those components on the targets
 
@@ -68,7 +68,8 @@ machine has no snapshot of is restored from what its target has.
 
 ${SELECTION_HELP}
 
-${COMMON_OPTIONS_HELP}      --all                  Every mapping of the profile
+${COMMON_OPTIONS_HELP}  -p, --profile=NAME         The profile (default: default)
+      --all                  Every mapping of the profile
       --keep=N               Afterwards, remove all but the last N snapshot
                              generations of those components on the targets
 
@@ -83,9 +84,12 @@ dysnomia-snapshots, run there).
 Components with N generations or fewer are left alone.
 
 ${COMMON_OPTIONS_HELP}      --keep=N               Generations to keep per component (default: 1)
-      --all                  Accepted for symmetry; every target is cleaned anyway
+  -p, --profile=NAME, --all  Accepted as the other state commands take them,
+                             and not used: every target is cleaned
 
-${EXIT_HELP}`;
+Exit status: 0 success; 1 a target could not be reached or cleaned (the
+message names it); 2 bad usage or a bad model.
+`;
 
 export const OPTIONS = {
   infrastructure: { type: 'string', short: 'i' },

@@ -37,7 +37,7 @@ function usage(message: string): DysnomiaError {
  * generation before lacked, as Disnix's snapshot mappings subtract the
  * previous manifest's) unless `all`, narrowed by container and component.
  */
-export async function selectedMappings(current: Manifest, previous: Manifest | undefined, options: Pick<SnapshotsOnMachinesOptions, 'all' | 'container' | 'component'>): Promise<DeployedMapping[]> {
+export function selectedMappings(current: Manifest, previous: Manifest | undefined, options: Pick<SnapshotsOnMachinesOptions, 'all' | 'container' | 'component'>): DeployedMapping[] {
   const before = new Set((options.all ? [] : previous?.mappings ?? []).map((m) => m.id));
   return current.mappings.filter(
     (m) =>
@@ -63,7 +63,7 @@ export async function snapshotsOnMachines(options: SnapshotsOnMachinesOptions): 
     const generations = await records.generations();
     const earlier = generations.filter((g) => g < current.generation).at(-1);
     const previous = earlier === undefined ? undefined : await records.read(earlier);
-    const mappings = await selectedMappings(current, previous, options);
+    const mappings = selectedMappings(current, previous, options);
     // How to reach a target: the infrastructure model's settings, else those the record kept.
     const infrastructure: Infrastructure = {};
     for (const m of mappings) infrastructure[m.target] ??= options.infrastructure[m.target] ?? current.targets[m.target]!;
