@@ -1,4 +1,3 @@
-import { ask } from '../remote/agent-link.js';
 import type { AgentLink } from '../remote/agent-link.js';
 import type { AgentRequestBody } from '@dysnomia/engine/internal/agent/protocol.js';
 import { createDeployHooks } from '@dysnomia/engine/internal/deploy-hooks.js';
@@ -20,10 +19,8 @@ import type { DeploymentRecords } from './state/state-backend.js';
 import type { EarlyConnections, PlanRequest, TargetSession } from './target-session.js';
 import { isActivated, planTransition, reversed, runGraph } from './transition.js';
 import type { Transition } from './transition.js';
-import { obsoleteState, plannedMoves } from './migration.js';
+import { plannedMoves, StateMoves } from './migration.js';
 import type { MigrationOptions } from './migration.js';
-import { operateOnState, sendAndRestore, snapshotAndRetrieve } from './service-state.js';
-import type { StateSteps, StateTarget } from './service-state.js';
 
 export interface OrchestratorOptions extends Omit<DeployOptions, 'infrastructure' | 'targets'> {
   dryRun: boolean;
@@ -346,31 +343,20 @@ async function runLocked(run: LockedRun): Promise<void> {
 
   const { deactivate: deactivations, activate: activations } = operations(plan);
   // State moves (deployState): snapshot where the service was (deactivated by then), through this machine, restored where it goes before its dependants activate.
-  const migration = migrationOf(options);
-  const moves = plannedMoves(deactivations, activations, next, migration);
-  const stateSteps: StateSteps = { stateDir: options.store.stateDir, reporter, onLine: (m, action, line) => reporter.emit({ event: 'output', target: m.target, service: m.service, action, line: line.replace(/^dysnomia: /, '') }) };
-  const stateTarget = (target: string): StateTarget => ({ session: sessions.get(target)!, link: links.get(target)!, moduleEntry: (type) => plugins.moduleEntry(target, type) });
-  const movedFrom = new Set([...moves.values()].map((m) => m.id));
-  const migrate = async (from: DeployedMapping, to: DeployedMapping) => {
-    try {
-      const snapshot = await snapshotAndRetrieve(stateTarget(from.target), from, stateSteps);
-      if (snapshot !== undefined) await sendAndRestore(stateTarget(to.target), to, { from: from.target, relative: snapshot }, stateSteps);
-      faultPoint('after-migrate', cut);
-      // Only now do the targets' records say the service moved: interrupted before this, a re-run plans the move again.
-      await ask(links.get(to.target)!, to.target, { kind: 'record', profile, activated: targetRecordOf(to) });
-      await ask(links.get(from.target)!, from.target, { kind: 'record', profile, deactivated: from.id });
-    } catch (error) {
-      reporter.emit({ event: 'step', target: to.target, action: 'migrate-state', service: to.service, container: to.container, status: 'failed', error: errorText(error) });
-      throw failed(`migrating the state of ${to.service} from ${from.target} (container ${from.container}) to ${to.target} (container ${to.container}) failed: ${errorText(error)}`);
-    }
-  };
-  const deactivated = await runGraph(deactivations, plan.deactivationWaits, limitOf, (m) => operate(m, 'deactivate', false, { deferRecord: movedFrom.has(m.id) }));
+  const stateMoves = new StateMoves(deactivations, activations, next, migrationOf(options), {
+    profile,
+    reporter,
+    steps: { stateDir: options.store.stateDir, reporter, onLine: (m, action, line) => reporter.emit({ event: 'output', target: m.target, service: m.service, action, line: line.replace(/^dysnomia: /, '') }) },
+    stateTarget: (target) => ({ session: sessions.get(target)!, link: links.get(target)!, moduleEntry: (type) => plugins.moduleEntry(target, type) }),
+    recordOf: targetRecordOf,
+    cut,
+  });
+  const deactivated = await runGraph(deactivations, plan.deactivationWaits, limitOf, (m) => operate(m, 'deactivate', false, { deferRecord: stateMoves.defersRecord(m) }));
   const activated = deactivated.failure
     ? { done: [] as DeployedMapping[] }
     : await runGraph(activations, plan.activationWaits, limitOf, async (m) => {
-        await operate(m, 'activate', false, { deferRecord: moves.has(m.id) });
-        const from = moves.get(m.id);
-        if (from !== undefined) await migrate(from, m);
+        await operate(m, 'activate', false, { deferRecord: stateMoves.defersRecord(m) });
+        await stateMoves.afterActivation(m);
       });
   const failure = deactivated.failure ?? ('failure' in activated ? activated.failure : undefined);
 
@@ -455,19 +441,7 @@ async function runLocked(run: LockedRun): Promise<void> {
   const kept = new Set(plan.unchanged.map((m) => m.id));
   await unlockAll(lockedServices.filter((m) => kept.has(m.id)));
   // --delete-state: only now, with nothing left to roll back to, does the state left behind go (its snapshots stay).
-  const stateLeft: string[] = [];
-  for (const m of obsoleteState(deactivations, next, migration)) {
-    try {
-      await operateOnState(stateTarget(m.target), m, 'collect-garbage', stateSteps);
-      reporter.emit({ event: 'state', target: m.target, service: m.service, container: m.container, action: 'delete-state', status: 'done' });
-    } catch (error) {
-      reporter.emit({ event: 'state', target: m.target, service: m.service, container: m.container, action: 'delete-state', status: 'failed', detail: errorText(error) });
-      stateLeft.push(`${m.service} on ${m.target} (container ${m.container}): ${errorText(error).split('\n')[0]}`);
-    }
-  }
-  if (stateLeft.length > 0) {
-    throw failed(`the deployment is in place and recorded as generation ${generation}, but deleting the obsolete state failed (run dysnomia collect-garbage there):\n${stateLeft.map((l) => `  - ${l}`).join('\n')}`);
-  }
+  await stateMoves.deleteObsolete(generation);
   try {
     await hooks.deploymentRecorded.promise({ profile, generation, deployment: next });
   } catch (error) {
