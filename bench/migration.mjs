@@ -8,7 +8,9 @@
 // checked: same row count and CHECKSUM TABLE as the source.
 // Needs the built engine and plugins (npm run build), /usr/sbin/sshd and
 // Debian's mariadb-server.
-// Usage: node bench/migration.mjs [--mb N] [--keep]
+// Each run moves the database to the other container (test1 -> test2, then
+// back, …), by hand first, then through deploy; medians of --repeats runs.
+// Usage: node bench/migration.mjs [--mb N] [--repeats N] [--keep]
 import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -21,6 +23,7 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const DYSNOMIA = path.join(ROOT, 'packages/engine/bin/dysnomia.js');
 const argv = process.argv.slice(2);
 const MB = argv.includes('--mb') ? Number(argv[argv.indexOf('--mb') + 1]) : 200;
+const REPEATS = argv.includes('--repeats') ? Number(argv[argv.indexOf('--repeats') + 1]) : 3;
 /** Rows of ~1 KiB of random text. */
 const ROWS = MB * 1024;
 
@@ -86,6 +89,11 @@ function dumpInto(fromOptions, database, toOptions, intoDatabase) {
   return Promise.all([ended(dump, 'mariadb-dump'), ended(load, 'mariadb')]);
 }
 
+const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+const check = (label, copy, source) => {
+  if (copy.rows !== source.rows || copy.checksum !== source.checksum) throw new Error(`${label}: the copy differs from the source (${JSON.stringify(copy)} vs ${JSON.stringify(source)})`);
+};
+
 const summary = async (optionFile, database) => {
   const [rows, checksum] = (await client(optionFile, 'SELECT COUNT(*) FROM payload; CHECKSUM TABLE payload;', database)).trim().split('\n');
   return { rows: Number(rows), checksum: checksum.split('\t')[1] };
@@ -127,42 +135,56 @@ try {
     await client(mysqlA.optionFile, `INSERT INTO payload SELECT seq, CONCAT(${Array.from({ length: 32 }, () => 'MD5(RAND())').join(', ')}) FROM seq_${from}_to_${to};`, 'bigdb');
   }
   const size = Number((await client(mysqlA.optionFile, 'SELECT SUM(LENGTH(body)) FROM payload;', 'bigdb')).trim());
-  const source = await summary(mysqlA.optionFile, 'bigdb');
-  console.log(`filled bigdb with ${source.rows} rows (${(size / 2 ** 20).toFixed(0)} MiB of text) in ${((Date.now() - filling) / 1000).toFixed(1)} s`);
+  const { rows } = await summary(mysqlA.optionFile, 'bigdb');
+  console.log(`filled bigdb with ${rows} rows (${(size / 2 ** 20).toFixed(0)} MiB of text) in ${((Date.now() - filling) / 1000).toFixed(1)} s`);
 
-  // By hand: the same dump, straight into the other server.
-  await client(mysqlB.optionFile, 'CREATE DATABASE byhand;');
-  const handStarted = Date.now();
-  await dumpInto(mysqlA.optionFile, 'bigdb', mysqlB.optionFile, 'byhand');
-  const handSeconds = (Date.now() - handStarted) / 1000;
-  const byHand = await summary(mysqlB.optionFile, 'byhand');
-  await client(mysqlB.optionFile, 'DROP DATABASE byhand;');
+  const places = [
+    { target: 'test1', container: 'mysql-a', server: mysqlA },
+    { target: 'test2', container: 'mysql-b', server: mysqlB },
+  ];
+  const samples = { hand: [], ours: [] };
+  for (let run = 0; run < REPEATS; run++) {
+    // Alternately from test1:mysql-a to test2:mysql-b and back; by hand first, then ours, each time the same copy.
+    const from = places[run % 2];
+    const to = places[(run + 1) % 2];
+    // The state changed since any earlier snapshot, as a database's does: every run transfers it whole.
+    await client(from.server.optionFile, `UPDATE payload SET body = REVERSE(body) WHERE id = ${run + 1};`, 'bigdb');
+    const source = await summary(from.server.optionFile, 'bigdb');
+    await client(to.server.optionFile, 'CREATE DATABASE byhand;');
+    const handStarted = Date.now();
+    await dumpInto(from.server.optionFile, 'bigdb', to.server.optionFile, 'byhand');
+    const handSeconds = (Date.now() - handStarted) / 1000;
+    check('by hand', await summary(to.server.optionFile, 'byhand'), source);
+    await client(to.server.optionFile, 'DROP DATABASE byhand;');
 
-  // Ours: the service moves; its state goes with it.
-  await placeAt('test2', 'mysql-b');
-  const moved = await deploy();
-  const ours = await summary(mysqlB.optionFile, 'bigdb');
-  const state = (action) => moved.events.find((e) => e.event === 'state' && e.action === action);
-  const transferred = (state('retrieve')?.bytes ?? 0) + (state('send')?.bytes ?? 0);
-
-  for (const [label, copy] of [['by hand', byHand], ['dysnomia deploy', ours]]) {
-    if (copy.rows !== source.rows || copy.checksum !== source.checksum) throw new Error(`${label}: the copy differs from the source (${JSON.stringify(copy)} vs ${JSON.stringify(source)})`);
+    await placeAt(to.target, to.container);
+    const moved = await deploy();
+    check('dysnomia deploy', await summary(to.server.optionFile, 'bigdb'), source);
+    const state = (action) => moved.events.find((e) => e.event === 'state' && e.action === action);
+    const activated = moved.events.find((e) => e.event === 'step' && e.action === 'activate' && e.status === 'done');
+    const phases = {};
+    let previous = activated?.at ?? 0;
+    for (const action of ['snapshot', 'retrieve', 'send', 'restore']) {
+      phases[action] = state(action).at - previous;
+      previous = state(action).at;
+    }
+    phases.rest = moved.seconds - (previous - (activated?.at ?? 0));
+    const bytes = (state('retrieve')?.bytes ?? 0) + (state('send')?.bytes ?? 0);
+    samples.hand.push(handSeconds);
+    samples.ours.push({ seconds: moved.seconds, phases, bytes });
+    console.log(`run ${run + 1}: ${from.target}:${from.container} -> ${to.target}:${to.container}: by hand ${handSeconds.toFixed(1)} s, dysnomia deploy ${moved.seconds.toFixed(1)} s ` +
+      `(${Object.entries(phases).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')}; ${(bytes / 2 ** 20).toFixed(0)} MiB of snapshot archives over SSH); load ${os.loadavg()[0].toFixed(2)}`);
   }
-  console.log('\nboth copies have the source\'s rows and CHECKSUM TABLE');
-  console.log(`\n${'what'.padEnd(58)}seconds`);
-  console.log(`${'mariadb-dump | mariadb, by hand (one machine, no files)'.padEnd(58)}${handSeconds.toFixed(1).padStart(7)}`);
-  console.log(`${'dysnomia deploy moving bigdb test1:mysql-a -> test2:mysql-b'.padEnd(58)}${moved.seconds.toFixed(1).padStart(7)}`);
-  console.log(`  (snapshot archive bytes over SSH: ${(transferred / 2 ** 20).toFixed(0)} MiB, retrieved and sent once each)`);
-  const activated = moved.events.find((e) => e.event === 'step' && e.action === 'activate' && e.status === 'done');
-  let previous = activated?.at ?? 0;
-  for (const action of ['snapshot', 'retrieve', 'send', 'restore']) {
-    const at = state(action)?.at;
-    if (at === undefined) continue;
-    console.log(`  ${action.padEnd(10)}${(at - previous).toFixed(1).padStart(7)} s`);
-    previous = at;
+  console.log(`\nevery copy has the source's ${rows} rows and CHECKSUM TABLE`);
+  const hand = median(samples.hand);
+  const ours = median(samples.ours.map((s) => s.seconds));
+  console.log(`\n${`median of ${REPEATS} runs`.padEnd(58)}seconds`);
+  console.log(`${'mariadb-dump | mariadb, by hand (one machine, no files)'.padEnd(58)}${hand.toFixed(1).padStart(7)}`);
+  console.log(`${'dysnomia deploy moving bigdb to the other container'.padEnd(58)}${ours.toFixed(1).padStart(7)}`);
+  for (const phase of ['snapshot', 'retrieve', 'send', 'restore', 'rest']) {
+    console.log(`  ${(phase === 'rest' ? 'the rest (connect, lock, operations, profiles, record)' : phase).padEnd(56)}${median(samples.ours.map((s) => s.phases[phase])).toFixed(1).padStart(7)}`);
   }
-  console.log(`  the rest (connecting, locks, deactivate, activate, profiles, record): ${(moved.seconds - (previous - (activated?.at ?? 0))).toFixed(1)} s`);
-  console.log(`ratio: ${(moved.seconds / handSeconds).toFixed(2)}x the hand-made copy`);
+  console.log(`ratio: ${(ours / hand).toFixed(2)}x the hand-made copy`);
   console.log(`load average at the end: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 } finally {
   await cleanup();
