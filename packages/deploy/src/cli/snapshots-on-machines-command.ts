@@ -47,7 +47,9 @@ services on their targets (each plugin's snapshot operation, e.g. a
 mariadb-dump of a mysql-database), and transfers the latest snapshot of
 each to this machine, where it is kept in Dysnomia's snapshot layout under
 STATEDIR/target-snapshots/TARGET (snapshots/, generations/, checksums/);
-only a snapshot this machine lacks is transferred.
+only a snapshot this machine lacks is transferred. Those copies are
+dysnomia-snapshots' layout: DYSNOMIA_STATEDIR=STATEDIR/target-snapshots/TARGET
+dysnomia-snapshots lists them or collects their garbage.
 
 ${SELECTION_HELP}
 
