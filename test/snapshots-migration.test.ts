@@ -104,6 +104,15 @@ t.test('clean-snapshots -i --keep 1 leaves one generation on each target', async
   const kept = await onMachines('snapshot', '-c', 'staffdb', '--all', '--keep', '1');
   t.equal(kept.code, 0, failureText(kept));
   t.same(await generationsOf(state1, 'mysql-a'), ['3'], 'snapshot --keep 1 cleans the target afterwards');
+
+  // The target lost its snapshots: restore sends this machine's copy.
+  for (const folder of ['snapshots', 'generations', 'checksums']) await rm(path.join(state1, folder), { recursive: true, force: true });
+  await mysqlA.sql("DELETE FROM staff WHERE name <> 'Hedy';", 'staffdb');
+  const sent = await onMachines('restore');
+  t.equal(sent.code, 0, failureText(sent));
+  t.ok((sent.events.find((e) => e.event === 'state' && e.action === 'send')?.bytes as number) > 0, 'the snapshot was sent to the target');
+  t.same(await staffIn(mysqlA), ['Ada', 'Grace', 'Hedy'], 'and restored');
+  t.equal((await snapshotsOf(state1, 'mysql-a')).length, 1, 'the target has it again');
   await mysqlA.sql("DELETE FROM staff WHERE name = 'Hedy';", 'staffdb');
 });
 
