@@ -22,4 +22,3 @@ export { createGenerationLink, type GenerationLinkResult } from './generations.j
 export { importSnapshot, storeSnapshot, type StoredSnapshot } from './store.js';
 export { collectGarbage, type CollectGarbageOptions, type CollectGarbageResult } from './gc.js';
 export { checkSnapshots, type CheckResult, type CheckStatus } from './check.js';
-export { adoptSnapshot, exportSnapshotArchive, importSnapshotArchive, type ArchivedSnapshot, type ImportedSnapshot } from './archive.js';
