@@ -4,7 +4,7 @@ import { DysnomiaError, EXIT_OPERATION_FAILED } from '@dysnomia/engine/internal/
 import type { Operation } from '@dysnomia/engine/internal/plugin.js';
 import { queryLatest, missingSnapshots } from '@dysnomia/engine/internal/snapshots/query.js';
 import { adoptSnapshot } from '@dysnomia/engine/internal/snapshots/archive.js';
-import { parseSnapshotPath, relativeSnapshotPath } from '@dysnomia/engine/internal/snapshots/names.js';
+import { assertSegment, parseSnapshotPath, relativeSnapshotPath } from '@dysnomia/engine/internal/snapshots/names.js';
 import { askSnapshots } from '../remote/agent-link.js';
 import type { AgentLink } from '../remote/agent-link.js';
 import type { DeployedMapping } from './deployment.js';
@@ -26,7 +26,8 @@ import type { TargetSession } from './target-session.js';
  * component never mix, nor with this machine's own.
  */
 export function coordinatorSnapshotsOf(stateDir: string, target: string): string {
-  return path.join(stateDir, 'target-snapshots', target);
+  // Target names are checked by the models; a record read back must not reach outside either.
+  return path.join(stateDir, 'target-snapshots', assertSegment('target', target));
 }
 
 /** The component's name in the snapshot layout (the entry's name without its hash), as the engine on the target names it. */
