@@ -2,7 +2,7 @@ import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import t from 'tap';
 import { dysnomia } from './helpers/cli.js';
-import { failureText, parseEvents, sshTarget, twoMachines } from './helpers/deploy-fixtures.js';
+import { failureText, parseEvents, sshTarget, twoMachines, writeProgram } from './helpers/deploy-fixtures.js';
 import { startMariadb } from './helpers/mariadb.js';
 
 /*
@@ -188,13 +188,22 @@ t.test('a deployState database moves to the other container with its rows; the o
   t.notOk(off.events.some((e) => e.event === 'state'), 'no state steps');
 });
 
-t.test('--deploy-state moves the state of a service that does not say deployState', async (t) => {
-  await writeFile(services, JSON.stringify({ staffdb: { pkg: './staffdb', type: 'mysql-database' } }));
+t.test('--deploy-state moves the state of a stateful service that does not say deployState', async (t) => {
+  // A stateless wrapper service moving along: --deploy-state leaves it alone (its wrapper refuses a snapshot).
+  await writeProgram(path.join(project, 'notes/bin/wrapper'), '#!/bin/sh\n[ "$1" = snapshot ] && { echo "no snapshots here" >&2; exit 9; }\nexit 0\n');
+  const withNotes = (target: string, container: string) =>
+    writeFile(distribution, JSON.stringify({ staffdb: { targets: [{ target, container }] }, notes: { targets: [{ target, container: 'wrapper' }] } }));
+  await writeFile(services, JSON.stringify({ staffdb: { pkg: './staffdb', type: 'mysql-database' }, notes: { pkg: './notes', type: 'wrapper' } }));
+  await withNotes('test2', 'mysql-b');
+  const placed = await deploy();
+  t.equal(placed.code, 0, failureText(placed));
   await mysqlB.sql("INSERT INTO staff VALUES ('Barbara');", 'staffdb');
-  await placeAt('test1', 'mysql-a');
+  await withNotes('test1', 'mysql-a');
   const moved = await deploy('--deploy-state');
   t.equal(moved.code, 0, failureText(moved));
   t.same(await staffIn(mysqlA), ['Barbara'], 'the row of mysql-b came along');
+  t.same(moved.events.filter((e) => e.event === 'state' && e.action === 'snapshot').map((e) => e.service), ['staffdb'], 'only the stateful service was snapshotted');
+  await writeFile(services, JSON.stringify({ staffdb: { pkg: './staffdb', type: 'mysql-database' } }));
   await placeAt('test2', 'mysql-b');
   const plain = await deploy();
   t.equal(plain.code, 0, failureText(plain));

@@ -57,8 +57,8 @@ state: { backend: "postgres", url }, in PostgreSQL, shared with every
 coordinator using that database (the profile's lock there too; see
 dysnomia state --help). An identical redeploy touches nothing.
 
-State moves with a service that says deployState: true (or with
---deploy-state) when its mapping moves to another target or container, as
+State moves with a service that says deployState: true (or of a stateful
+type, with --deploy-state) when its mapping moves to another target or container, as
 Disnix migrates it: after the old mapping is deactivated (its data stays, as
 garbage) and the new one activated, the plugin's snapshot is taken there,
 retrieved to this machine (STATEDIR/target-snapshots/TARGET, only what it
@@ -125,7 +125,9 @@ Options:
       --max-concurrent-activations=N
                              Operations at once per target (default: the
                              target's numOfCores, else its core count)
-      --deploy-state         Every service whose deployState is not false
+      --deploy-state         Every service of a stateful type (its plugin
+                             says so, e.g. mysql-database; or a module only
+                             the target has) whose deployState is not false
                              carries its state when its mapping moves (as if
                              deployState: true)
       --delete-state         Once the deployment is in place and recorded,

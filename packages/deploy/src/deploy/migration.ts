@@ -6,12 +6,13 @@ import type { Reporter } from './progress.js';
 import { operateOnState, sendAndRestore, snapshotAndRetrieve } from './service-state.js';
 import type { StateSteps, StateTarget } from './service-state.js';
 import { isActivated } from './transition.js';
+import type { TypePlugins } from './type-plugins.js';
 
 /** deploy's state options (Disnix's --deploy-state, --delete-state, --no-migration). */
 export interface MigrationOptions {
   /** false with --no-migration: no state moves. */
   enabled: boolean;
-  /** --deploy-state: every service whose deployState is not false counts as deployState: true. */
+  /** --deploy-state: every service of a stateful type whose deployState is not false counts as deployState: true. */
   deployStateAll: boolean;
   /** --delete-state: once the deployment is in place, the state left behind by moved deployState services is deleted (collect-garbage). */
   deleteState: boolean;
@@ -19,11 +20,26 @@ export interface MigrationOptions {
 
 export const NO_MIGRATION: MigrationOptions = { enabled: false, deployStateAll: false, deleteState: false };
 
-function carriesState(m: DeployedMapping, options: MigrationOptions): boolean {
-  return m.deployState ?? options.deployStateAll;
+/** Types whose plugin here says it keeps no state: --deploy-state leaves them alone (a type served on the target only counts as stateful). */
+export type StatelessTypes = ReadonlySet<string>;
+
+/** Whether a service's state moves: its own deployState (the new deployment's word, else the old record's), else --deploy-state for a stateful type. */
+function carriesState(flag: boolean | undefined, type: string, options: MigrationOptions, stateless: StatelessTypes): boolean {
+  return flag ?? (options.deployStateAll && !stateless.has(type));
 }
 
 const place = (m: DeployedMapping) => `${m.service}\0${m.target}\0${m.container}`;
+
+/** Of the mappings' types, those whose plugin here is not stateful (only asked with --deploy-state). */
+export async function statelessTypesOf(mappings: DeployedMapping[], options: MigrationOptions, typePlugins: TypePlugins): Promise<StatelessTypes> {
+  const stateless = new Set<string>();
+  if (!options.enabled || !options.deployStateAll) return stateless;
+  for (const type of new Set(mappings.filter(isActivated).map((m) => m.type))) {
+    const plugin = await typePlugins.resolve(type);
+    if (plugin !== undefined && !plugin.stateful) stateless.add(type);
+  }
+  return stateless;
+}
 
 /**
  * The state moves of a transition, as Disnix's snapshot mappings define
@@ -33,7 +49,7 @@ const place = (m: DeployedMapping) => `${m.service}\0${m.target}\0${m.container}
  * Whether a service carries state is the new deployment's word (the models),
  * else what the old mapping was recorded with, else --deploy-state.
  */
-export function plannedMoves(deactivate: DeployedMapping[], activate: DeployedMapping[], next: Deployment, options: MigrationOptions): Map<string, DeployedMapping> {
+export function plannedMoves(deactivate: DeployedMapping[], activate: DeployedMapping[], next: Deployment, options: MigrationOptions, stateless: StatelessTypes): Map<string, DeployedMapping> {
   const moves = new Map<string, DeployedMapping>();
   if (!options.enabled) return moves;
   const placesAfter = new Set(next.mappings.map(place));
@@ -41,7 +57,7 @@ export function plannedMoves(deactivate: DeployedMapping[], activate: DeployedMa
   const placesBefore = new Set(deactivate.map(place));
   for (const to of activate.filter(isActivated)) {
     if (placesBefore.has(place(to))) continue; // redeployed where it was: its state is there
-    const index = left.findIndex((from) => from.service === to.service && (to.deployState ?? from.deployState ?? options.deployStateAll));
+    const index = left.findIndex((from) => from.service === to.service && carriesState(to.deployState ?? from.deployState, to.type, options, stateless));
     if (index < 0) continue;
     moves.set(to.id, left[index]!);
     left.splice(index, 1);
@@ -55,11 +71,11 @@ export function plannedMoves(deactivate: DeployedMapping[], activate: DeployedMa
  * collect-garbage deletes once the deployment is in place (Disnix's
  * delete_obsolete_state).
  */
-export function obsoleteState(deactivate: DeployedMapping[], next: Deployment, options: MigrationOptions): DeployedMapping[] {
+export function obsoleteState(deactivate: DeployedMapping[], next: Deployment, options: MigrationOptions, stateless: StatelessTypes): DeployedMapping[] {
   if (!options.enabled || !options.deleteState) return [];
   const placesAfter = new Set(next.mappings.map(place));
   const flagOf = new Map(next.mappings.map((m) => [m.service, m.deployState]));
-  return deactivate.filter((m) => isActivated(m) && !placesAfter.has(place(m)) && (flagOf.get(m.service) ?? carriesState(m, options)));
+  return deactivate.filter((m) => isActivated(m) && !placesAfter.has(place(m)) && carriesState(flagOf.get(m.service) ?? m.deployState, m.type, options, stateless));
 }
 
 /** What moving state needs of a running transition. */
@@ -95,9 +111,10 @@ export class StateMoves {
     activations: DeployedMapping[],
     private readonly next: Deployment,
     private readonly options: MigrationOptions,
+    private readonly stateless: StatelessTypes,
     private readonly context: StateMoveContext,
   ) {
-    this.moves = plannedMoves(deactivations, activations, next, options);
+    this.moves = plannedMoves(deactivations, activations, next, options, stateless);
     this.movedFrom = new Set([...this.moves.values()].map((m) => m.id));
   }
 
@@ -129,7 +146,7 @@ export class StateMoves {
   async deleteObsolete(generation: number): Promise<void> {
     const { context } = this;
     const left: string[] = [];
-    for (const m of obsoleteState(this.deactivations, this.next, this.options)) {
+    for (const m of obsoleteState(this.deactivations, this.next, this.options, this.stateless)) {
       const event = { event: 'state', target: m.target, service: m.service, container: m.container, action: 'delete-state' } as const;
       try {
         await operateOnState(context.stateTarget(m.target), m, 'collect-garbage', context.steps);

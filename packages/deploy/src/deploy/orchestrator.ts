@@ -19,7 +19,7 @@ import type { DeploymentRecords } from './state/state-backend.js';
 import type { EarlyConnections, PlanRequest, TargetSession } from './target-session.js';
 import { isActivated, planTransition, reversed, runGraph } from './transition.js';
 import type { Transition } from './transition.js';
-import { plannedMoves, StateMoves } from './migration.js';
+import { plannedMoves, StateMoves, statelessTypesOf } from './migration.js';
 import type { MigrationOptions } from './migration.js';
 
 export interface OrchestratorOptions extends Omit<DeployOptions, 'infrastructure' | 'targets'> {
@@ -159,7 +159,8 @@ export async function runTransition(to: TransitionTarget, options: OrchestratorO
       const { deactivate, activate } = operations(firstLook);
       for (const m of deactivate) reporter.emit({ event: 'step', target: m.target, action: 'deactivate', service: m.service, container: m.container, status: 'planned' });
       for (const m of activate) reporter.emit({ event: 'step', target: m.target, action: 'activate', service: m.service, container: m.container, status: 'planned' });
-      for (const [, from] of plannedMoves(firstLook.deactivate, firstLook.activate, next, migrationOf(options))) {
+      const stateless = await statelessTypesOf([...firstLook.deactivate, ...firstLook.activate], migrationOf(options), options.typePlugins);
+      for (const [, from] of plannedMoves(firstLook.deactivate, firstLook.activate, next, migrationOf(options), stateless)) {
         reporter.emit({ event: 'step', target: from.target, action: 'migrate-state', service: from.service, container: from.container, status: 'planned' });
       }
       return finish(failures.size === 0);
@@ -343,7 +344,8 @@ async function runLocked(run: LockedRun): Promise<void> {
 
   const { deactivate: deactivations, activate: activations } = operations(plan);
   // State moves (deployState): snapshot where the service was (deactivated by then), through this machine, restored where it goes before its dependants activate.
-  const stateMoves = new StateMoves(deactivations, activations, next, migrationOf(options), {
+  const migration = migrationOf(options);
+  const stateMoves = new StateMoves(deactivations, activations, next, migration, await statelessTypesOf([...deactivations, ...activations], migration, options.typePlugins), {
     profile,
     reporter,
     steps: { stateDir: options.store.stateDir, reporter, onLine: (m, action, line) => reporter.emit({ event: 'output', target: m.target, service: m.service, action, line: line.replace(/^dysnomia: /, '') }) },
