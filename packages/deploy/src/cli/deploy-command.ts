@@ -58,8 +58,8 @@ coordinator using that database (the profile's lock there too; see
 dysnomia state --help). An identical redeploy touches nothing.
 
 State moves with a service that says deployState: true (or of a stateful
-type, with --deploy-state) when its mapping moves to another target or container, as
-Disnix migrates it: after the old mapping is deactivated (its data stays, as
+type, with --deploy-state) when its mapping moves to another target or
+container, as Disnix migrates it: after the old mapping is deactivated (its data stays, as
 garbage) and the new one activated, the plugin's snapshot is taken there,
 retrieved to this machine (STATEDIR/target-snapshots/TARGET, only what it
 lacks), sent to the new target (only what that lacks) and restored, before
