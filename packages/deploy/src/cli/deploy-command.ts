@@ -59,11 +59,11 @@ dysnomia state --help). An identical redeploy touches nothing.
 
 State moves with a service that says deployState: true (or of a stateful
 type, with --deploy-state) when its mapping moves to another target or
-container, as Disnix migrates it: after the old mapping is deactivated (its data stays, as
-garbage) and the new one activated, the plugin's snapshot is taken there,
-retrieved to this machine (STATEDIR/target-snapshots/TARGET, only what it
-lacks), sent to the new target (only what that lacks) and restored, before
-any dependant activates. A failure there rolls the transition back like any
+container, as Disnix migrates it: after the old mapping is deactivated (its
+data stays, as garbage) and the new one activated, the plugin's snapshot is
+taken there, retrieved to this machine (STATEDIR/target-snapshots/TARGET,
+only what it lacks), sent to the new target (only what that lacks) and
+restored, before any dependant activates. A failure there rolls the transition back like any
 other step; every snapshot stays where it was made and where it went. The
 old state is deleted only with --delete-state, once the deployment is
 recorded; otherwise it stays, marked as garbage, for a later collect-garbage.
