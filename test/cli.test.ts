@@ -12,6 +12,7 @@ import * as reconstructCommand from '../packages/deploy/src/cli/reconstruct-comm
 import * as initCommand from '../packages/engine/src/cli/init-command.js';
 import * as collectGarbageCommand from '../packages/deploy/src/cli/collect-garbage-command.js';
 import * as diagnoseCommand from '../packages/deploy/src/cli/diagnose-command.js';
+import * as snapshotsOnMachinesCommand from '../packages/deploy/src/cli/snapshots-on-machines-command.js';
 import * as operationCommand from '../packages/engine/src/cli/operation-command.js';
 import * as pluginsCommand from '../packages/engine/src/cli/plugins-command.js';
 import * as profileCommand from '../packages/engine/src/cli/profile-command.js';
@@ -68,6 +69,12 @@ t.test('--help tells the truth about the options of each command', async (t) => 
   t.equal((await dysnomia(['collect-garbage', '-i', 'infrastructure.json', '--help'])).stdout, collectGarbageCommand.HELP);
   t.test('dysnomia diagnose', async (t) => checkHelpMatchesOptions(t, diagnoseCommand.HELP, diagnoseCommand.OPTIONS, ['shell']));
   t.equal((await dysnomia(['diagnose', '--help'])).stdout, diagnoseCommand.HELP);
+  for (const word of ['snapshot', 'restore', 'clean-snapshots'] as const) {
+    const help = snapshotsOnMachinesCommand.HELP[word];
+    t.test(`dysnomia ${word} -i`, async (t) => checkHelpMatchesOptions(t, help, snapshotsOnMachinesCommand.OPTIONS));
+    t.equal((await dysnomia([word, '-i', 'infrastructure.json', '--help'])).stdout, help, `dysnomia ${word} -i --help`);
+  }
+  t.equal((await dysnomia(['clean-snapshots', '--help'])).stdout, snapshotsOnMachinesCommand.HELP['clean-snapshots'], 'clean-snapshots is a coordinator command without -i too');
 });
 
 t.test('--version names the engine and its plugin API', async (t) => {

@@ -17,4 +17,7 @@ export const commands: Readonly<Record<string, CoordinatorCommand>> = Object.fre
   state: async (argv) => (await import('./cli/state-command.js')).stateCommand(argv),
   diagnose: async (argv) => (await import('./cli/diagnose-command.js')).diagnoseCommand(argv),
   'collect-garbage': async (argv) => (await import('./cli/collect-garbage-command.js')).collectGarbageCommand(argv),
+  snapshot: async (argv) => (await import('./cli/snapshots-on-machines-command.js')).snapshotsOnMachinesCommand('snapshot', argv),
+  restore: async (argv) => (await import('./cli/snapshots-on-machines-command.js')).snapshotsOnMachinesCommand('restore', argv),
+  'clean-snapshots': async (argv) => (await import('./cli/snapshots-on-machines-command.js')).snapshotsOnMachinesCommand('clean-snapshots', argv),
 });

@@ -48,6 +48,12 @@ export interface DeployedMapping {
    * identity, so changing one alone redeploys nothing.
    */
   serviceProperties?: Record<string, unknown>;
+  /**
+   * The service's deployState (Disnix's): true, its state moves with it
+   * when the mapping moves; false, never; absent, deploy's --deploy-state
+   * decides. Not part of the identity.
+   */
+  deployState?: boolean;
 }
 
 /** A whole deployment: what the coordinator's manifest records and what a transition goes to. */

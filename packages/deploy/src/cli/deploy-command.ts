@@ -77,6 +77,17 @@ upper layers first. The layered deployment is recorded as a generation of
 --switch-to-generation act on all layers at once (lowest first), --undeploy
 undeploys them top down, --dry-run prints each layer's plan.
 
+State moves with a service that says deployState: true (or of a stateful
+type, with --deploy-state) when its mapping moves to another target or
+container, as Disnix migrates it: after the old mapping is deactivated (its
+data stays, as garbage) and the new one activated, the plugin's snapshot is
+taken there, retrieved to this machine (STATEDIR/target-snapshots/TARGET,
+only what it lacks), sent to the new target (only what that lacks) and
+restored, before any dependant activates. A failure there rolls the transition back like any
+other step; every snapshot stays where it was made and where it went. The
+old state is deleted only with --delete-state, once the deployment is
+recorded; otherwise it stays, marked as garbage, for a later collect-garbage.
+
 Plugins the config lists take part through the orchestrator's hooks (the
 plan, before and after each activation and deactivation, a failure, the
 profiles switched, the record): one may refuse the plan, or fail a step,
@@ -112,7 +123,7 @@ Models (JS with a default export, TS, JSON or YAML):
                   properties win over it. sudo: true runs everything there
                   through passwordless sudo (sudo -n) as root.
   SERVICES        { svc: { name?, pkg, type, dependsOn?, connectsTo?,
-                  activatesAfter?, providesContainers? } }, or a JS function
+                  activatesAfter?, providesContainers?, deployState? } }, or a JS function
                   ({ distribution, invDistribution, system }) => ({ … }); pkg is
                   a folder, a tarball, npm:SPEC, component({ name, build(out) })
                   or a function of the dependsOn/connectsTo dependencies (each
@@ -155,6 +166,16 @@ Options:
                              function (infrastructure, distribution, services,
                              packages), beside its own arguments (which win
                              on a clash), as Disnix's --extra-params
+      --deploy-state         Every service of a stateful type (its plugin
+                             says so, e.g. mysql-database; or a module only
+                             the target has) whose deployState is not false
+                             carries its state when its mapping moves (as if
+                             deployState: true)
+      --delete-state         Once the deployment is in place and recorded,
+                             delete the state the moved (or removed)
+                             deployState services left behind (the plugin's
+                             collect-garbage there; their snapshots stay)
+      --no-migration         Move no state, whatever deployState says
       --break-stale-lock     Also break a profile lock whose holder cannot be
                              checked from here (another machine's); one whose
                              holder is a process of this machine that is gone
@@ -236,6 +257,9 @@ export const OPTIONS = {
   'no-upgrade': { type: 'boolean' },
   'no-target-profiles': { type: 'boolean' },
   'extra-params': { type: 'string' },
+  'deploy-state': { type: 'boolean' },
+  'delete-state': { type: 'boolean' },
+  'no-migration': { type: 'boolean' },
   ...TIME_LIMIT_OPTIONS,
 } as const;
 
@@ -264,6 +288,9 @@ export async function deployCommand(argv: string[]): Promise<number> {
   if (!orchestrated && values.infrastructure === undefined) throw usage('no infrastructure model: pass -i INFRASTRUCTURE');
   if (servicesMode && values.infrastructure === undefined) throw usage('-s SERVICES and -d DISTRIBUTION need -i INFRASTRUCTURE');
   if (action === undefined && !orchestrated && values.packages === undefined) throw usage('no packages model: pass -P PACKAGES, or -s SERVICES -d DISTRIBUTION');
+  if (values['no-migration'] && (values['deploy-state'] || values['delete-state'])) throw usage(`--no-migration moves no state: it goes without --${values['deploy-state'] ? 'deploy-state' : 'delete-state'}`);
+  const stateOption = (['deploy-state', 'delete-state', 'no-migration'] as const).find((o) => values[o]);
+  if (stateOption !== undefined && !orchestratedWith(values, action)) throw usage(`--${stateOption} goes with a services deployment (-s, -d), --rollback, --switch-to-generation or --undeploy`);
   if (action !== undefined && values['dry-run']) throw usage(`--dry-run goes with a deployment, not with --${action.kind}`);
   if (values['build-on-targets'] && (action !== undefined || values.undeploy)) throw usage(`--build-on-targets goes with a deployment, not with --${action?.kind ?? 'undeploy'}`);
   const transitionOnly = (['no-lock', 'no-upgrade', 'no-target-profiles'] as const).find((flag) => values[flag] === true);
@@ -320,6 +347,7 @@ export async function deployCommand(argv: string[]): Promise<number> {
         noLock: values['no-lock'] === true,
         noUpgrade: values['no-upgrade'] === true,
         noTargetProfiles: values['no-target-profiles'] === true,
+        migration: { enabled: values['no-migration'] !== true, deployStateAll: values['deploy-state'] === true, deleteState: values['delete-state'] === true },
       };
       result = await orchestrate(values, action, orchestration, extraParams);
     } else {
@@ -335,6 +363,12 @@ export async function deployCommand(argv: string[]): Promise<number> {
   // With --json the events carry the failures too; stderr says them to a person either way.
   for (const message of new Set(result.failed.values())) process.stderr.write(`dysnomia: error: ${message}\n`);
   return result.ok ? 0 : 1;
+}
+
+/** Whether the command runs a transition of the orchestrator (where state can move). */
+function orchestratedWith(values: { services?: string; distribution?: string; undeploy?: boolean; infrastructure?: string; packages?: string }, action: ProfileAction | undefined): boolean {
+  if (values.services !== undefined || values.undeploy === true) return true;
+  return values.infrastructure === undefined && values.packages === undefined && (action?.kind === 'rollback' || action?.kind === 'switch-to-generation');
 }
 
 /** -s/-d deployments, --undeploy, and generation actions on the coordinator's recorded deployments. */

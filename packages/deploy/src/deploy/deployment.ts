@@ -101,6 +101,7 @@ export async function deploymentOf(
         after: [...new Set(after)],
         ...(Object.keys(service.providesContainers).length > 0 ? { providesContainers: Object.keys(service.providesContainers).sort() } : {}),
         ...jsonProperties(service.properties),
+        ...(service.deployState !== undefined ? { deployState: service.deployState } : {}),
       });
     }
   }

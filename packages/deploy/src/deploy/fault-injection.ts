@@ -7,13 +7,15 @@
  *   cut:STEP[:N]:TARGET    the SSH connection to TARGET is cut off there instead
  *
  * Steps: after-lock, after-transfer, after-deactivate, after-activate,
- * after-profiles, after-record.
+ * after-migrate (a service's state restored where it moved, not yet
+ * recorded), after-profiles, after-record.
+ *
  *
  * DYSNOMIA_TEST_PAUSE=STEP:FILE holds the coordinator at STEP: it writes
  * FILE.reached, then goes on once FILE exists (a test does something to the
  * targets meanwhile, e.g. collects their garbage between transfer and switch).
  */
-export type FaultStep = 'after-lock' | 'after-transfer' | 'after-deactivate' | 'after-activate' | 'after-profiles' | 'after-record';
+export type FaultStep = 'after-lock' | 'after-transfer' | 'after-deactivate' | 'after-activate' | 'after-migrate' | 'after-profiles' | 'after-record';
 
 interface Fault {
   action: 'kill' | 'cut';

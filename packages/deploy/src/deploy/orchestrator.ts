@@ -20,6 +20,8 @@ import type { DeploymentRecords } from './state/state-backend.js';
 import type { EarlyConnections, PlanRequest, TargetSession } from './target-session.js';
 import { isActivated, planTransition, reversed, runGraph } from './transition.js';
 import type { Transition } from './transition.js';
+import { plannedMoves, StateMoves, statelessTypesOf } from './migration.js';
+import type { MigrationOptions } from './migration.js';
 
 export interface OrchestratorOptions extends Omit<DeployOptions, 'infrastructure' | 'targets'> {
   dryRun: boolean;
@@ -41,6 +43,8 @@ export interface OrchestratorOptions extends Omit<DeployOptions, 'infrastructure
   noUpgrade?: boolean;
   /** --no-target-profiles: the targets' profiles are left as they are. */
   noTargetProfiles?: boolean;
+  /** Whether deployState services' state moves with them, and whether the state left behind is deleted (default: moves, kept). */
+  migration?: MigrationOptions;
 }
 
 /** A deployment of nothing: where --no-upgrade starts from. */
@@ -54,6 +58,11 @@ export type TransitionTarget = { kind: 'new'; deployment: Deployment } | { kind:
 /** A mapping as the plan names it to people. */
 function planned(m: DeployedMapping): PlannedMapping {
   return { service: m.service, target: m.target, container: m.container, type: m.type };
+}
+
+/** Migration is on unless --no-migration: a deployState service's state moves with it. */
+function migrationOf(options: Pick<OrchestratorOptions, 'migration'>): MigrationOptions {
+  return options.migration ?? { enabled: true, deployStateAll: false, deleteState: false };
 }
 
 function stepLabel(action: string, m: DeployedMapping): string {
@@ -168,6 +177,10 @@ export async function runTransition(to: TransitionTarget, options: OrchestratorO
       const { deactivate, activate } = operations(firstLook);
       for (const m of deactivate) reporter.emit({ event: 'step', target: m.target, action: 'deactivate', service: m.service, container: m.container, status: 'planned' });
       for (const m of activate) reporter.emit({ event: 'step', target: m.target, action: 'activate', service: m.service, container: m.container, status: 'planned' });
+      const stateless = await statelessTypesOf([...firstLook.deactivate, ...firstLook.activate], migrationOf(options), options.typePlugins);
+      for (const [, from] of plannedMoves(firstLook.deactivate, firstLook.activate, next, migrationOf(options), stateless)) {
+        reporter.emit({ event: 'step', target: from.target, action: 'migrate-state', service: from.service, container: from.container, status: 'planned' });
+      }
       return finish(failures.size === 0);
     }
 
@@ -277,7 +290,8 @@ async function runLocked(run: LockedRun): Promise<void> {
   const hookFailed = (hook: string, error: unknown) => reporter.emit({ event: 'hook-failed', hook, error: errorText(error) });
   // Mappings whose operation ran in this run, those whose after-hook then failed too: the rollback undoes these.
   const performed = { activate: [] as DeployedMapping[], deactivate: [] as DeployedMapping[] };
-  const operate = async (m: DeployedMapping, operation: Operation, undo = false): Promise<void> => {
+  /** `deferRecord`: the target's record changes later (a migrated service: once its state has moved). */
+  const operate = async (m: DeployedMapping, operation: Operation, undo = false, { deferRecord = false } = {}): Promise<void> => {
     const link = links.get(m.target)!;
     const moduleEntry = plugins.moduleEntry(m.target, m.type);
     const recordsIt = operation === 'activate' || operation === 'deactivate';
@@ -290,7 +304,7 @@ async function runLocked(run: LockedRun): Promise<void> {
       ...(m.properties ? { properties: m.properties } : {}),
       ...(moduleEntry ? { moduleEntry } : {}),
       // The target keeps its own record of what runs, so a later deploy can plan from it whatever happens here.
-      ...(recordsIt ? { record: { profile, mapping: targetRecordOf(m) } } : {}),
+      ...(recordsIt && !deferRecord ? { record: { profile, mapping: targetRecordOf(m) } } : {}),
     };
     const base = { target: m.target, action: operation, service: m.service, container: m.container, ...(undo ? { undo: true } : {}) };
     const fail = (error: string) => {
@@ -350,8 +364,23 @@ async function runLocked(run: LockedRun): Promise<void> {
   }
 
   const { deactivate: deactivations, activate: activations } = operations(plan);
-  const deactivated = await runGraph(deactivations, plan.deactivationWaits, limitOf, (m) => operate(m, 'deactivate'));
-  const activated = deactivated.failure ? { done: [] as DeployedMapping[] } : await runGraph(activations, plan.activationWaits, limitOf, (m) => operate(m, 'activate'));
+  // State moves (deployState): snapshot where the service was (deactivated by then), through this machine, restored where it goes before its dependants activate.
+  const migration = migrationOf(options);
+  const stateMoves = new StateMoves(deactivations, activations, next, migration, await statelessTypesOf([...deactivations, ...activations], migration, options.typePlugins), {
+    profile,
+    reporter,
+    steps: { stateDir: options.store.stateDir, reporter, onLine: (m, action, line) => reporter.emit({ event: 'output', target: m.target, service: m.service, action, line: line.replace(/^dysnomia: /, '') }) },
+    stateTarget: (target) => ({ session: sessions.get(target)!, link: links.get(target)!, moduleEntry: (type) => plugins.moduleEntry(target, type) }),
+    recordOf: targetRecordOf,
+    cut,
+  });
+  const deactivated = await runGraph(deactivations, plan.deactivationWaits, limitOf, (m) => operate(m, 'deactivate', false, { deferRecord: stateMoves.defersRecord(m) }));
+  const activated = deactivated.failure
+    ? { done: [] as DeployedMapping[] }
+    : await runGraph(activations, plan.activationWaits, limitOf, async (m) => {
+        await operate(m, 'activate', false, { deferRecord: stateMoves.defersRecord(m) });
+        await stateMoves.afterActivation(m);
+      });
   const failure = deactivated.failure ?? ('failure' in activated ? activated.failure : undefined);
 
   /**
@@ -449,6 +478,8 @@ async function runLocked(run: LockedRun): Promise<void> {
   // Services locked before the transition and still running are unlocked; deactivated ones are gone.
   const kept = new Set(plan.unchanged.map((m) => m.id));
   await unlockAll(lockedServices.filter((m) => kept.has(m.id)));
+  // --delete-state: only now, with nothing left to roll back to, does the state left behind go (its snapshots stay).
+  await stateMoves.deleteObsolete(generation);
   try {
     await hooks.deploymentRecorded.promise({ profile, generation, deployment: next });
   } catch (error) {

@@ -42,6 +42,12 @@ export type DeployEvent =
   /** A line a module printed on a target while running an operation (ctx.log, a program's output). */
   | { event: 'output'; target: string; service: string; action: string; line: string }
   | { event: 'manifest'; profile: string; generation: number; file: string }
+  /**
+   * A step on a service's state (snapshot, retrieve to this machine, send to
+   * the target, restore, delete-state, clean of old snapshots); `snapshot`:
+   * CONTAINER/COMPONENT/ID; `bytes`: what a transfer moved (0: nothing lacked).
+   */
+  | { event: 'state'; target: string; service: string; container: string; action: StateAction; status: 'done' | 'failed' | 'skipped'; snapshot?: string; bytes?: number; detail?: string }
   /** A plugin's tap failed where its failure changes nothing (transition failed, a rollback step): said, not fatal. */
   | { event: 'hook-failed'; hook: string; error: string }
   /** collect-garbage -i: a target's collection is asked (`deleteOldGenerations`: -d). */
@@ -56,6 +62,8 @@ export interface PlannedMapping {
   container: string;
   type: string;
 }
+
+export type StateAction = 'snapshot' | 'retrieve' | 'send' | 'restore' | 'delete-state' | 'clean';
 
 export interface Reporter {
   emit(event: DeployEvent): void;
@@ -165,6 +173,10 @@ export function describe(event: DeployEvent): string | undefined {
       return `${event.service}: ${event.line}`;
     case 'hook-failed':
       return `warning: ${event.error}`;
+    case 'state': {
+      const what = `${event.action} ${event.service} in ${event.container}${event.snapshot ? ` (${event.snapshot})` : ''}${event.bytes !== undefined ? `: ${event.bytes === 0 ? 'nothing to transfer' : formatBytes(event.bytes)}` : ''}${event.detail ? `: ${event.detail}` : ''}`;
+      return event.status === 'done' ? what : event.status === 'skipped' ? `skipped: ${what}` : `FAILED: ${what}`;
+    }
     case 'manifest':
       return `deployment recorded here: profile ${event.profile}, deployment generation ${event.generation}`;
     case 'collecting':

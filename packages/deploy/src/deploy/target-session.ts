@@ -9,6 +9,7 @@ import path from 'node:path';
 import { PassThrough, Transform } from 'node:stream';
 import type { Writable } from 'node:stream';
 import { DysnomiaError, EXIT_OPERATION_FAILED, parseErrorLine } from '@dysnomia/engine/internal/errors.js';
+import { exportSnapshotArchive, importSnapshotArchive } from '@dysnomia/engine/internal/snapshots/archive.js';
 import type { InfrastructureTarget } from '../models/infrastructure.js';
 import { Profiles } from '@dysnomia/engine/internal/profiles/profiles.js';
 import type { GenerationSelector } from '@dysnomia/engine/internal/profiles/profiles.js';
@@ -76,6 +77,10 @@ export interface TargetSession {
   rollback(profile: string): Promise<number>;
   switchTo(profile: string, generation: number): Promise<void>;
   deleteGenerations(profile: string, which: GenerationSelector): Promise<number[]>;
+  /** Brings snapshots of the target (CONTAINER/COMPONENT/ID there) into `into` here, as a snapshot archive; returns the bytes received. */
+  fetchSnapshots(paths: string[], into: SnapshotPlace): Promise<number>;
+  /** Sends snapshots of `from` here (CONTAINER/COMPONENT/ID in that state folder) into `to` on the target; returns the bytes sent. */
+  sendSnapshots(from: string, paths: string[], to: Omit<SnapshotPlace, 'root'>): Promise<number>;
   /** What the connection found of the profile on the target, without a lock: its own record of activated mappings and the lock's holder (undefined: not asked). */
   observed(profile: string): Promise<{ activated: DeployedMapping[]; lock: LockHolder | null } | undefined>;
   /** The target's agent (started on first use, one per session): operations, its containers, locks. */
@@ -89,6 +94,13 @@ export interface TargetSession {
   /** For fault injection: cuts the connection off as a network failure would. */
   cut(): void;
   close(): void;
+}
+
+/** Where snapshots are stored: a state folder (Dysnomia's snapshot layout), a container and a component. */
+export interface SnapshotPlace {
+  root: string;
+  container: string;
+  component: string;
 }
 
 export interface PlanRequest {
@@ -225,6 +237,36 @@ export async function profileModulesAt(profilesDir: string, types: string[]): Pr
 }
 
 /** Counts the bytes passing through. */
+/** Copies snapshots between two state folders of this machine through an in-process archive (as a transfer would, checksums checked). */
+async function localSnapshotCopy(from: string, paths: string[], to: SnapshotPlace): Promise<number> {
+  if (paths.length === 0) return 0;
+  let bytes = 0;
+  const pipe = new PassThrough();
+  const counted = pipe.pipe(counter((n) => (bytes += n)));
+  const received = importSnapshotArchive(counted, to.root, to.container, to.component);
+  received.catch(() => pipe.destroy());
+  await Promise.all([exportSnapshotArchive(from, paths, pipe), received]);
+  return bytes;
+}
+
+/** How a remote command whose stdout is data (not collected) ended: resolves on status 0, else rejects with the engine's own error. */
+function remoteExit(channel: import('ssh2').ClientChannel, what: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let stderr = '';
+    let code: number | undefined;
+    channel.stderr.on('data', (chunk: Buffer) => {
+      if (stderr.length < 65536) stderr += chunk.toString();
+    });
+    channel.on('exit', (status: number | null, signal?: string) => (code = status ?? (signal ? 128 : 255)));
+    channel.on('close', () => {
+      if (code === 0) return resolve();
+      if (code === undefined) return reject(new DysnomiaError('ERR_DYSNOMIA_UNREACHABLE', `${what} failed (the connection was cut off)`, { exitCode: EXIT_OPERATION_FAILED }));
+      const said = parseErrorLine(stderr);
+      reject(said ? new DysnomiaError(said.code, `${what} failed: ${said.message}`, { exitCode: said.exitCode }) : new DysnomiaError('ERR_DYSNOMIA_AGENT', `${what} failed (status ${code}${stderr.trim() ? `: ${stderr.trim()}` : ''})`, { exitCode: EXIT_OPERATION_FAILED }));
+    });
+  });
+}
+
 function counter(onBytes: (n: number) => void): Transform {
   return new Transform({
     transform(chunk: Buffer, _encoding, callback) {
@@ -313,6 +355,14 @@ class LocalSession extends AgentBackedSession implements TargetSession {
     if (entries.length === 0) return;
     const pipe = new PassThrough();
     await Promise.all([this.profiles.store.exportArchive(entries, pipe), this.options.store.importArchive(pipe)]);
+  }
+
+  async fetchSnapshots(paths: string[], into: SnapshotPlace): Promise<number> {
+    return localSnapshotCopy(this.stateDir, paths, into);
+  }
+
+  async sendSnapshots(from: string, paths: string[], to: Omit<SnapshotPlace, 'root'>): Promise<number> {
+    return localSnapshotCopy(from, paths, { root: this.stateDir, ...to });
   }
 
   async observed(profile: string): Promise<{ activated: DeployedMapping[]; lock: LockHolder | null }> {
@@ -469,6 +519,52 @@ class SshSession extends AgentBackedSession implements TargetSession {
       const said = parseErrorLine(stderr)?.message ?? stderr.trim();
       throw failure(this.target, `fetching ${entries.join(', ')} failed: ${said || (error as Error).message}`);
     }
+  }
+
+  async fetchSnapshots(paths: string[], into: SnapshotPlace): Promise<number> {
+    if (paths.length === 0) return 0;
+    const connection = this.connection!;
+    const channel = await connection.channel(this.engine(['snapshots', '--export-archive', ...paths]));
+    channel.end();
+    let bytes = 0;
+    const exited = remoteExit(channel, `target "${this.target.name}": snapshots --export-archive`);
+    const received = importSnapshotArchive(channel.pipe(counter((n) => (bytes += n))), into.root, into.container, into.component);
+    // A receiver that gives up stops the sender; the sender's own error says more than a cut-off archive.
+    received.catch(() => channel.destroy());
+    try {
+      await connection.within(Promise.race([Promise.allSettled([exited, received]), connection.whenLost()]), 'while receiving snapshots');
+      await exited;
+      await received;
+    } catch (error) {
+      exited.catch(() => undefined);
+      received.catch(() => undefined);
+      channel.destroy();
+      throw error;
+    }
+    return bytes;
+  }
+
+  async sendSnapshots(from: string, paths: string[], to: Omit<SnapshotPlace, 'root'>): Promise<number> {
+    if (paths.length === 0) return 0;
+    const connection = this.connection!;
+    const channel = await connection.channel(this.engine(['snapshots', '--import-archive', `--container=${to.container}`, `--component=${to.component}`]));
+    const received = collect(channel, `target "${this.target.name}": snapshots --import-archive`);
+    let bytes = 0;
+    const counted = counter((n) => (bytes += n));
+    counted.pipe(channel as unknown as Writable);
+    const sent = exportSnapshotArchive(from, paths, counted).catch((error: unknown) => {
+      throw failure(this.target, `sending snapshots failed: ${(error as Error).message}`);
+    });
+    try {
+      await connection.within(Promise.race([Promise.all([sent, received]), connection.whenLost()]), 'while sending snapshots');
+    } catch (error) {
+      sent.catch(() => undefined);
+      received.catch(() => undefined);
+      counted.destroy();
+      channel.destroy();
+      throw error;
+    }
+    return bytes;
   }
 
   /** From the probe's answer when it asked about this profile; else (the engine was just installed) asked now. */

@@ -19,6 +19,8 @@ export interface TypePlugin {
   version?: string;
   /** Its package folder here. */
   dir: string;
+  /** The plugin says it keeps state (deploy's --deploy-state moves only such state). */
+  stateful: boolean;
 }
 
 /** The package folder a plugin file belongs to (its nearest package.json), or undefined for a lone file. */
@@ -119,7 +121,8 @@ export class TypePlugins {
           `the config's plugin ${source.entry} serves type "${type}", but it is a lone file: only a plugin package (a folder with package.json) can go to remote targets`,
         );
       }
-      return { type, name: source.name, ...(source.version ? { version: source.version } : {}), dir };
+      const plugin = source.plugins.find((p) => p.type === type)!;
+      return { type, name: source.name, ...(source.version ? { version: source.version } : {}), dir, stateful: plugin.stateful === true };
     }
     const candidates: string[] = [];
     for (const name of pluginPackageNames(type)) for (const dir of this.dirs) candidates.push(...[findInstalledPackage(name, dir)].filter((d): d is string => d !== undefined));
@@ -132,7 +135,7 @@ export class TypePlugins {
       throw new DysnomiaError('ERR_DYSNOMIA_INVALID_PLUGIN', `plugin "${source.name}" (${dir}) is named for type "${type}" but serves ${source.plugins.map((p) => `"${p.type}"`).join(', ')}`);
     }
     assertEngineCompatible(plugin, source.name);
-    return { type, name: source.name, ...(source.version ? { version: source.version } : {}), dir };
+    return { type, name: source.name, ...(source.version ? { version: source.version } : {}), dir, stateful: plugin.stateful === true };
   }
 
   /** The config's plugins, loaded once (as the engine loads them), with their package folders. */

@@ -44,6 +44,8 @@ export interface Service {
   providesContainers: Record<string, Record<string, unknown>>;
   /** The other keys of the declaration; dependants see them. */
   properties: Record<string, unknown>;
+  /** Disnix's deployState: its state (snapshot, transfer, restore) moves with it when its mapping moves; undefined: deploy's --deploy-state decides. */
+  deployState?: boolean;
   /** Its mappings from the distribution model ([] when not distributed). */
   targets: ServiceTarget[];
 }
@@ -146,6 +148,7 @@ export async function parseServices(source: ModelSource, infrastructure: Infrast
     if (raw.pkg === undefined) throw fail([], 'has no "pkg" (a folder, a tarball, "npm:<spec>", a component(...) or a function of its dependencies)');
     const pkg = pkgOf(raw.pkg, dir, (message) => fail(['pkg'], message));
     const properties = Object.fromEntries(Object.entries(raw).filter(([k]) => !RESERVED.has(k)));
+    if (raw.deployState !== undefined && typeof raw.deployState !== 'boolean') throw fail(['deployState'], `"deployState" must be true or false, not ${JSON.stringify(raw.deployState) ?? typeof raw.deployState}`);
     services[key] = {
       key,
       name,
@@ -156,6 +159,7 @@ export async function parseServices(source: ModelSource, infrastructure: Infrast
       activatesAfter: {},
       providesContainers: providedContainers(raw, properties, fail),
       properties,
+      ...(typeof raw.deployState === 'boolean' ? { deployState: raw.deployState } : {}),
       targets: (distribution.mappings[key] ?? []).map((m) => ({ target: m.target, container: m.container ?? type })),
     };
   }

@@ -4,7 +4,7 @@ import { DysnomiaError, EXIT_OPERATION_FAILED, parseErrorLine } from '@dysnomia/
 import { DEFAULT_TIME_LIMITS, timedOut, withinTime } from './time-limits.js';
 import { Agent } from '@dysnomia/engine/internal/agent/agent.js';
 import type { AgentOptions } from '@dysnomia/engine/internal/agent/agent.js';
-import type { AgentAnswers, AgentHello, AgentOutputLine, AgentRequest, AgentRequestBody, AgentResponse, ProfileAction, ProfileAnswers } from '@dysnomia/engine/internal/agent/protocol.js';
+import type { AgentAnswers, AgentHello, AgentOutputLine, AgentRequest, AgentRequestBody, AgentResponse, ProfileAction, ProfileAnswers, SnapshotsAction, SnapshotsAnswers } from '@dysnomia/engine/internal/agent/protocol.js';
 
 /** A request as a timeout message names it ("to activate …"). */
 function requestLabel(body: AgentRequestBody): string {
@@ -26,6 +26,11 @@ export async function ask<K extends AgentRequestBody['kind']>(link: AgentLink, t
 /** A profile request (install, switch, …), typed by its action. */
 export async function askProfile<A extends ProfileAction['action']>(link: AgentLink, target: string, profile: string, action: Extract<ProfileAction, { action: A }>): Promise<ProfileAnswers[A]> {
   return (await ask(link, target, { kind: 'profile', profile, ...action } as Extract<AgentRequestBody, { kind: 'profile' }>)) as ProfileAnswers[A];
+}
+
+/** A request to the target's snapshot store (query, missing, adopt, gc), typed by its action. */
+export async function askSnapshots<A extends SnapshotsAction['action']>(link: AgentLink, target: string, action: Extract<SnapshotsAction, { action: A }>): Promise<SnapshotsAnswers[A]> {
+  return (await ask(link, target, { kind: 'snapshots', ...action } as Extract<AgentRequestBody, { kind: 'snapshots' }>)) as SnapshotsAnswers[A];
 }
 
 /** A coordinator's line to one target's agent. */

@@ -31,6 +31,7 @@ import { Activations, readTargetRecord, recordedProfiles } from './activations.j
 import { runBuildRequest } from './build-request.js';
 import type { AgentAnswers, AgentHello, AgentRequest, AgentResponse, DescribeResult, PackageVersion, ProfileAction, QueryAnswer, TargetModule, TargetProfile } from './protocol.js';
 import { Profiles } from '../profiles/profiles.js';
+import { snapshotsRequest } from './snapshots-request.js';
 
 type Outcome = { kind: 'done'; value: unknown } | { kind: 'skipped'; reason: string } | { kind: 'refused'; holder: LockHolder };
 
@@ -302,6 +303,14 @@ export class Agent {
         const output = currentOutput.getStore();
         const answer = await runBuildRequest(this.stateDir, request.component, { env: this.env, output: (chunk, stream) => output?.add(chunk, stream) });
         return { kind: 'done', value: answer satisfies AgentAnswers['build'] };
+      }
+      case 'snapshots':
+        return { kind: 'done', value: await snapshotsRequest(this.stateDir, request) };
+      case 'record': {
+        assertProfileName(request.profile);
+        if (request.activated !== undefined) await this.activations.activated(request.profile, request.activated);
+        if (request.deactivated !== undefined) await this.activations.deactivated(request.profile, request.deactivated);
+        return { kind: 'done', value: { recorded: true } satisfies AgentAnswers['record'] };
       }
       default:
         throw new DysnomiaError('ERR_DYSNOMIA_USAGE', `unknown request ${JSON.stringify((request as { kind?: unknown }).kind)}`);

@@ -15,6 +15,21 @@ export type ProfileAction =
   | { action: 'switch'; generation: number }
   | { action: 'delete'; which: GenerationSelector };
 
+/** What a coordinator asks of the target's snapshot store (the `snapshots` request); paths are CONTAINER/COMPONENT/ID. */
+export type SnapshotsAction =
+  | { action: 'query'; which: 'all' | 'latest'; container?: string; component?: string }
+  | { action: 'missing'; paths: string[] }
+  /** A snapshot the target has becomes the latest generation of its component again. */
+  | { action: 'adopt'; path: string }
+  | { action: 'gc'; keep: number; container?: string; component?: string };
+
+export interface SnapshotsAnswers {
+  query: { paths: string[] };
+  missing: { missing: string[] };
+  adopt: { path: string; generation: number };
+  gc: { generations: string[]; snapshots: string[] };
+}
+
 export interface GenerationInfo {
   generation: number;
   current: boolean;
@@ -80,7 +95,15 @@ export type AgentRequest =
   | { id: number; kind: 'collect-garbage'; deleteOldGenerations: boolean; profile?: string }
   | ({ id: number; kind: 'profile'; profile: string } & ProfileAction)
   /** Builds a component in the target's store (its inputs are there already); what the build prints comes as output lines. */
-  | { id: number; kind: 'build'; component: BuildRecipe };
+  | { id: number; kind: 'build'; component: BuildRecipe }
+  | ({ id: number; kind: 'snapshots' } & SnapshotsAction)
+  /**
+   * Changes the target's record of the profile without an operation: a
+   * migrated service's mappings are recorded only once its state has moved
+   * (its operations ran without `record`), so a re-run after an interruption
+   * plans the move again.
+   */
+  | { id: number; kind: 'record'; profile: string; activated?: DeployedMapping; deactivated?: string };
 
 /**
  * A component a target builds itself (deploy --build-on-targets, or a target
@@ -116,6 +139,8 @@ export interface AgentAnswers {
   profile: ProfileAnswers[ProfileAction['action']];
   /** The entry the build made (or had made before) in the target's store. */
   build: { entry: string };
+  snapshots: SnapshotsAnswers[SnapshotsAction['action']];
+  record: { recorded: true };
 }
 
 export type AgentRequestBody = AgentRequest extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never;

@@ -12,7 +12,7 @@ export interface CoordinatorCommands {
 export const DEPLOY_PACKAGE = '@dysnomia/deploy';
 
 /** The words that name a coordinator command. Kept here so the engine need not load @dysnomia/deploy to route. */
-export const COORDINATOR_COMMAND_WORDS: readonly string[] = Object.freeze(['deploy', 'capture-infra', 'visualize', 'state', 'query', 'reconstruct', 'diagnose']);
+export const COORDINATOR_COMMAND_WORDS: readonly string[] = Object.freeze(['deploy', 'capture-infra', 'visualize', 'state', 'query', 'reconstruct', 'diagnose', 'clean-snapshots']);
 
 /**
  * Operation words that are also coordinator commands (Disnix's disnix-snapshot,

@@ -29,6 +29,10 @@ export const HELP = `Usage: dysnomia --operation OPERATION --component COMPONENT
   or:  dysnomia query -i INFRASTRUCTURE [-p PROFILE]  (what each target runs)
   or:  dysnomia reconstruct -i INFRASTRUCTURE [-p PROFILE]
                                          (this machine's record, from the targets)
+  or:  dysnomia snapshot|restore -i INFRASTRUCTURE [-p PROFILE] [OPTION]...
+                                         (the profile's services' state on their
+                                         machines, as disnix-snapshot/disnix-restore)
+  or:  dysnomia clean-snapshots -i INFRASTRUCTURE [OPTION]...  (disnix-clean-snapshots)
   Each of these has its own --help.
 
 Runs a deployment operation on a component hosted in a container, as Dysnomia

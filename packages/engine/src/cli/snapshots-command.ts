@@ -6,6 +6,7 @@ import { collectGarbage } from '../snapshots/gc.js';
 import { assertSegment, determineName } from '../snapshots/names.js';
 import { missingSnapshots, queryAll, queryLatest, resolveSnapshotPaths, type SnapshotFilter } from '../snapshots/query.js';
 import { importSnapshot } from '../snapshots/store.js';
+import { exportSnapshotArchive, importSnapshotArchive } from '../snapshots/archive.js';
 import { parseOptions } from './run-cli.js';
 import { printVersion } from './version-text.js';
 
@@ -42,6 +43,17 @@ Operations (one at a time):
                        generation (unless it already is the latest); a
                        snapshot already stored with the same contents is not
                        copied again. Prints their relative paths
+      --export-archive PATH...
+                       Write the given snapshots to standard output as one
+                       archive (a header line listing each with its checksum,
+                       then a tar stream), for --import-archive on another
+                       machine; what "dysnomia snapshot -i" transfers
+      --import-archive Read such an archive from standard input into the
+                       snapshots of the component given with -c in the
+                       container given with -C, each the next generation in
+                       the archive's order; a snapshot whose contents do not
+                       match its checksum refuses the whole archive. Prints
+                       their relative paths
       --gc             Remove all but the last --keep generations of each
                        selected component, and the snapshots the kept
                        generations do not link to
@@ -51,9 +63,11 @@ Operations (one at a time):
 Parameters:
   -C, --container=CONTAINER  Name of (or path to) the container: restricts
                              --query-all, --query-latest, --check without
-                             paths and --gc to it; required by --import
+                             paths and --gc to it; required by --import and
+                             --import-archive
   -c, --component=COMPONENT  Name of (or path to) the component: restricts
                              the same operations to it; required by --import
+                             and --import-archive
       --keep=NUM             With --gc: the number of generations to keep per
                              component (default 1)
       --debug                Show stack traces on errors
@@ -73,9 +87,9 @@ Exit status: 0 success; 1 an operation failed (a snapshot failed --check, or
 usage or bad input.
 `;
 
-const OPERATIONS = ['query-all', 'query-latest', 'print-missing', 'resolve', 'check', 'import', 'gc'] as const;
+const OPERATIONS = ['query-all', 'query-latest', 'print-missing', 'resolve', 'check', 'import', 'export-archive', 'import-archive', 'gc'] as const;
 type Operation = (typeof OPERATIONS)[number];
-const TAKES_PATHS: ReadonlySet<Operation> = new Set(['print-missing', 'resolve', 'check', 'import']);
+const TAKES_PATHS: ReadonlySet<Operation> = new Set(['print-missing', 'resolve', 'check', 'import', 'export-archive']);
 
 export const OPTIONS = {
   'query-all': { type: 'boolean' },
@@ -84,6 +98,8 @@ export const OPTIONS = {
   resolve: { type: 'boolean' },
   check: { type: 'boolean' },
   import: { type: 'boolean' },
+  'export-archive': { type: 'boolean' },
+  'import-archive': { type: 'boolean' },
   gc: { type: 'boolean' },
   container: { type: 'string', short: 'C' },
   component: { type: 'string', short: 'c' },
@@ -156,6 +172,16 @@ export async function snapshotsCommand(argv: string[]): Promise<number> {
         const stored = await importSnapshot(root, filter.container, filter.component, source);
         printLines([stored.relativePath]);
       }
+      return 0;
+    }
+    case 'export-archive':
+      if (positionals.length === 0) throw usage('--export-archive needs the relative paths of the snapshots (CONTAINER/COMPONENT/ID)');
+      await exportSnapshotArchive(root, positionals, process.stdout);
+      return 0;
+    case 'import-archive': {
+      if (filter.container === undefined) throw usage('--import-archive needs the container: -C CONTAINER');
+      if (filter.component === undefined) throw usage('--import-archive needs the component: -c COMPONENT');
+      printLines((await importSnapshotArchive(process.stdin, root, filter.container, filter.component)).map((s) => s.path));
       return 0;
     }
     case 'gc':

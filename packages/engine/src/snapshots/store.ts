@@ -128,7 +128,7 @@ async function copyToTemporary(root: string, container: string, component: strin
 }
 
 /** Owner-only modes for a copied snapshot: folders 0700, files 0600 (0700 if executable); links as they are. */
-async function makePrivate(file: string): Promise<void> {
+export async function makePrivate(file: string): Promise<void> {
   const info = await lstat(file);
   if (info.isSymbolicLink()) return;
   if (info.isDirectory()) {
