@@ -43,3 +43,11 @@ t.test('docs/commands.md holds every command’s --help as it is', async (t) => 
   t.ok(commands.length >= 10, `found the commands (${commands.map((c) => c.name).join(', ')})`);
   t.equal(written, text, 'docs/commands.md is current: run UPDATE_DOCS=1 npx tap test/commands-doc.test.ts');
 });
+
+t.test('docs/events.md documents every kind of --json event', async (t) => {
+  const source = await readFile(path.join(REPO_ROOT, 'packages/deploy/src/deploy/progress.ts'), 'utf8');
+  const kinds = [...new Set([...source.matchAll(/\{ event: '([a-z-]+)'/g)].map((m) => m[1]!))];
+  const doc = await readFile(path.join(REPO_ROOT, 'docs/events.md'), 'utf8');
+  t.ok(kinds.length >= 20, `found the event kinds (${kinds.join(', ')})`);
+  t.same(kinds.filter((kind) => !doc.includes(`| \`${kind}\` |`)), [], 'each has its row in docs/events.md');
+});
