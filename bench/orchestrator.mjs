@@ -479,8 +479,6 @@ function timed(program, args, { env = {} } = {}) {
   );
 }
 
-const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
-
 /**
  * `dysnomia query` of every target after the first deploy, against the floor
  * of asking those machines anything: OpenSSH reading each target's record of

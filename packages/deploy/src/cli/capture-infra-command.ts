@@ -10,9 +10,8 @@ import { DysnomiaError, EXIT_OPERATION_FAILED } from '@dysnomia/engine/internal/
 import { loadInfrastructure } from '../models/infrastructure.js';
 import { chooseStateDir } from '@dysnomia/engine/internal/state-dir.js';
 import { Store } from '@dysnomia/engine/internal/store/store.js';
-import { DEFAULT_MAX_CONCURRENT_TRANSFERS, MAX_CONCURRENT_TRANSFERS } from './deploy-command.js';
-import { TIME_LIMIT_OPTIONS, TIME_LIMITS_HELP, timeLimitsFrom } from '../remote/time-limits.js';
-import { countOption, parseOptions } from '@dysnomia/engine/internal/cli/run-cli.js';
+import { MANY_TARGETS_OPTIONS, MANY_TARGETS_OPTIONS_HELP, targetSettingsFrom } from './target-options.js';
+import { parseOptions } from '@dysnomia/engine/internal/cli/run-cli.js';
 
 export const HELP = `Usage: dysnomia capture-infra -i INFRASTRUCTURE [OPTION]...
 
@@ -40,15 +39,7 @@ Options:
       --show-secrets         Include secret properties
   -o, --output=FILE          Write the model to FILE (atomically; mode 0600
                              with secrets, else 0644) instead of printing it
-      --max-concurrent-transfers=N
-                             Targets worked on at once (default: ${DEFAULT_MAX_CONCURRENT_TRANSFERS})
-      --accept-new-host-keys Trust and record the key of a host not yet in
-                             known_hosts (a changed key is always refused)
-      --known-hosts=FILE     known_hosts file for targets without an
-                             sshKnownHosts property (default: the ssh
-                             config's UserKnownHostsFile, else
-                             ~/.ssh/known_hosts)
-${TIME_LIMITS_HELP}      --debug                Show stack traces
+${MANY_TARGETS_OPTIONS_HELP}      --debug                Show stack traces
   -h, --help                 Show this help
 
 Exit status: 0 success; 1 a target could not be reached or described (the
@@ -62,10 +53,7 @@ const OPTIONS = {
   json: { type: 'boolean' },
   'show-secrets': { type: 'boolean' },
   output: { type: 'string', short: 'o' },
-  'max-concurrent-transfers': { type: 'string' },
-  'accept-new-host-keys': { type: 'boolean' },
-  'known-hosts': { type: 'string' },
-  ...TIME_LIMIT_OPTIONS,
+  ...MANY_TARGETS_OPTIONS,
   debug: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -84,9 +72,7 @@ export async function captureInfraCommand(argv: string[]): Promise<number> {
   const format = values.format ?? 'json';
   if (format !== 'json' && format !== 'nix') throw usage(`--format takes json or nix, not '${format}'`);
   if (values.json && format !== 'json') throw usage('--json prints JSON: it goes without --format=nix');
-  const limit = values['max-concurrent-transfers'] ?? String(DEFAULT_MAX_CONCURRENT_TRANSFERS);
-  const maxConcurrent = countOption('max-concurrent-transfers', limit, MAX_CONCURRENT_TRANSFERS);
-  const timeLimits = timeLimitsFrom(values);
+  const settings = targetSettingsFrom(values);
   const output = values.output === undefined ? undefined : path.resolve(values.output);
   if (output !== undefined) await checkOutputFolder(output, values.output!);
 
@@ -99,10 +85,7 @@ export async function captureInfraCommand(argv: string[]): Promise<number> {
       infrastructure,
       store: Store.at(chooseStateDir(config.stateDir)),
       reporter,
-      maxConcurrent,
-      acceptNewHostKeys: values['accept-new-host-keys'] === true,
-      ...(values['known-hosts'] ? { knownHostsFile: values['known-hosts'] } : {}),
-      timeLimits,
+      ...settings,
       log: (message) => process.stderr.write(`dysnomia: ${message}\n`),
     });
   } finally {

@@ -1,14 +1,13 @@
 import { loadConfig } from '@dysnomia/engine/internal/config.js';
 import { DysnomiaError, EXIT_OPERATION_FAILED } from '@dysnomia/engine/internal/errors.js';
-import { countOption, parseOptions } from '@dysnomia/engine/internal/cli/run-cli.js';
+import { parseOptions } from '@dysnomia/engine/internal/cli/run-cli.js';
 import { assertProfileName } from '@dysnomia/engine/internal/profiles/names.js';
 import { chooseStateDir } from '@dysnomia/engine/internal/state-dir.js';
 import { Store } from '@dysnomia/engine/internal/store/store.js';
 import { collectGarbageOnTargets } from '../collect/collect-garbage.js';
 import { jsonReporter, plainReporter, terminalReporter } from '../deploy/progress.js';
 import { loadInfrastructure } from '../models/infrastructure.js';
-import { TIME_LIMIT_OPTIONS, TIME_LIMITS_HELP, timeLimitsFrom } from '../remote/time-limits.js';
-import { DEFAULT_MAX_CONCURRENT_TRANSFERS, MAX_CONCURRENT_TRANSFERS } from './deploy-command.js';
+import { MANY_TARGETS_OPTIONS, MANY_TARGETS_OPTIONS_HELP, targetSettingsFrom } from './target-options.js';
 
 export const HELP = `Usage: dysnomia collect-garbage -i INFRASTRUCTURE [-d] [-p PROFILE] [OPTION]...
 
@@ -34,13 +33,7 @@ Options:
   -p, --profile=NAME         With -d: only this profile's (default: every profile)
       --json                 Print one JSON event per line ({"v":1,"event":…});
                              "collected" events carry each target's summary
-      --max-concurrent-transfers=N
-                             Targets worked on at once (default: ${DEFAULT_MAX_CONCURRENT_TRANSFERS})
-      --accept-new-host-keys Trust and record the key of a host not yet in
-                             known_hosts (a changed key is always refused)
-      --known-hosts=FILE     known_hosts file for targets without an
-                             sshKnownHosts property (default: ~/.ssh/known_hosts)
-${TIME_LIMITS_HELP}      --debug                Show stack traces
+${MANY_TARGETS_OPTIONS_HELP}      --debug                Show stack traces
   -h, --help                 Show this help
 
 Without -i, "dysnomia collect-garbage" is the operation on one component here
@@ -56,10 +49,7 @@ export const OPTIONS = {
   'delete-old': { type: 'boolean', short: 'd' },
   profile: { type: 'string', short: 'p' },
   json: { type: 'boolean' },
-  'max-concurrent-transfers': { type: 'string' },
-  'accept-new-host-keys': { type: 'boolean' },
-  'known-hosts': { type: 'string' },
-  ...TIME_LIMIT_OPTIONS,
+  ...MANY_TARGETS_OPTIONS,
   debug: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -77,8 +67,7 @@ export async function collectGarbageCommand(argv: string[]): Promise<number> {
   if (values.infrastructure === undefined) throw usage('no infrastructure model: pass -i INFRASTRUCTURE');
   if (values.profile !== undefined && !values['delete-old']) throw usage('--profile chooses whose old generations -d deletes: it goes with -d');
   if (values.profile !== undefined) assertProfileName(values.profile);
-  const maxConcurrent = countOption('max-concurrent-transfers', values['max-concurrent-transfers'] ?? String(DEFAULT_MAX_CONCURRENT_TRANSFERS), MAX_CONCURRENT_TRANSFERS);
-  const timeLimits = timeLimitsFrom(values);
+  const settings = targetSettingsFrom(values);
   const infrastructure = await loadInfrastructure(values.infrastructure);
   const config = await loadConfig(process.cwd());
   const reporter = values.json ? jsonReporter(process.stdout) : process.stdout.isTTY ? terminalReporter(process.stdout) : plainReporter(process.stdout);
@@ -88,10 +77,7 @@ export async function collectGarbageCommand(argv: string[]): Promise<number> {
       infrastructure,
       store: Store.at(chooseStateDir(config.stateDir)),
       reporter,
-      maxConcurrent,
-      acceptNewHostKeys: values['accept-new-host-keys'] === true,
-      ...(values['known-hosts'] ? { knownHostsFile: values['known-hosts'] } : {}),
-      timeLimits,
+      ...settings,
       log: (message) => process.stderr.write(`dysnomia: ${message}\n`),
       deleteOldGenerations: values['delete-old'] === true,
       ...(values.profile === undefined ? {} : { profile: values.profile }),

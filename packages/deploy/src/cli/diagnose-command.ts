@@ -5,11 +5,11 @@ import { assertProfileName } from '@dysnomia/engine/internal/profiles/names.js';
 import { chooseStateDir } from '@dysnomia/engine/internal/state-dir.js';
 import { Store } from '@dysnomia/engine/internal/store/store.js';
 import { diagnose } from '../diagnose/diagnose.js';
-import type { Reporter } from '../deploy/progress.js';
+import { quietReporter } from '../deploy/progress.js';
 import { stateBackendFor } from '../deploy/state/open-state.js';
 import { loadInfrastructure } from '../models/infrastructure.js';
 import { processTerminal } from '../remote/terminal.js';
-import { TIME_LIMIT_OPTIONS, TIME_LIMITS_HELP, timeLimitsFrom } from '../remote/time-limits.js';
+import { CONNECTION_OPTIONS, CONNECTION_OPTIONS_HELP, connectionSettingsFrom } from './target-options.js';
 
 export const HELP = `Usage: dysnomia diagnose -s SERVICE [-i INFRASTRUCTURE] [-p PROFILE] [-t TARGET]
                          [-C CONTAINER] [--command COMMAND] [OPTION]...
@@ -36,11 +36,7 @@ Options:
   -t, --target=NAME          The target, when the service runs on several
   -C, --container=NAME       The container, when it runs in several there
       --command=COMMAND      Run COMMAND in that environment and exit
-      --accept-new-host-keys Trust and record the key of a host not yet in
-                             known_hosts (a changed key is always refused)
-      --known-hosts=FILE     known_hosts file for targets without an
-                             sshKnownHosts property (default: ~/.ssh/known_hosts)
-${TIME_LIMITS_HELP}      --debug                Show stack traces
+${CONNECTION_OPTIONS_HELP}      --debug                Show stack traces
   -h, --help                 Show this help
 
 Exit status: the shell's or COMMAND's; 1 the target could not be reached;
@@ -55,14 +51,10 @@ export const OPTIONS = {
   target: { type: 'string', short: 't' },
   container: { type: 'string', short: 'C' },
   command: { type: 'string' },
-  'accept-new-host-keys': { type: 'boolean' },
-  'known-hosts': { type: 'string' },
-  ...TIME_LIMIT_OPTIONS,
+  ...CONNECTION_OPTIONS,
   debug: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
-
-const quiet: Reporter = { emit() {}, finish() {} };
 
 export async function diagnoseCommand(argv: string[]): Promise<number> {
   const { values } = parseOptions(argv, OPTIONS);
@@ -79,7 +71,7 @@ export async function diagnoseCommand(argv: string[]): Promise<number> {
       throw new DysnomiaError('ERR_DYSNOMIA_USAGE', `--profile: ${(error as Error).message}`);
     }
   }
-  const timeLimits = timeLimitsFrom(values);
+  const connection = connectionSettingsFrom(values);
   const infrastructure = values.infrastructure === undefined ? undefined : await loadInfrastructure(values.infrastructure);
   const config = await loadConfig(process.cwd());
   const stateDir = chooseStateDir(config.stateDir);
@@ -97,10 +89,8 @@ export async function diagnoseCommand(argv: string[]): Promise<number> {
         profile,
         ...(infrastructure ? { infrastructure } : {}),
         store: Store.at(stateDir),
-        reporter: quiet,
-        acceptNewHostKeys: values['accept-new-host-keys'] === true,
-        ...(values['known-hosts'] ? { knownHostsFile: values['known-hosts'] } : {}),
-        timeLimits,
+        reporter: quietReporter,
+        ...connection,
         log: (message) => process.stderr.write(`dysnomia: ${message}\n`),
         terminal: processTerminal(values.command === undefined ? 'pass' : 'none'),
       },

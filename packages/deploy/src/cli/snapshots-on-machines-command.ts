@@ -4,27 +4,20 @@ import { assertProfileName } from '@dysnomia/engine/internal/profiles/names.js';
 import { assertSegment, determineName } from '@dysnomia/engine/internal/snapshots/names.js';
 import { chooseStateDir } from '@dysnomia/engine/internal/state-dir.js';
 import { Store } from '@dysnomia/engine/internal/store/store.js';
-import { countOption, parseOptions } from '@dysnomia/engine/internal/cli/run-cli.js';
+import { parseOptions } from '@dysnomia/engine/internal/cli/run-cli.js';
 import { jsonReporter, plainReporter, terminalReporter } from '../deploy/progress.js';
 import { snapshotsOnMachines } from '../deploy/snapshots-on-machines.js';
 import type { SnapshotsCommand } from '../deploy/snapshots-on-machines.js';
 import { stateBackendFor } from '../deploy/state/open-state.js';
 import { TypePlugins } from '../deploy/type-plugins.js';
 import { loadInfrastructure } from '../models/infrastructure.js';
-import { TIME_LIMIT_OPTIONS, TIME_LIMITS_HELP, timeLimitsFrom } from '../remote/time-limits.js';
-import { DEFAULT_MAX_CONCURRENT_TRANSFERS, MAX_CONCURRENT_TRANSFERS } from './deploy-command.js';
+import { MANY_TARGETS_OPTIONS, MANY_TARGETS_OPTIONS_HELP, targetSettingsFrom } from './target-options.js';
 
 const COMMON_OPTIONS_HELP = `Options:
   -i, --infrastructure=FILE  The infrastructure model (how to reach the targets)
   -C, --container=NAME       Only mappings in (or snapshots of) this container
   -c, --component=NAME       Only this component (its name, or the service's)
-      --max-concurrent-transfers=N
-                             Targets worked on at once (default: ${DEFAULT_MAX_CONCURRENT_TRANSFERS})
-      --accept-new-host-keys Trust and record the key of a host not yet in
-                             known_hosts (a changed key is always refused)
-      --known-hosts=FILE     known_hosts file for targets without an
-                             sshKnownHosts property (default: ~/.ssh/known_hosts)
-${TIME_LIMITS_HELP}      --json                 Print one JSON event per line ({"v":1,"event":…})
+${MANY_TARGETS_OPTIONS_HELP}      --json                 Print one JSON event per line ({"v":1,"event":…})
       --debug                Show stack traces
   -h, --help                 Show this help
 `;
@@ -100,10 +93,7 @@ export const OPTIONS = {
   component: { type: 'string', short: 'c' },
   all: { type: 'boolean' },
   keep: { type: 'string' },
-  'max-concurrent-transfers': { type: 'string' },
-  'accept-new-host-keys': { type: 'boolean' },
-  'known-hosts': { type: 'string' },
-  ...TIME_LIMIT_OPTIONS,
+  ...MANY_TARGETS_OPTIONS,
   json: { type: 'boolean' },
   debug: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
@@ -146,8 +136,7 @@ export async function snapshotsOnMachinesCommand(command: SnapshotsCommand, argv
     if (!/^\d+$/.test(values.keep)) throw usage(`--keep takes a whole number of generations, not '${values.keep}'`);
     keep = Number(values.keep);
   }
-  const maxConcurrent = countOption('max-concurrent-transfers', values['max-concurrent-transfers'] ?? String(DEFAULT_MAX_CONCURRENT_TRANSFERS), MAX_CONCURRENT_TRANSFERS);
-  const timeLimits = timeLimitsFrom(values);
+  const settings = targetSettingsFrom(values);
   const container = nameOption('container', values.container);
   const component = nameOption('component', values.component);
   const infrastructure = await loadInfrastructure(values.infrastructure);
@@ -168,10 +157,7 @@ export async function snapshotsOnMachinesCommand(command: SnapshotsCommand, argv
       store: Store.at(stateDir),
       state,
       reporter,
-      maxConcurrent,
-      acceptNewHostKeys: values['accept-new-host-keys'] === true,
-      ...(values['known-hosts'] ? { knownHostsFile: values['known-hosts'] } : {}),
-      timeLimits,
+      ...settings,
       typePlugins: new TypePlugins(config, []),
       debug: values.debug === true,
       log: (message: string) => process.stderr.write(`dysnomia: ${message}\n`),

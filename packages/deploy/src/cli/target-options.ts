@@ -3,25 +3,23 @@ import { TIME_LIMIT_OPTIONS, TIME_LIMITS_HELP, timeLimitsFrom } from '../remote/
 import type { TimeLimits } from '../remote/time-limits.js';
 
 /*
- * The options every command that reaches the machines of an infrastructure
- * model shares (query, reconstruct, …): how many at once, host keys, time limits.
+ * The options of the commands that reach machines (capture-infra, query,
+ * reconstruct, collect-garbage, snapshot/restore/clean-snapshots, diagnose):
+ * host keys and time limits, and for those that work on many targets at once,
+ * how many. One text, one parser, so every command says and does the same.
  */
 
 export const DEFAULT_TARGETS_AT_ONCE = 4;
 export const MAX_TARGETS_AT_ONCE = 1000;
 
-export const TARGET_OPTIONS = {
-  infrastructure: { type: 'string', short: 'i' },
-  'max-concurrent-transfers': { type: 'string' },
+/** Host keys and time limits: every command that connects to a machine. */
+export const CONNECTION_OPTIONS = {
   'accept-new-host-keys': { type: 'boolean' },
   'known-hosts': { type: 'string' },
   ...TIME_LIMIT_OPTIONS,
 } as const;
 
-export const TARGET_OPTIONS_HELP = `  -i, --infrastructure=FILE  The infrastructure model: the machines to ask
-      --max-concurrent-transfers=N
-                             Targets worked on at once (default: ${DEFAULT_TARGETS_AT_ONCE})
-      --accept-new-host-keys Trust and record the key of a host not yet in
+export const CONNECTION_OPTIONS_HELP = `      --accept-new-host-keys Trust and record the key of a host not yet in
                              known_hosts (a changed key is always refused)
       --known-hosts=FILE     known_hosts file for targets without an
                              sshKnownHosts property (default: the ssh
@@ -29,27 +27,55 @@ export const TARGET_OPTIONS_HELP = `  -i, --infrastructure=FILE  The infrastruct
                              ~/.ssh/known_hosts)
 ${TIME_LIMITS_HELP}`;
 
-export interface TargetSettings {
-  maxConcurrent: number;
+/** The connection options, and how many targets are worked on at once. */
+export const MANY_TARGETS_OPTIONS = {
+  'max-concurrent-transfers': { type: 'string' },
+  ...CONNECTION_OPTIONS,
+} as const;
+
+export const MANY_TARGETS_OPTIONS_HELP = `      --max-concurrent-transfers=N
+                             Targets worked on at once (default: ${DEFAULT_TARGETS_AT_ONCE})
+${CONNECTION_OPTIONS_HELP}`;
+
+/** An infrastructure model to ask, and the options to reach its targets. */
+export const TARGET_OPTIONS = {
+  infrastructure: { type: 'string', short: 'i' },
+  ...MANY_TARGETS_OPTIONS,
+} as const;
+
+export const TARGET_OPTIONS_HELP = `  -i, --infrastructure=FILE  The infrastructure model: the machines to ask
+${MANY_TARGETS_OPTIONS_HELP}`;
+
+export interface ConnectionSettings {
   acceptNewHostKeys: boolean;
   knownHostsFile?: string;
   timeLimits: TimeLimits;
 }
 
-type TargetOptionValues = {
-  'max-concurrent-transfers'?: string;
+export interface TargetSettings extends ConnectionSettings {
+  maxConcurrent: number;
+}
+
+type ConnectionOptionValues = {
   'accept-new-host-keys'?: boolean;
   'known-hosts'?: string;
   'connect-timeout'?: string;
   'command-timeout'?: string;
 };
 
-/** The settings the options give; a bad value is a usage error naming the option. */
-export function targetSettingsFrom(values: TargetOptionValues): TargetSettings {
+/** The settings the connection options give; a bad value is a usage error naming the option. */
+export function connectionSettingsFrom(values: ConnectionOptionValues): ConnectionSettings {
   return {
-    maxConcurrent: countOption('max-concurrent-transfers', values['max-concurrent-transfers'] ?? String(DEFAULT_TARGETS_AT_ONCE), MAX_TARGETS_AT_ONCE),
     acceptNewHostKeys: values['accept-new-host-keys'] === true,
     ...(values['known-hosts'] ? { knownHostsFile: values['known-hosts'] } : {}),
     timeLimits: timeLimitsFrom(values),
+  };
+}
+
+/** The settings of the options for many targets; a bad value is a usage error naming the option. */
+export function targetSettingsFrom(values: ConnectionOptionValues & { 'max-concurrent-transfers'?: string }): TargetSettings {
+  return {
+    maxConcurrent: countOption('max-concurrent-transfers', values['max-concurrent-transfers'] ?? String(DEFAULT_TARGETS_AT_ONCE), MAX_TARGETS_AT_ONCE),
+    ...connectionSettingsFrom(values),
   };
 }
