@@ -17,13 +17,13 @@ import { runTransition } from '../deploy/orchestrator.js';
 import { deployServices } from '../deploy/services-deployment.js';
 import { deployLayers, loadLayers, switchLayers, undeployLayers } from '../deploy/layered.js';
 import type { OrchestratorOptions } from '../deploy/orchestrator.js';
-import { assertProfileName } from '@dysnomia/engine/internal/profiles/names.js';
 import { parseGenerationSelector } from '@dysnomia/engine/internal/profiles/profiles.js';
 import { chooseStateDir } from '@dysnomia/engine/internal/state-dir.js';
 import { Store } from '@dysnomia/engine/internal/store/store.js';
 import { currentSystem } from '../models/system.js';
 import { TIME_LIMIT_OPTIONS, TIME_LIMITS_HELP, timeLimitsFrom } from '../remote/time-limits.js';
 import { countOption, parseOptions } from '@dysnomia/engine/internal/cli/run-cli.js';
+import { profileOption } from './target-options.js';
 
 export const DEFAULT_MAX_CONCURRENT_TRANSFERS = 4;
 /** More targets at once than this is a typo, not a setting. */
@@ -299,14 +299,7 @@ export async function deployCommand(argv: string[]): Promise<number> {
   }
   const extraParams: ExtraParams = values['extra-params'] === undefined ? {} : parseExtraParams(values['extra-params']);
   if (values['extra-params'] !== undefined && !servicesMode && !layered && values.packages === undefined) throw usage('--extra-params is handed to the models: it goes with -s and -d, --layers, or -P');
-  let profile = layered ? 'layers' : 'default';
-  if (values.profile !== undefined) {
-    try {
-      profile = assertProfileName(values.profile);
-    } catch (error) {
-      throw usage(`--profile: ${(error as Error).message}`);
-    }
-  }
+  const profile = profileOption(values.profile, layered ? 'layers' : 'default');
   const limit = values['max-concurrent-transfers'] ?? String(DEFAULT_MAX_CONCURRENT_TRANSFERS);
   const maxConcurrent = countOption('max-concurrent-transfers', limit, MAX_CONCURRENT_TRANSFERS);
   const activations = values['max-concurrent-activations'];

@@ -1,7 +1,6 @@
 import { loadConfig } from '@dysnomia/engine/internal/config.js';
 import { DysnomiaError } from '@dysnomia/engine/internal/errors.js';
 import { parseOptions } from '@dysnomia/engine/internal/cli/run-cli.js';
-import { assertProfileName } from '@dysnomia/engine/internal/profiles/names.js';
 import { chooseStateDir } from '@dysnomia/engine/internal/state-dir.js';
 import { Store } from '@dysnomia/engine/internal/store/store.js';
 import { diagnose } from '../diagnose/diagnose.js';
@@ -9,7 +8,7 @@ import { quietReporter } from '../deploy/progress.js';
 import { stateBackendFor } from '../deploy/state/open-state.js';
 import { loadInfrastructure } from '../models/infrastructure.js';
 import { processTerminal } from '../remote/terminal.js';
-import { CONNECTION_OPTIONS, CONNECTION_OPTIONS_HELP, connectionSettingsFrom } from './target-options.js';
+import { CONNECTION_OPTIONS, CONNECTION_OPTIONS_HELP, connectionSettingsFrom, profileOption } from './target-options.js';
 
 export const HELP = `Usage: dysnomia diagnose -s SERVICE [-i INFRASTRUCTURE] [-p PROFILE] [-t TARGET]
                          [-C CONTAINER] [--command COMMAND] [OPTION]...
@@ -63,14 +62,7 @@ export async function diagnoseCommand(argv: string[]): Promise<number> {
     return 0;
   }
   if (values.service === undefined) throw new DysnomiaError('ERR_DYSNOMIA_USAGE', 'no service given: pass -s SERVICE');
-  let profile = 'default';
-  if (values.profile !== undefined) {
-    try {
-      profile = assertProfileName(values.profile);
-    } catch (error) {
-      throw new DysnomiaError('ERR_DYSNOMIA_USAGE', `--profile: ${(error as Error).message}`);
-    }
-  }
+  const profile = profileOption(values.profile, 'default');
   const connection = connectionSettingsFrom(values);
   const infrastructure = values.infrastructure === undefined ? undefined : await loadInfrastructure(values.infrastructure);
   const config = await loadConfig(process.cwd());

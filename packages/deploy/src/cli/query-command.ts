@@ -2,7 +2,6 @@ import type { QueryAnswer } from '@dysnomia/engine/internal/agent/protocol.js';
 import { loadConfig } from '@dysnomia/engine/internal/config.js';
 import { DysnomiaError, EXIT_OPERATION_FAILED } from '@dysnomia/engine/internal/errors.js';
 import { parseOptions } from '@dysnomia/engine/internal/cli/run-cli.js';
-import { assertProfileName } from '@dysnomia/engine/internal/profiles/names.js';
 import { chooseStateDir } from '@dysnomia/engine/internal/state-dir.js';
 import { Store } from '@dysnomia/engine/internal/store/store.js';
 import { answerWith, askEveryTarget } from '../deploy/ask-every-target.js';
@@ -12,7 +11,7 @@ import type { Manifest } from '../deploy/manifests.js';
 import { stateBackendFor } from '../deploy/state/open-state.js';
 import { loadInfrastructure } from '../models/infrastructure.js';
 import { queryReport, reportJson, reportNix, reportText } from '../query/query-report.js';
-import { TARGET_OPTIONS, TARGET_OPTIONS_HELP, targetSettingsFrom } from './target-options.js';
+import { TARGET_OPTIONS, TARGET_OPTIONS_HELP, targetSettingsFrom, profileOption } from './target-options.js';
 
 export const HELP = `Usage: dysnomia query -i INFRASTRUCTURE [-p PROFILE] [--format text|json|nix]
 
@@ -84,14 +83,7 @@ export async function queryCommand(argv: string[]): Promise<number> {
   const format = values.format ?? (values.json ? 'json' : 'text');
   if (!(FORMATS as readonly string[]).includes(format)) throw usage(`--format takes ${FORMATS.join(', ')}, not '${format}'`);
   if (values.json && format !== 'json') throw usage(`--json prints JSON: it goes without --format=${format}`);
-  let profile: string | undefined;
-  if (values.profile !== undefined) {
-    try {
-      profile = assertProfileName(values.profile);
-    } catch (error) {
-      throw usage(`--profile: ${(error as Error).message}`);
-    }
-  }
+  const profile = profileOption(values.profile, undefined);
   const settings = targetSettingsFrom(values);
   const infrastructure = await loadInfrastructure(values.infrastructure);
   const config = await loadConfig(process.cwd());

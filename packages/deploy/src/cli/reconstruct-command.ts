@@ -1,7 +1,6 @@
 import { loadConfig } from '@dysnomia/engine/internal/config.js';
 import { DysnomiaError, EXIT_OPERATION_FAILED } from '@dysnomia/engine/internal/errors.js';
 import { parseOptions } from '@dysnomia/engine/internal/cli/run-cli.js';
-import { assertProfileName } from '@dysnomia/engine/internal/profiles/names.js';
 import { chooseStateDir } from '@dysnomia/engine/internal/state-dir.js';
 import { Store } from '@dysnomia/engine/internal/store/store.js';
 import { quietReporter, terminalReporter } from '../deploy/progress.js';
@@ -9,7 +8,7 @@ import { reconstruct } from '../deploy/reconstruct.js';
 import type { ReconstructOutcome } from '../deploy/reconstruct.js';
 import { stateBackendFor } from '../deploy/state/open-state.js';
 import { loadInfrastructure } from '../models/infrastructure.js';
-import { TARGET_OPTIONS, TARGET_OPTIONS_HELP, targetSettingsFrom } from './target-options.js';
+import { TARGET_OPTIONS, TARGET_OPTIONS_HELP, targetSettingsFrom, profileOption } from './target-options.js';
 
 export const HELP = `Usage: dysnomia reconstruct -i INFRASTRUCTURE [-p PROFILE] [--dry-run] [--json]
 
@@ -57,14 +56,7 @@ export async function reconstructCommand(argv: string[]): Promise<number> {
     return 0;
   }
   if (values.infrastructure === undefined) throw usage('no infrastructure model: pass -i INFRASTRUCTURE');
-  let profile = 'default';
-  if (values.profile !== undefined) {
-    try {
-      profile = assertProfileName(values.profile);
-    } catch (error) {
-      throw usage(`--profile: ${(error as Error).message}`);
-    }
-  }
+  const profile = profileOption(values.profile, 'default');
   const settings = targetSettingsFrom(values);
   const infrastructure = await loadInfrastructure(values.infrastructure);
   const config = await loadConfig(process.cwd());

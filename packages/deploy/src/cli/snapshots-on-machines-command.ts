@@ -1,6 +1,5 @@
 import { loadConfig } from '@dysnomia/engine/internal/config.js';
 import { DysnomiaError } from '@dysnomia/engine/internal/errors.js';
-import { assertProfileName } from '@dysnomia/engine/internal/profiles/names.js';
 import { assertSegment, determineName } from '@dysnomia/engine/internal/snapshots/names.js';
 import { chooseStateDir } from '@dysnomia/engine/internal/state-dir.js';
 import { Store } from '@dysnomia/engine/internal/store/store.js';
@@ -11,7 +10,7 @@ import type { SnapshotsCommand } from '../deploy/snapshots-on-machines.js';
 import { stateBackendFor } from '../deploy/state/open-state.js';
 import { TypePlugins } from '../deploy/type-plugins.js';
 import { loadInfrastructure } from '../models/infrastructure.js';
-import { MANY_TARGETS_OPTIONS, MANY_TARGETS_OPTIONS_HELP, targetSettingsFrom } from './target-options.js';
+import { MANY_TARGETS_OPTIONS, MANY_TARGETS_OPTIONS_HELP, targetSettingsFrom, profileOption } from './target-options.js';
 
 const COMMON_OPTIONS_HELP = `Options:
   -i, --infrastructure=FILE  The infrastructure model (how to reach the targets)
@@ -123,14 +122,7 @@ export async function snapshotsOnMachinesCommand(command: SnapshotsCommand, argv
   }
   if (positionals.length > 0) throw usage(`unexpected argument "${positionals[0]}"`);
   if (values.infrastructure === undefined) throw usage('no infrastructure model: pass -i INFRASTRUCTURE');
-  let profile = 'default';
-  if (values.profile !== undefined) {
-    try {
-      profile = assertProfileName(values.profile);
-    } catch (error) {
-      throw usage(`--profile: ${(error as Error).message}`);
-    }
-  }
+  const profile = profileOption(values.profile, 'default');
   let keep: number | undefined;
   if (values.keep !== undefined) {
     if (!/^\d+$/.test(values.keep)) throw usage(`--keep takes a whole number of generations, not '${values.keep}'`);

@@ -1,4 +1,6 @@
 import { countOption } from '@dysnomia/engine/internal/cli/run-cli.js';
+import { DysnomiaError } from '@dysnomia/engine/internal/errors.js';
+import { assertProfileName } from '@dysnomia/engine/internal/profiles/names.js';
 import { TIME_LIMIT_OPTIONS, TIME_LIMITS_HELP, timeLimitsFrom } from '../remote/time-limits.js';
 import type { TimeLimits } from '../remote/time-limits.js';
 
@@ -78,4 +80,14 @@ export function targetSettingsFrom(values: ConnectionOptionValues & { 'max-concu
     maxConcurrent: countOption('max-concurrent-transfers', values['max-concurrent-transfers'] ?? String(DEFAULT_TARGETS_AT_ONCE), MAX_TARGETS_AT_ONCE),
     ...connectionSettingsFrom(values),
   };
+}
+
+/** The profile --profile names, checked (a usage error naming the option), or `fallback` when it is not given. */
+export function profileOption<F extends string | undefined>(value: string | undefined, fallback: F): string | F {
+  if (value === undefined) return fallback;
+  try {
+    return assertProfileName(value);
+  } catch (error) {
+    throw new DysnomiaError('ERR_DYSNOMIA_USAGE', `--profile: ${(error as Error).message}`);
+  }
 }
