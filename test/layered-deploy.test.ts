@@ -107,7 +107,7 @@ t.test('a failure in an upper layer rolls every layer back to the previous deplo
   t.equal(result.code, 1);
   t.match(events(result.stdout, 'output').map((e) => e.line).join('\n'), /about cannot run on host 3/, "the page's own words");
   t.match(result.stderr, /activating about on test1 \(container pagehost\) failed/);
-  t.match(result.stderr, /layer pages failed, so the layers below it that this run changed went back: base \(deployment generation 2\)/);
+  t.match(result.stderr, /layer pages failed, so the layers this run changed went back: base \(deployment generation 2\)/);
   t.same(await state(), { host: 'v2', home: 'home on host 2', about: 'about on host 2', other: 'other' }, 'the host is back at v2, the pages on it');
   t.equal((await layered()).generation, 2, 'the layered record did not move');
   t.same(events(result.stdout, 'layer').filter((e) => e.rollingBack).map((e) => e.layer), ['base'], 'the lower layer changed in this run went back');

@@ -82,7 +82,7 @@ t.test('an activation failing in layer 3 rolls back all three layers to the prev
   });
   t.equal(result.code, 1);
   t.match(result.stderr, /refuses to be served/);
-  t.match(result.stderr, /layer pages failed, so the layers below it that this run changed went back: hosts \(deployment generation 2\), servers \(deployment generation 1\)/);
+  t.match(result.stderr, /layer pages failed, so the layers this run changed went back: hosts \(deployment generation 2\), servers \(deployment generation 1\)/);
   t.same(await generations(), before, 'every layer and the layered record are where they were');
   const hello = await waitForHttp(pageUrl('hello'), (a) => a.status === 200, { what: 'the hello page after the rollback' });
   t.match(hello.body, '<title>Pages v2</title>', 'the previous host answers again, in the previous Tomcat');

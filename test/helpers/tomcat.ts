@@ -72,12 +72,14 @@ export async function httpGet(url: string): Promise<HttpAnswer> {
 
 /**
  * Polls `url` until `accept` says yes (Tomcat deploys and undeploys in its
- * background thread, about once a second here). Fails with what it saw last.
+ * background thread, about once a second here; compiling a JSP on a machine
+ * busy with another test file can take tens of seconds). Fails with what it
+ * saw last.
  */
 export async function waitForHttp(
   url: string,
   accept: (answer: HttpAnswer) => boolean,
-  { timeoutMs = 30_000, what = 'the expected answer' }: { timeoutMs?: number; what?: string } = {},
+  { timeoutMs = 90_000, what = 'the expected answer' }: { timeoutMs?: number; what?: string } = {},
 ): Promise<HttpAnswer> {
   const deadline = Date.now() + timeoutMs;
   let last = 'no answer yet';

@@ -145,33 +145,76 @@ export async function deployLayers(layers: Layer[], options: LayeredOptions): Pr
   let seen = base;
   const providers = new Map<string, string[]>();
   const changed: Array<{ layer: Layer; previous: Manifest | undefined }> = [];
+  // Layers that keep their old container providers until the layers above have moved out of them (phase 2).
+  const finishing: Array<{ layer: Layer; deployment: Deployment; typePlugins: OrchestratorOptions['typePlugins'] }> = [];
+  const failedIn = async (layer: Layer, result: DeployResult): Promise<DeployResult> => {
+    if (options.dryRun || changed.length === 0) return result;
+    await rollBackLayers(changed, options);
+    const back = [...changed].reverse().map(({ layer: l, previous }) => `${l.name} (${previous ? `deployment generation ${previous.generation}` : 'undeployed'})`);
+    return { ok: false, failed: new Map([...result.failed, ['layers', `layer ${layer.name} failed, so the layers this run changed went back: ${back.join(', ')}`]]) };
+  };
   for (const [index, layer] of layers.entries()) {
     reporter.emit({ event: 'layer', layer: layer.name, profile: layer.profile, index: index + 1, of: layers.length });
     const distribution = await loadDistribution(layer.distribution, seen, options.extraParams);
     const services = await loadServices(layer.services, seen, distribution, options.extraParams);
     const records = state.records(layer.profile);
     const previous = await records.current();
+    const typePlugins = options.typePlugins.from([path.dirname(layer.services)]);
+    let keeping = false;
     const result = await deployServices(services, seen, {
       ...options,
       profile: layer.profile,
-      typePlugins: options.typePlugins.from([path.dirname(layer.services)]),
+      typePlugins,
       adjust: (deployment) => {
         const folded = foldProviders(deployment, providers);
         providersOf(folded, providers);
-        return folded;
+        // Below the top, a provider that goes away stays until the layers above have left its containers (their state may move out of it).
+        const kept = index < layers.length - 1 && !options.dryRun ? leavingProviders(previous, folded) : [];
+        if (kept.length === 0) return { deployment: folded };
+        keeping = true;
+        finishing.push({ layer, deployment: folded, typePlugins });
+        return { deployment: withKept(folded, kept, previous!), record: false };
       },
     });
-    if (!result.ok) {
-      if (options.dryRun || changed.length === 0) return result;
-      await rollBackLayers(changed, options);
-      const back = [...changed].reverse().map(({ layer, previous }) => `${layer.name} (${previous ? `deployment generation ${previous.generation}` : 'undeployed'})`);
-      return { ok: false, failed: new Map([...result.failed, ['layers', `layer ${layer.name} failed, so the layers below it that this run changed went back: ${back.join(', ')}`]]) };
-    }
-    if (!options.dryRun && (await records.currentGeneration()) !== previous?.generation) changed.push({ layer, previous });
+    if (!result.ok) return failedIn(layer, result);
+    if (!options.dryRun && (keeping || (await records.currentGeneration()) !== previous?.generation)) changed.push({ layer, previous });
     if (index < layers.length - 1) seen = withDeclaredContainers(options.dryRun ? seen : await captured(base, options), services);
+  }
+  // Top down, the layers that kept old providers let them go.
+  for (const { layer, deployment, typePlugins } of [...finishing].reverse()) {
+    reporter.emit({ event: 'layer', layer: layer.name, profile: layer.profile, index: layers.indexOf(layer) + 1, of: layers.length });
+    const result = await runTransition({ kind: 'new', deployment }, { ...options, profile: layer.profile, typePlugins });
+    if (!result.ok) return failedIn(layer, result);
   }
   if (!options.dryRun) await recordLayers(layers, options);
   return { ok: true, failed: new Map() };
+}
+
+/**
+ * The previous deployment's providers whose containers leave their target:
+ * moved elsewhere or gone. One replaced in place (the new deployment
+ * provides the same container on the same target: an upgraded server) is not
+ * kept: the two could not run side by side, and what is in it stays there.
+ */
+function leavingProviders(previous: Manifest | undefined, next: Deployment): DeployedMapping[] {
+  if (previous === undefined) return [];
+  const staying = new Set(next.mappings.map((m) => m.id));
+  const providedNext = new Set(next.mappings.flatMap((m) => (m.providesContainers ?? []).map((c) => `${m.target}\0${c}`)));
+  return previous.mappings.filter(
+    (m) => (m.providesContainers?.length ?? 0) > 0 && !staying.has(m.id) && !m.providesContainers!.some((c) => providedNext.has(`${m.target}\0${c}`)),
+  );
+}
+
+/** `next` with `kept` mappings of `previous` still in place (their components in the profiles, their targets reachable). */
+function withKept(next: Deployment, kept: DeployedMapping[], previous: Manifest): Deployment {
+  const profiles = Object.fromEntries(Object.entries(next.profiles).map(([target, entries]) => [target, [...entries]]));
+  const targets = { ...next.targets };
+  for (const m of kept) {
+    const list = (profiles[m.target] ??= []);
+    if (!list.includes(m.entry)) list.push(m.entry);
+    if (targets[m.target] === undefined && previous.targets[m.target] !== undefined) targets[m.target] = previous.targets[m.target]!;
+  }
+  return { ...next, targets, mappings: [...next.mappings, ...kept], profiles };
 }
 
 /** Every layer this run changed goes back to the deployment it had (none: undeployed), upper layers first; a failure there is said and the others go on. */

@@ -37,6 +37,8 @@ export interface OrchestratorOptions extends Omit<DeployOptions, 'infrastructure
   early?: EarlyConnections;
   /** The orchestrator's hooks, with the config's plugins applied (deployHooksFor); none tapped when not given. */
   hooks?: DeployHooks;
+  /** false: the transition is a step of a larger one (a layered deployment's): put in place, not recorded (default true). */
+  record?: boolean;
   /** --no-lock: the services' lock and unlock operations are not asked (the profile locks are still taken). */
   noLock?: boolean;
   /** --no-upgrade: no transition from what the targets run: nothing is deactivated, every mapping of the new deployment is activated. */
@@ -469,6 +471,12 @@ async function runLocked(run: LockedRun): Promise<void> {
   }
   faultPoint('after-profiles', cut);
 
+  if (options.record === false) {
+    // A step of a larger transition (a layer keeping its old containers for the layers above): in place, not recorded.
+    const kept = new Set(plan.unchanged.map((m) => m.id));
+    await unlockAll(lockedServices.filter((m) => kept.has(m.id)));
+    return;
+  }
   // A new deployment is recorded and made current in one step; a recorded one is made current.
   const existing = to.kind === 'recorded' ? to.manifest.generation : run.recorded && old ? old.generation : undefined;
   const generation = existing ?? (await manifests.recordCurrent(next)).generation;

@@ -10,8 +10,12 @@ import { TargetBuilds } from './target-builds.js';
 import { EarlyConnections } from './target-session.js';
 
 export interface ServicesDeploymentOptions extends OrchestratorOptions {
-  /** Changes the deployment before the transition (a layer folds in what its containers' providers are). */
-  adjust?: (deployment: Deployment) => Deployment;
+  /**
+   * Changes the deployment before the transition (a layer folds in what its
+   * containers' providers are, and may keep old providers for the layers
+   * above: then `record: false`, the transition is a step of a larger one).
+   */
+  adjust?: (deployment: Deployment) => { deployment: Deployment; record?: boolean };
 }
 
 /**
@@ -38,7 +42,8 @@ export async function deployServices(services: ServicesModel, infrastructure: In
       builds.close();
     }
     await builder.save();
-    return await runTransition({ kind: 'new', deployment: options.adjust ? options.adjust(deployment) : deployment }, { ...options, early });
+    const adjusted = options.adjust ? options.adjust(deployment) : { deployment };
+    return await runTransition({ kind: 'new', deployment: adjusted.deployment }, { ...options, early, ...(adjusted.record === false ? { record: false } : {}) });
   } finally {
     early.closeRest();
   }
