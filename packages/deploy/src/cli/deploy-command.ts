@@ -70,9 +70,12 @@ left it: the containers the machines now have (captured, as capture-infra
 does, their profiles' included) plus those the lower layers' services declare
 (providesContainers), so no infrastructure file is edited by hand. A service
 in a container a lower layer provides is redeployed when that provider
-changes or moves. When a layer fails, its own transition is rolled back, then
-every lower layer this run changed goes back to its previous deployment,
-upper layers first. The layered deployment is recorded as a generation of
+changes or moves. A provider whose containers leave their target (moved
+elsewhere, or gone) stays up until the layers above have moved out of it
+(their deployState services' state is taken out of it first), then goes.
+When a layer fails, its own transition is rolled back, then every other
+layer this run changed goes back to its previous deployment, upper layers
+first. The layered deployment is recorded as a generation of
 --profile (default: layers): --list-generations, --rollback and
 --switch-to-generation act on all layers at once (lowest first), --undeploy
 undeploys them top down, --dry-run prints each layer's plan.
