@@ -409,6 +409,8 @@ async function wrappersOverSsh() {
     phases(first);
   }
 
+  if (!COMPARE_STATE) await disnixWay(setups[0], { hosts, key, knownHosts, deps, name, componentsDir: path.join(dir, 'components') });
+
   console.log(`\n  no-op redeploy (median of ${repeats}):`);
   const noops = new Map(setups.map((s) => [s, []]));
   for (let i = 0; i < repeats; i++) for (const setup of setups) noops.get(setup).push(await setup.deploy('no-op redeploy', setup.services('v1')));
@@ -464,6 +466,40 @@ async function wrappersOverSsh() {
   }
   const window = (r) => r.phases['de/activate'] / 1000;
   console.log(`    ${'activation phase'.padEnd(20)} ${`${window(ours.first).toFixed(2)} s`.padStart(9)} ${`${window(disnix.first).toFixed(2)} s`.padStart(16)}   ${(window(disnix.first) / window(ours.first)).toFixed(2)}x   (first deploy: last lock to last activation)`);
+}
+
+/**
+ * The anchor "Disnix's way": one SSH command per operation that runs the
+ * component's bin/wrapper directly (as Disnix's dysnomia-client runs a
+ * module), one at a time per target (Disnix's default numOfCores 1), targets
+ * in parallel, in dependency order (level by level). The components are
+ * already on the machines (the targets share this machine's files), so this
+ * is activation alone: it is printed against our first deploy's activation
+ * phase, and against our whole first deploy.
+ */
+async function disnixWay(setup, { hosts, key, knownHosts, deps, name, componentsDir }) {
+  const markerDir = path.join(work, 'ssh', 'disnix-way-markers');
+  const level = [];
+  deps.forEach((list, i) => (level[i] = list.length === 0 ? 0 : 1 + Math.max(...list.map((d) => level[d]))));
+  const levels = [...new Set(level)].sort((a, b) => a - b);
+  const ssh = (host, operation, i) =>
+    timed('ssh', ['-i', key, '-p', String(host.port), '-o', `UserKnownHostsFile=${knownHosts}`, '-o', 'StrictHostKeyChecking=yes', '-o', 'BatchMode=yes', '127.0.0.1', `markerDir=${markerDir}/t${hosts.indexOf(host) + 1} ${componentsDir}/${name(i)}/bin/wrapper ${operation} wrapper`]);
+  const run = async (operation, order) => {
+    const started = Date.now();
+    for (const l of order) {
+      await Promise.all(hosts.map(async (host, t) => {
+        for (let i = 0; i < deps.length; i++) if (level[i] === l && i % hosts.length === t) await ssh(host, operation, i);
+      }));
+    }
+    return (Date.now() - started) / 1000;
+  };
+  const activation = await run('activate', levels);
+  const found = await markers(hosts.map((_, t) => path.join(markerDir, `t${t + 1}`)));
+  await run('deactivate', [...levels].reverse());
+  const ours = setup.results.first;
+  const window = ours.phases['de/activate'] / 1000;
+  console.log(`\n  Disnix's way (one ssh per operation running bin/wrapper, one at a time per target, targets in parallel, ${levels.length} dependency levels; ${found.size} markers: ${verify(found.size === deps.length)}):`);
+  console.log(`    ${'activating all services'.padEnd(36)} ${activation.toFixed(2).padStart(6)} s   against our activation phase ${window.toFixed(2)} s (${(activation / window).toFixed(2)}x ours) and our whole first deploy ${ours.seconds.toFixed(2)} s (${(activation / ours.seconds).toFixed(2)}x)`);
 }
 
 /** Runs a program; resolves with its stdout and the seconds it took, rejects with stderr on failure. */
