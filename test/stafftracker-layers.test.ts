@@ -1,41 +1,21 @@
 import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { access, readdir, readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import t from 'tap';
-import { dysnomia, REPO_ROOT } from './helpers/cli.js';
-import { failureText, parseEvents, sshTarget, twoMachines } from './helpers/deploy-fixtures.js';
-import { mariadbClient, requireMariadb } from './helpers/mariadb.js';
-import { freePorts } from './helpers/ports.js';
-import { assertTomcatInstalled, httpGet, waitForHttp } from './helpers/tomcat.js';
+import { dysnomia } from './helpers/cli.js';
+import { STAFFTRACKER_EXAMPLE, stafftrackerMachines } from './helpers/stafftracker.js';
+import { failureText, parseEvents } from './helpers/deploy-fixtures.js';
+import { mariadbClient } from './helpers/mariadb.js';
+import { httpGet, waitForHttp } from './helpers/tomcat.js';
 
 // The StaffTracker as a layers model (examples/stafftracker/layers.json): MariaDB and Tomcat
 // servers, then the databases and web applications in them, in one command from the
 // bootstrap infrastructure (no capture-infra run by hand), and undeployed in one.
 t.setTimeout(900_000);
-await requireMariadb();
-assertTomcatInstalled();
-await access('/usr/share/java/mariadb-java-client.jar').catch(() => {
-  throw new Error('/usr/share/java/mariadb-java-client.jar is missing: apt-get install libmariadb-java');
-});
-
-const example = path.join(REPO_ROOT, 'examples/stafftracker');
-const { dir, env: coordinatorEnv, knownHosts, test1, test2, state1, state2 } = await twoMachines(t, 'dysnomia-stafftracker-layers-');
-const [mysqlProduction, mysqlTest, tomcatProduction, tomcatTest, shutdownProduction, shutdownTest] = (await freePorts(6)) as [number, number, number, number, number, number];
-const password = randomBytes(12).toString('hex');
-const env = {
-  ...coordinatorEnv,
-  STAFFTRACKER_MYSQL_PRODUCTION_PORT: String(mysqlProduction),
-  STAFFTRACKER_MYSQL_TEST_PORT: String(mysqlTest),
-  STAFFTRACKER_TOMCAT_PRODUCTION_PORT: String(tomcatProduction),
-  STAFFTRACKER_TOMCAT_TEST_PORT: String(tomcatTest),
-  STAFFTRACKER_TOMCAT_PRODUCTION_SHUTDOWN_PORT: String(shutdownProduction),
-  STAFFTRACKER_TOMCAT_TEST_SHUTDOWN_PORT: String(shutdownTest),
-  STAFFTRACKER_MYSQL_PASSWORD: password,
-};
-const bootstrap = path.join(dir, 'infrastructure-bootstrap.json');
-await writeFile(bootstrap, JSON.stringify({ test1: sshTarget(test1, knownHosts, state1), test2: sshTarget(test2, knownHosts, state2) }, null, 2));
+const { dir, env, state1, state2, password, bootstrap, mysqlTestOptions, ports } = await stafftrackerMachines(t, 'dysnomia-stafftracker-layers-');
+const { tomcatProduction } = ports;
+const example = STAFFTRACKER_EXAMPLE;
 const layers = path.join(example, 'layers.json');
 const deploy = (args: string[]) => dysnomia(['deploy', '--layers', layers, ...args], { env });
 
@@ -44,8 +24,6 @@ t.teardown(async () => {
   await promisify(execFile)('pkill', ['-9', '-f', dir]).catch(() => undefined);
 });
 
-const mysqlTestOptions = path.join(dir, 'mysql-test.cnf');
-await writeFile(mysqlTestOptions, `[client]\nuser=root\npassword=${password}\nsocket=${state1}/stafftracker/mysql-test/mysqld.sock\n`, { mode: 0o600 });
 const staffTrackerUrl = `http://127.0.0.1:${tomcatProduction}/StaffTracker/`;
 
 t.test('the two layers in one command: the StaffTracker page lists the staff table', async (t) => {

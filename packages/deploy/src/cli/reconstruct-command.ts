@@ -87,7 +87,7 @@ export async function reconstructCommand(argv: string[]): Promise<number> {
     return EXIT_OPERATION_FAILED;
   }
   if (outcome.kind === 'nothing') {
-    process.stderr.write(`dysnomia: error: no target of ${values.infrastructure} holds profile "${profile}": nothing to reconstruct\n`);
+    process.stderr.write(`dysnomia: error: no target of ${values.infrastructure} holds profile "${profile}": nothing to reconstruct (dysnomia query -i ${values.infrastructure} lists the profiles each target has)\n`);
     return EXIT_OPERATION_FAILED;
   }
   const { deployment } = outcome;

@@ -1,9 +1,8 @@
 import type { AgentAnswers } from '@dysnomia/engine/internal/agent/protocol.js';
 import type { Store } from '@dysnomia/engine/internal/store/store.js';
-import { closeAll, failedEvent, forEachLimited, openSessions, targetMessage } from '../deploy/deploy-packages.js';
+import { askEveryTarget } from '../deploy/ask-every-target.js';
 import type { Reporter } from '../deploy/progress.js';
 import type { Infrastructure } from '../models/infrastructure.js';
-import { ask } from '../remote/agent-link.js';
 import type { TimeLimits } from '../remote/time-limits.js';
 
 export interface CollectGarbageOptions {
@@ -38,25 +37,17 @@ export interface CollectGarbageResult {
  * failing target does not stop the others.
  */
 export async function collectGarbageOnTargets(options: CollectGarbageOptions): Promise<CollectGarbageResult> {
-  const failed = new Map<string, string>();
-  const collected = new Map<string, TargetCollection>();
-  const sessions = await openSessions({ ...options, targets: Object.keys(options.infrastructure) }, failed, { install: true });
-  try {
-    await forEachLimited([...sessions.keys()], options.maxConcurrent, async (name) => {
-      try {
-        options.reporter.emit({ event: 'collecting', target: name, deleteOldGenerations: options.deleteOldGenerations });
-        const link = await sessions.get(name)!.agent();
-        const answer = await ask(link, name, { kind: 'collect-garbage', deleteOldGenerations: options.deleteOldGenerations, ...(options.profile === undefined ? {} : { profile: options.profile }) });
-        collected.set(name, answer);
-        options.reporter.emit({ event: 'collected', target: name, ...answer });
-      } catch (error) {
-        failed.set(name, targetMessage(name, error));
-        options.reporter.emit(failedEvent(name, error));
-      }
-    });
-  } finally {
-    closeAll(sessions);
-  }
-  options.reporter.emit({ event: 'done', ok: failed.size === 0, failed: [...failed.keys()] });
+  const { deleteOldGenerations } = options;
+  const { answers: collected, failed } = await askEveryTarget(
+    options,
+    { kind: 'collect-garbage', deleteOldGenerations, ...(options.profile === undefined ? {} : { profile: options.profile }) },
+    (answer) => answer as TargetCollection,
+    {
+      readOnly: false,
+      doing: 'collecting garbage',
+      started: (target) => options.reporter.emit({ event: 'collecting', target, deleteOldGenerations }),
+      answered: (target, answer) => options.reporter.emit({ event: 'collected', target, ...answer }),
+    },
+  );
   return { collected, failed };
 }

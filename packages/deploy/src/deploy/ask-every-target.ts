@@ -10,6 +10,17 @@ export interface AskEveryTargetResult<T> {
   failed: Map<string, string>;
 }
 
+export interface AskOptions<T> {
+  /** A target that has the runtime keeps its runtimes as they are (a deploy would put this one first). */
+  readOnly: boolean;
+  /** What the request does, for the message of a failure ("describing the machine"). */
+  doing: string;
+  /** Just before a target is asked (progress). */
+  started?: (target: string) => void;
+  /** A target's checked answer, as it comes. */
+  answered?: (target: string, answer: T) => void;
+}
+
 /**
  * Connects to every target (bootstrapping the engine where it is missing,
  * as deploy does; `readOnly`: a target that has it keeps its runtimes as
@@ -22,7 +33,7 @@ export async function askEveryTarget<K extends AgentRequestBody['kind'], T>(
   options: Omit<SessionsOptions, 'targets'>,
   request: Extract<AgentRequestBody, { kind: K }>,
   check: (answer: unknown) => T,
-  { readOnly, doing }: { readOnly: boolean; /** What the request does, for the message of a failure ("describing the machine"). */ doing: string },
+  { readOnly, doing, started, answered }: AskOptions<T>,
 ): Promise<AskEveryTargetResult<T>> {
   const names = Object.keys(options.infrastructure);
   const answers = new Map<string, T>();
@@ -31,9 +42,12 @@ export async function askEveryTarget<K extends AgentRequestBody['kind'], T>(
   try {
     await forEachLimited([...sessions.keys()], options.maxConcurrent, async (name) => {
       try {
+        started?.(name);
         const answer = await (await sessions.get(name)!.agent()).request(request);
         if (!answer.ok) throw new DysnomiaError(answer.code, `${doing} failed: ${answer.error}`, { exitCode: EXIT_OPERATION_FAILED });
-        answers.set(name, check(answer.result));
+        const checked = check(answer.result);
+        answers.set(name, checked);
+        answered?.(name, checked);
       } catch (error) {
         failed.set(name, targetMessage(name, error));
         options.reporter.emit(failedEvent(name, error));

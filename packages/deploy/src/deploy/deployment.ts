@@ -3,7 +3,8 @@ import type { Infrastructure, InfrastructureTarget } from '../models/infrastruct
 import { resolvePkg } from '../models/services.js';
 import type { ServicesModel } from '../models/services.js';
 import type { PackageSource } from '../models/packages.js';
-import type { ContainerProperties } from '@dysnomia/engine/internal/plugin.js';
+import type { ContainerProperties, Operation } from '@dysnomia/engine/internal/plugin.js';
+import type { AgentRequestBody } from '@dysnomia/engine/internal/agent/protocol.js';
 
 /** Services of this type are only installed into the target's profile: nothing is activated for them. */
 export const PROFILE_ONLY_TYPE = 'package';
@@ -120,4 +121,22 @@ export async function deploymentOf(
 /** Every store entry a deployment needs (its components), for GC roots. */
 export function deploymentEntries(deployment: Deployment): string[] {
   return [...new Set(deployment.mappings.map((m) => m.entry))];
+}
+
+/** The agent request that runs `operation` on a mapping; `record`: the target's record of the profile changes with it. */
+export function operationRequestOf(
+  m: DeployedMapping,
+  operation: Operation,
+  { moduleEntry, record }: { moduleEntry?: string | undefined; record?: { profile: string; mapping: DeployedMapping } | undefined } = {},
+): Extract<AgentRequestBody, { kind: 'operation' }> {
+  return {
+    kind: 'operation',
+    operation,
+    type: m.type,
+    entry: m.entry,
+    container: m.container,
+    ...(m.properties ? { properties: m.properties } : {}),
+    ...(moduleEntry ? { moduleEntry } : {}),
+    ...(record ? { record } : {}),
+  };
 }

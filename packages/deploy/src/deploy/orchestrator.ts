@@ -1,5 +1,4 @@
 import type { AgentLink } from '../remote/agent-link.js';
-import type { AgentRequestBody } from '@dysnomia/engine/internal/agent/protocol.js';
 import { createDeployHooks } from '@dysnomia/engine/internal/deploy-hooks.js';
 import type { DeployHooks, MappingContext } from '@dysnomia/engine/internal/deploy-hooks.js';
 import { DysnomiaError, EXIT_OPERATION_FAILED } from '@dysnomia/engine/internal/errors.js';
@@ -11,6 +10,7 @@ import { closeAll, errorText, forEachLimited, openSessions, sameSet, stateOf, ta
 import type { DeployOptions, DeployResult } from './deploy-packages.js';
 import type { PlannedMapping } from './progress.js';
 import type { DeployedMapping, Deployment } from './deployment.js';
+import { operationRequestOf } from './deployment.js';
 import { faultPoint, pausePoint } from './fault-injection.js';
 import { planTargetPlugins } from './target-plugins.js';
 import type { TargetPlugins } from './target-plugins.js';
@@ -297,17 +297,8 @@ async function runLocked(run: LockedRun): Promise<void> {
     const link = links.get(m.target)!;
     const moduleEntry = plugins.moduleEntry(m.target, m.type);
     const recordsIt = operation === 'activate' || operation === 'deactivate';
-    const request: AgentRequestBody = {
-      kind: 'operation',
-      operation,
-      type: m.type,
-      entry: m.entry,
-      container: m.container,
-      ...(m.properties ? { properties: m.properties } : {}),
-      ...(moduleEntry ? { moduleEntry } : {}),
-      // The target keeps its own record of what runs, so a later deploy can plan from it whatever happens here.
-      ...(recordsIt && !deferRecord ? { record: { profile, mapping: targetRecordOf(m) } } : {}),
-    };
+    // The target keeps its own record of what runs, so a later deploy can plan from it whatever happens here.
+    const request = operationRequestOf(m, operation, { moduleEntry, record: recordsIt && !deferRecord ? { profile, mapping: targetRecordOf(m) } : undefined });
     const base = { target: m.target, action: operation, service: m.service, container: m.container, ...(undo ? { undo: true } : {}) };
     const fail = (error: string) => {
       reporter.emit({ event: 'step', ...base, status: 'failed', error });

@@ -30,7 +30,7 @@ export function deploymentFromTargets(profile: string, infrastructure: Infrastru
 
 export type ReconstructOutcome =
   | { kind: 'unreachable'; failed: Map<string, string> }
-  | { kind: 'nothing'; }
+  | { kind: 'nothing' }
   | { kind: 'unchanged'; generation: number; deployment: Deployment }
   | { kind: 'recorded'; generation: number; previous: number | undefined; deployment: Deployment; where: string };
 

@@ -8,6 +8,7 @@ import { assertSegment, parseSnapshotPath, relativeSnapshotPath } from '@dysnomi
 import { askSnapshots } from '../remote/agent-link.js';
 import type { AgentLink } from '../remote/agent-link.js';
 import type { DeployedMapping } from './deployment.js';
+import { operationRequestOf } from './deployment.js';
 import type { Reporter, StateAction } from './progress.js';
 import type { TargetSession } from './target-session.js';
 
@@ -62,15 +63,7 @@ function stateFailure(m: DeployedMapping, action: StateAction, error: unknown): 
 export async function operateOnState(where: StateTarget, m: DeployedMapping, operation: Extract<Operation, 'snapshot' | 'restore' | 'collect-garbage'>, steps: StateSteps): Promise<void> {
   const moduleEntry = where.moduleEntry?.(m.type);
   const answer = await where.link.request(
-    {
-      kind: 'operation',
-      operation,
-      type: m.type,
-      entry: m.entry,
-      container: m.container,
-      ...(m.properties ? { properties: m.properties } : {}),
-      ...(moduleEntry ? { moduleEntry } : {}),
-    },
+    operationRequestOf(m, operation, { moduleEntry }),
     (line) => steps.onLine?.(m, operation, line),
   );
   if (!answer.ok) throw new DysnomiaError(answer.code, answer.error, { exitCode: answer.exitCode });
