@@ -5,7 +5,6 @@ import { DysnomiaError, EXIT_OPERATION_FAILED } from '@dysnomia/engine/internal/
 import { currentHolder, sameHolder } from '@dysnomia/engine/internal/locks/profile-lock.js';
 import { lockTargets } from './locking.js';
 import type { LockHolder } from '@dysnomia/engine/internal/locks/profile-lock.js';
-import type { Operation } from '@dysnomia/engine/internal/plugin.js';
 import { closeAll, errorText, forEachLimited, openSessions, sameSet, stateOf, targetMessage, transferAll } from './deploy-packages.js';
 import type { DeployOptions, DeployResult } from './deploy-packages.js';
 import type { PlannedMapping } from './progress.js';
@@ -18,7 +17,8 @@ import type { TypePlugins } from './type-plugins.js';
 import type { Manifest } from './manifests.js';
 import type { DeploymentRecords } from './state/state-backend.js';
 import type { EarlyConnections, PlanRequest, TargetSession } from './target-session.js';
-import { isActivated, planTransition, reversed, runGraph } from './transition.js';
+import { isActivated, planTransition, reversed, runGraph, stepLabel } from './transition.js';
+import { lockServices, unlockServices } from './service-locks.js';
 import type { Transition } from './transition.js';
 import { plannedMoves, StateMoves, statelessTypesOf } from './migration.js';
 import type { MigrationOptions } from './migration.js';
@@ -65,10 +65,6 @@ function planned(m: DeployedMapping): PlannedMapping {
 /** Migration is on unless --no-migration: a deployState service's state moves with it. */
 function migrationOf(options: Pick<OrchestratorOptions, 'migration'>): MigrationOptions {
   return options.migration ?? { enabled: true, deployStateAll: false, deleteState: false };
-}
-
-function stepLabel(action: string, m: DeployedMapping): string {
-  return `${action} ${m.service} on ${m.target} (container ${m.container})`;
 }
 
 /** A failure while deploying: exit status 1 and the step named. */
@@ -272,7 +268,10 @@ interface LockedRun {
   hooks: DeployHooks;
 }
 
-const VERB: Partial<Record<Operation, string>> = { activate: 'activating', deactivate: 'deactivating', lock: 'locking', unlock: 'unlocking' };
+/** The operations a transition runs one request each (lock and unlock go per target: service-locks.ts). */
+type MappingOperation = 'activate' | 'deactivate';
+
+const VERB: Record<MappingOperation, string> = { activate: 'activating', deactivate: 'deactivating' };
 
 const MAPPING_HOOKS = {
   activate: { before: 'beforeActivate', after: 'afterActivate' },
@@ -293,16 +292,15 @@ async function runLocked(run: LockedRun): Promise<void> {
   // Mappings whose operation ran in this run, those whose after-hook then failed too: the rollback undoes these.
   const performed = { activate: [] as DeployedMapping[], deactivate: [] as DeployedMapping[] };
   /** `deferRecord`: the target's record changes later (a migrated service: once its state has moved). */
-  const operate = async (m: DeployedMapping, operation: Operation, undo = false, { deferRecord = false } = {}): Promise<void> => {
+  const operate = async (m: DeployedMapping, operation: MappingOperation, undo = false, { deferRecord = false } = {}): Promise<void> => {
     const link = links.get(m.target)!;
     const moduleEntry = plugins.moduleEntry(m.target, m.type);
-    const recordsIt = operation === 'activate' || operation === 'deactivate';
     // The target keeps its own record of what runs, so a later deploy can plan from it whatever happens here.
-    const request = operationRequestOf(m, operation, { moduleEntry, record: recordsIt && !deferRecord ? { profile, mapping: targetRecordOf(m) } : undefined });
+    const request = operationRequestOf(m, operation, { moduleEntry, record: deferRecord ? undefined : { profile, mapping: targetRecordOf(m) } });
     const base = { target: m.target, action: operation, service: m.service, container: m.container, ...(undo ? { undo: true } : {}) };
     const fail = (error: string) => {
       reporter.emit({ event: 'step', ...base, status: 'failed', error });
-      return failed(`${stepLabel(VERB[operation] ?? operation, m)} failed: ${error}`);
+      return failed(`${stepLabel(VERB[operation], m)} failed: ${error}`);
     };
     // What the modules (and the taps) print reaches the user as it comes, named by target and service.
     const onLine = (line: string) => reporter.emit({ event: 'output', target: m.target, service: m.service, action: operation, line: line.replace(/^dysnomia: /, '') });
@@ -317,16 +315,16 @@ async function runLocked(run: LockedRun): Promise<void> {
         else throw fail(errorText(error));
       }
     };
-    if (recordsIt) await tapped(operation, 'before');
+    await tapped(operation, 'before');
     reporter.emit({ event: 'step-started', ...base });
     const answer = await link.request(request, onLine).catch((error: unknown) => {
       throw fail(errorText(error));
     });
     if (!answer.ok) throw fail(answer.error);
-    if (!undo && recordsIt) performed[operation].push(m);
+    if (!undo) performed[operation].push(m);
     reporter.emit({ event: 'step', ...base, status: 'done' });
-    if (recordsIt) await tapped(operation, 'after');
-    if (!undo && recordsIt) faultPoint(operation === 'activate' ? 'after-activate' : 'after-deactivate', cut);
+    await tapped(operation, 'after');
+    if (!undo) faultPoint(operation === 'activate' ? 'after-activate' : 'after-deactivate', cut);
   };
   /** The transition failed: the plugins hear it before the rollback; their own errors are only said. */
   const transitionFailed = async (error: unknown, mapping?: DeployedMapping) => {
@@ -338,22 +336,15 @@ async function runLocked(run: LockedRun): Promise<void> {
   };
   const limitOf = (target: string) => options.activationsPerTarget ?? next.targets[target]?.numOfCores ?? old?.targets[target]?.numOfCores ?? links.get(target)?.hello.cores ?? 1;
 
-  // Lock: every service the targets run for the profile may refuse the transition (not asked with --no-lock).
+  // Lock: every service the targets run for the profile may refuse the transition (not asked with --no-lock); one request per target.
   const running = options.noLock ? [] : actual.mappings.filter(isActivated);
-  const lockedServices: DeployedMapping[] = [];
-  // Lock and unlock run on every target at once, up to each target's bound, as activations do.
-  const noWaits = new Map<string, string[]>();
-  const unlockAll = async (list: DeployedMapping[]) => {
-    await runGraph(list, noWaits, limitOf, (m) => operate(m, 'unlock').catch(() => undefined));
-  };
-  const locking = await runGraph(running, noWaits, limitOf, async (m) => {
-    await operate(m, 'lock');
-    lockedServices.push(m);
-  });
-  if (locking.failure) {
-    await transitionFailed(locking.failure.error, locking.failure.item);
+  const serviceLocking = { links, reporter, limitOf, moduleEntry: (target: string, type: string) => plugins.moduleEntry(target, type) };
+  const unlockAll = (list: DeployedMapping[]) => unlockServices(serviceLocking, list);
+  const { locked: lockedServices, refusal } = await lockServices(serviceLocking, running);
+  if (refusal) {
+    await transitionFailed(refusal.error, refusal.mapping);
     await unlockAll(lockedServices);
-    throw failed(`a service refused the lock, nothing changed: ${errorText(locking.failure.error)}`);
+    throw failed(`a service refused the lock, nothing changed: ${refusal.error.message}`);
   }
 
   const { deactivate: deactivations, activate: activations } = operations(plan);
