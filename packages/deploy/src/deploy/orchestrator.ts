@@ -1,4 +1,5 @@
 import type { AgentLink } from '../remote/agent-link.js';
+import type { AgentAnswers } from '@dysnomia/engine/internal/agent/protocol.js';
 import { createDeployHooks } from '@dysnomia/engine/internal/deploy-hooks.js';
 import type { DeployHooks, MappingContext } from '@dysnomia/engine/internal/deploy-hooks.js';
 import { DysnomiaError, EXIT_OPERATION_FAILED } from '@dysnomia/engine/internal/errors.js';
@@ -205,10 +206,13 @@ export async function runTransition(to: TransitionTarget, options: OrchestratorO
       faultPoint('after-lock', (target) => sessions.get(target)?.cut());
       // Under the locks, the targets' own word on what they run is the starting point.
       const records = new Map<string, DeployedMapping[]>();
+      const recordedPackages = new Map<string, DeployedMapping[]>();
       await forEachLimited([...links.keys()], options.maxConcurrent, async (name) => {
         const answer = await links.get(name)!.request({ kind: 'activations', profile });
         if (!answer.ok) throw failed(`target "${name}": cannot read what profile "${profile}" runs there: ${answer.error}`);
-        records.set(name, (answer.result as { mappings: DeployedMapping[] }).mappings);
+        const record = answer.result as AgentAnswers['activations'];
+        records.set(name, record.mappings);
+        recordedPackages.set(name, record.packages);
       });
       const actual = options.noUpgrade ? nothingDeployed(profile) : actualDeployment(records, next, old);
       const plan = planTransition(actual, next);
@@ -218,7 +222,7 @@ export async function runTransition(to: TransitionTarget, options: OrchestratorO
       if (failures.size > 0) return finish(false);
       faultPoint('after-transfer', (target) => sessions.get(target)?.cut());
       await pausePoint('after-transfer');
-      await runLocked({ links, sessions, plan, actual, old, next, to, manifests, options, failures, plugins, recorded, hooks });
+      await runLocked({ links, sessions, plan, actual, recordedPackages, old, next, to, manifests, options, failures, plugins, recorded, hooks });
     } finally {
       await Promise.all(lockedTargets.map((name) => links.get(name)!.request({ kind: 'unlock', profile, holder }).catch(() => undefined)));
     }
@@ -255,6 +259,8 @@ interface LockedRun {
   plan: Transition;
   /** What the targets said they run, under their locks. */
   actual: Deployment;
+  /** Each target's record of the profile's services of type package, under the locks. */
+  recordedPackages: Map<string, DeployedMapping[]>;
   /** The deployment recorded here before this run. */
   old: Manifest | undefined;
   next: Deployment;
@@ -278,6 +284,11 @@ const MAPPING_HOOKS = {
   deactivate: { before: 'beforeDeactivate', after: 'afterDeactivate' },
 } as const;
 
+/** Mappings in the order of their ids, to compare lists whatever their order. */
+function byId(mappings: DeployedMapping[]): DeployedMapping[] {
+  return [...mappings].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+}
+
 /** What a target keeps of a mapping: the service's own properties (health checks and the like) stay with the coordinator. */
 function targetRecordOf(m: DeployedMapping): DeployedMapping {
   const { serviceProperties: _kept, ...record } = m;
@@ -285,7 +296,7 @@ function targetRecordOf(m: DeployedMapping): DeployedMapping {
 }
 
 async function runLocked(run: LockedRun): Promise<void> {
-  const { links, sessions, plan, actual, old, next, to, manifests, options, failures, plugins, hooks } = run;
+  const { links, sessions, plan, actual, recordedPackages, old, next, to, manifests, options, failures, plugins, hooks } = run;
   const { reporter, profile } = options;
   const cut = (target: string) => sessions.get(target)?.cut();
   const hookFailed = (hook: string, error: unknown) => reporter.emit({ event: 'hook-failed', hook, error: errorText(error) });
@@ -408,6 +419,12 @@ async function runLocked(run: LockedRun): Promise<void> {
     const answer = await links.get(name)!.request({ kind: 'record-packages', profile, mappings });
     if (!answer.ok) throw new DysnomiaError(answer.code, answer.error, { exitCode: answer.exitCode });
   };
+  /** Records a target's services of type package unless its record holds them already (the usual redeploy: one request fewer per target). */
+  const packagesFollow = async (name: string, mappings: DeployedMapping[]) => {
+    if (JSON.stringify(byId(recordedPackages.get(name) ?? [])) === JSON.stringify(byId(mappings))) return;
+    await recordPackages(name, mappings);
+    packagesRecorded.push(name);
+  };
   let profileError: unknown;
   // --no-target-profiles: the targets' profiles stay as they are.
   await forEachLimited(options.noTargetProfiles ? [] : [...sessions.keys()], options.maxConcurrent, async (name) => {
@@ -418,8 +435,7 @@ async function runLocked(run: LockedRun): Promise<void> {
       const current = await session.current(profile);
       const profileOnly = profileOnlyOn(next, name);
       if (current && sameSet(current.packages, wanted)) {
-        await recordPackages(name, profileOnly);
-        packagesRecorded.push(name);
+        await packagesFollow(name, profileOnly);
         reporter.emit({ event: 'profile', target: name, profile, generation: current.generation, changed: false });
         return;
       }
@@ -428,8 +444,7 @@ async function runLocked(run: LockedRun): Promise<void> {
       const packages = new Set(profileOnly.map((m) => m.entry));
       const result = await session.install(profile, wanted.filter((e) => packages.has(e)), wanted.filter((e) => !packages.has(e)));
       if (result.changed) switched.push({ name, previous, generation: result.generation });
-      await recordPackages(name, profileOnly);
-      packagesRecorded.push(name);
+      await packagesFollow(name, profileOnly);
       reporter.emit({ event: 'profile', target: name, profile, ...result });
     } catch (error) {
       profileError ??= error;
