@@ -12,9 +12,12 @@
 //  With --compare state, part 2 compares the state backends instead: the same
 //  runs with deployment records and locks in the state folder (file) and in a
 //  private PostgreSQL started here (postgres), and the postgres overhead.
+//  With --compare base DIR, part 2 runs ours side by side with the built
+//  checkout in DIR (another commit: an A/B of a change, interleaved so load
+//  drifts alike), same parallelism.
 // Needs the built engine and plugins (npm run build) and /usr/sbin/sshd
 // (and Debian's postgresql for --compare state).
-// Usage: node bench/orchestrator.mjs [--quick] [--keep] [--skip-plan] [--skip-ssh] [--compare state]
+// Usage: node bench/orchestrator.mjs [--quick] [--keep] [--skip-plan] [--skip-ssh] [--compare state|base DIR]
 import { spawn } from 'node:child_process';
 import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -40,7 +43,9 @@ const COMPARE_STATE = argv[argv.indexOf('--compare') + 1] === 'state' && argv.in
 const FILE_STATE = { label: 'file state', folder: 'file-state', args: [], state: { backend: 'file' } };
 // Its url and PGPASSFILE are filled in once the server runs.
 const POSTGRES_STATE = { label: 'postgres state', folder: 'postgres-state', args: [], state: { backend: 'postgres' } };
-const CONFIGURATIONS = COMPARE_STATE ? [FILE_STATE, POSTGRES_STATE] : [OURS, DISNIX];
+const COMPARE_BASE = argv[argv.indexOf('--compare') + 1] === 'base' && argv.includes('--compare') ? path.resolve(argv[argv.indexOf('--compare') + 2] ?? '.') : undefined;
+const BASE = { label: 'base', folder: 'base', args: [], cli: COMPARE_BASE && path.join(COMPARE_BASE, 'packages/engine/bin/dysnomia.js') };
+const CONFIGURATIONS = COMPARE_STATE ? [FILE_STATE, POSTGRES_STATE] : COMPARE_BASE ? [OURS, BASE] : [OURS, DISNIX];
 
 for (const [file, setup] of [[path.join(DIST, 'cli/dysnomia.js'), 'npm run build'], [path.join(ROOT, 'packages/plugin-wrapper/dist/index.js'), 'npm run build']]) {
   if (!(await have(file))) {
@@ -230,9 +235,9 @@ async function writeComponent(dir, name, version) {
  * with `at` (ms since the start) and is written to `logFile` (kept with
  * --keep) to see where a run spends its time. Rejects with stderr on failure.
  */
-function dysnomia(args, stateDir, logFile, { cwd, env = {} } = {}) {
+function dysnomia(args, stateDir, logFile, { cwd, env = {}, cli = DYSNOMIA } = {}) {
   const started = Date.now();
-  const child = spawn(process.execPath, [DYSNOMIA, ...args], { cwd, env: { PATH: process.env.PATH, HOME: process.env.HOME, DYSNOMIA_STATEDIR: stateDir, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [cli, ...args], { cwd, env: { PATH: process.env.PATH, HOME: process.env.HOME, DYSNOMIA_STATEDIR: stateDir, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const events = [];
   let stderr = '';
   let pending = '';
@@ -314,6 +319,7 @@ async function wrappersOverSsh() {
   const expected = new Set([...withDependants(deps, changed)].map(name));
   console.log(`\n2. ${N} wrapper services (bin/wrapper writes/removes a marker file, ~3 ms sleep; 0-2 dependsOn each within the 20 before it, seeded) to ${T} sshd targets on 127.0.0.1`);
   if (COMPARE_STATE) console.log('   file state: records and locks in the coordinator\'s state folder; postgres state: in a private PostgreSQL 127.0.0.1 (fsync off), same parallelism');
+  else if (COMPARE_BASE) console.log(`   ours: this checkout; base: the one built in ${COMPARE_BASE}; same parallelism`);
   else console.log(`   ours: activations per target = its core count (${os.availableParallelism()} here), 4 concurrent transfers; Disnix defaults: ${DISNIX.args.join(' ')}`);
   console.log(`   each on fresh state folders (coordinator and targets), runs interleaved (${CONFIGURATIONS.map((c) => c.label).join(', ')}, …) so machine load drifts alike`);
   console.log(`   change: ${name(changed)} gets a new component (v1 -> v2 -> v1 -> …); it and its ${expected.size - 1} dependants (${[...expected].filter((s) => s !== name(changed)).join(', ')}) are redeployed`);
@@ -370,7 +376,7 @@ async function wrappersOverSsh() {
     let runs = 0;
     const deploy = async (label, args) => {
       try {
-        const { events, seconds } = await dysnomia(['deploy', ...args, '--json', ...config.args], path.join(base, 'coordinator'), path.join(base, 'logs', `${++runs}-${label.replaceAll(' ', '-')}.log`), { cwd: coordinatorDir, env: config.env });
+        const { events, seconds } = await dysnomia(['deploy', ...args, '--json', ...config.args], path.join(base, 'coordinator'), path.join(base, 'logs', `${++runs}-${label.replaceAll(' ', '-')}.log`), { cwd: coordinatorDir, env: config.env, ...(config.cli ? { cli: config.cli } : {}) });
         return { seconds, ...tally(events) };
       } catch (error) {
         console.error(`${config.label}: ${label} failed (status ${error.code}):\n${error.stderr}`);
@@ -409,7 +415,7 @@ async function wrappersOverSsh() {
     phases(first);
   }
 
-  if (!COMPARE_STATE) await disnixWay(setups[0], { hosts, key, knownHosts, deps, name, componentsDir: path.join(dir, 'components') });
+  if (!COMPARE_STATE && !COMPARE_BASE) await disnixWay(setups[0], { hosts, key, knownHosts, deps, name, componentsDir: path.join(dir, 'components') });
 
   console.log(`\n  no-op redeploy (median of ${repeats}):`);
   const noops = new Map(setups.map((s) => [s, []]));
@@ -421,7 +427,7 @@ async function wrappersOverSsh() {
     row(setup, 'no-op redeploy', noop, `runs ${all.map((n) => n.seconds.toFixed(2)).join(', ')} s; each sent ${all.map((n) => n.sent).join("/")}, activated ${all.map((n) => n.activate).join("/")}, deactivated ${all.map((n) => n.deactivate).join("/")}, locked ${all.map((n) => n.lock).join("/")}, ${noop.unchanged} unchanged: ${verify(ok)}`, all);
   }
 
-  if (!COMPARE_STATE) await queryTargets(setups[0], { hosts, key, knownHosts, repeats, services: N });
+  if (!COMPARE_STATE && !COMPARE_BASE) await queryTargets(setups[0], { hosts, key, knownHosts, repeats, services: N });
 
   console.log(`\n  one-service change (median of ${repeats}, v1 -> v2 -> v1 …):`);
   const changes = new Map(setups.map((s) => [s, []]));

@@ -25,7 +25,7 @@ const infrastructure = path.join(dir, 'infrastructure.json');
 await writeFile(infrastructure, JSON.stringify({ test1: target(test1, state1, marks1), test2: target(test2, state2, marks2) }, null, 2));
 
 const project = path.join(dir, 'project');
-/** A wrapper service: activate makes `<marks>/<name>`, deactivate removes it; both append to the journal; a `fail-<name>-v<version>` file in marks makes that version's activate fail. */
+/** A wrapper service: activate makes `<marks>/<name>`, deactivate removes it; every operation appends to the journal; a `fail-<name>-v<version>` file in marks makes that version's activate fail, a `busy-<name>` file its lock. */
 async function wrapperService(name: string, version = 1, sleep = 0): Promise<string> {
   const folder = path.join(project, `${name}-v${version}-s${sleep}`);
   await writeProgram(
@@ -39,6 +39,7 @@ case "$1" in
     sleep ${sleep}
     echo v${version} > "$marks/${name}" ;;
   deactivate) rm -f "$marks/${name}" ;;
+  lock) if [ -e "$marks/busy-${name}" ]; then echo "${name} is busy" >&2; exit 3; fi ;;
 esac
 `,
   );
@@ -141,6 +142,30 @@ t.test('an activation failing half way rolls back to exactly the previous deploy
   t.ok(steps(result.stdout).includes('activate api@test1 (undo)'), 'the old version reactivated as part of the rollback');
   t.equal(await currentGeneration(), '2', 'the recorded deployment did not change');
   t.same((await readdir(path.join(state1, 'profiles'))).sort(), ['apps', 'apps-1-link', 'apps-2-link'], 'no new profile generation');
+  await writeServices();
+});
+
+t.test('a service refusing the lock stops the deploy with nothing changed; every service locked is unlocked again, on each target', async (t) => {
+  await writeServices({ db: 2 });
+  await writeFile(path.join(marks2, 'busy-tool'), '');
+  t.teardown(() => rm(path.join(marks2, 'busy-tool'), { force: true }));
+  await rm(journal, { force: true });
+  const before = await marks();
+  const result = await deployServices(await distribution({ db: ['test1'], api: ['test1'], web: ['test1', 'test2'], tool: ['test2'] }));
+  t.equal(result.code, 1);
+  t.match(result.stderr, /a service refused the lock, nothing changed: locking tool on test2 \(container wrapper\) failed: .*status 3/);
+  t.same(events(result.stdout, 'output').filter((e) => e.service === 'tool' && e.action === 'lock').map((e) => e.line), ['tool is busy'], "the wrapper's own reason, named by its service");
+  t.same(steps(result.stdout, 'failed'), ['lock tool@test2']);
+  const lines = await journalLines();
+  const asked = (operation: string) => lines.filter((l) => l.startsWith(`${operation} `)).map((l) => l.split(' ').slice(1).join(' ')).sort();
+  t.same(lines.filter((l) => !/^(lock|unlock) /.test(l)), [], 'nothing activated or deactivated');
+  t.ok(asked('lock').some((l) => l.startsWith('tool ')), 'the busy service was asked');
+  for (const m of ['db', 'api', 'web']) t.ok(asked('lock').some((l) => l.startsWith(`${m} v1 `) && l.endsWith(marks1)), `${m} on test1 was asked to lock`);
+  t.same(asked('unlock'), asked('lock').filter((l) => !l.startsWith('tool ')), 'every service that locked was unlocked, on both targets');
+  t.same(await marks(), before);
+  t.equal(await currentGeneration(), '2');
+  t.same(await readdir(path.join(state1, 'locks')), [], 'the target locks were given back');
+  t.same(await readdir(path.join(state2, 'locks')), []);
   await writeServices();
 });
 

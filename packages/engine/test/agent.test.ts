@@ -5,6 +5,8 @@ import { PassThrough } from 'node:stream';
 import t from 'tap';
 import { Agent, serveAgent } from '../src/agent/agent.js';
 import { Store } from '../src/store/store.js';
+import { Activations, activationsFile } from '../src/agent/activations.js';
+import type { DeployedMapping } from '../src/deployment-types.js';
 import type { AgentRequest, AgentRequestBody, AgentResponse } from '../src/agent/protocol.js';
 
 async function setup(t: { teardown(fn: () => unknown): void }) {
@@ -181,4 +183,64 @@ t.test('a command run with DYSNOMIA_ERROR_FORMAT=json says its error as one JSON
   t.same(parseErrorLine(`some warning\n${line}`), { code: 'ERR_DYSNOMIA_LOCKED', message: 'profile "x" is locked', exitCode: 1 });
   t.equal(parseErrorLine('dysnomia: error: plain text\n'), undefined, 'text is not taken for data');
   t.equal(parseErrorLine('{"error": "not ours"}\n'), undefined);
+});
+
+t.test("service-locks: every service's lock in one request; a refusal starts no other and unlocks those locked", async (t) => {
+  const { dir, stateDir, agent } = await setup(t);
+  const record = path.join(dir, 'record');
+  // Refuses the lock for a component named *-busy, saying why.
+  await writeFile(path.join(dir, 'modules/recorder'), `#!/bin/sh\nname=$(basename "$2")\necho "$1 \${name#*-}" >> ${record}\ncase "$1 $name" in\n  "lock "*-busy) echo "$name is busy"; exit 3 ;;\nesac\n`);
+  const services = [];
+  for (const name of ['one', 'busy', 'two']) {
+    const entry = `${name[0]!.repeat(32)}-${name}`;
+    await mkdir(path.join(stateDir, 'store', entry), { recursive: true });
+    services.push({ key: String(services.length), type: 'recorder', entry, container: 'box' });
+  }
+  const [one, busy, two] = services as [(typeof services)[0], (typeof services)[0], (typeof services)[0]];
+  const lines: Array<[string, string | undefined]> = [];
+  const all = await agent.handle({ id: 1, kind: 'service-locks', operation: 'lock', services: [one, two], parallel: 2 }, (line, key) => void lines.push([line, key]));
+  t.match(all, { ok: true, result: { unlocked: [] } });
+  t.same(((all as { result: { outcomes: Array<{ key: string; ok: boolean }> } }).result.outcomes).map((o) => [o.key, o.ok]).sort(), [['0', true], ['2', true]], 'each service locked');
+  t.same((await readFile(record, 'utf8')).trim().split('\n').sort(), ['lock one', 'lock two']);
+
+  await rm(record);
+  const refused = await agent.handle({ id: 2, kind: 'service-locks', operation: 'lock', services: [one, busy, two], parallel: 1 }, (line, key) => void lines.push([line, key]));
+  t.match(refused, {
+    ok: true,
+    result: {
+      outcomes: [{ key: '0', ok: true }, { key: '1', ok: false, exitCode: 1, error: /failed in lock/, output: /bbbb+-busy is busy/ }],
+      unlocked: [{ key: '0', ok: true }],
+    },
+  });
+  t.equal((refused as { result: { outcomes: unknown[] } }).result.outcomes.length, 2, 'the service after the refusal was not asked');
+  t.same((await readFile(record, 'utf8')).trim().split('\n'), ['lock one', 'lock busy', 'unlock one'], 'the one locked was unlocked again');
+  t.ok(lines.some(([line, key]) => key === '1' && /busy is busy/.test(line)), 'what a service prints comes keyed by it');
+
+  await rm(record);
+  await writeFile(path.join(dir, 'modules/recorder'), `#!/bin/sh\nname=$(basename "$2")\necho "$1 \${name#*-}" >> ${record}\n[ "\${name#*-}" != busy ]\n`);
+  const unlocking = await agent.handle({ id: 3, kind: 'service-locks', operation: 'unlock', services: [one, busy, two], parallel: 1 });
+  t.match(unlocking, { ok: true, result: { outcomes: [{ key: '0', ok: true }, { key: '1', ok: false }, { key: '2', ok: true }], unlocked: [] } });
+  t.same((await readFile(record, 'utf8')).trim().split('\n'), ['unlock one', 'unlock busy', 'unlock two'], 'unlock asks every one, whatever the others answer');
+
+  const bad = await agent.handle({ id: 4, kind: 'service-locks', operation: 'lock', services: [{ ...one, entry: '../../etc' }], parallel: 1 });
+  t.match(bad, { ok: true, result: { outcomes: [{ ok: false, exitCode: 2, error: /not a store entry/ }] } }, 'a bad entry is that service\'s refusal');
+  t.match(await agent.handle({ id: 5, kind: 'service-locks', operation: 'activate' as 'lock', services: [one], parallel: 1 }), { ok: false, exitCode: 2 }, 'only lock and unlock');
+  t.match(await agent.handle({ id: 6, kind: 'service-locks', operation: 'lock', services: 'all' as unknown as [], parallel: 1 }), { ok: false, exitCode: 2 });
+});
+
+t.test("a target's record: changes that come at once are written together, and the record is what one change at a time wrote", async (t) => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'dysnomia-activations-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const mapping = (n: number) => ({ id: `id${n}`, service: `s${n}`, target: 't', container: 'c', type: 'wrapper', entry: `${String(n % 10).repeat(32)}-s${n}`, after: [] }) as unknown as DeployedMapping;
+  const one = new Activations(path.join(dir, 'one'));
+  for (let n = 0; n < 30; n++) await one.activated('apps', mapping(n));
+  for (let n = 0; n < 30; n += 3) await one.deactivated('apps', `id${n}`);
+  await one.packagesInProfile('apps', [mapping(99)]);
+  const together = new Activations(path.join(dir, 'together'));
+  const first = Promise.all(Array.from({ length: 30 }, (_, n) => together.activated('apps', mapping(n))));
+  await first;
+  await Promise.all([...Array.from({ length: 10 }, (_, i) => together.deactivated('apps', `id${i * 3}`)), together.packagesInProfile('apps', [mapping(99)])]);
+  const read = (stateDir: string) => readFile(activationsFile(stateDir, 'apps'), 'utf8');
+  t.equal(await read(path.join(dir, 'together')), await read(path.join(dir, 'one')));
+  t.equal(JSON.parse(await read(path.join(dir, 'one'))).mappings.length, 20);
 });

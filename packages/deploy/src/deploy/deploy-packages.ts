@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { forEachLimited } from '@dysnomia/engine/internal/for-each-limited.js';
 import { DysnomiaError } from '@dysnomia/engine/internal/errors.js';
 import { parseEntryName } from '@dysnomia/engine/internal/store/entry-name.js';
 import type { Infrastructure, InfrastructureTarget } from '../models/infrastructure.js';
@@ -55,17 +56,7 @@ export type ProfileAction =
   | { kind: 'switch-to-generation'; generation: number }
   | { kind: 'delete-generations'; which: GenerationSelector };
 
-/** Runs `work` for each item with at most `limit` at a time; resolves when all settled. */
-export async function forEachLimited<T>(items: T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const runners = Array.from({ length: Math.min(Math.max(limit, 1), items.length) }, async () => {
-    while (next < items.length) {
-      const item = items[next++]!;
-      await work(item);
-    }
-  });
-  await Promise.all(runners);
-}
+export { forEachLimited };
 
 function sourceLabel(source: PackageSource): string {
   return typeof source === 'string' ? source : `component ${source.name}`;

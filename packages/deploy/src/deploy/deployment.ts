@@ -4,7 +4,7 @@ import { resolvePkg } from '../models/services.js';
 import type { ServicesModel } from '../models/services.js';
 import type { PackageSource } from '../models/packages.js';
 import type { ContainerProperties, Operation } from '@dysnomia/engine/internal/plugin.js';
-import type { AgentRequestBody } from '@dysnomia/engine/internal/agent/protocol.js';
+import type { AgentRequestBody, ServiceOperation } from '@dysnomia/engine/internal/agent/protocol.js';
 
 /** Services of this type are only installed into the target's profile: nothing is activated for them. */
 export const PROFILE_ONLY_TYPE = 'package';
@@ -121,6 +121,18 @@ export async function deploymentOf(
 /** Every store entry a deployment needs (its components), for GC roots. */
 export function deploymentEntries(deployment: Deployment): string[] {
   return [...new Set(deployment.mappings.map((m) => m.entry))];
+}
+
+/** A mapping as one service of a `service-locks` request, named by `key` in the answer. */
+export function serviceOperationOf(m: DeployedMapping, key: string, moduleEntry: string | undefined): ServiceOperation {
+  return {
+    key,
+    type: m.type,
+    entry: m.entry,
+    container: m.container,
+    ...(m.properties ? { properties: m.properties } : {}),
+    ...(moduleEntry ? { moduleEntry } : {}),
+  };
 }
 
 /** The agent request that runs `operation` on a mapping; `record`: the target's record of the profile changes with it. */

@@ -40,22 +40,30 @@ export async function lockCoordinator(stateDir: string, profile: string, options
   return async () => void (await releaseLock(file, holder));
 }
 
-/** Takes the profile's lock on every target; a lock whose holder is provably gone is broken, and said. */
+/** Takes the profile's lock on every target, all at once; a lock whose holder is provably gone is broken, and said. */
 export async function lockTargets(links: Map<string, AgentLink>, holder: LockHolder, locked: string[], options: LockingOptions): Promise<void> {
   const { profile, reporter } = options;
-  for (const [name, link] of links) {
-    let answer = await link.request({ kind: 'lock', profile, holder });
-    if (!answer.ok && answer.holder && mayBreak(answer.holder, options.breakStaleLock)) {
-      const stale = answer.holder;
-      answer = await link.request({ kind: 'lock', profile, holder, breaking: stale });
-      if (answer.ok) reporter.emit({ event: 'lock-broken', target: name, profile, holder: describeHolder(stale) });
-    }
-    if (!answer.ok) {
-      if (answer.holder) throw lockRefusal(`on target "${name}"`, profile, answer.holder, options.breakStaleLock);
-      throw new DysnomiaError('ERR_DYSNOMIA_DEPLOY_FAILED', `target "${name}": cannot lock profile "${profile}": ${answer.error}`, { exitCode: EXIT_OPERATION_FAILED });
-    }
-    locked.push(name);
-    reporter.emit({ event: 'locked', target: name, profile });
-  }
+  const refusals = new Map<string, unknown>();
+  await Promise.all(
+    [...links].map(async ([name, link]) => {
+      try {
+        let answer = await link.request({ kind: 'lock', profile, holder });
+        if (!answer.ok && answer.holder && mayBreak(answer.holder, options.breakStaleLock)) {
+          const stale = answer.holder;
+          answer = await link.request({ kind: 'lock', profile, holder, breaking: stale });
+          if (answer.ok) reporter.emit({ event: 'lock-broken', target: name, profile, holder: describeHolder(stale) });
+        }
+        if (!answer.ok) {
+          if (answer.holder) throw lockRefusal(`on target "${name}"`, profile, answer.holder, options.breakStaleLock);
+          throw new DysnomiaError('ERR_DYSNOMIA_DEPLOY_FAILED', `target "${name}": cannot lock profile "${profile}": ${answer.error}`, { exitCode: EXIT_OPERATION_FAILED });
+        }
+        locked.push(name);
+        reporter.emit({ event: 'locked', target: name, profile });
+      } catch (error) {
+        refusals.set(name, error);
+      }
+    }),
+  );
+  // Those taken are in `locked`, for the caller to give back; the refusal said is the first target's, in the given order.
+  for (const name of links.keys()) if (refusals.has(name)) throw refusals.get(name);
 }
-

@@ -1,11 +1,11 @@
 import type { AgentLink } from '../remote/agent-link.js';
+import type { AgentAnswers } from '@dysnomia/engine/internal/agent/protocol.js';
 import { createDeployHooks } from '@dysnomia/engine/internal/deploy-hooks.js';
 import type { DeployHooks, MappingContext } from '@dysnomia/engine/internal/deploy-hooks.js';
 import { DysnomiaError, EXIT_OPERATION_FAILED } from '@dysnomia/engine/internal/errors.js';
 import { currentHolder, sameHolder } from '@dysnomia/engine/internal/locks/profile-lock.js';
 import { lockTargets } from './locking.js';
 import type { LockHolder } from '@dysnomia/engine/internal/locks/profile-lock.js';
-import type { Operation } from '@dysnomia/engine/internal/plugin.js';
 import { closeAll, errorText, forEachLimited, openSessions, sameSet, stateOf, targetMessage, transferAll } from './deploy-packages.js';
 import type { DeployOptions, DeployResult } from './deploy-packages.js';
 import type { PlannedMapping } from './progress.js';
@@ -18,7 +18,8 @@ import type { TypePlugins } from './type-plugins.js';
 import type { Manifest } from './manifests.js';
 import type { DeploymentRecords } from './state/state-backend.js';
 import type { EarlyConnections, PlanRequest, TargetSession } from './target-session.js';
-import { isActivated, planTransition, reversed, runGraph } from './transition.js';
+import { isActivated, planTransition, reversed, runGraph, stepLabel } from './transition.js';
+import { lockServices, unlockServices } from './service-locks.js';
 import type { Transition } from './transition.js';
 import { plannedMoves, StateMoves, statelessTypesOf } from './migration.js';
 import type { MigrationOptions } from './migration.js';
@@ -65,10 +66,6 @@ function planned(m: DeployedMapping): PlannedMapping {
 /** Migration is on unless --no-migration: a deployState service's state moves with it. */
 function migrationOf(options: Pick<OrchestratorOptions, 'migration'>): MigrationOptions {
   return options.migration ?? { enabled: true, deployStateAll: false, deleteState: false };
-}
-
-function stepLabel(action: string, m: DeployedMapping): string {
-  return `${action} ${m.service} on ${m.target} (container ${m.container})`;
 }
 
 /** A failure while deploying: exit status 1 and the step named. */
@@ -209,10 +206,13 @@ export async function runTransition(to: TransitionTarget, options: OrchestratorO
       faultPoint('after-lock', (target) => sessions.get(target)?.cut());
       // Under the locks, the targets' own word on what they run is the starting point.
       const records = new Map<string, DeployedMapping[]>();
+      const recordedPackages = new Map<string, DeployedMapping[]>();
       await forEachLimited([...links.keys()], options.maxConcurrent, async (name) => {
         const answer = await links.get(name)!.request({ kind: 'activations', profile });
         if (!answer.ok) throw failed(`target "${name}": cannot read what profile "${profile}" runs there: ${answer.error}`);
-        records.set(name, (answer.result as { mappings: DeployedMapping[] }).mappings);
+        const record = answer.result as AgentAnswers['activations'];
+        records.set(name, record.mappings);
+        recordedPackages.set(name, record.packages);
       });
       const actual = options.noUpgrade ? nothingDeployed(profile) : actualDeployment(records, next, old);
       const plan = planTransition(actual, next);
@@ -222,7 +222,7 @@ export async function runTransition(to: TransitionTarget, options: OrchestratorO
       if (failures.size > 0) return finish(false);
       faultPoint('after-transfer', (target) => sessions.get(target)?.cut());
       await pausePoint('after-transfer');
-      await runLocked({ links, sessions, plan, actual, old, next, to, manifests, options, failures, plugins, recorded, hooks });
+      await runLocked({ links, sessions, plan, actual, recordedPackages, old, next, to, manifests, options, failures, plugins, recorded, hooks });
     } finally {
       await Promise.all(lockedTargets.map((name) => links.get(name)!.request({ kind: 'unlock', profile, holder }).catch(() => undefined)));
     }
@@ -259,6 +259,8 @@ interface LockedRun {
   plan: Transition;
   /** What the targets said they run, under their locks. */
   actual: Deployment;
+  /** Each target's record of the profile's services of type package, under the locks. */
+  recordedPackages: Map<string, DeployedMapping[]>;
   /** The deployment recorded here before this run. */
   old: Manifest | undefined;
   next: Deployment;
@@ -272,12 +274,20 @@ interface LockedRun {
   hooks: DeployHooks;
 }
 
-const VERB: Partial<Record<Operation, string>> = { activate: 'activating', deactivate: 'deactivating', lock: 'locking', unlock: 'unlocking' };
+/** The operations a transition runs one request each (lock and unlock go per target: service-locks.ts). */
+type MappingOperation = 'activate' | 'deactivate';
+
+const VERB: Record<MappingOperation, string> = { activate: 'activating', deactivate: 'deactivating' };
 
 const MAPPING_HOOKS = {
   activate: { before: 'beforeActivate', after: 'afterActivate' },
   deactivate: { before: 'beforeDeactivate', after: 'afterDeactivate' },
 } as const;
+
+/** Mappings in the order of their ids, to compare lists whatever their order. */
+function byId(mappings: DeployedMapping[]): DeployedMapping[] {
+  return [...mappings].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+}
 
 /** What a target keeps of a mapping: the service's own properties (health checks and the like) stay with the coordinator. */
 function targetRecordOf(m: DeployedMapping): DeployedMapping {
@@ -286,23 +296,22 @@ function targetRecordOf(m: DeployedMapping): DeployedMapping {
 }
 
 async function runLocked(run: LockedRun): Promise<void> {
-  const { links, sessions, plan, actual, old, next, to, manifests, options, failures, plugins, hooks } = run;
+  const { links, sessions, plan, actual, recordedPackages, old, next, to, manifests, options, failures, plugins, hooks } = run;
   const { reporter, profile } = options;
   const cut = (target: string) => sessions.get(target)?.cut();
   const hookFailed = (hook: string, error: unknown) => reporter.emit({ event: 'hook-failed', hook, error: errorText(error) });
   // Mappings whose operation ran in this run, those whose after-hook then failed too: the rollback undoes these.
   const performed = { activate: [] as DeployedMapping[], deactivate: [] as DeployedMapping[] };
   /** `deferRecord`: the target's record changes later (a migrated service: once its state has moved). */
-  const operate = async (m: DeployedMapping, operation: Operation, undo = false, { deferRecord = false } = {}): Promise<void> => {
+  const operate = async (m: DeployedMapping, operation: MappingOperation, undo = false, { deferRecord = false } = {}): Promise<void> => {
     const link = links.get(m.target)!;
     const moduleEntry = plugins.moduleEntry(m.target, m.type);
-    const recordsIt = operation === 'activate' || operation === 'deactivate';
     // The target keeps its own record of what runs, so a later deploy can plan from it whatever happens here.
-    const request = operationRequestOf(m, operation, { moduleEntry, record: recordsIt && !deferRecord ? { profile, mapping: targetRecordOf(m) } : undefined });
+    const request = operationRequestOf(m, operation, { moduleEntry, record: deferRecord ? undefined : { profile, mapping: targetRecordOf(m) } });
     const base = { target: m.target, action: operation, service: m.service, container: m.container, ...(undo ? { undo: true } : {}) };
     const fail = (error: string) => {
       reporter.emit({ event: 'step', ...base, status: 'failed', error });
-      return failed(`${stepLabel(VERB[operation] ?? operation, m)} failed: ${error}`);
+      return failed(`${stepLabel(VERB[operation], m)} failed: ${error}`);
     };
     // What the modules (and the taps) print reaches the user as it comes, named by target and service.
     const onLine = (line: string) => reporter.emit({ event: 'output', target: m.target, service: m.service, action: operation, line: line.replace(/^dysnomia: /, '') });
@@ -317,16 +326,16 @@ async function runLocked(run: LockedRun): Promise<void> {
         else throw fail(errorText(error));
       }
     };
-    if (recordsIt) await tapped(operation, 'before');
+    await tapped(operation, 'before');
     reporter.emit({ event: 'step-started', ...base });
     const answer = await link.request(request, onLine).catch((error: unknown) => {
       throw fail(errorText(error));
     });
     if (!answer.ok) throw fail(answer.error);
-    if (!undo && recordsIt) performed[operation].push(m);
+    if (!undo) performed[operation].push(m);
     reporter.emit({ event: 'step', ...base, status: 'done' });
-    if (recordsIt) await tapped(operation, 'after');
-    if (!undo && recordsIt) faultPoint(operation === 'activate' ? 'after-activate' : 'after-deactivate', cut);
+    await tapped(operation, 'after');
+    if (!undo) faultPoint(operation === 'activate' ? 'after-activate' : 'after-deactivate', cut);
   };
   /** The transition failed: the plugins hear it before the rollback; their own errors are only said. */
   const transitionFailed = async (error: unknown, mapping?: DeployedMapping) => {
@@ -338,22 +347,15 @@ async function runLocked(run: LockedRun): Promise<void> {
   };
   const limitOf = (target: string) => options.activationsPerTarget ?? next.targets[target]?.numOfCores ?? old?.targets[target]?.numOfCores ?? links.get(target)?.hello.cores ?? 1;
 
-  // Lock: every service the targets run for the profile may refuse the transition (not asked with --no-lock).
+  // Lock: every service the targets run for the profile may refuse the transition (not asked with --no-lock); one request per target.
   const running = options.noLock ? [] : actual.mappings.filter(isActivated);
-  const lockedServices: DeployedMapping[] = [];
-  // Lock and unlock run on every target at once, up to each target's bound, as activations do.
-  const noWaits = new Map<string, string[]>();
-  const unlockAll = async (list: DeployedMapping[]) => {
-    await runGraph(list, noWaits, limitOf, (m) => operate(m, 'unlock').catch(() => undefined));
-  };
-  const locking = await runGraph(running, noWaits, limitOf, async (m) => {
-    await operate(m, 'lock');
-    lockedServices.push(m);
-  });
-  if (locking.failure) {
-    await transitionFailed(locking.failure.error, locking.failure.item);
+  const serviceLocking = { links, reporter, limitOf, moduleEntry: (target: string, type: string) => plugins.moduleEntry(target, type) };
+  const unlockAll = (list: DeployedMapping[]) => unlockServices(serviceLocking, list);
+  const { locked: lockedServices, refusal } = await lockServices(serviceLocking, running);
+  if (refusal) {
+    await transitionFailed(refusal.error, refusal.mapping);
     await unlockAll(lockedServices);
-    throw failed(`a service refused the lock, nothing changed: ${errorText(locking.failure.error)}`);
+    throw failed(`a service refused the lock, nothing changed: ${refusal.error.message}`);
   }
 
   const { deactivate: deactivations, activate: activations } = operations(plan);
@@ -417,6 +419,12 @@ async function runLocked(run: LockedRun): Promise<void> {
     const answer = await links.get(name)!.request({ kind: 'record-packages', profile, mappings });
     if (!answer.ok) throw new DysnomiaError(answer.code, answer.error, { exitCode: answer.exitCode });
   };
+  /** Records a target's services of type package unless its record holds them already (the usual redeploy: one request fewer per target). */
+  const packagesFollow = async (name: string, mappings: DeployedMapping[]) => {
+    if (JSON.stringify(byId(recordedPackages.get(name) ?? [])) === JSON.stringify(byId(mappings))) return;
+    await recordPackages(name, mappings);
+    packagesRecorded.push(name);
+  };
   let profileError: unknown;
   // --no-target-profiles: the targets' profiles stay as they are.
   await forEachLimited(options.noTargetProfiles ? [] : [...sessions.keys()], options.maxConcurrent, async (name) => {
@@ -427,8 +435,7 @@ async function runLocked(run: LockedRun): Promise<void> {
       const current = await session.current(profile);
       const profileOnly = profileOnlyOn(next, name);
       if (current && sameSet(current.packages, wanted)) {
-        await recordPackages(name, profileOnly);
-        packagesRecorded.push(name);
+        await packagesFollow(name, profileOnly);
         reporter.emit({ event: 'profile', target: name, profile, generation: current.generation, changed: false });
         return;
       }
@@ -437,8 +444,7 @@ async function runLocked(run: LockedRun): Promise<void> {
       const packages = new Set(profileOnly.map((m) => m.entry));
       const result = await session.install(profile, wanted.filter((e) => packages.has(e)), wanted.filter((e) => !packages.has(e)));
       if (result.changed) switched.push({ name, previous, generation: result.generation });
-      await recordPackages(name, profileOnly);
-      packagesRecorded.push(name);
+      await packagesFollow(name, profileOnly);
       reporter.emit({ event: 'profile', target: name, profile, ...result });
     } catch (error) {
       profileError ??= error;

@@ -15,6 +15,11 @@ export interface Transition {
   deactivationWaits: Map<string, string[]>;
 }
 
+/** A step on a mapping as messages name it ("activating svc on test1 (container c)"). */
+export function stepLabel(action: string, m: DeployedMapping): string {
+  return `${action} ${m.service} on ${m.target} (container ${m.container})`;
+}
+
 /** Whether an operation runs for a mapping: services of type package only go into the profile. */
 export const isActivated = (mapping: DeployedMapping) => mapping.type !== PROFILE_ONLY_TYPE;
 

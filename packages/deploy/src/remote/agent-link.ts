@@ -8,7 +8,19 @@ import type { AgentAnswers, AgentHello, AgentOutputLine, AgentRequest, AgentRequ
 
 /** A request as a timeout message names it ("to activate …"). */
 function requestLabel(body: AgentRequestBody): string {
-  return body.kind === 'operation' ? `${body.operation} ${body.entry} in ${body.container}` : `${body.kind}`;
+  if (body.kind === 'operation') return `${body.operation} ${body.entry} in ${body.container}`;
+  if (body.kind === 'service-locks') return `${body.operation} ${body.services.length} services`;
+  return `${body.kind}`;
+}
+
+/**
+ * How long a request may take: the limit is each operation's
+ * (--command-timeout), so a `service-locks` request gets it once per round of
+ * `parallel` services.
+ */
+function timeLimitOf(body: AgentRequestBody, ms: number): number {
+  if (body.kind !== 'service-locks') return ms;
+  return ms * Math.max(1, Math.ceil(body.services.length / Math.max(1, body.parallel)));
 }
 
 /** A target's refusal or failure, as the target said it: its code and exit status kept. */
@@ -36,8 +48,8 @@ export async function askSnapshots<A extends SnapshotsAction['action']>(link: Ag
 /** A coordinator's line to one target's agent. */
 export interface AgentLink {
   readonly hello: AgentHello['hello'];
-  /** Sends a request; `onLine` gets the lines the operation's modules print, as they come. */
-  request(body: AgentRequestBody, onLine?: (line: string) => void): Promise<AgentResponse>;
+  /** Sends a request; `onLine` gets the lines the operation's modules print, as they come (with the service's key in a `service-locks` request). */
+  request(body: AgentRequestBody, onLine?: (line: string, key?: string) => void): Promise<AgentResponse>;
   close(): void;
 }
 
@@ -54,8 +66,9 @@ export class LocalAgentLink implements AgentLink {
     this.agent = new Agent(stateDir, options);
     this.hello = this.agent.hello().hello;
   }
-  request(body: AgentRequestBody, onLine?: (line: string) => void): Promise<AgentResponse> {
-    return withinTime(this.agent.handle({ ...body, id: this.next++ } as AgentRequest, onLine), this.timeoutMs, () => timedOut('local', `to ${requestLabel(body)}`, this.timeoutMs, 'command-timeout'));
+  request(body: AgentRequestBody, onLine?: (line: string, key?: string) => void): Promise<AgentResponse> {
+    const ms = timeLimitOf(body, this.timeoutMs);
+    return withinTime(this.agent.handle({ ...body, id: this.next++ } as AgentRequest, onLine), ms, () => timedOut('local', `to ${requestLabel(body)}`, ms, 'command-timeout'));
   }
   close(): void {
     void this.agent.close().catch(() => undefined);
@@ -65,7 +78,7 @@ export class LocalAgentLink implements AgentLink {
 /** `dysnomia agent` on a target, over one SSH channel: requests go out as lines, answers come back by id. */
 export class RemoteAgentLink implements AgentLink {
   private next = 1;
-  private readonly pending = new Map<number, { resolve: (r: AgentResponse) => void; reject: (e: Error) => void; onLine?: ((line: string) => void) | undefined }>();
+  private readonly pending = new Map<number, { resolve: (r: AgentResponse) => void; reject: (e: Error) => void; onLine?: ((line: string, key?: string) => void) | undefined }>();
   private closedWith: Error | undefined;
 
   private constructor(
@@ -111,7 +124,7 @@ export class RemoteAgentLink implements AgentLink {
           return;
         }
         if ('line' in response) {
-          link.pending.get(response.id)?.onLine?.(response.line);
+          link.pending.get(response.id)?.onLine?.(response.line, response.key);
           return;
         }
         const waiting = link.pending.get(response.id);
@@ -128,17 +141,18 @@ export class RemoteAgentLink implements AgentLink {
     this.pending.clear();
   }
 
-  request(body: AgentRequestBody, onLine?: (line: string) => void): Promise<AgentResponse> {
+  request(body: AgentRequestBody, onLine?: (line: string, key?: string) => void): Promise<AgentResponse> {
     if (this.closedWith) return Promise.reject(this.closedWith);
+    const ms = timeLimitOf(body, this.timeoutMs);
     const id = this.next++;
     const answered = new Promise<AgentResponse>((resolve, reject) => {
       this.pending.set(id, { resolve, reject, onLine });
       this.channel.write(`${JSON.stringify({ ...body, id })}\n`);
     });
     // The operation may go on there; the coordinator stops waiting (and rolls back what it did).
-    return withinTime(answered, this.timeoutMs, () => {
+    return withinTime(answered, ms, () => {
       this.pending.delete(id);
-      return timedOut(this.target, `to ${requestLabel(body)}`, this.timeoutMs, 'command-timeout');
+      return timedOut(this.target, `to ${requestLabel(body)}`, ms, 'command-timeout');
     });
   }
 

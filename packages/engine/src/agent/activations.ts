@@ -60,9 +60,19 @@ export async function recordedProfiles(stateDir: string): Promise<string[]> {
   return names.filter((name) => name.endsWith('.json')).map((name) => name.slice(0, -'.json'.length)).sort();
 }
 
-/** Changes a target's records one at a time per profile (an agent runs operations at once). */
+type RecordChange = (record: TargetRecord) => TargetRecord;
+
+/**
+ * Changes a target's records, one write at a time per profile. Changes that
+ * arrive while a write runs (an agent runs operations at once) go into the
+ * next write together: each caller's promise settles once a write holding
+ * its change is in place, so an operation is answered only once the record
+ * says it ran, and a target running many operations writes its record far
+ * fewer times than once each.
+ */
 export class Activations {
-  private readonly queues = new Map<string, Promise<void>>();
+  private readonly waiting = new Map<string, Array<{ change: RecordChange; resolve: () => void; reject: (error: unknown) => void }>>();
+  private readonly writing = new Set<string>();
 
   constructor(private readonly stateDir: string) {}
 
@@ -81,24 +91,45 @@ export class Activations {
     return this.change(profile, (record) => ({ ...record, packages }));
   }
 
-  private change(profile: string, update: (record: TargetRecord) => TargetRecord): Promise<void> {
-    const previous = this.queues.get(profile) ?? Promise.resolve();
-    const next = previous.catch(() => undefined).then(async () => {
-      const { mappings, packages } = update(await readTargetRecord(this.stateDir, profile));
-      const record: ActivationRecord = {
-        version: 1,
-        profile,
-        mappings,
-        ...(packages.length > 0 ? { packages } : {}),
-        storePaths: [...new Set([...mappings, ...packages].map((m) => m.entry))].sort(),
-      };
-      const file = activationsFile(this.stateDir, profile);
-      await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
-      const temporary = `${file}.${process.pid}.tmp`;
-      await writeFile(temporary, `${JSON.stringify(record, null, 2)}\n`, { mode: 0o600 });
-      await rename(temporary, file);
+  private change(profile: string, change: RecordChange): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const queue = this.waiting.get(profile);
+      if (queue) queue.push({ change, resolve, reject });
+      else this.waiting.set(profile, [{ change, resolve, reject }]);
+      if (!this.writing.has(profile)) void this.writeWaiting(profile);
     });
-    this.queues.set(profile, next);
-    return next;
+  }
+
+  /** Writes the profile's waiting changes, in the order they came, until none waits. */
+  private async writeWaiting(profile: string): Promise<void> {
+    this.writing.add(profile);
+    try {
+      for (let batch = this.waiting.get(profile); batch !== undefined; batch = this.waiting.get(profile)) {
+        this.waiting.delete(profile);
+        try {
+          await this.write(profile, batch.reduce((record, { change }) => change(record), await readTargetRecord(this.stateDir, profile)));
+          for (const { resolve } of batch) resolve();
+        } catch (error) {
+          for (const { reject } of batch) reject(error);
+        }
+      }
+    } finally {
+      this.writing.delete(profile);
+    }
+  }
+
+  private async write(profile: string, { mappings, packages }: TargetRecord): Promise<void> {
+    const record: ActivationRecord = {
+      version: 1,
+      profile,
+      mappings,
+      ...(packages.length > 0 ? { packages } : {}),
+      storePaths: [...new Set([...mappings, ...packages].map((m) => m.entry))].sort(),
+    };
+    const file = activationsFile(this.stateDir, profile);
+    await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
+    const temporary = `${file}.${process.pid}.tmp`;
+    await writeFile(temporary, `${JSON.stringify(record, null, 2)}\n`, { mode: 0o600 });
+    await rename(temporary, file);
   }
 }

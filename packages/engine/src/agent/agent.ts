@@ -29,7 +29,8 @@ import { assertProfileName } from '../profiles/names.js';
 import { moduleIn } from '../search-paths.js';
 import { Activations, readTargetRecord, recordedProfiles } from './activations.js';
 import { runBuildRequest } from './build-request.js';
-import type { AgentAnswers, AgentHello, AgentRequest, AgentResponse, DescribeResult, PackageVersion, ProfileAction, QueryAnswer, TargetModule, TargetProfile } from './protocol.js';
+import type { AgentAnswers, AgentHello, AgentRequest, AgentResponse, DescribeResult, PackageVersion, ProfileAction, QueryAnswer, ServiceOperation, ServiceOutcome, TargetModule, TargetProfile } from './protocol.js';
+import { forEachLimited } from '../for-each-limited.js';
 import { Profiles } from '../profiles/profiles.js';
 import { snapshotsRequest } from './snapshots-request.js';
 
@@ -132,11 +133,11 @@ export class Agent {
     return { hello: { stateDir: this.stateDir, cores: os.availableParallelism(), node: process.versions.node } };
   }
 
-  /** Runs a request; `onLine` gets the lines its modules print as they come. */
-  async handle(request: AgentRequest, onLine?: (line: string) => void): Promise<AgentResponse> {
+  /** Runs a request; `onLine` gets the lines its modules print as they come (with the service's key in a `service-locks` request). */
+  async handle(request: AgentRequest, onLine?: (line: string, key?: string) => void): Promise<AgentResponse> {
     const output = new OutputBuffer(onLine);
     try {
-      const outcome = await currentOutput.run(output, () => this.dispatch(request)).finally(() => output.flush());
+      const outcome = await currentOutput.run(output, () => this.dispatch(request, onLine)).finally(() => output.flush());
       if (outcome.kind === 'refused') return { id: request.id, ok: false, error: 'locked', code: 'ERR_DYSNOMIA_LOCKED', exitCode: EXIT_OPERATION_FAILED, output: '', holder: outcome.holder };
       if (outcome.kind === 'skipped') return { id: request.id, ok: true, output: output.text(), skipped: outcome.reason };
       return { id: request.id, ok: true, output: output.text(), result: outcome.value };
@@ -215,24 +216,75 @@ export class Agent {
       .map((m) => ({ type: m.type!, kind: m.kind, name: m.name, ...(m.version ? { version: m.version } : {}), location: m.location }));
   }
 
+  /** Runs an operation on a store entry through the engine, after checking what a coordinator could misuse to reach other files. */
+  private async operate(operation: string, service: Omit<ServiceOperation, 'key'>): Promise<{ skipped?: string; result?: unknown }> {
+    if (!isOperation(operation)) throw new DysnomiaError('ERR_DYSNOMIA_USAGE', `unknown operation ${JSON.stringify(operation)}`);
+    if (!isEntryName(service.entry)) throw new DysnomiaError('ERR_DYSNOMIA_USAGE', `not a store entry: ${JSON.stringify(service.entry)}`);
+    if (service.moduleEntry !== undefined && !isEntryName(service.moduleEntry)) throw new DysnomiaError('ERR_DYSNOMIA_USAGE', `not a store entry: ${JSON.stringify(service.moduleEntry)}`);
+    // Names only: a path from a coordinator would reach files outside the containers and modules folders.
+    const badName = nameProblem(service.type, 'type') ?? nameProblem(service.container, 'container');
+    if (badName) throw new DysnomiaError('ERR_DYSNOMIA_USAGE', badName);
+    const engine = await this.engine();
+    const outcome = await engine.run({
+      operation,
+      type: service.moduleEntry === undefined ? service.type : await this.shippedModule(service.moduleEntry, service.type),
+      component: path.join(this.stateDir, 'store', service.entry),
+      container: service.container,
+      ...(service.properties ? { containerProperties: service.properties } : {}),
+    });
+    return outcome.skipped ? { skipped: outcome.skipped } : { result: outcome.result };
+  }
+
+  /** One service's operation of a `service-locks` request, its output kept apart and its failure answered, not thrown. */
+  private async operateService(operation: 'lock' | 'unlock', service: ServiceOperation, onLine?: (line: string, key?: string) => void): Promise<ServiceOutcome> {
+    const output = new OutputBuffer(onLine && ((line) => onLine(line, service.key)));
+    try {
+      const outcome = await currentOutput.run(output, () => this.operate(operation, service)).finally(() => output.flush());
+      return { key: service.key, ok: true, ...(outcome.skipped ? { skipped: outcome.skipped } : {}) };
+    } catch (error) {
+      const known = error instanceof DysnomiaError;
+      return {
+        key: service.key,
+        ok: false,
+        error: error instanceof Error ? error.message : String(error),
+        code: known ? error.code : 'ERR_DYSNOMIA_AGENT',
+        exitCode: known ? error.exitCode : EXIT_OPERATION_FAILED,
+        output: output.text(),
+      };
+    }
+  }
+
+  /**
+   * The lock (or unlock) operation of each service, `parallel` at once. A
+   * lock's refusal starts no other and unlocks those this request locked, so
+   * the target is left as it was.
+   */
+  private async serviceLocks(request: Extract<AgentRequest, { kind: 'service-locks' }>, onLine?: (line: string, key?: string) => void): Promise<AgentAnswers['service-locks']> {
+    const { operation } = request;
+    if (operation !== 'lock' && operation !== 'unlock') throw new DysnomiaError('ERR_DYSNOMIA_USAGE', `service-locks runs lock or unlock, not ${JSON.stringify(operation)}`);
+    const services = serviceList(request.services);
+    const parallel = Number.isInteger(request.parallel) && request.parallel > 0 ? request.parallel : os.availableParallelism();
+    const outcomes: ServiceOutcome[] = [];
+    let refused = false;
+    await forEachLimited(services, parallel, async (service) => {
+      if (operation === 'lock' && refused) return;
+      const outcome = await this.operateService(operation, service, onLine);
+      if (!outcome.ok) refused = true;
+      outcomes.push(outcome);
+    });
+    const unlocked: ServiceOutcome[] = [];
+    if (operation === 'lock' && refused) {
+      const locked = new Set(outcomes.filter((o) => o.ok).map((o) => o.key));
+      await forEachLimited(services.filter((s) => locked.has(s.key)), parallel, async (service) => void unlocked.push(await this.operateService('unlock', service, onLine)));
+    }
+    return { outcomes, unlocked };
+  }
+
   /** What a request came to; kept apart from a plugin's own result, which may hold any keys. */
-  private async dispatch(request: AgentRequest): Promise<Outcome> {
+  private async dispatch(request: AgentRequest, onLine?: (line: string, key?: string) => void): Promise<Outcome> {
     switch (request.kind) {
       case 'operation': {
-        if (!isOperation(request.operation)) throw new DysnomiaError('ERR_DYSNOMIA_USAGE', `unknown operation ${JSON.stringify(request.operation)}`);
-        if (!isEntryName(request.entry)) throw new DysnomiaError('ERR_DYSNOMIA_USAGE', `not a store entry: ${JSON.stringify(request.entry)}`);
-        if (request.moduleEntry !== undefined && !isEntryName(request.moduleEntry)) throw new DysnomiaError('ERR_DYSNOMIA_USAGE', `not a store entry: ${JSON.stringify(request.moduleEntry)}`);
-        // Names only: a path from a coordinator would reach files outside the containers and modules folders.
-        const badName = nameProblem(request.type, 'type') ?? nameProblem(request.container, 'container');
-        if (badName) throw new DysnomiaError('ERR_DYSNOMIA_USAGE', badName);
-        const engine = await this.engine();
-        const outcome = await engine.run({
-          operation: request.operation,
-          type: request.moduleEntry === undefined ? request.type : await this.shippedModule(request.moduleEntry, request.type),
-          component: path.join(this.stateDir, 'store', request.entry),
-          container: request.container,
-          ...(request.properties ? { containerProperties: request.properties } : {}),
-        });
+        const outcome = await this.operate(request.operation, request);
         if (request.record !== undefined && (request.operation === 'activate' || request.operation === 'deactivate')) {
           assertProfileName(request.record.profile);
           if (request.operation === 'activate') await this.activations.activated(request.record.profile, request.record.mapping);
@@ -240,6 +292,8 @@ export class Agent {
         }
         return outcome.skipped ? { kind: 'skipped', reason: outcome.skipped } : { kind: 'done', value: outcome.result };
       }
+      case 'service-locks':
+        return { kind: 'done', value: await this.serviceLocks(request, onLine) };
       case 'activations':
         return { kind: 'done', value: (await readTargetRecord(this.stateDir, assertProfileName(request.profile))) satisfies AgentAnswers['activations'] };
       case 'record-packages': {
@@ -337,6 +391,16 @@ function mappingList(value: unknown): DeployedMapping[] {
   return value as DeployedMapping[];
 }
 
+/** The services of a `service-locks` request: each a key and what an operation names (checked further when it runs). */
+function serviceList(value: unknown): ServiceOperation[] {
+  if (!Array.isArray(value)) throw new DysnomiaError('ERR_DYSNOMIA_USAGE', 'services must be a list');
+  for (const s of value as ServiceOperation[]) {
+    const valid = typeof s === 'object' && s !== null && ['key', 'type', 'entry', 'container'].every((field) => typeof s[field as keyof ServiceOperation] === 'string');
+    if (!valid) throw new DysnomiaError('ERR_DYSNOMIA_USAGE', 'not a service: an object with key, type, entry and container');
+  }
+  return value as ServiceOperation[];
+}
+
 /** Entry names only, from a coordinator: a path would reach outside the store. */
 function entryNames(entries: unknown): string[] {
   if (!Array.isArray(entries)) throw new DysnomiaError('ERR_DYSNOMIA_USAGE', 'entries must be a list of store entry names');
@@ -402,7 +466,7 @@ export async function serveAgent(input: Readable, output: NodeJS.WritableStream,
       write({ id: -1, ok: false, error: `not a JSON request: ${line.slice(0, 80)}`, code: 'ERR_DYSNOMIA_USAGE', exitCode: 2, output: '' });
       continue;
     }
-    const job = agent.handle(request, (line) => write({ id: request.id, line })).then(write, (error: unknown) => void write({ id: request.id, ok: false, error: String(error), code: 'ERR_DYSNOMIA_AGENT', exitCode: 1, output: '' }));
+    const job = agent.handle(request, (line, key) => write({ id: request.id, line, ...(key !== undefined ? { key } : {}) })).then(write, (error: unknown) => void write({ id: request.id, ok: false, error: String(error), code: 'ERR_DYSNOMIA_AGENT', exitCode: 1, output: '' }));
     const tracked = job.then(() => void running.delete(tracked));
     running.add(tracked);
   }

@@ -103,7 +103,31 @@ export type AgentRequest =
    * (its operations ran without `record`), so a re-run after an interruption
    * plans the move again.
    */
-  | { id: number; kind: 'record'; profile: string; activated?: DeployedMapping; deactivated?: string };
+  | { id: number; kind: 'record'; profile: string; activated?: DeployedMapping; deactivated?: string }
+  /**
+   * Runs the `lock` (or `unlock`) operation of each of these services, at
+   * most `parallel` at once: a transition asks every service a target runs
+   * in one request. Lock: after a refusal no other starts, and those this
+   * request locked are unlocked again before it answers. Unlock: every one
+   * is asked, whatever the others answer. What each prints comes as output
+   * lines carrying its `key`.
+   */
+  | { id: number; kind: 'service-locks'; operation: 'lock' | 'unlock'; services: ServiceOperation[]; parallel: number };
+
+/** One service of a `service-locks` request: what an `operation` request names, and a key (its mapping's id) the answer and its output lines name it by. */
+export interface ServiceOperation {
+  key: string;
+  type: string;
+  entry: string;
+  container: string;
+  properties?: ContainerProperties;
+  moduleEntry?: string;
+}
+
+/** How one service's operation of a `service-locks` request ended (`output`: the last of what it printed, on a failure). */
+export type ServiceOutcome =
+  | { key: string; ok: true; skipped?: string }
+  | { key: string; ok: false; error: string; code: ErrorCode; exitCode: number; output: string };
 
 /**
  * A component a target builds itself (deploy --build-on-targets, or a target
@@ -141,6 +165,12 @@ export interface AgentAnswers {
   build: { entry: string };
   snapshots: SnapshotsAnswers[SnapshotsAction['action']];
   record: { recorded: true };
+  'service-locks': {
+    /** The services asked, in the order they ended; after a lock's refusal, those never started are not here. */
+    outcomes: ServiceOutcome[];
+    /** Lock: after a refusal, the services this request had locked, unlocked again (how each unlock ended). */
+    unlocked: ServiceOutcome[];
+  };
 }
 
 export type AgentRequestBody = AgentRequest extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never;
@@ -150,10 +180,11 @@ export interface AgentHello {
   hello: { stateDir: string; cores: number; node: string };
 }
 
-/** A line an operation's modules printed, sent while the request runs (ctx.log, a module's output). */
+/** A line an operation's modules printed, sent while the request runs (ctx.log, a module's output); `key`: the service of a `service-locks` request that printed it. */
 export interface AgentOutputLine {
   id: number;
   line: string;
+  key?: string;
 }
 
 export type AgentResponse =
