@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { cp, lstat, mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { createReadStream, lstatSync, mkdirSync, mkdtempSync, realpathSync, renameSync, rmSync, statSync } from 'node:fs';
+import { createReadStream, existsSync, lstatSync, mkdirSync, mkdtempSync, realpathSync, renameSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { DysnomiaError, EXIT_OPERATION_FAILED } from '../errors.js';
 import { exportArchive, importArchive } from './archive.js';
@@ -12,7 +12,7 @@ import { installNpmPackage, npmCacheKey, TARBALL } from './npm-source.js';
 import { makeReadOnly, removeTree } from './permissions.js';
 import { extractTar } from './safe-extract.js';
 import { hashSnapshot, hashTree, type SnapshotNode } from './tree-hash.js';
-import { readSnapshot, writeSnapshot } from './tree-snapshot.js';
+import { readSnapshot, writeSnapshotInto } from './tree-snapshot.js';
 
 /** A folder, a tarball (.tgz, .tar.gz, .tar), `npm:<spec>`, or a component built by a function. */
 export type ComponentSource = string | BuildFunctionComponent;
@@ -186,22 +186,18 @@ export class Store {
     assertComponentName(name);
     const hash = hashSnapshot(snapshot, name, []);
     const entry = `${hash.hashPart}-${name}`;
-    if (this.hasSync(entry)) return entry;
+    if (this.hasSync(entry) || snapshot.kind !== 'dir') return entry;
     // Synchronous throughout, as the snapshot was read: a component of a few files is a few syscalls.
+    // The temporary folder itself becomes the entry (the garbage collector knows its name as a work folder until then).
     mkdirSync(this.dir, { recursive: true });
-    const work = mkdtempSync(path.join(this.dir, `${TEMPORARY_PREFIX}${process.pid}-`));
+    const out = mkdtempSync(path.join(this.dir, `${TEMPORARY_PREFIX}${process.pid}-`));
     try {
-      const out = path.join(work, 'out');
-      writeSnapshot(snapshot, out);
+      writeSnapshotInto(snapshot, out);
       await this.commitVerified(out, { version: 1, entry, references: [], sha256: hash.sha256, size: hash.size });
       return entry;
     } finally {
-      // Empty once the entry is renamed into place; a failure may leave a read-only tree, which removeTree handles.
-      try {
-        rmSync(work, { recursive: true, force: true });
-      } catch {
-        await removeTree(work);
-      }
+      // Still there when it failed, or when the same entry arrived meanwhile.
+      if (existsSync(out)) await removeTree(out);
     }
   }
 

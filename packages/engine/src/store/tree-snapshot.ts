@@ -39,8 +39,8 @@ export function readSnapshot(root: string, limits = SNAPSHOT_LIMITS): SnapshotNo
   return read(root);
 }
 
-/** Writes a snapshot as a new folder `out` (owner-writable; the store makes it read-only), file kinds exact whatever the umask. */
-export function writeSnapshot(root: SnapshotNode, out: string): void {
+/** Writes a folder's snapshot into the empty folder `out` (owner-writable; the store makes it read-only), file kinds exact whatever the umask. */
+export function writeSnapshotInto(root: Extract<SnapshotNode, { kind: 'dir' }>, out: string): void {
   const write = (node: SnapshotNode, file: string): void => {
     if (node.kind === 'dir') {
       mkdirSync(file, { mode: 0o700 });
@@ -54,5 +54,5 @@ export function writeSnapshot(root: SnapshotNode, out: string): void {
       symlinkSync(node.target, file);
     }
   };
-  write(root, out);
+  for (const [name, child] of root.children) write(child, path.join(out, name));
 }
