@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { cp, lstat, mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { createReadStream, existsSync, lstatSync, mkdirSync, mkdtempSync, realpathSync, renameSync, statSync } from 'node:fs';
+import { createReadStream, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { DysnomiaError, EXIT_OPERATION_FAILED } from '../errors.js';
 import { exportArchive, importArchive } from './archive.js';
@@ -11,6 +11,7 @@ import { metaPath, readMeta, readMetaSync, writeMeta, type EntryMeta } from './m
 import { installNpmPackage, npmCacheKey, TARBALL } from './npm-source.js';
 import { makeReadOnly, removeTree } from './permissions.js';
 import { extractTar } from './safe-extract.js';
+import { quickCheckKey } from './quick-check.js';
 import { hashSnapshot, hashTree, type SnapshotNode } from './tree-hash.js';
 import { readSnapshot, writeSnapshotInto } from './tree-snapshot.js';
 
@@ -28,6 +29,16 @@ export interface AddOptions {
 }
 
 const TEMPORARY_PREFIX = '.tmp-';
+/** The quick-check salt of store/.stamps/<entry>. */
+const ENTRY_STAMP = 'dysnomia-entry-1';
+
+function readFileSafe(file: string): string | undefined {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
 
 /**
  * The content-addressed store, `<stateDir>/store/<hash>-<name>`: entries are
@@ -194,11 +205,47 @@ export class Store {
     try {
       writeSnapshotInto(snapshot, out);
       await this.commitVerified(out, { version: 1, entry, references: [], sha256: hash.sha256, size: hash.size });
+      this.stamp(entry);
       return entry;
     } finally {
       // Still there when it failed, or when the same entry arrived meanwhile.
       if (existsSync(out)) await removeTree(out);
     }
+  }
+
+  /**
+   * Whether a cached build result (a build function's, an npm spec's, a
+   * folder's) can be used again: present, and unchanged since it was made
+   * (its quick check still matches the stamp written then, which costs a few
+   * lstat calls) or, failing that, its contents still hash to its name. A
+   * damaged entry is removed, so the build that made it runs again and puts
+   * it back whole.
+   */
+  async reusable(entry: string): Promise<boolean> {
+    if (!this.hasSync(entry)) return false;
+    const stamp = readFileSafe(this.stampPath(entry));
+    if (stamp !== undefined && stamp === quickCheckKey(this.path(entry), ENTRY_STAMP)) return true;
+    if (await this.verify(entry)) {
+      this.stamp(entry);
+      return true;
+    }
+    await this.remove(entry);
+    return false;
+  }
+
+  private stampPath(entry: string): string {
+    return path.join(this.dir, '.stamps', entry);
+  }
+
+  /** Remembers the entry's quick check as it is now (just made, or just verified). */
+  private stamp(entry: string): void {
+    const key = quickCheckKey(this.path(entry), ENTRY_STAMP);
+    if (key === undefined) return;
+    const file = this.stampPath(entry);
+    mkdirSync(path.dirname(file), { recursive: true });
+    const temporary = `${file}.tmp-${process.pid}`;
+    writeFileSync(temporary, key);
+    renameSync(temporary, file);
   }
 
   async verify(entry: string): Promise<boolean> {
@@ -242,6 +289,7 @@ export class Store {
   async remove(entry: string): Promise<void> {
     await removeTree(this.path(entry));
     await rm(metaPath(this.dir, entry), { force: true });
+    await rm(this.stampPath(entry), { force: true });
   }
 
   /** A fresh folder inside the store named `.tmp-<pid>-…`, so the garbage collector can tell a live one from a leftover. */
@@ -278,6 +326,7 @@ export class Store {
     const entry = `${hash.hashPart}-${name}`;
     if (!(await this.has(entry))) {
       await this.commitVerified(out, { version: 1, entry, references: [...new Set(references)].sort(), sha256: hash.sha256, size: hash.size });
+      this.stamp(entry);
     }
     return entry;
   }
@@ -300,7 +349,7 @@ export class Store {
   private async addBuilt(def: BuildFunctionComponent, name: string | undefined, log: (message: string) => void): Promise<string> {
     const prepared = await prepareInputs(def, this.dir, (entry) => this.path(entry), (nested) => this.addBuilt(nested, undefined, log));
     const known = await this.lookupIndex('derivations', prepared.key);
-    if (known !== undefined) return known;
+    if (known !== undefined && (await this.reusable(known))) return known;
     log(`building ${def.name}`);
     const entry = await this.addTree(name ?? def.name, prepared.references, async (out) => {
       await mkdir(out);
@@ -323,7 +372,7 @@ export class Store {
     const indexKey = cacheKey === undefined ? undefined : createHash('sha256').update(`${cacheKey}\0${name ?? ''}`).digest('hex');
     if (indexKey !== undefined) {
       const known = await this.lookupIndex('npm', indexKey);
-      if (known !== undefined) return known;
+      if (known !== undefined && (await this.reusable(known))) return known;
     }
     const entry = await this.addTree(name ?? 'npm-package', [], async (out) => {
       const installed = await installNpmPackage(spec, out, `${out}.pack`, { cwd, log, offline });
