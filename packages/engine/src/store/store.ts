@@ -146,7 +146,7 @@ export class Store {
       const name = options.name ?? sanitizeName(path.basename(absolute));
       const real = realpathSync(absolute);
       const snapshot = readSnapshot(real);
-      if (snapshot !== undefined) return this.addSnapshot(name, snapshot);
+      if (snapshot?.kind === 'dir') return this.addSnapshot(name, snapshot);
       return this.addTree(name, [], (out) => cp(real, out, { recursive: true, verbatimSymlinks: true }));
     }
     if (info?.isFile() && TARBALL.test(absolute)) {
@@ -193,11 +193,11 @@ export class Store {
    * A small folder read into memory: hashed first, so an entry already there
    * costs no copy at all; otherwise written out from the bytes hashed.
    */
-  private async addSnapshot(name: string, snapshot: SnapshotNode): Promise<string> {
+  private async addSnapshot(name: string, snapshot: Extract<SnapshotNode, { kind: 'dir' }>): Promise<string> {
     assertComponentName(name);
     const hash = hashSnapshot(snapshot, name, []);
     const entry = `${hash.hashPart}-${name}`;
-    if (this.hasSync(entry) || snapshot.kind !== 'dir') return entry;
+    if (this.hasSync(entry)) return entry;
     // Synchronous throughout, as the snapshot was read: a component of a few files is a few syscalls.
     // The temporary folder itself becomes the entry (the garbage collector knows its name as a work folder until then).
     mkdirSync(this.dir, { recursive: true });
