@@ -15,7 +15,6 @@ import { stateBackendFor } from '../deploy/state/open-state.js';
 import type { DeploymentRecords } from '../deploy/state/state-backend.js';
 import { runTransition } from '../deploy/orchestrator.js';
 import { deployServices } from '../deploy/services-deployment.js';
-import { deployLayers, loadLayers, switchLayers, undeployLayers } from '../deploy/layered.js';
 import type { OrchestratorOptions } from '../deploy/orchestrator.js';
 import { parseGenerationSelector } from '@dysnomia/engine/internal/profiles/profiles.js';
 import { chooseStateDir } from '@dysnomia/engine/internal/state-dir.js';
@@ -375,7 +374,9 @@ async function orchestrate(
   extraParams: ExtraParams,
 ): Promise<DeployResult> {
   const manifests = stateOf(options).records(options.profile);
-  const layers = values.layers === undefined ? undefined : await loadLayers(values.layers);
+  // Layered deployments (and the capture between layers) are loaded only when asked for: a plain deploy starts faster.
+  const layered = values.layers === undefined ? undefined : await import('../deploy/layered.js');
+  const layers = layered === undefined ? undefined : await layered.loadLayers(values.layers!);
   const clash = layers?.find((layer) => layer.profile === options.profile);
   if (clash) throw usage(`--profile ${options.profile} records the layered deployment: layer ${clash.name} needs a profile of its own`);
   if (action?.kind === 'list-generations') return listDeployments(manifests, options);
@@ -393,11 +394,11 @@ async function orchestrate(
       if (earlier.length === 0) throw usage(`profile "${options.profile}" has no deployment before ${current === undefined ? 'now' : `generation ${current}`} to roll back to`);
       generation = earlier.at(-1)!;
     } else generation = action.generation;
-    if (layers) return switchLayers(generation, options);
+    if (layers) return layered!.switchLayers(generation, options);
     return runTransition({ kind: 'recorded', manifest: await manifests.read(generation) }, options);
   }
-  if (layers && values.undeploy) return undeployLayers(layers, options);
-  if (layers) return deployLayers(layers, { ...options, infrastructureFile: values.infrastructure!, loadInfrastructure: (file) => loadInfrastructure(file, extraParams), extraParams });
+  if (layers && values.undeploy) return layered!.undeployLayers(layers, options);
+  if (layers) return layered!.deployLayers(layers, { ...options, infrastructureFile: values.infrastructure!, loadInfrastructure: (file) => loadInfrastructure(file, extraParams), extraParams });
   if (values.undeploy) return runTransition({ kind: 'new', deployment: { profile: options.profile, targets: {}, mappings: [], profiles: {} } }, options);
   const infrastructure = await loadInfrastructure(values.infrastructure!, extraParams);
   const distribution = await loadDistribution(values.distribution!, infrastructure, extraParams);

@@ -94,7 +94,9 @@ async function addSource(source: PackageSource, cache: SourceCache, options: Pic
   }
 }
 
-/** Adds every package to the coordinator's store once (sources shared by targets are built once). */
+/** How long builds run before the event loop gets a turn (see sourceBuilder). */
+const BUILD_TURN_MS = 5;
+
 /**
  * Adds sources to this machine's store, each source once however many
  * targets or services use it, with a `built` event each; `save()` keeps the
@@ -103,10 +105,17 @@ async function addSource(source: PackageSource, cache: SourceCache, options: Pic
 export function sourceBuilder(options: Pick<DeployOptions, 'store' | 'cwd' | 'log' | 'reporter'>) {
   const built = new Map<PackageSource, string>();
   const cache = new SourceCache(options.store);
+  let turnGiven = performance.now();
   return {
     async build(source: PackageSource): Promise<string> {
       let entry = built.get(source);
       if (entry === undefined) {
+        // Small folders are added synchronously: now and then the event loop gets a turn, so the
+        // SSH handshakes begun meanwhile (EarlyConnections) go on while the rest is built.
+        if (performance.now() - turnGiven > BUILD_TURN_MS) {
+          await new Promise((resolve) => setImmediate(resolve));
+          turnGiven = performance.now();
+        }
         entry = await addSource(source, cache, options);
         built.set(source, entry);
         options.reporter.emit({ event: 'built', source: typeof source === 'string' ? source : `component:${source.name}`, entry });

@@ -1,8 +1,6 @@
-import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { lstatSync, readdirSync, readlinkSync } from 'node:fs';
-import type { BigIntStats } from 'node:fs';
 import path from 'node:path';
+import { quickCheckKey as quickCheck } from '@dysnomia/engine/internal/store/quick-check.js';
 import type { Store } from '@dysnomia/engine/internal/store/store.js';
 
 /**
@@ -43,12 +41,12 @@ export class SourceCache {
     return value;
   }
 
-  /** The entry this source was added as, if the source has not changed since. */
+  /** The entry this source was added as, if the source has not changed since and the entry is intact (a damaged one is removed, to be made again). */
   async lookup(source: string): Promise<{ key: string | undefined; entry: string | undefined }> {
     const key = await quickCheckKey(source);
     if (key === undefined) return { key, entry: undefined };
     const entry = (await this.load())[key];
-    return { key, entry: entry !== undefined && (await this.store.has(entry)) ? entry : undefined };
+    return { key, entry: entry !== undefined && (await this.store.reusable(entry)) ? entry : undefined };
   }
 
   /** The entry recorded under a key of the caller's own making, if it is still in the store. */
@@ -75,23 +73,5 @@ export class SourceCache {
 /** undefined for what is not a local folder or file (npm:, missing paths). */
 export async function quickCheckKey(source: string): Promise<string | undefined> {
   if (source.startsWith('npm:') || !path.isAbsolute(source)) return undefined;
-  const hash = createHash('sha256').update(`dysnomia-source-1\0${source}\0`);
-  // Synchronous on purpose: a walk is hundreds of lstat calls of a few microseconds each, and one
-  // thread-pool round trip per call made a no-op deploy wait ~0.4 s on the engine's own folders.
-  const visit = (absolute: string, relative: string): boolean => {
-    let info: BigIntStats;
-    try {
-      info = lstatSync(absolute, { bigint: true });
-    } catch {
-      return false;
-    }
-    const kind = info.isDirectory() ? 'd' : info.isSymbolicLink() ? 'l' : info.isFile() ? 'f' : 'o';
-    hash.update(`${relative}\0${kind}\0${info.size}\0${info.mode}\0${info.ino}\0${info.mtimeNs}\0${info.ctimeNs}\0`);
-    if (kind === 'l') hash.update(`${readlinkSync(absolute)}\0`);
-    if (kind === 'd') {
-      for (const name of readdirSync(absolute).sort()) visit(path.join(absolute, name), `${relative}/${name}`);
-    }
-    return true;
-  };
-  return visit(source, '.') ? hash.digest('hex') : undefined;
+  return quickCheck(source, `dysnomia-source-1\0${source}`);
 }

@@ -382,12 +382,12 @@ class LocalSession extends AgentBackedSession implements TargetSession {
     });
     return waitForChild(child);
   }
-  private link: LocalAgentLink | undefined;
+  private link: Promise<LocalAgentLink> | undefined;
   async agent(): Promise<AgentLink> {
-    return (this.link ??= new LocalAgentLink(this.stateDir, { plugins: this.options.localPlugins ?? [], debug: this.options.debug === true }, (this.options.timeLimits ?? DEFAULT_TIME_LIMITS).commandMs));
+    return (this.link ??= LocalAgentLink.open(this.stateDir, { plugins: this.options.localPlugins ?? [], debug: this.options.debug === true }, (this.options.timeLimits ?? DEFAULT_TIME_LIMITS).commandMs));
   }
   close(): void {
-    this.link?.close();
+    void this.link?.then((link) => link.close(), () => undefined);
   }
 }
 

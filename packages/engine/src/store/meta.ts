@@ -1,4 +1,4 @@
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 /** What the store keeps beside each entry, in store/.meta/<entry>.json. */
@@ -17,9 +17,17 @@ export function metaPath(storeDir: string, entry: string): string {
   return path.join(storeDir, '.meta', `${entry}.json`);
 }
 
+/**
+ * Synchronous, as the other small metadata reads of the store: a deploy reads
+ * hundreds of these, and a thread-pool round trip each cost more than the read.
+ */
 export async function readMeta(storeDir: string, entry: string): Promise<EntryMeta | undefined> {
+  return readMetaSync(storeDir, entry);
+}
+
+export function readMetaSync(storeDir: string, entry: string): EntryMeta | undefined {
   try {
-    const meta = JSON.parse(await readFile(metaPath(storeDir, entry), 'utf8')) as EntryMeta;
+    const meta = JSON.parse(readFileSync(metaPath(storeDir, entry), 'utf8')) as EntryMeta;
     return meta.entry === entry && Array.isArray(meta.references) ? meta : undefined;
   } catch {
     return undefined;
@@ -29,8 +37,8 @@ export async function readMeta(storeDir: string, entry: string): Promise<EntryMe
 /** Written to a temporary name and renamed, so a reader sees the whole file or none. */
 export async function writeMeta(storeDir: string, meta: EntryMeta): Promise<void> {
   const file = metaPath(storeDir, meta.entry);
-  await mkdir(path.dirname(file), { recursive: true });
+  mkdirSync(path.dirname(file), { recursive: true });
   const temporary = `${file}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
-  await writeFile(temporary, `${JSON.stringify(meta, null, 2)}\n`);
-  await rename(temporary, file);
+  writeFileSync(temporary, `${JSON.stringify(meta, null, 2)}\n`);
+  renameSync(temporary, file);
 }

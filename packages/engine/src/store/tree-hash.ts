@@ -24,18 +24,78 @@ export interface TreeHash {
  * count.
  */
 export async function hashTree(root: string, name: string, references: string[]): Promise<TreeHash> {
-  const hash = createHash('sha256');
+  const hash = startHash(name, references);
   const sizes = { bytes: 0 };
+  const info = await lstat(root);
+  if (!info.isDirectory()) throw new DysnomiaError('ERR_DYSNOMIA_INPUT', `a store entry must be a folder: ${root}`);
+  await hashNode(hash, root, sizes);
+  return finishHash(hash, sizes.bytes);
+}
+
+/** hashTree of a tree read into memory (tree-snapshot.ts): the same serialization, so the same entry name. */
+export function hashSnapshot(root: SnapshotNode, name: string, references: string[]): TreeHash {
+  const hash = startHash(name, references);
+  const sizes = { bytes: 0 };
+  const visit = (node: SnapshotNode): void => {
+    if (node.kind === 'dir') {
+      putDirectory(hash, node.children.map(([child]) => child));
+      for (const [child, inner] of node.children) {
+        putString(hash, child);
+        visit(inner);
+      }
+    } else if (node.kind === 'file') {
+      putFileHeader(hash, node.mode, node.data.length);
+      hash.update(node.data);
+      sizes.bytes += node.data.length;
+    } else {
+      putLink(hash, node.target);
+    }
+  };
+  if (root.kind !== 'dir') throw new DysnomiaError('ERR_DYSNOMIA_INPUT', 'a store entry must be a folder');
+  visit(root);
+  return finishHash(hash, sizes.bytes);
+}
+
+/** A file tree held in memory: folders' children sorted by their names' bytes, as the hash takes them. */
+export type SnapshotNode =
+  | { kind: 'dir'; children: [string, SnapshotNode][] }
+  | { kind: 'file'; mode: number; data: Buffer }
+  | { kind: 'link'; target: string };
+
+/** Names in the order the hash takes them. */
+export function hashOrder(names: string[]): string[] {
+  return names.sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+}
+
+function startHash(name: string, references: string[]): Hash {
+  const hash = createHash('sha256');
   putString(hash, 'dysnomia-store-1');
   putString(hash, name);
   const sorted = [...new Set(references)].sort();
   putNumber(hash, sorted.length);
   for (const reference of sorted) putString(hash, reference);
-  const info = await lstat(root);
-  if (!info.isDirectory()) throw new DysnomiaError('ERR_DYSNOMIA_INPUT', `a store entry must be a folder: ${root}`);
-  await hashNode(hash, root, sizes);
+  return hash;
+}
+
+function finishHash(hash: Hash, bytes: number): TreeHash {
   const digest = hash.digest();
-  return { hashPart: nixBase32(compressHash(digest, 20)), sha256: `sha256:${digest.toString('hex')}`, size: sizes.bytes };
+  return { hashPart: nixBase32(compressHash(digest, 20)), sha256: `sha256:${digest.toString('hex')}`, size: bytes };
+}
+
+function putDirectory(hash: Hash, names: string[]): void {
+  putString(hash, 'dir');
+  putNumber(hash, names.length);
+}
+
+function putFileHeader(hash: Hash, mode: number, size: number): void {
+  putString(hash, 'file');
+  putString(hash, fileFlags(mode));
+  putNumber(hash, size);
+}
+
+function putLink(hash: Hash, target: string): void {
+  putString(hash, 'link');
+  putString(hash, target);
 }
 
 /**
@@ -46,23 +106,19 @@ export async function hashTree(root: string, name: string, references: string[])
 async function hashNode(hash: Hash, file: string, sizes: { bytes: number }): Promise<void> {
   const info = lstatSync(file);
   if (info.isDirectory()) {
-    const names = readdirSync(file).sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
-    putString(hash, 'dir');
-    putNumber(hash, names.length);
+    const names = hashOrder(readdirSync(file));
+    putDirectory(hash, names);
     for (const name of names) {
       putString(hash, name);
       await hashNode(hash, path.join(file, name), sizes);
     }
   } else if (info.isFile()) {
-    putString(hash, 'file');
-    putString(hash, fileFlags(info.mode));
-    putNumber(hash, info.size);
+    putFileHeader(hash, info.mode, info.size);
     if (info.size <= READ_WHOLE) hash.update(readFileSync(file));
     else await hashStream(hash, file);
     sizes.bytes += info.size;
   } else if (info.isSymbolicLink()) {
-    putString(hash, 'link');
-    putString(hash, readlinkSync(file));
+    putLink(hash, readlinkSync(file));
   } else {
     throw new DysnomiaError('ERR_DYSNOMIA_INPUT', `${file}: only files, folders and symbolic links can go into the store`);
   }
