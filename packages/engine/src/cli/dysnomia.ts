@@ -1,7 +1,13 @@
 #!/usr/bin/env node
-import { isOperation } from '../plugin.js';
-import { runCli } from './run-cli.js';
-import { isCoordinatorCommand, runCoordinatorCommand } from './coordinator-commands.js';
+import { prepareCliStart } from './cli-start.js';
+
+// The engine is imported after prepareCliStart (source maps for --debug; a stale bundle made again).
+await prepareCliStart(process.argv);
+const [{ isOperation }, { runCli }, { isCoordinatorCommand, runCoordinatorCommand }] = await Promise.all([
+  import('../plugin.js'),
+  import('./run-cli.js'),
+  import('./coordinator-commands.js'),
+]);
 
 await runCli('dysnomia', async (argv) => {
   const [first, ...rest] = argv;
