@@ -6,9 +6,10 @@
 import { mkdir, readFile, realpath, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import t from 'tap';
+import type { Test } from 'tap';
 import { dysnomia, tempDir } from './helpers/cli.js';
 
-async function setUp(t: Parameters<Parameters<typeof t.test>[1]>[0]) {
+async function setUp(t: Test) {
   const root = await realpath(await tempDir(t, 'dysnomia-modules-path-'));
   const modules = path.join(root, 'modules');
   await mkdir(modules);
