@@ -12,7 +12,9 @@
 // 3. Modules left out (everything imported only dynamically: other commands,
 //    the store, the agent...) stay tsc's output and import facades.
 import { build } from 'esbuild';
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -87,8 +89,26 @@ function writeAtomically(file, contents) {
   renameSync(temporary, file);
 }
 
+const FACADE_MARK = '// Made by scripts/bundle.mjs:';
+
+/**
+ * A module that left the bundle (no longer imported statically by its entries) still has
+ * a facade in dist/ from an earlier run, and tsc does not emit an unchanged file again:
+ * then the engine's project is compiled again in full, before its facades are written.
+ */
+function restoreModulesThatLeft(modules) {
+  const bundled = new Set(modules.map(distPathOf));
+  const left = readdirSync(DIST, { recursive: true })
+    .map((file) => path.join(DIST, file))
+    .filter((file) => file.endsWith('.js') && !bundled.has(file) && readFileSync(file, 'utf8').startsWith(FACADE_MARK));
+  if (left.length === 0) return;
+  const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+  execFileSync(process.execPath, [tsc, '-b', path.join(ENGINE, 'tsconfig.json'), '--force'], { stdio: 'inherit' });
+}
+
 export async function bundle() {
   const modules = await hotModules();
+  restoreModulesThatLeft(modules);
   const entry = modules.map((file) => `export * as ${namespaceOf(file)} from ${JSON.stringify(file)};`).join('\n');
   const result = await build({
     ...common,
@@ -108,7 +128,7 @@ export async function bundle() {
     const from = JSON.stringify(relativeTo(path.dirname(target), BUNDLE));
     const exported = names.filter((name) => name !== 'default');
     const lines = [
-      `// Made by scripts/bundle.mjs: this module is in ${path.basename(BUNDLE)}, and this file hands out that one copy.`,
+      `${FACADE_MARK} this module is in ${path.basename(BUNDLE)}, and this file hands out that one copy.`,
       `import { ${namespaceOf(file)} as module } from ${from};`,
       ...(exported.length > 0 ? [`export const { ${exported.join(', ')} } = module;`] : []),
       ...(names.includes('default') ? ['export default module.default;'] : []),

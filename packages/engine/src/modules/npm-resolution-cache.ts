@@ -1,7 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { writeFileAtomic } from '../write-file-atomic.js';
 import type { ResolvedPackage } from './npm-resolve.js';
 
 interface CachedResolution extends ResolvedPackage {
@@ -38,6 +37,8 @@ export class NpmResolutionCache {
     entries.set(keyOf(name, fromDir), { folder, packageJson, dir: resolved.dir, entry: resolved.entry, pkg: resolved.pkg });
     try {
       await mkdir(path.dirname(this.file), { recursive: true });
+      // Loaded on a miss only: it brings node:crypto, which a CLI call need not load.
+      const { writeFileAtomic } = await import('../write-file-atomic.js');
       await writeFileAtomic(this.file, `${JSON.stringify({ v: 1, entries: Object.fromEntries(entries) })}\n`);
     } catch {
       // A state folder this user cannot write (another user's): resolve each time.
