@@ -40,8 +40,9 @@ export class NpmResolutionCache {
       // Loaded on a miss only: it brings node:crypto, which a CLI call need not load.
       const { writeFileAtomic } = await import('../write-file-atomic.js');
       await writeFileAtomic(this.file, `${JSON.stringify({ v: 1, entries: Object.fromEntries(entries) })}\n`);
-    } catch {
-      // A state folder this user cannot write (another user's): resolve each time.
+    } catch (error) {
+      // A state folder this user cannot write (another user's, read-only): resolve each time.
+      if (!/^E(?!RR_)/.test((error as NodeJS.ErrnoException).code ?? '')) throw error;
     }
   }
 
