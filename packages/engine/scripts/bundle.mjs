@@ -28,7 +28,7 @@ export const BUNDLE = path.join(DIST, 'bundle.js');
  * these and their static imports go into the bundle. A dynamic import of
  * another module is left to load from dist/ when it runs.
  */
-const ENTRIES = ['index.ts', 'plugin.ts', 'cli/run-cli.ts', 'cli/coordinator-commands.ts', 'cli/operation-command.ts', 'cli/version-text.ts'];
+const ENTRIES = ['index.ts', 'cli/dysnomia-main.ts', 'cli/run-cli.ts'];
 
 const distPathOf = (srcFile) => path.join(DIST, path.relative(SRC, srcFile)).replace(/\.ts$/, '.js');
 const relativeTo = (from, to) => {
