@@ -19,6 +19,7 @@ import type { PluginSource } from './modules/load-plugin.js';
 import type { LoadedModule } from './modules/loaded-module.js';
 import { isPathLike, ModuleResolver, pluginPackageNames } from './modules/module-resolver.js';
 import { resolvePackageFrom } from './modules/npm-resolve.js';
+import { NpmResolutionCache } from './modules/npm-resolution-cache.js';
 import { assertEngineCompatible, OPERATION_METHODS } from './plugin.js';
 import type { Container, ContainerProperties, DysnomiaPlugin, Logger, Operation, OperationContext, OperationResult, ProcessRunner } from './plugin.js';
 import { createProcessRunner, runChild } from './process-runner.js';
@@ -132,6 +133,7 @@ export class Engine {
       searchPaths: this.searchPaths,
       configPlugins: this.configPlugins,
       npmDirs: this.npmDirs,
+      npmCache: new NpmResolutionCache(this.stateDir.npmResolutionCache),
     }).install(this.hooks);
     this.hooks.resolveContainer.tapPromise({ name: 'dysnomia:path', stage: 0 }, async (request) =>
       isPathLike(request.container) ? readContainer(path.resolve(this.cwd, request.container), request.container) : undefined,

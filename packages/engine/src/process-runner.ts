@@ -1,5 +1,5 @@
-import { spawn } from 'node:child_process';
-import type { StdioOptions } from 'node:child_process';
+import type { ChildProcess, StdioOptions } from 'node:child_process';
+import { childProcesses } from './child-process.js';
 import type { Writable } from 'node:stream';
 import type { Logger, ProcessRunner } from './plugin.js';
 import { shellQuote } from './shell-quote.js';
@@ -55,13 +55,13 @@ export function runChild(
     /** Run in a process group of its own, so an abort also stops what the program started. */
     ownProcessGroup?: boolean;
   },
-  onSpawn?: (child: ReturnType<typeof spawn>) => void,
+  onSpawn?: (child: ChildProcess) => void,
 ): Promise<ChildOutcome> {
   return new Promise((resolve) => {
     const group = options.ownProcessGroup ?? false;
-    let child: ReturnType<typeof spawn>;
+    let child: ChildProcess;
     try {
-      child = spawn(file, args, { env: options.env, cwd: options.cwd, stdio: options.stdio, detached: group });
+      child = childProcesses().spawn(file, args, { env: options.env, cwd: options.cwd, stdio: options.stdio, detached: group });
     } catch (error) {
       resolve({ exitCode: null, signal: null, spawnError: withoutValue(error), aborted: false });
       return;

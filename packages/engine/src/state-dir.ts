@@ -40,6 +40,11 @@ export class StateDir {
     return path.join(this.root, 'profiles');
   }
 
+  /** Where plugin packages found by npm resolution are remembered (modules/npm-resolution-cache.ts). */
+  get npmResolutionCache(): string {
+    return path.join(this.root, 'cache', 'npm-resolution.json');
+  }
+
   /** The profiles of this machine, as folders (a profile is a link to its current generation). */
   async profiles(): Promise<string[]> {
     let names: string[];

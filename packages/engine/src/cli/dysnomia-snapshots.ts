@@ -1,4 +1,6 @@
 #!/usr/bin/env node
-import { runCli } from './run-cli.js';
+import { prepareCliStart } from './cli-start.js';
 
+await prepareCliStart(process.argv);
+const { runCli } = await import('./run-cli.js');
 await runCli('dysnomia-snapshots', async (argv) => (await import('./snapshots-command.js')).snapshotsCommand(argv));

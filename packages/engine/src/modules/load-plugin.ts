@@ -60,12 +60,35 @@ let engineImportHook = false;
  */
 async function allowEngineImport(entry: string): Promise<void> {
   if (engineImportHook || findInstalledPackage(ENGINE_PACKAGE, path.dirname(entry)) !== undefined) return;
+  if (!(await mayImportModules(entry))) return;
   engineImportHook = true;
   const { register } = await import('node:module');
   const dist = new URL('../', import.meta.url);
   register(new URL('./engine-import-hook.js', import.meta.url), {
     data: { exports: { [ENGINE_PACKAGE]: new URL('index.js', dist).href, [`${ENGINE_PACKAGE}/deployment`]: new URL('../deployment.js', dist).href } },
   });
+}
+
+/**
+ * Whether a plugin file may import the engine, itself or through another
+ * module: any import, export-from or require of something other than a
+ * `node:` built-in. Read as text and conservatively (an `import('x')` in a
+ * comment counts), so only a self-contained plugin file is known not to: it
+ * is spared the hook, whose loader thread costs more than the rest of a call.
+ */
+async function mayImportModules(entry: string): Promise<boolean> {
+  const source = await readFile(entry, 'utf8').catch(() => undefined);
+  if (source === undefined) return true;
+  for (const match of source.matchAll(/\b(import|require|from)\b/g)) {
+    const rest = source.slice(match.index + match[0].length);
+    // `import x from 'y'`, `import { x } from 'y'`: the from clause is read on its own.
+    if (match[1] === 'import' && /^\s*[\w$*{]/.test(rest)) continue;
+    if (match[1] === 'import' && /^\s*\.\s*meta\b/.test(rest) && !/^\s*\.\s*meta\s*\.\s*resolve\b/.test(rest)) continue;
+    if (match[1] === 'from' && !/^\s*['"]/.test(rest)) continue;
+    if (/^\s*\(?\s*['"]node:/.test(rest)) continue;
+    return true;
+  }
+  return false;
 }
 
 /** Imports a plugin module and validates every plugin it exports. */

@@ -8,6 +8,7 @@ import { executableModule } from './executable-module.js';
 import { importPluginPackage, importPlugins, selectPlugin } from './load-plugin.js';
 import type { PluginSource } from './load-plugin.js';
 import type { LoadedModule } from './loaded-module.js';
+import type { NpmResolutionCache } from './npm-resolution-cache.js';
 import { resolvePackageFrom } from './npm-resolve.js';
 
 const PLUGIN_FILE = /\.(m?js)$/;
@@ -59,6 +60,8 @@ export interface ModuleResolverOptions {
   configPlugins: PluginSource[];
   /** Folders npm packages are resolved from: the config's, the working folder, the engine's own. */
   npmDirs: string[];
+  /** npm resolutions remembered across calls. */
+  npmCache?: NpmResolutionCache;
 }
 
 /**
@@ -132,7 +135,7 @@ export class ModuleResolver {
     if (this.options.configPlugins.length > 0) searched.push(`config "plugins": ${this.options.configPlugins.map((s) => s.name).join(', ')}`);
     for (const name of pluginPackageNames(type)) {
       for (const dir of this.options.npmDirs) {
-        const resolved = await resolvePackageFrom(name, dir);
+        const resolved = await resolvePackageFrom(name, dir, this.options.npmCache);
         if (resolved) {
           const { entry, pkg } = resolved;
           return this.load({ kind: 'plugin-file', file: entry, packageName: pkg.name ?? name, ...(pkg.version ? { version: pkg.version } : {}) }, type, `npm (from ${dir})`);

@@ -1,4 +1,4 @@
-import { createHash, type Hash } from 'node:crypto';
+import type { Hash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
@@ -17,6 +17,8 @@ import path from 'node:path';
  */
 export async function computeOutputHash(target: string): Promise<string> {
   const info = await stat(target);
+  // node:crypto on first use: the engine's entry holds this module, and most calls hash nothing.
+  const { createHash } = await import('node:crypto');
   const hash = createHash('sha256');
   if (info.isFile()) {
     await hashFile(hash, target);

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { DysnomiaError } from '../errors.js';
 import { assertComponentName, entryOf } from './entry-name.js';
 
@@ -79,6 +78,8 @@ export async function prepareInputs(
     throw new DysnomiaError('ERR_DYSNOMIA_USAGE', `component ${def.name}: input ${where} is not a JSON value, a store entry or a component (${typeof value})`);
   };
   const { canonical, resolved } = await walk(def.inputs, 'inputs');
+  // node:crypto on first use: the engine's entry holds this module, and most calls build nothing.
+  const { createHash } = await import('node:crypto');
   const key = createHash('sha256')
     .update(JSON.stringify(['dysnomia-build-function-1', def.name, def.build.toString(), canonical]))
     .digest('hex');

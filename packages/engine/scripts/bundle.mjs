@@ -1,0 +1,145 @@
+// Bundles the engine's hot path into one file, dist/bundle.js, after `tsc -b`
+// (the root `npm run build` runs both). Why and how: docs/architecture.md,
+// "One bundle for the engine's hot path".
+//
+// 1. The modules the CLI's operation path and the public entry load are found
+//    (esbuild's metafile of a first pass) and bundled from src/ into
+//    dist/bundle.js, each exported as one namespace.
+// 2. Every such module's dist/X.js (tsc's output) becomes a facade re-exporting
+//    that namespace, so whoever imports it by path or through the package's
+//    exports (plugins: `@dysnomia/engine`; @dysnomia/deploy: `internal/*`)
+//    gets the bundle's classes and state: one copy of the engine per process.
+// 3. Modules left out (everything imported only dynamically: other commands,
+//    the store, the agent...) stay tsc's output and import facades.
+import { build } from 'esbuild';
+import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const ENGINE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const SRC = path.join(ENGINE, 'src');
+const DIST = path.join(ENGINE, 'dist');
+export const BUNDLE = path.join(DIST, 'bundle.js');
+
+/**
+ * What one `dysnomia --operation` call and `import '@dysnomia/engine'` load:
+ * these and their static imports go into the bundle. A dynamic import of
+ * another module is left to load from dist/ when it runs.
+ */
+const ENTRIES = ['index.ts', 'cli/dysnomia-main.ts', 'cli/run-cli.ts'];
+
+const distPathOf = (srcFile) => path.join(DIST, path.relative(SRC, srcFile)).replace(/\.ts$/, '.js');
+const relativeTo = (from, to) => {
+  const relative = path.relative(from, to).split(path.sep).join('/');
+  return relative.startsWith('.') ? relative : `./${relative}`;
+};
+/** A namespace name for a module: its path under src/ (cli/run-cli.ts → cli$run_cli). */
+const namespaceOf = (srcFile) => `$${path.relative(SRC, srcFile).replace(/\.ts$/, '').replace(/[^A-Za-z0-9]/g, (c) => (c === '/' ? '$' : '_'))}`;
+
+const plugin = {
+  name: 'dysnomia-engine',
+  setup(builder) {
+    // Dynamic imports stay imports, of the module's place in dist/ (relative to the bundle there).
+    builder.onResolve({ filter: /.*/ }, (args) => {
+      if (args.kind !== 'dynamic-import') return undefined;
+      if (!args.path.startsWith('.')) return { path: args.path, external: true };
+      const target = path.resolve(args.resolveDir, args.path);
+      return { path: relativeTo(DIST, target.startsWith(SRC) ? distPathOf(target.replace(/\.js$/, '.ts')) : target), external: true };
+    });
+    // tapable (CommonJS) requires "util" for util.deprecate; an ESM bundle has no require.
+    builder.onResolve({ filter: /^util$/ }, (args) => (args.importer.includes(`${path.sep}tapable${path.sep}`) ? { path: 'util', namespace: 'node-util' } : undefined));
+    builder.onLoad({ filter: /.*/, namespace: 'node-util' }, () => ({ contents: "export { deprecate } from 'node:util';", loader: 'js' }));
+    // Each module keeps the import.meta.url of its file in dist/, where it looks for package.json and its neighbours.
+    builder.onLoad({ filter: /\.ts$/ }, (args) => {
+      if (!args.path.startsWith(SRC)) return undefined;
+      const source = readFileSync(args.path, 'utf8');
+      const url = `new URL(${JSON.stringify(relativeTo(DIST, distPathOf(args.path)))}, import.meta.url).href`;
+      return { contents: source.replaceAll('import.meta.url', url), loader: 'ts' };
+    });
+  },
+};
+
+const common = {
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  plugins: [plugin],
+  logLevel: 'warning',
+  // Class and function names as in dist/ (stack traces, constructor.name).
+  keepNames: true,
+  // tsc's settings for class fields, so the bundle behaves as dist/ did.
+  tsconfig: path.join(ENGINE, 'tsconfig.json'),
+};
+
+/** The source files the entries reach through static imports. */
+async function hotModules() {
+  const result = await build({ ...common, entryPoints: ENTRIES.map((entry) => path.join(SRC, entry)), outdir: path.join(DIST, '.bundle-probe'), write: false, metafile: true });
+  return Object.keys(result.metafile.inputs)
+    .map((input) => path.resolve(input))
+    .filter((file) => file.startsWith(SRC) && file.endsWith('.ts'))
+    .sort();
+}
+
+function writeAtomically(file, contents) {
+  const temporary = `${file}.${process.pid}.tmp`;
+  writeFileSync(temporary, contents);
+  renameSync(temporary, file);
+}
+
+const FACADE_MARK = '// Made by scripts/bundle.mjs:';
+
+/**
+ * A module that left the bundle (no longer imported statically by its entries) still has
+ * a facade in dist/ from an earlier run, and tsc does not emit an unchanged file again:
+ * then the engine's project is compiled again in full, before its facades are written.
+ */
+function restoreModulesThatLeft(modules) {
+  const bundled = new Set(modules.map(distPathOf));
+  const left = readdirSync(DIST, { recursive: true })
+    .map((file) => path.join(DIST, file))
+    .filter((file) => file.endsWith('.js') && !bundled.has(file) && readFileSync(file, 'utf8').startsWith(FACADE_MARK));
+  if (left.length === 0) return;
+  const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+  execFileSync(process.execPath, [tsc, '-b', path.join(ENGINE, 'tsconfig.json'), '--force'], { stdio: 'inherit' });
+}
+
+export async function bundle() {
+  const modules = await hotModules();
+  restoreModulesThatLeft(modules);
+  const entry = modules.map((file) => `export * as ${namespaceOf(file)} from ${JSON.stringify(file)};`).join('\n');
+  const result = await build({
+    ...common,
+    stdin: { contents: entry, resolveDir: SRC, sourcefile: 'dysnomia-engine-bundle.js', loader: 'js' },
+    outfile: BUNDLE,
+    sourcemap: 'linked',
+    write: false,
+    banner: { js: '// @dysnomia/engine: the engine\'s hot path in one file, made by scripts/bundle.mjs from src/ (see docs/architecture.md).' },
+  });
+  for (const output of result.outputFiles) writeAtomically(output.path, output.contents);
+
+  // The facades: each bundled module's exports, read from the bundle itself.
+  const namespaces = await import(`${pathToFileURL(BUNDLE).href}?names=${Date.now()}`);
+  for (const file of modules) {
+    const names = Object.keys(namespaces[namespaceOf(file)]);
+    const target = distPathOf(file);
+    const from = JSON.stringify(relativeTo(path.dirname(target), BUNDLE));
+    const exported = names.filter((name) => name !== 'default');
+    const lines = [
+      `${FACADE_MARK} this module is in ${path.basename(BUNDLE)}, and this file hands out that one copy.`,
+      `import { ${namespaceOf(file)} as module } from ${from};`,
+      ...(exported.length > 0 ? [`export const { ${exported.join(', ')} } = module;`] : []),
+      ...(names.includes('default') ? ['export default module.default;'] : []),
+      '',
+    ];
+    writeAtomically(target, lines.join('\n'));
+  }
+  return modules;
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const modules = await bundle();
+  if (!process.argv.includes('--quiet')) console.log(`dist/${path.basename(BUNDLE)}: ${modules.length} modules of packages/engine/src`);
+}
