@@ -23,8 +23,9 @@ import { RUNTIME_ENGINE_BIN } from '../remote/runtime.js';
 import type { Runtime } from '../remote/runtime.js';
 import { byteCounter } from '../remote/byte-counter.js';
 import { SshConnection } from '../remote/ssh-connection.js';
-import { sendStoreArchive, sendStoreArchiveInWorker, WORKER_SEND_BYTES } from '../remote/store-send.js';
-import type { RunningSend } from '../remote/store-send.js';
+import { prepareStoreSend, sendStoreArchive, WORKER_SEND_BYTES } from '../remote/store-send.js';
+import type { ImportCommand, PreparedSend } from '../remote/store-send.js';
+import type { EntryMeta } from '@dysnomia/engine/internal/store/meta.js';
 import { DEFAULT_TIME_LIMITS } from '../remote/time-limits.js';
 import type { TimeLimits } from '../remote/time-limits.js';
 import type { SshSettings } from '../remote/ssh-connection.js';
@@ -67,6 +68,12 @@ export interface TargetSession {
   current(profile: string): Promise<TargetPlan['current'] | undefined>;
   /** Sends these entries (a closure's missing part) as one archive; `onBytes` counts what went out. */
   send(entries: string[], onBytes: (n: number) => void): Promise<void>;
+  /**
+   * Gets ready to send `entries` (what the target lacked when connecting):
+   * for a large archive the transfer's own connection and the target's
+   * import start now, while other steps run, and the next `send` uses them.
+   */
+  prepareSend(entries: string[]): Promise<void>;
   /** Copies these entries of the target's store (their references are here already) into this machine's store: what a build on the target made. */
   fetch(entries: string[]): Promise<void>;
   /** Makes `entries` (and `etcOnly`, of which only etc/ is merged) the profile's packages. */
@@ -176,6 +183,11 @@ export function sshSettingsOf(target: InfrastructureTarget, options: Pick<Sessio
   }
   const own = hop(target.hostname, { ...(p.sshUser ? { user: p.sshUser as string } : {}), ...(p.sshPort !== undefined ? { port: Number(p.sshPort) } : {}) });
   return { ...own, ...(p.sshKey ? { privateKeyPath: p.sshKey as string } : {}), ...(jump ? { jump } : {}) };
+}
+
+/** Bytes in the entries' regular files: what an archive of them carries, about. */
+function bytesOf(metas: EntryMeta[]): number {
+  return metas.reduce((sum, meta) => sum + meta.size, 0);
 }
 
 /** `user@host:port` of the machine itself, and of the jump hosts before it: `user@host:port via user@jump:port`. */
@@ -339,6 +351,8 @@ class LocalSession extends AgentBackedSession implements TargetSession {
     return this.profile(profile, { action: 'current' });
   }
 
+  async prepareSend(): Promise<void> {}
+
   async send(entries: string[], onBytes: (n: number) => void): Promise<void> {
     if (entries.length === 0) return;
     const pipe = new PassThrough();
@@ -472,23 +486,42 @@ class SshSession extends AgentBackedSession implements TargetSession {
     return this.storeMissing(entries);
   }
 
-  /** A large archive goes through a worker thread of its own (store-send.ts); `close()` and `cut()` stop it. */
+  /**
+   * A large archive goes through a worker thread with its own connection
+   * (store-send.ts), the one prepareSend started when there is one;
+   * `close()` and `cut()` stop it.
+   */
   async send(entries: string[], onBytes: (n: number) => void): Promise<void> {
-    if (entries.length === 0) return;
+    const prepared = this.prepared;
+    this.prepared = undefined;
+    if (entries.length === 0) return prepared?.stop();
     const connection = this.connection!;
-    const request = { target: this.target.name, command: this.engine(['store', '--import', '--json']), storeDir: this.options.store.dir, metas: await this.options.store.archiveMetas(entries) };
-    if (request.metas.reduce((sum, meta) => sum + meta.size, 0) < WORKER_SEND_BYTES) return sendStoreArchive(connection, request, onBytes);
-    const running = sendStoreArchiveInWorker({ ...request, settings: connection.settings }, onBytes);
+    const contents = { storeDir: this.options.store.dir, metas: await this.options.store.archiveMetas(entries) };
+    if (prepared === undefined && bytesOf(contents.metas) < WORKER_SEND_BYTES) return sendStoreArchive(connection, this.importCommand(), contents, onBytes);
+    const running = prepared ?? prepareStoreSend({ ...this.importCommand(), settings: connection.settings });
     this.sends.add(running);
     try {
       // The session's connection going (cut off, or the target gone) ends the worker's too.
-      await Promise.race([running.done, connection.whenLost()]);
+      await Promise.race([running.send(contents, onBytes), connection.whenLost()]);
     } finally {
       running.stop();
       this.sends.delete(running);
     }
   }
-  private readonly sends = new Set<RunningSend>();
+  private readonly sends = new Set<PreparedSend>();
+  private prepared: PreparedSend | undefined;
+
+  async prepareSend(entries: string[]): Promise<void> {
+    if (this.prepared !== undefined || !this.hasEngine || this.connection === undefined) return;
+    const metas = await this.options.store.archiveMetas(entries);
+    if (bytesOf(metas) < WORKER_SEND_BYTES) return;
+    this.prepared = prepareStoreSend({ ...this.importCommand(), settings: this.connection.settings });
+    this.sends.add(this.prepared);
+  }
+
+  private importCommand(): ImportCommand {
+    return { target: this.target.name, command: this.engine(['store', '--import', '--json']) };
+  }
 
   /** `store --export` there, imported (verified) here; a failure there is said with the target's own words. */
   async fetch(entries: string[]): Promise<void> {

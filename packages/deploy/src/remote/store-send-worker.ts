@@ -1,12 +1,16 @@
 // A worker thread's entry: sends one store archive to a target over a connection of its own (see store-send.ts).
+import { once } from 'node:events';
 import { parentPort, workerData } from 'node:worker_threads';
 import { DysnomiaError } from '@dysnomia/engine/internal/errors.js';
 import { SshConnection } from './ssh-connection.js';
-import { sendStoreArchive } from './store-send.js';
-import type { StoreSendMessage, StoreSendWork } from './store-send.js';
+import { openImport, streamArchive } from './store-send.js';
+import type { StoreSendMessage, StoreSendOrder, StoreSendWork } from './store-send.js';
 
 const work = workerData as StoreSendWork;
-const say = (message: StoreSendMessage) => parentPort!.postMessage(message);
+const port = parentPort!;
+const say = (message: StoreSendMessage) => port.postMessage(message);
+// Asked for before anything is awaited, so an order that comes early is not missed.
+const order = once(port, 'message') as Promise<[StoreSendOrder]>;
 
 // Bytes are said per MiB: a message per 32 KiB packet would cost more than it tells.
 let unsaid = 0;
@@ -21,7 +25,9 @@ const counted = (n: number) => {
 let connection: SshConnection | undefined;
 try {
   connection = await SshConnection.open(work.settings);
-  await sendStoreArchive(connection, work, counted);
+  const open = await openImport(connection, work);
+  const [contents] = await order;
+  await streamArchive(connection, work, open, contents, counted);
   if (unsaid > 0) say({ kind: 'bytes', n: unsaid });
   say({ kind: 'done' });
 } catch (error) {
@@ -29,4 +35,5 @@ try {
   say({ kind: 'failed', message: (error as Error).message ?? String(error), code: known?.code ?? 'ERR_DYSNOMIA_INPUT', exitCode: known?.exitCode ?? 1 });
 } finally {
   connection?.close();
+  port.removeAllListeners('message');
 }

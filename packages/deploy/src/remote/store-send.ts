@@ -9,52 +9,61 @@ import { collect } from './bootstrap.js';
 import { byteCounter } from './byte-counter.js';
 import type { SshConnection, SshSettings } from './ssh-connection.js';
 
-/** What a store archive's send needs: the target's `store --import` command line, this store's folder and the entries' metadata in archive order. */
-export interface StoreSendRequest {
-  /** The target's name, for messages. */
+/** Where a store archive goes: the target (for messages) and the shell command that runs `dysnomia store --import --json` there. */
+export interface ImportCommand {
   target: string;
-  /** The shell command that runs `dysnomia store --import --json` on the target. */
   command: string;
+}
+
+/** What goes: this store's folder and the entries' metadata in archive order (references first). */
+export interface ArchiveContents {
   storeDir: string;
   metas: EntryMeta[];
 }
 
+/** The target's `store --import`, started and waiting for its archive on stdin. */
+export interface OpenImport {
+  channel: ClientChannel;
+  /** The import's outcome: resolves when it took every entry, rejects with its own words. */
+  received: Promise<string>;
+}
+
+export async function openImport(connection: SshConnection, to: ImportCommand): Promise<OpenImport> {
+  const channel = await connection.channel(to.command);
+  const received = collect(channel, `target "${to.target}": store --import`);
+  received.catch(() => undefined);
+  return { channel, received };
+}
+
 /**
- * Streams the entries as one store archive into the target's `store
- * --import` over `connection`; the target verifies every entry before it
- * takes it. Both sides are raced: when the target's import fails (a refused
- * entry, a full disk) its channel closes and the archive would wait for a
- * drain forever; the receiver's rejection ends the send instead and its own
- * message is the error.
+ * Streams the entries as one store archive into an open import; the target
+ * verifies every entry before it takes it. Both sides are raced: when the
+ * target's import fails (a refused entry, a full disk) its channel closes and
+ * the archive would wait for a drain forever; the receiver's rejection ends
+ * the send instead and its own message is the error.
  */
-export async function sendStoreArchive(connection: SshConnection, request: StoreSendRequest, onBytes: (n: number) => void): Promise<void> {
-  const channel: ClientChannel = await connection.channel(request.command);
-  const received = collect(channel, `target "${request.target}": store --import`);
+export async function streamArchive(connection: SshConnection, to: ImportCommand, open: OpenImport, contents: ArchiveContents, onBytes: (n: number) => void): Promise<void> {
+  const { channel, received } = open;
   const counted = byteCounter(onBytes);
   counted.pipe(channel as unknown as Writable);
-  const sent = exportArchive(request.storeDir, request.metas, counted).catch((error: unknown) => {
-    throw new DysnomiaError('ERR_DYSNOMIA_INPUT', `target "${request.target}": sending the archive failed: ${(error as Error).message}`, { exitCode: EXIT_OPERATION_FAILED });
+  const sent = exportArchive(contents.storeDir, contents.metas, counted).catch((error: unknown) => {
+    throw new DysnomiaError('ERR_DYSNOMIA_INPUT', `target "${to.target}": sending the archive failed: ${(error as Error).message}`, { exitCode: EXIT_OPERATION_FAILED });
   });
   try {
     await connection.within(Promise.race([Promise.all([sent, received]), connection.whenLost()]), 'while receiving store entries');
   } catch (error) {
     // Whichever side failed, stop the other: no export left waiting, no import left reading.
     sent.catch(() => undefined);
-    received.catch(() => undefined);
     counted.destroy();
     channel.destroy();
     throw error;
   }
 }
 
-/** What the send's worker thread is given. */
-export interface StoreSendWork extends StoreSendRequest {
-  /** How to reach the target: a connection of the worker's own, host keys checked as for every connection. */
-  settings: SshSettings;
+/** The whole send on `connection` (the session's own: a small archive). */
+export async function sendStoreArchive(connection: SshConnection, to: ImportCommand, contents: ArchiveContents, onBytes: (n: number) => void): Promise<void> {
+  await streamArchive(connection, to, await openImport(connection, to), contents, onBytes);
 }
-
-/** What the worker says back: bytes gone out, then the end. */
-export type StoreSendMessage = { kind: 'bytes'; n: number } | { kind: 'done' } | { kind: 'failed'; message: string; code: ErrorCode; exitCode: number };
 
 /**
  * From this size on, an archive goes through a worker thread with its own
@@ -66,17 +75,36 @@ export type StoreSendMessage = { kind: 'bytes'; n: number } | { kind: 'done' } |
  */
 export const WORKER_SEND_BYTES = 8 * 1024 * 1024;
 
-/** A send running in a worker thread; `stop()` ends it (the worker's connection closes, the target's import refuses the cut-off archive). */
-export interface RunningSend {
-  done: Promise<void>;
+/** What the send's worker thread is given when it starts. */
+export interface StoreSendWork extends ImportCommand {
+  /** How to reach the target: a connection of the worker's own, host keys checked as for every connection. */
+  settings: SshSettings;
+}
+
+/** What the worker is told once the entries are known. */
+export type StoreSendOrder = { kind: 'send' } & ArchiveContents;
+
+/** What the worker says back: bytes gone out, then the end. */
+export type StoreSendMessage = { kind: 'bytes'; n: number } | { kind: 'done' } | { kind: 'failed'; message: string; code: ErrorCode; exitCode: number };
+
+/**
+ * A worker thread that connects to the target and starts its `store
+ * --import` at once, then waits for `send`: started while the targets are
+ * locked, the connection, the handshake and the target's Node start are done
+ * by the time the entries to send are known.
+ */
+export interface PreparedSend {
+  send(contents: ArchiveContents, onBytes: (n: number) => void): Promise<void>;
+  /** Ends it (the worker's connection closes; a target's import that got part of an archive refuses it and keeps nothing). */
   stop(): void;
 }
 
-export function sendStoreArchiveInWorker(work: StoreSendWork, onBytes: (n: number) => void): RunningSend {
+export function prepareStoreSend(work: StoreSendWork): PreparedSend {
   // A host key unknown to known_hosts was recorded by the session's own connection already; this one never adds one.
   const settings = neverAcceptNewKeys(work.settings);
   const worker = new Worker(new URL('./store-send-worker.js', import.meta.url), { workerData: { ...work, settings } satisfies StoreSendWork });
   let stopped = false;
+  let onBytes: (n: number) => void = () => undefined;
   const done = new Promise<void>((resolve, reject) => {
     let ended = false;
     worker.on('message', (message: StoreSendMessage) => {
@@ -94,9 +122,15 @@ export function sendStoreArchiveInWorker(work: StoreSendWork, onBytes: (n: numbe
       if (!ended) reject(new DysnomiaError('ERR_DYSNOMIA_UNREACHABLE', `target "${work.target}": the transfer was ${stopped ? 'stopped' : 'cut off'}`, { exitCode: EXIT_OPERATION_FAILED }));
     });
   });
+  // A failure before send() is said by send(); one after stop() by nobody.
+  done.catch(() => undefined);
   return {
-    done,
-    stop: () => {
+    send(contents, bytes) {
+      onBytes = bytes;
+      worker.postMessage({ kind: 'send', ...contents } satisfies StoreSendOrder);
+      return done;
+    },
+    stop() {
       stopped = true;
       void worker.terminate();
     },
