@@ -500,13 +500,16 @@ class SshSession extends AgentBackedSession implements TargetSession {
     if (prepared === undefined && bytesOf(contents.metas) < WORKER_SEND_BYTES) return sendStoreArchive(connection, this.importCommand(), contents, onBytes);
     const running = prepared ?? prepareStoreSend({ ...this.importCommand(), settings: connection.settings });
     this.sends.add(running);
+    let sent: boolean;
     try {
       // The session's connection going (cut off, or the target gone) ends the worker's too.
-      await Promise.race([running.send(contents, onBytes), connection.whenLost()]);
+      sent = await Promise.race([running.send(contents, onBytes), connection.whenLost()]);
     } finally {
       running.stop();
       this.sends.delete(running);
     }
+    // A target that refused the second connection still gets the archive, over the session's own.
+    if (!sent) await sendStoreArchive(connection, this.importCommand(), contents, onBytes);
   }
   private readonly sends = new Set<PreparedSend>();
   private prepared: PreparedSend | undefined;

@@ -26,6 +26,7 @@ let connection: SshConnection | undefined;
 try {
   connection = await SshConnection.open(work.settings);
   const open = await openImport(connection, work);
+  say({ kind: 'ready' });
   const [contents] = await order;
   await streamArchive(connection, work, open, contents, counted);
   if (unsaid > 0) say({ kind: 'bytes', n: unsaid });

@@ -84,8 +84,8 @@ export interface StoreSendWork extends ImportCommand {
 /** What the worker is told once the entries are known. */
 export type StoreSendOrder = { kind: 'send' } & ArchiveContents;
 
-/** What the worker says back: bytes gone out, then the end. */
-export type StoreSendMessage = { kind: 'bytes'; n: number } | { kind: 'done' } | { kind: 'failed'; message: string; code: ErrorCode; exitCode: number };
+/** What the worker says back: connected with the import started, bytes gone out, then the end. */
+export type StoreSendMessage = { kind: 'ready' } | { kind: 'bytes'; n: number } | { kind: 'done' } | { kind: 'failed'; message: string; code: ErrorCode; exitCode: number };
 
 /**
  * A worker thread that connects to the target and starts its `store
@@ -94,7 +94,13 @@ export type StoreSendMessage = { kind: 'bytes'; n: number } | { kind: 'done' } |
  * by the time the entries to send are known.
  */
 export interface PreparedSend {
-  send(contents: ArchiveContents, onBytes: (n: number) => void): Promise<void>;
+  /**
+   * Resolves true once the target took the archive; false when the worker
+   * never got its connection or the import started (nothing was sent: the
+   * caller sends over its own connection, as a target that takes one
+   * connection at a time needs).
+   */
+  send(contents: ArchiveContents, onBytes: (n: number) => void): Promise<boolean>;
   /** Ends it (the worker's connection closes; a target's import that got part of an archive refuses it and keeps nothing). */
   stop(): void;
 }
@@ -105,22 +111,25 @@ export function prepareStoreSend(work: StoreSendWork): PreparedSend {
   const worker = new Worker(new URL('./store-send-worker.js', import.meta.url), { workerData: { ...work, settings } satisfies StoreSendWork });
   let stopped = false;
   let onBytes: (n: number) => void = () => undefined;
-  const done = new Promise<void>((resolve, reject) => {
+  const done = new Promise<boolean>((resolve, reject) => {
     let ended = false;
+    let ready = false;
+    // Anything that goes wrong before the worker is ready means nothing was sent: false, and the caller sends itself.
+    const settle = (outcome: boolean | (() => Error)) => {
+      if (ended) return;
+      ended = true;
+      if (typeof outcome === 'boolean') resolve(outcome);
+      else if (ready) reject(outcome());
+      else resolve(false);
+    };
     worker.on('message', (message: StoreSendMessage) => {
-      if (message.kind === 'bytes') onBytes(message.n);
-      else if (message.kind === 'done') {
-        ended = true;
-        resolve();
-      } else {
-        ended = true;
-        reject(new DysnomiaError(message.code, message.message, { exitCode: message.exitCode }));
-      }
+      if (message.kind === 'ready') ready = true;
+      else if (message.kind === 'bytes') onBytes(message.n);
+      else if (message.kind === 'done') settle(true);
+      else settle(() => new DysnomiaError(message.code, message.message, { exitCode: message.exitCode }));
     });
-    worker.on('error', (error) => reject(new DysnomiaError('ERR_DYSNOMIA_INPUT', `target "${work.target}": sending the archive failed: ${error.message}`, { exitCode: EXIT_OPERATION_FAILED, cause: error })));
-    worker.on('exit', () => {
-      if (!ended) reject(new DysnomiaError('ERR_DYSNOMIA_UNREACHABLE', `target "${work.target}": the transfer was ${stopped ? 'stopped' : 'cut off'}`, { exitCode: EXIT_OPERATION_FAILED }));
-    });
+    worker.on('error', (error) => settle(() => new DysnomiaError('ERR_DYSNOMIA_INPUT', `target "${work.target}": sending the archive failed: ${error.message}`, { exitCode: EXIT_OPERATION_FAILED, cause: error })));
+    worker.on('exit', () => settle(() => new DysnomiaError('ERR_DYSNOMIA_UNREACHABLE', `target "${work.target}": the transfer was ${stopped ? 'stopped' : 'cut off'}`, { exitCode: EXIT_OPERATION_FAILED })));
   });
   // A failure before send() is said by send(); one after stop() by nobody.
   done.catch(() => undefined);
