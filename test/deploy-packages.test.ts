@@ -197,6 +197,43 @@ t.test('a connection cut in the middle of a transfer, then a new deploy, ends co
   t.match(JSON.parse(verify.stdout), { failed: [] }, 'every entry verifies');
 });
 
+t.test('a byte changed on the way is refused: the target keeps nothing of it, and the right bytes then deploy', async (t) => {
+  // Large enough to go through the transfer's worker thread and its own connection.
+  const bulky = path.join(project, 'pkgs/bulky');
+  await writeProgram(path.join(bulky, 'bin/bulky'), '#!/bin/sh\nwc -c < "$(dirname "$0")/../share/bulky/blob"\n');
+  await run('mkdir', ['-p', path.join(bulky, 'share/bulky')]);
+  await run('dd', ['if=/dev/urandom', `of=${path.join(bulky, 'share/bulky/blob')}`, 'bs=1M', 'count=10', 'status=none']);
+  const model = path.join(project, 'bulky.json');
+  await writeFile(model, JSON.stringify({ test1: ['./pkgs/bulky'] }));
+  const args = ['-P', model, '--profile', 'bulky', '--json'];
+  const dry = await deploy([...args, '--dry-run']);
+  t.equal(dry.code, 0, dry.stderr);
+  const entry = (events(dry.stdout, 'built')[0] as unknown as { entry: string }).entry;
+
+  // The coordinator's copy is damaged after it was stored: what goes out no longer hashes to the entry's name.
+  const blob = path.join(env.DYSNOMIA_STATEDIR, 'store', entry, 'share/bulky/blob');
+  const flip = async () => {
+    await run('chmod', ['u+w', blob]);
+    const bytes = await readFile(blob);
+    bytes[5 * 1024 * 1024] = 0xff ^ bytes[5 * 1024 * 1024]!;
+    await writeFile(blob, bytes);
+    await run('chmod', ['a-w', blob]);
+  };
+  await flip();
+  const bad = await deploy(args);
+  t.equal(bad.code, 1, 'the deploy fails');
+  t.match(events(bad.stdout, 'failed')[0], { target: 'test1', error: /bulky: the contents do not match the hash in the name/ });
+  const storeNames = await readdir(path.join(state1, 'store'));
+  t.notOk(storeNames.includes(entry), 'the damaged entry is not in the target\'s store');
+  t.notOk(storeNames.some((name) => name.startsWith('.tmp-')), 'and no work folder is left');
+  await t.rejects(access(path.join(state1, 'profiles/bulky')), 'no profile was made');
+
+  await flip();
+  const good = await deploy(args);
+  t.equal(good.code, 0, good.stderr);
+  t.equal(await sshRun(test1, knownHosts, `${state1}/profiles/bulky/bin/bulky`), `${10 * 1024 * 1024}\n`);
+});
+
 t.test('bad input: exit status 2 naming the file or the argument', async (t) => {
   const cases: Array<[string[], RegExp]> = [
     [['deploy', '-s', 'services.js', '-i', infrastructure, '-d', 'd.js'], /d\.js: no such file/],

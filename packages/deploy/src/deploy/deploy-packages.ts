@@ -293,6 +293,8 @@ export async function deployPackages(model: PackagesModel, options: DeployOption
         if (failed.size === 0 && !options.dryRun) await switchProfiles(sessions, entries, failed, options);
         return done();
       }
+      // A large transfer's own connection and the target's import start now, while the agents start and lock.
+      await Promise.all([...sessions].map(async ([name, session]) => session.prepareSend(await session.missing(plans.get(name)!.closure))));
       const links = new Map<string, AgentLink>();
       await forEachLimited([...sessions.keys()], options.maxConcurrent, async (name) => void links.set(name, await sessions.get(name)!.agent()));
       const lockedTargets: string[] = [];

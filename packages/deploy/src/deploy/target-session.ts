@@ -6,7 +6,7 @@ import { profileLockFile } from '@dysnomia/engine/internal/locks/profile-lock.js
 import type { LockHolder } from '@dysnomia/engine/internal/locks/profile-lock.js';
 import os from 'node:os';
 import path from 'node:path';
-import { PassThrough, Transform } from 'node:stream';
+import { PassThrough } from 'node:stream';
 import type { Writable } from 'node:stream';
 import { DysnomiaError, EXIT_OPERATION_FAILED, parseErrorLine } from '@dysnomia/engine/internal/errors.js';
 import { exportSnapshotArchive, importSnapshotArchive } from '@dysnomia/engine/internal/snapshots/archive.js';
@@ -21,7 +21,11 @@ import type { RemoteNode, TargetPlan } from '../remote/bootstrap.js';
 import { jumpChain, sshConfigOf } from '../remote/ssh-config.js';
 import { RUNTIME_ENGINE_BIN } from '../remote/runtime.js';
 import type { Runtime } from '../remote/runtime.js';
+import { byteCounter } from '../remote/byte-counter.js';
 import { SshConnection } from '../remote/ssh-connection.js';
+import { prepareStoreSend, sendStoreArchive, WORKER_SEND_BYTES } from '../remote/store-send.js';
+import type { ImportCommand, PreparedSend } from '../remote/store-send.js';
+import type { EntryMeta } from '@dysnomia/engine/internal/store/meta.js';
 import { DEFAULT_TIME_LIMITS } from '../remote/time-limits.js';
 import type { TimeLimits } from '../remote/time-limits.js';
 import type { SshSettings } from '../remote/ssh-connection.js';
@@ -64,6 +68,12 @@ export interface TargetSession {
   current(profile: string): Promise<TargetPlan['current'] | undefined>;
   /** Sends these entries (a closure's missing part) as one archive; `onBytes` counts what went out. */
   send(entries: string[], onBytes: (n: number) => void): Promise<void>;
+  /**
+   * Gets ready to send `entries` (what the target lacked when connecting):
+   * for a large archive the transfer's own connection and the target's
+   * import start now, while other steps run, and the next `send` uses them.
+   */
+  prepareSend(entries: string[]): Promise<void>;
   /** Copies these entries of the target's store (their references are here already) into this machine's store: what a build on the target made. */
   fetch(entries: string[]): Promise<void>;
   /** Makes `entries` (and `etcOnly`, of which only etc/ is merged) the profile's packages. */
@@ -175,6 +185,11 @@ export function sshSettingsOf(target: InfrastructureTarget, options: Pick<Sessio
   return { ...own, ...(p.sshKey ? { privateKeyPath: p.sshKey as string } : {}), ...(jump ? { jump } : {}) };
 }
 
+/** Bytes in the entries' regular files: what an archive of them carries, about. */
+function bytesOf(metas: EntryMeta[]): number {
+  return metas.reduce((sum, meta) => sum + meta.size, 0);
+}
+
 /** `user@host:port` of the machine itself, and of the jump hosts before it: `user@host:port via user@jump:port`. */
 function whereOf(settings: SshSettings): string {
   const own = `${settings.username}@${settings.host}:${settings.port}`;
@@ -242,7 +257,7 @@ async function localSnapshotCopy(from: string, paths: string[], to: SnapshotPlac
   if (paths.length === 0) return 0;
   let bytes = 0;
   const pipe = new PassThrough();
-  const counted = pipe.pipe(counter((n) => (bytes += n)));
+  const counted = pipe.pipe(byteCounter((n) => (bytes += n)));
   const received = importSnapshotArchive(counted, to.root, to.container, to.component);
   received.catch(() => pipe.destroy());
   await Promise.all([exportSnapshotArchive(from, paths, pipe), received]);
@@ -267,14 +282,6 @@ function remoteExit(channel: import('ssh2').ClientChannel, what: string): Promis
   });
 }
 
-function counter(onBytes: (n: number) => void): Transform {
-  return new Transform({
-    transform(chunk: Buffer, _encoding, callback) {
-      onBytes(chunk.length);
-      callback(null, chunk);
-    },
-  });
-}
 
 /**
  * What every session asks of its target's profiles, as typed requests to the
@@ -344,10 +351,12 @@ class LocalSession extends AgentBackedSession implements TargetSession {
     return this.profile(profile, { action: 'current' });
   }
 
+  async prepareSend(): Promise<void> {}
+
   async send(entries: string[], onBytes: (n: number) => void): Promise<void> {
     if (entries.length === 0) return;
     const pipe = new PassThrough();
-    const counted = pipe.pipe(counter(onBytes));
+    const counted = pipe.pipe(byteCounter(onBytes));
     await Promise.all([this.options.store.exportArchive(entries, pipe), this.profiles.store.importArchive(counted)]);
   }
 
@@ -478,30 +487,43 @@ class SshSession extends AgentBackedSession implements TargetSession {
   }
 
   /**
-   * Both sides are raced: when the target's import fails (a refused entry, a
-   * full disk) its channel closes and `pipe` stops feeding it, so the export
-   * would wait for a drain forever; the receiver's rejection ends the export
-   * instead and its own message is the error.
+   * A large archive goes through a worker thread with its own connection
+   * (store-send.ts), the one prepareSend started when there is one;
+   * `close()` and `cut()` stop it.
    */
   async send(entries: string[], onBytes: (n: number) => void): Promise<void> {
-    if (entries.length === 0) return;
-    const channel = await this.connection!.channel(this.engine(['store', '--import', '--json']));
-    const received = collect(channel, `target "${this.target.name}": store --import`);
-    const counted = counter(onBytes);
-    counted.pipe(channel as unknown as Writable);
-    const sent = this.options.store.exportArchive(entries, counted).catch((error: unknown) => {
-      throw failure(this.target, `sending the archive failed: ${(error as Error).message}`);
-    });
+    const prepared = this.prepared;
+    this.prepared = undefined;
+    if (entries.length === 0) return prepared?.stop();
+    const connection = this.connection!;
+    const contents = { storeDir: this.options.store.dir, metas: await this.options.store.archiveMetas(entries) };
+    if (prepared === undefined && bytesOf(contents.metas) < WORKER_SEND_BYTES) return sendStoreArchive(connection, this.importCommand(), contents, onBytes);
+    const running = prepared ?? prepareStoreSend({ ...this.importCommand(), settings: connection.settings });
+    this.sends.add(running);
+    let sent: boolean;
     try {
-      await this.connection!.within(Promise.race([Promise.all([sent, received]), this.connection!.whenLost()]), 'while receiving store entries');
-    } catch (error) {
-      // Whichever side failed, stop the other: no export left waiting, no import left reading.
-      sent.catch(() => undefined);
-      received.catch(() => undefined);
-      counted.destroy();
-      channel.destroy();
-      throw error;
+      // The session's connection going (cut off, or the target gone) ends the worker's too.
+      sent = await Promise.race([running.send(contents, onBytes), connection.whenLost()]);
+    } finally {
+      running.stop();
+      this.sends.delete(running);
     }
+    // A target that refused the second connection still gets the archive, over the session's own.
+    if (!sent) await sendStoreArchive(connection, this.importCommand(), contents, onBytes);
+  }
+  private readonly sends = new Set<PreparedSend>();
+  private prepared: PreparedSend | undefined;
+
+  async prepareSend(entries: string[]): Promise<void> {
+    if (this.prepared !== undefined || !this.hasEngine || this.connection === undefined) return;
+    const metas = await this.options.store.archiveMetas(entries);
+    if (bytesOf(metas) < WORKER_SEND_BYTES) return;
+    this.prepared = prepareStoreSend({ ...this.importCommand(), settings: this.connection.settings });
+    this.sends.add(this.prepared);
+  }
+
+  private importCommand(): ImportCommand {
+    return { target: this.target.name, command: this.engine(['store', '--import', '--json']) };
   }
 
   /** `store --export` there, imported (verified) here; a failure there is said with the target's own words. */
@@ -528,7 +550,7 @@ class SshSession extends AgentBackedSession implements TargetSession {
     channel.end();
     let bytes = 0;
     const exited = remoteExit(channel, `target "${this.target.name}": snapshots --export-archive`);
-    const received = importSnapshotArchive(channel.pipe(counter((n) => (bytes += n))), into.root, into.container, into.component);
+    const received = importSnapshotArchive(channel.pipe(byteCounter((n) => (bytes += n))), into.root, into.container, into.component);
     // A receiver that gives up stops the sender; the sender's own error says more than a cut-off archive.
     received.catch(() => channel.destroy());
     try {
@@ -550,7 +572,7 @@ class SshSession extends AgentBackedSession implements TargetSession {
     const channel = await connection.channel(this.engine(['snapshots', '--import-archive', `--container=${to.container}`, `--component=${to.component}`]));
     const received = collect(channel, `target "${this.target.name}": snapshots --import-archive`);
     let bytes = 0;
-    const counted = counter((n) => (bytes += n));
+    const counted = byteCounter((n) => (bytes += n));
     counted.pipe(channel as unknown as Writable);
     const sent = exportSnapshotArchive(from, paths, counted).catch((error: unknown) => {
       throw failure(this.target, `sending snapshots failed: ${(error as Error).message}`);
@@ -579,6 +601,7 @@ class SshSession extends AgentBackedSession implements TargetSession {
     return answer === undefined ? undefined : { activated: answer.activated, lock: answer.lock };
   }
   cut(): void {
+    for (const running of this.sends) running.stop();
     this.connection?.cut();
   }
   async runEngine(args: string[], terminal: Terminal): Promise<number> {
@@ -599,6 +622,7 @@ class SshSession extends AgentBackedSession implements TargetSession {
     return this.link;
   }
   close(): void {
+    for (const running of this.sends) running.stop();
     this.link?.then((link) => link.close(), () => undefined);
     this.connection?.close();
   }

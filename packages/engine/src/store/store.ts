@@ -258,9 +258,14 @@ export class Store {
 
   /** Writes the entries (not their references: pass a closure) and their metadata as one stream; ends `output`. */
   async exportArchive(entries: string[], output: NodeJS.WritableStream): Promise<void> {
+    await exportArchive(this.dir, await this.archiveMetas(entries), output);
+  }
+
+  /** The metadata of `entries` in the order an archive holds them (references first): what archive.ts's exportArchive takes. */
+  async archiveMetas(entries: string[]): Promise<EntryMeta[]> {
     const metas: EntryMeta[] = [];
     for (const entry of await this.closureOrder(entries)) metas.push(await this.meta(entry));
-    await exportArchive(this.dir, metas, output);
+    return metas;
   }
 
   /**

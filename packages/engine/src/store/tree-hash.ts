@@ -1,5 +1,5 @@
 import { createHash, type Hash } from 'node:crypto';
-import { createReadStream, lstatSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { closeSync, lstatSync, openSync, readdirSync, readFileSync, readlinkSync, readSync } from 'node:fs';
 import { lstat } from 'node:fs/promises';
 import path from 'node:path';
 import { DysnomiaError } from '../errors.js';
@@ -145,14 +145,28 @@ function putString(hash: Hash, value: string): void {
   hash.update(bytes);
 }
 
-/** Files up to this size are read in one call; larger ones are streamed. */
+/** Files up to this size are read in one call; larger ones in blocks of READ_BLOCK. */
 const READ_WHOLE = 1 << 20;
+const READ_BLOCK = 4 << 20;
 
-function hashStream(hash: Hash, file: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    createReadStream(file)
-      .on('data', (chunk) => hash.update(chunk))
-      .on('error', reject)
-      .on('end', () => resolve());
-  });
+/**
+ * Synchronous reads of large blocks: the file is usually in the page cache
+ * (it was just written or copied), and a read stream's thread-pool round
+ * trip per 64 KiB left the hash waiting on the scheduler of a busy machine.
+ * Between blocks the event loop gets a turn, so other work (a transfer's
+ * channel) goes on.
+ */
+async function hashStream(hash: Hash, file: string): Promise<void> {
+  const fd = openSync(file, 'r');
+  try {
+    const block = Buffer.allocUnsafe(READ_BLOCK);
+    for (;;) {
+      const read = readSync(fd, block, 0, READ_BLOCK, null);
+      if (read === 0) return;
+      hash.update(block.subarray(0, read));
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+  } finally {
+    closeSync(fd);
+  }
 }
