@@ -30,7 +30,8 @@ export interface AddOptions {
 
 const TEMPORARY_PREFIX = '.tmp-';
 /** The quick-check salt of store/.stamps/<entry>. */
-const ENTRY_STAMP = 'dysnomia-entry-1';
+/** The salt of an entry's stamp (its quick check when this store made or last verified it). */
+export const ENTRY_STAMP = 'dysnomia-entry-1';
 
 function readFileSafe(file: string): string | undefined {
   try {
