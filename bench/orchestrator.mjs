@@ -19,19 +19,19 @@
 // (and Debian's postgresql for --compare state).
 // Usage: node bench/orchestrator.mjs [--quick] [--keep] [--skip-plan] [--skip-ssh] [--compare state|base DIR]
 import { spawn } from 'node:child_process';
-import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import v8 from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { acyclicDependencies, withDependants } from './lib/seeded-graph.mjs';
+import { acyclicDependencies, nodeWithDependants, withDependants } from './lib/seeded-graph.mjs';
 import { have, makeClientKey, SSHD, startSshd, stopDaemons } from './lib/sshd.mjs';
+import { DYSNOMIA, markers, phaseLine, runDysnomia, sameSet, tally, wrapperServicesModel, writeComponent } from './lib/wrapper-deploy.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const DIST = path.join(ROOT, 'packages/engine/dist');
 const DEPLOY_DIST = path.join(ROOT, 'packages/deploy/dist');
-const DYSNOMIA = path.join(ROOT, 'packages/engine/bin/dysnomia.js');
 const argv = process.argv.slice(2);
 const QUICK = argv.includes('--quick');
 
@@ -150,14 +150,7 @@ async function planAtScale() {
   console.log(`  models: ${N} services, ${edges} dependsOn edges; JSON files of ${[files.infrastructure, files.distribution, files.services].length} models written to a temp folder`);
 
   // The changed service: past the middle, with a handful of dependants (so the change plan is small but not trivial).
-  let changed = Math.floor(N / 2);
-  for (let i = Math.floor(N / 2); i < N; i++) {
-    const size = withDependants(deps, i).size;
-    if (size >= 4 && size <= 20) {
-      changed = i;
-      break;
-    }
-  }
+  const changed = nodeWithDependants(deps, Math.floor(N / 2), { min: 4, max: 20 });
   const expected = new Set([...withDependants(deps, changed)].map(key));
   const entry = (source, service, version = 1) => `${String(service).padEnd(8, '0')}${version}-${path.basename(String(source))}`;
 
@@ -211,111 +204,12 @@ async function planAtScale() {
 }
 
 // ------------------------------------------------------ 2. wrapper services over SSH
-function wrapperScript(name, version) {
-  // markerDir comes from the wrapper container's properties (the environment of bin/wrapper).
-  return `#!/bin/sh
-# ${name} ${version}
-case "$1" in
-  activate) mkdir -p "$markerDir" && echo '${name} ${version}' > "$markerDir/${name}" && sleep 0.003 ;;
-  deactivate) rm -f "$markerDir/${name}" && sleep 0.003 ;;
-  *) ;;
-esac
-`;
-}
-
-async function writeComponent(dir, name, version) {
-  const program = path.join(dir, 'bin', 'wrapper');
-  await mkdir(path.dirname(program), { recursive: true });
-  await writeFile(program, wrapperScript(name, version));
-  await chmod(program, 0o755);
-}
-
-/**
- * Runs the CLI with a clean environment and --json; every event comes back
- * with `at` (ms since the start) and is written to `logFile` (kept with
- * --keep) to see where a run spends its time. Rejects with stderr on failure.
- */
-function dysnomia(args, stateDir, logFile, { cwd, env = {}, cli = DYSNOMIA } = {}) {
-  const started = Date.now();
-  const child = spawn(process.execPath, [cli, ...args], { cwd, env: { PATH: process.env.PATH, HOME: process.env.HOME, DYSNOMIA_STATEDIR: stateDir, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  const events = [];
-  let stderr = '';
-  let pending = '';
-  child.stdout.on('data', (chunk) => {
-    pending += chunk;
-    let newline;
-    while ((newline = pending.indexOf('\n')) >= 0) {
-      const line = pending.slice(0, newline);
-      pending = pending.slice(newline + 1);
-      events.push({ at: Date.now() - started, ...JSON.parse(line) });
-    }
-  });
-  child.stderr.on('data', (chunk) => (stderr += chunk));
-  return new Promise((resolve, reject) => {
-    child.on('close', async (code) => {
-      await writeFile(logFile, `${args.join(' ')}\nload average at the end: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}\n${events.map(({ at, ...e }) => `+${String(at).padStart(6)} ms ${JSON.stringify(e)}`).join('\n')}\n${stderr ? `stderr:\n${stderr}` : ''}`);
-      if (code === 0) resolve({ events, seconds: (Date.now() - started) / 1000 });
-      else reject(Object.assign(new Error(`dysnomia exited with status ${code}`), { code, stderr, events }));
-    });
-  });
-}
-
-/** What a --json run reported: step counts per action, the services activated and deactivated, entries sent, and when each phase ended. */
-function tally(events) {
-  const steps = events.filter((e) => e.event === 'step' && e.status === 'done' && !e.undo);
-  const servicesOf = (action) => new Set(steps.filter((s) => s.action === action).map((s) => s.service));
-  const count = (action) => steps.filter((s) => s.action === action).length;
-  const lastAt = (test, fallback) => events.filter(test).at(-1)?.at ?? fallback;
-  const start = lastAt((e) => e.event === 'start', 0);
-  const sent = lastAt((e) => e.event === 'plan' || e.event === 'transferred', start);
-  const locked = lastAt((e) => e.event === 'locked' || (e.event === 'step' && e.action === 'lock'), sent);
-  const operated = lastAt((e) => e.event === 'step' && (e.action === 'activate' || e.action === 'deactivate'), locked);
-  const profiles = lastAt((e) => e.event === 'profile', operated);
-  const done = lastAt((e) => e.event === 'done', profiles);
-  return {
-    ok: events.find((e) => e.event === 'done')?.ok === true,
-    activate: count('activate'),
-    deactivate: count('deactivate'),
-    lock: count('lock'),
-    unlock: count('unlock'),
-    activated: servicesOf('activate'),
-    deactivated: servicesOf('deactivate'),
-    built: events.filter((e) => e.event === 'built').length,
-    sent: events.filter((e) => e.event === 'transferred').reduce((a, e) => a + e.entries, 0),
-    unchanged: events.find((e) => e.event === 'transition')?.unchanged,
-    profilesChanged: events.filter((e) => e.event === 'profile' && e.changed).length,
-    // After the warm-up a target is bootstrapped again only when the engine's build changed under the bench (a rebuild of packages/engine/dist).
-    bootstraps: events.filter((e) => e.event === 'bootstrap' && e.phase === 'done').length,
-    // Seconds spent in each phase, from the events' arrival times.
-    phases: { 'models+build': start, 'connect+send': sent - start, 'locks': locked - sent, 'de/activate': operated - locked, 'profiles': profiles - operated, 'record+unlock': done - profiles },
-  };
-}
-
-const phaseLine = (phases) => Object.entries(phases).map(([name, at]) => `${name} ${(at / 1000).toFixed(2)}`).join(' | ');
-
-async function markers(dirs) {
-  const found = new Map();
-  for (const dir of dirs) {
-    for (const name of await readdir(dir).catch(() => [])) found.set(name, (await readFile(path.join(dir, name), 'utf8')).trim());
-  }
-  return found;
-}
-
-const sameSet = (a, b) => a.size === b.size && [...a].every((x) => b.has(x));
-
 async function wrappersOverSsh() {
   const { services: N, targets: T, repeats } = SSH;
   const deps = acyclicDependencies(N, { seed: 7, maxDeps: 2, window: 20 });
   const name = (i) => `w${String(i).padStart(3, '0')}`;
   // The changed service: one with a few dependants (the change redeploys them too).
-  let changed = Math.floor((N * 3) / 4);
-  for (let i = changed; i < N; i++) {
-    const size = withDependants(deps, i).size;
-    if (size >= 3 && size <= 12) {
-      changed = i;
-      break;
-    }
-  }
+  const changed = nodeWithDependants(deps, Math.floor((N * 3) / 4), { min: 3, max: 12 });
   const expected = new Set([...withDependants(deps, changed)].map(name));
   console.log(`\n2. ${N} wrapper services (bin/wrapper writes/removes a marker file, ~3 ms sleep; 0-2 dependsOn each within the 20 before it, seeded) to ${T} sshd targets on 127.0.0.1`);
   if (COMPARE_STATE) console.log('   file state: records and locks in the coordinator\'s state folder; postgres state: in a private PostgreSQL 127.0.0.1 (fsync off), same parallelism');
@@ -333,12 +227,7 @@ async function wrappersOverSsh() {
 
   for (let i = 0; i < N; i++) await writeComponent(path.join(dir, 'components', name(i)), name(i), 'v1');
   await writeComponent(path.join(dir, 'components', `${name(changed)}-v2`), name(changed), 'v2');
-  const servicesModel = (version) => Object.fromEntries(deps.map((list, i) => [name(i), {
-    name: name(i),
-    type: 'wrapper',
-    pkg: `./components/${name(i)}${i === changed && version === 'v2' ? '-v2' : ''}`,
-    ...(list.length > 0 ? { dependsOn: Object.fromEntries(list.map((d, n) => [`dep${n}`, name(d)])) } : {}),
-  }]));
+  const servicesModel = (version) => wrapperServicesModel(deps, name, { changed, version });
   const servicesFile = { v1: path.join(dir, 'services-v1.json'), v2: path.join(dir, 'services-v2.json') };
   await writeFile(servicesFile.v1, JSON.stringify(servicesModel('v1'), null, 2));
   await writeFile(servicesFile.v2, JSON.stringify(servicesModel('v2'), null, 2));
@@ -376,7 +265,7 @@ async function wrappersOverSsh() {
     let runs = 0;
     const deploy = async (label, args) => {
       try {
-        const { events, seconds } = await dysnomia(['deploy', ...args, '--json', ...config.args], path.join(base, 'coordinator'), path.join(base, 'logs', `${++runs}-${label.replaceAll(' ', '-')}.log`), { cwd: coordinatorDir, env: config.env, ...(config.cli ? { cli: config.cli } : {}) });
+        const { events, seconds } = await runDysnomia(['deploy', ...args, '--json', ...config.args], path.join(base, 'coordinator'), path.join(base, 'logs', `${++runs}-${label.replaceAll(' ', '-')}.log`), { cwd: coordinatorDir, env: config.env, ...(config.cli ? { cli: config.cli } : {}) });
         return { seconds, ...tally(events) };
       } catch (error) {
         console.error(`${config.label}: ${label} failed (status ${error.code}):\n${error.stderr}`);
@@ -471,7 +360,7 @@ async function wrappersOverSsh() {
     }
   }
   const window = (r) => r.phases['de/activate'] / 1000;
-  console.log(`    ${'activation phase'.padEnd(20)} ${`${window(ours.first).toFixed(2)} s`.padStart(9)} ${`${window(disnix.first).toFixed(2)} s`.padStart(16)}   ${(window(disnix.first) / window(ours.first)).toFixed(2)}x   (first deploy: last lock to last activation)`);
+  console.log(`    ${'activation phase'.padEnd(20)} ${`${window(ours.first).toFixed(2)} s`.padStart(9)} ${`${window(disnix.first).toFixed(2)} s`.padStart(16)}   ${(window(disnix.first) / window(ours.first)).toFixed(2)}x   (first deploy: last transfer to last activation)`);
 }
 
 /**

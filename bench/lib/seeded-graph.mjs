@@ -40,3 +40,17 @@ export function withDependants(deps, node) {
   while (queue.length > 0) for (const next of dependants[queue.shift()]) if (!seen.has(next)) seen.add(next), queue.push(next);
   return seen;
 }
+
+/**
+ * The first node from `from` on (then from the start) whose change redeploys
+ * between `min` and `max` nodes (it and its dependants), for a one-service
+ * change that is small but not trivial; `from` when there is none.
+ */
+export function nodeWithDependants(deps, from, { min, max }) {
+  for (let n = 0; n < deps.length; n++) {
+    const i = (from + n) % deps.length;
+    const size = withDependants(deps, i).size;
+    if (size >= min && size <= max) return i;
+  }
+  return from;
+}

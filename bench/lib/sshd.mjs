@@ -66,11 +66,27 @@ export async function startSshd({ work, index, publicKey, knownHosts, daemons })
   return { port, dir };
 }
 
-/** Kills each started sshd's process group (the listener and its sessions). */
-export function stopDaemons(daemons) {
+/** Starts `count` machines (startSshd, indexes 1..count) one after another; returns their { port, dir }. */
+export async function startSshds(count, { work, publicKey, knownHosts, daemons }) {
+  const hosts = [];
+  for (let index = 1; index <= count; index++) hosts.push(await startSshd({ work, index, publicKey, knownHosts, daemons }));
+  return hosts;
+}
+
+/**
+ * Kills each started sshd's process group (the listener and its sessions).
+ * Resolves, once they have exited or after 5 s, with how many are still running.
+ */
+export async function stopDaemons(daemons) {
+  const exited = daemons.map((child) => (child.exitCode !== null || child.signalCode !== null ? Promise.resolve(true) : new Promise((resolve) => child.once('exit', () => resolve(true)))));
   for (const child of daemons) {
     try {
       process.kill(-child.pid, 'SIGKILL');
     } catch {}
   }
+  let timer;
+  const timeout = new Promise((resolve) => (timer = setTimeout(() => resolve(false), 5000)));
+  const stopped = await Promise.all(exited.map((exit) => Promise.race([exit, timeout])));
+  clearTimeout(timer);
+  return stopped.filter((ok) => !ok).length;
 }
