@@ -9,12 +9,13 @@
 // --json events and the marker files on the targets check what each run did.
 // Needs the built engine and plugins (npm run build), /usr/sbin/sshd and Linux
 // (/proc). Usage:
-//   node bench/scale.mjs [--quick] [--targets 25,50,100] [--services-per-target 10] [--repeats 1] [--keep]
+//   node bench/scale.mjs [--quick] [--targets 25,50,100] [--services-per-target 10] [--repeats 1] [--keep] [--cpu-prof]
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { acyclicDependencies, nodeWithDependants, withDependants } from './lib/seeded-graph.mjs';
+import { topFunctions } from './lib/cpu-profile.mjs';
 import { cleanupOnSignals } from './lib/signals.mjs';
 import { have, makeClientKey, SSHD, startSshds, stopDaemons } from './lib/sshd.mjs';
 import { markers, phaseLine, runDysnomia, sameSet, stopRuns, tally, wrapperServicesModel, writeComponent } from './lib/wrapper-deploy.mjs';
@@ -22,7 +23,7 @@ import { markers, phaseLine, runDysnomia, sameSet, stopRuns, tally, wrapperServi
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const argv = process.argv.slice(2);
 const QUICK = argv.includes('--quick');
-const KEEP = argv.includes('--keep');
+const KEEP = argv.includes('--keep') || argv.includes('--cpu-prof');
 const option = (name, fallback) => (argv.includes(name) ? argv[argv.indexOf(name) + 1] : fallback);
 const count = (name, text) => {
   const value = Number(text);
@@ -35,6 +36,8 @@ const count = (name, text) => {
 const SIZES = option('--targets', QUICK ? '10' : '25,50,100').split(',').map((t) => count('--targets', t)).sort((a, b) => a - b);
 const PER_TARGET = count('--services-per-target', option('--services-per-target', '10'));
 const REPEATS = count('--repeats', option('--repeats', '1'));
+// A CPU profile of the coordinator in each run of each size, in t*/profiles (kept: implies --keep).
+const CPU_PROFILES = argv.includes('--cpu-prof');
 
 for (const [file, setup] of [[path.join(ROOT, 'packages/engine/dist/cli/dysnomia.js'), 'npm run build'], [path.join(ROOT, 'packages/plugin-wrapper/dist/index.js'), 'npm run build'], [SSHD, 'apt-get install openssh-server']]) {
   if (!(await have(file))) {
@@ -51,7 +54,7 @@ const cleanup = cleanupOnSignals(async () => {
   console.log(`stopped ${daemons.length - left} of ${daemons.length} sshd${left > 0 ? `; ${left} still running: ${daemons.map((d) => d.pid).join(' ')}` : ''}`);
   const strays = await processesUnder(work);
   if (strays.length > 0) console.log(`processes still running from the work folder: ${strays.join(', ')}`);
-  if (KEEP) console.log(`work folder kept: ${work} (logs of each run: t*/logs)`);
+  if (KEEP) console.log(`work folder kept: ${work} (logs of each run: t*/logs${CPU_PROFILES ? '; the coordinator\'s CPU profiles: t*/profiles' : ''})`);
   else await rm(work, { recursive: true, force: true });
 });
 
@@ -133,8 +136,10 @@ async function runSize(T, hosts, { key, knownHosts }) {
   let runs = 0;
   const deploy = async (label, args) => {
     try {
-      const run = await runDysnomia(['deploy', ...args, '--json'], path.join(dir, 'coordinator'), path.join(dir, 'logs', `${++runs}-${label.replaceAll(' ', '-')}.log`), { cwd: dir, watch: true });
-      return { ...run, ...tally(run.events) };
+      const file = `${++runs}-${label.replaceAll(' ', '-')}`;
+      const nodeArgs = CPU_PROFILES ? ['--cpu-prof', '--cpu-prof-dir', path.join(dir, 'profiles'), '--cpu-prof-name', `${file}.cpuprofile`] : [];
+      const run = await runDysnomia(['deploy', ...args, '--json'], path.join(dir, 'coordinator'), path.join(dir, 'logs', `${file}.log`), { cwd: dir, watch: true, nodeArgs });
+      return { ...run, ...tally(run.events), ...(CPU_PROFILES ? { profile: path.join(dir, 'profiles', `${file}.cpuprofile`) } : {}) };
     } catch (error) {
       console.error(`${T} targets: ${label} failed (status ${error.code}):\n${error.stderr}`);
       const failed = (error.events ?? []).filter((e) => e.event === 'failed');
@@ -143,23 +148,27 @@ async function runSize(T, hosts, { key, knownHosts }) {
     }
   };
   const services = (version) => ['-s', servicesFile(version), '-i', infrastructure, '-d', distribution];
-  const row = (label, run, detail) => {
+  const row = async (label, run, detail) => {
     console.log(`  ${label.padEnd(20)} ${seconds(run.seconds).padStart(9)}   peak RSS ${mib(run.peakRss).padStart(8)}, ${String(run.peakFds ?? '?').padStart(4)} open files   ${detail}`);
     console.log(`  ${''.padEnd(20)} ${''.padStart(9)}   phases (s): ${phaseLine(run.phases)}`);
+    if (run.profile) {
+      const { totalMs, top } = await topFunctions(run.profile, 6);
+      console.log(`  ${''.padEnd(20)} ${''.padStart(9)}   coordinator CPU profile, ${(totalMs / 1000).toFixed(2)} s sampled, most self time: ${top.map((f) => `${f.name}${f.where ? ` (${f.where})` : ''} ${(f.share * 100).toFixed(0)} %`).join(', ')}`);
+    }
   };
 
   const bootstrap = await deploy('bootstrap', ['-i', infrastructure, '-P', packages, '--profile', 'bench-bootstrap']);
-  row('engine bootstrap', bootstrap, `${bootstrap.connected} connected, ${bootstrap.bootstraps} runtimes installed: ${verify(bootstrap.ok && bootstrap.connected === T && bootstrap.bootstraps === T)}`);
+  await row('engine bootstrap', bootstrap, `${bootstrap.connected} connected, ${bootstrap.bootstraps} runtimes installed: ${verify(bootstrap.ok && bootstrap.connected === T && bootstrap.bootstraps === T)}`);
 
   const first = await deploy('first deploy', services('v1'));
   const firstMarkers = await markersPerTarget(machines);
-  row('first deploy', first, `built ${first.built}, sent ${first.sent} entries, activated ${first.activate}, deactivated ${first.deactivate}, ${first.bootstraps} bootstraps; ${firstMarkers.reduce((s, m) => s + m.size, 0)} markers, each on its target: ${verify(first.ok && first.activate === N && first.deactivate === 0 && first.activated.size === N && first.bootstraps === 0 && markersRight(firstMarkers, { N, T, name }))}`);
+  await row('first deploy', first, `built ${first.built}, sent ${first.sent} entries, activated ${first.activate}, deactivated ${first.deactivate}, ${first.bootstraps} bootstraps; ${firstMarkers.reduce((s, m) => s + m.size, 0)} markers, each on its target: ${verify(first.ok && first.activate === N && first.deactivate === 0 && first.activated.size === N && first.bootstraps === 0 && markersRight(firstMarkers, { N, T, name }))}`);
 
   const noops = [];
   for (let i = 0; i < REPEATS; i++) noops.push(await deploy('no-op redeploy', services('v1')));
   const noop = median(noops);
   const noopOk = noops.every((n) => n.ok && n.connected === T && n.activate === 0 && n.deactivate === 0 && n.lock === 0 && n.sent === 0 && n.unchanged === N && n.profilesChanged === 0 && n.bootstraps === 0);
-  row('no-op redeploy', noop, `${REPEATS > 1 ? `runs ${noops.map((n) => n.seconds.toFixed(2)).join(', ')} s; ` : ''}${noop.connected} targets asked, sent ${noop.sent}, activated ${noop.activate}, deactivated ${noop.deactivate}, locked ${noop.lock}, ${noop.unchanged} unchanged: ${verify(noopOk)}`);
+  await row('no-op redeploy', noop, `${REPEATS > 1 ? `runs ${noops.map((n) => n.seconds.toFixed(2)).join(', ')} s; ` : ''}${noop.connected} targets asked, sent ${noop.sent}, activated ${noop.activate}, deactivated ${noop.deactivate}, locked ${noop.lock}, ${noop.unchanged} unchanged: ${verify(noopOk)}`);
 
   const changes = [];
   for (let i = 0; i < REPEATS; i++) {
@@ -170,7 +179,7 @@ async function runSize(T, hosts, { key, knownHosts }) {
     changes.push(change);
   }
   const change = median(changes);
-  row('one-service change', change, `${REPEATS > 1 ? `runs ${changes.map((c) => c.seconds.toFixed(2)).join(', ')} s; ` : ''}sent ${change.sent}, deactivated ${change.deactivate}, activated ${change.activate} (expected ${expected.size} each), locked/unlocked ${change.lock}/${change.unlock}; markers at the new version: ${verify(changes.every((c) => c.checked))}`);
+  await row('one-service change', change, `${REPEATS > 1 ? `runs ${changes.map((c) => c.seconds.toFixed(2)).join(', ')} s; ` : ''}sent ${change.sent}, deactivated ${change.deactivate}, activated ${change.activate} (expected ${expected.size} each), locked/unlocked ${change.lock}/${change.unlock}; markers at the new version: ${verify(changes.every((c) => c.checked))}`);
 
   return { T, N, bootstrap, first, noop, change, peakRss: Math.max(...[first, ...noops, ...changes].map((r) => r.peakRss ?? 0)), load: os.loadavg()[0] };
 }

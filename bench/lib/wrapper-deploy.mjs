@@ -72,11 +72,12 @@ async function processFigures(pid) {
  * /proc entry is read every 100 ms: `peakRss` (its VmHWM, which the kernel
  * keeps as a high-water mark, so only a peak in the last 100 ms before it
  * exits can be missed) and `peakFds` (open files). `cli`: another checkout's
- * bin/dysnomia.js. Rejects with stderr on failure.
+ * bin/dysnomia.js; `nodeArgs` go to the coordinator's node (--cpu-prof …).
+ * Rejects with stderr on failure.
  */
-export function runDysnomia(args, stateDir, logFile, { cwd, env = {}, watch = false, cli = DYSNOMIA } = {}) {
+export function runDysnomia(args, stateDir, logFile, { cwd, env = {}, watch = false, cli = DYSNOMIA, nodeArgs = [] } = {}) {
   const started = Date.now();
-  const child = spawn(process.execPath, [cli, ...args], { cwd, env: { PATH: process.env.PATH, HOME: process.env.HOME, DYSNOMIA_STATEDIR: stateDir, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...nodeArgs, cli, ...args], { cwd, env: { PATH: process.env.PATH, HOME: process.env.HOME, DYSNOMIA_STATEDIR: stateDir, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   running.add(child);
   const events = [];
   let stderr = '';
