@@ -9,7 +9,8 @@
 // --json events and the marker files on the targets check what each run did.
 // Needs the built engine and plugins (npm run build), /usr/sbin/sshd and Linux
 // (/proc). Usage:
-//   node bench/scale.mjs [--quick] [--targets 25,50,100] [--services-per-target 10] [--repeats 1] [--keep] [--cpu-prof]
+//   node bench/scale.mjs [--quick] [--targets 25,50,100] [--services-per-target 10] [--repeats 1]
+//                        [--max-concurrent-transfers N] [--keep] [--cpu-prof]
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -36,6 +37,9 @@ const count = (name, text) => {
 const SIZES = option('--targets', QUICK ? '10' : '25,50,100').split(',').map((t) => count('--targets', t)).sort((a, b) => a - b);
 const PER_TARGET = count('--services-per-target', option('--services-per-target', '10'));
 const REPEATS = count('--repeats', option('--repeats', '1'));
+// Handed to every deploy: how many targets it works on at once (default: deploy's own, 4).
+const TARGETS_AT_ONCE = argv.includes('--max-concurrent-transfers') ? count('--max-concurrent-transfers', option('--max-concurrent-transfers')) : undefined;
+const DEPLOY_OPTIONS = TARGETS_AT_ONCE === undefined ? [] : ['--max-concurrent-transfers', String(TARGETS_AT_ONCE)];
 // A CPU profile of the coordinator in each run of each size, in t*/profiles (kept: implies --keep).
 const CPU_PROFILES = argv.includes('--cpu-prof');
 
@@ -51,7 +55,7 @@ const daemons = [];
 const cleanup = cleanupOnSignals(async () => {
   stopRuns();
   const left = await stopDaemons(daemons);
-  console.log(`stopped ${daemons.length - left} of ${daemons.length} sshd${left > 0 ? `; ${left} still running: ${daemons.map((d) => d.pid).join(' ')}` : ''}`);
+  console.log(`stopped ${daemons.length - left} of ${daemons.length} sshd${left > 0 ? `; ${left} still running after SIGKILL to their process groups` : ''}`);
   const strays = await processesUnder(work);
   if (strays.length > 0) console.log(`processes still running from the work folder: ${strays.join(', ')}`);
   if (KEEP) console.log(`work folder kept: ${work} (logs of each run: t*/logs${CPU_PROFILES ? '; the coordinator\'s CPU profiles: t*/profiles' : ''})`);
@@ -138,7 +142,7 @@ async function runSize(T, hosts, { key, knownHosts }) {
     try {
       const file = `${++runs}-${label.replaceAll(' ', '-')}`;
       const nodeArgs = CPU_PROFILES ? ['--cpu-prof', '--cpu-prof-dir', path.join(dir, 'profiles'), '--cpu-prof-name', `${file}.cpuprofile`] : [];
-      const run = await runDysnomia(['deploy', ...args, '--json'], path.join(dir, 'coordinator'), path.join(dir, 'logs', `${file}.log`), { cwd: dir, watch: true, nodeArgs });
+      const run = await runDysnomia(['deploy', ...args, ...DEPLOY_OPTIONS, '--json'], path.join(dir, 'coordinator'), path.join(dir, 'logs', `${file}.log`), { cwd: dir, watch: true, nodeArgs });
       return { ...run, ...tally(run.events), ...(CPU_PROFILES ? { profile: path.join(dir, 'profiles', `${file}.cpuprofile`) } : {}) };
     } catch (error) {
       console.error(`${T} targets: ${label} failed (status ${error.code}):\n${error.stderr}`);
@@ -202,7 +206,7 @@ try {
   const started = Date.now();
   const largest = SIZES.at(-1);
   console.log(`Scale benchmark${QUICK ? ' (--quick)' : ''}: ${SIZES.join(', ')} sshd targets on 127.0.0.1, ${PER_TARGET} wrapper services each (bin/wrapper writes/removes a marker, ~3 ms sleep; 0-2 dependsOn each within the 20 before it, seeded; service i on target i mod T)`);
-  console.log(`${os.availableParallelism()} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.versions.node}, open files limit ${await openFilesLimit()}; defaults of deploy (4 targets worked on at once, activations per target = its core count); load average ${load()}`);
+  console.log(`${os.availableParallelism()} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.versions.node}, open files limit ${await openFilesLimit()}; deploy ${TARGETS_AT_ONCE === undefined ? 'with its defaults (4 targets worked on at once' : `--max-concurrent-transfers ${TARGETS_AT_ONCE} (${TARGETS_AT_ONCE} targets worked on at once`}, activations per target = its core count); load average ${load()}`);
   const dir = path.join(work, 'ssh');
   await mkdir(path.join(work, 'pkgs/hello/bin'), { recursive: true });
   await writeFile(path.join(work, 'pkgs/hello/bin/hello'), '#!/bin/sh\necho hello\n', { mode: 0o755 });
