@@ -1,14 +1,15 @@
 import { execFile } from 'node:child_process';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { chmod, link, lstat, mkdir, readdir, readFile, readlink, stat, symlink, writeFile } from 'node:fs/promises';
+import { chmod, link, lstat, mkdir, readdir, readFile, readlink, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { PassThrough, Readable } from 'node:stream';
+import { PassThrough, Readable, Writable } from 'node:stream';
 import { promisify } from 'node:util';
 import t from 'tap';
 import { Header } from 'tar';
 import { tempDir } from '../../../test/helpers/cli.js';
 import { Profiles } from '../src/profiles/index.js';
 import { component, Store } from '../src/store/index.js';
+import { exportArchive } from '../src/store/archive.js';
 import { extractTar } from '../src/store/safe-extract.js';
 
 const run = promisify(execFile);
@@ -79,6 +80,24 @@ t.test('a folder: one entry for the same contents, another when one byte changes
   t.equal(await store.add(store.path(first)), first, 'adding an entry of this store is that entry');
   await symlink(source, path.join(dir, 'link-to-pkg'));
   t.equal(await store.add(path.join(dir, 'link-to-pkg'), { name: 'pkg' }), await store.add(source), 'a folder given through a link is the folder');
+});
+
+t.test('only a path that is not there makes an entry absent: any other read error is said as itself, never as "not in the store"', async (t) => {
+  const dir = await tempDir(t);
+  const store = Store.at(path.join(dir, 'state'));
+  const entry = await store.add(await makePackage(path.join(dir, 'pkg')));
+  const absent = `${'0'.repeat(32)}-nothing`;
+  t.equal(await store.has(absent), false);
+  await t.rejects(store.meta(absent), { code: 'ERR_DYSNOMIA_INPUT', message: `not in the store: ${absent}` });
+  const metaFile = path.join(store.dir, '.meta', `${entry}.json`);
+  await writeFile(metaFile, '{ cut off');
+  t.equal(await store.has(entry), false, 'metadata that is not an entry\'s JSON: absent, so it is sent again');
+  // Metadata that cannot be read (a folder here: EISDIR; a coordinator out of file descriptors: EMFILE) says nothing about the store.
+  await rm(metaFile);
+  await mkdir(metaFile);
+  await t.rejects(store.has(entry), { code: 'EISDIR' });
+  await t.rejects(store.meta(entry), { code: 'EISDIR' });
+  await t.rejects(store.missing([entry]), { code: 'EISDIR' });
 });
 
 t.test('a tarball: extracted, the single top folder unwrapped; escaping entries refused, leaving nothing', async (t) => {
@@ -221,6 +240,23 @@ t.test('archives: export and import verify every entry; a cut, tampered or incom
   await t.rejects(victim.importArchive(createReadStream(onlyTop)), new RegExp(`refers to ${library}, which is neither in the archive nor in the store`));
   await t.rejects(victim.importArchive(Readable.from([Buffer.from('GET / HTTP/1.1\n')])), /not a store archive/);
   t.same(await storeListing(victim), { entries: [], temporary: [] });
+});
+
+t.test('an export whose receiver fails first: a later error of the packer fails nothing else (it ended the process)', async (t) => {
+  const dir = await tempDir(t);
+  const store = Store.at(path.join(dir, 'state'));
+  const big = path.join(dir, 'big');
+  await mkdir(big);
+  for (let i = 0; i < 200; i++) await writeFile(path.join(big, `file-${i}`), `${i}\n`);
+  const entry = await store.add(big);
+  const gone = `${'0'.repeat(32)}-gone`;
+  // The receiver (an SSH channel) fails at once; the packer then meets an entry folder that is not there.
+  const receiver = new Writable({ write: (_chunk, _encoding, done) => done(new Error('channel closed')) });
+  const metas = [await store.meta(entry), { ...(await store.meta(entry)), entry: gone }];
+  await t.rejects(exportArchive(store.dir, metas, receiver), /channel closed/);
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  t.pass('the packer\'s own error (ENOENT) after the pipeline failed reached no one as an uncaught error');
+  await t.rejects(exportArchive(store.dir, [{ ...metas[0]!, entry: gone }], new PassThrough().resume()), { code: 'ENOENT' }, 'an error of the packer alone rejects the export');
 });
 
 t.test('garbage collection keeps what generations, manifests and activated components reach, and removes the rest', async (t) => {

@@ -25,9 +25,14 @@ export async function exportArchive(storeDir: string, metas: EntryMeta[], output
   const header = `${MAGIC} ${FORMAT_VERSION} ${JSON.stringify({ entries: metas })}\n`;
   const { create: createTar } = await import('tar'); // loaded on first use, as in safe-extract.ts
   const tar = createTar({ cwd: storeDir, portable: true, noMtime: true, linkCache: new NoHardLinks() }, metas.map((m) => m.entry));
+  // The packer reads on by itself, also after the pipeline failed (the receiver gone) and before it is read:
+  // an error of it then, with no listener, ended the whole process (seen as EMFILE with many transfers at once).
+  let failure: unknown;
+  tar.on('error', (error: unknown) => void (failure ??= error));
   async function* framed(): AsyncGenerator<Buffer> {
     yield Buffer.from(header);
     for await (const chunk of tar as AsyncIterable<Buffer>) yield chunk;
+    if (failure !== undefined) throw failure;
   }
   await pipeline(framed, output);
 }

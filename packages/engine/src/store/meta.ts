@@ -25,13 +25,32 @@ export async function readMeta(storeDir: string, entry: string): Promise<EntryMe
   return readMetaSync(storeDir, entry);
 }
 
+/** The entry's metadata; undefined when it is not there or not an entry's (a file that is not its JSON). */
 export function readMetaSync(storeDir: string, entry: string): EntryMeta | undefined {
+  let text: string;
   try {
-    const meta = JSON.parse(readFileSync(metaPath(storeDir, entry), 'utf8')) as EntryMeta;
+    text = readFileSync(metaPath(storeDir, entry), 'utf8');
+  } catch (error) {
+    if (isAbsent(error)) return undefined;
+    throw error;
+  }
+  try {
+    const meta = JSON.parse(text) as EntryMeta;
     return meta.entry === entry && Array.isArray(meta.references) ? meta : undefined;
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Whether a failed file system call says the path is not there. Any other
+ * error (too many open files, I/O, permissions) says nothing about the store:
+ * taking it for "not in the store" sent an entry again, or failed a
+ * deployment whose entry was there with a wrong reason.
+ */
+export function isAbsent(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'ENOENT' || code === 'ENOTDIR';
 }
 
 /** Written to a temporary name and renamed, so a reader sees the whole file or none. */
