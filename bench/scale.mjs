@@ -17,6 +17,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { acyclicDependencies, nodeWithDependants, withDependants } from './lib/seeded-graph.mjs';
 import { topFunctions } from './lib/cpu-profile.mjs';
+import { GoalTable } from './lib/goals.mjs';
 import { cleanupOnSignals } from './lib/signals.mjs';
 import { have, makeClientKey, SSHD, startSshds, stopDaemons } from './lib/sshd.mjs';
 import { markers, phaseLine, runDysnomia, sameSet, stopRuns, tally, wrapperServicesModel, writeComponent } from './lib/wrapper-deploy.mjs';
@@ -200,6 +201,14 @@ function printTable(results) {
     console.log(line([r.T, r.N, seconds(r.first.seconds), seconds(r.noop.seconds), seconds(r.change.seconds), mib(r.peakRss), `${((r.first.seconds / r.T) * 1000).toFixed(0)} ms`, `${((r.noop.seconds / r.T) * 1000).toFixed(0)} ms`, growth('first'), growth('noop'), growth('change'), `${(r.T / base.T).toFixed(2)}x`]));
   }
   console.log(`  engine bootstrap (once per new machine, not in the figures above): ${results.map((r) => `${r.T} targets ${seconds(r.bootstrap.seconds)}`).join(', ')}`);
+  // Each target brings the same work, so a deployment should take at most the targets' ratio longer than the smallest size.
+  const goals = new GoalTable();
+  for (const r of results.slice(1)) {
+    for (const [job, field] of [['first deploy', 'first'], ['no-op redeploy', 'noop'], ['one-service change', 'change']]) {
+      goals.add({ job: `${job}, ${r.T} targets`, ours: r[field].seconds, anchor: { label: `${base.T} targets`, seconds: base[field].seconds }, goal: { maxRatio: r.T / base.T } });
+    }
+  }
+  goals.print('Goals (time grows no faster than the targets)');
 }
 
 try {
