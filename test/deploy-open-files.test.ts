@@ -4,7 +4,7 @@ import path from 'node:path';
 import t from 'tap';
 import { BIN_DIR, NO_REGISTRY_ENV, tempDir } from './helpers/cli.js';
 
-// A deployment's open files do not grow with the entries it sends: a coordinator reading the
+// A deployment's open files do not grow with the entries it sends: a coordinator that read the
 // metadata of every missing entry at once ran out of file descriptors (EMFILE) with a large
 // closure, or many targets at once, under the usual limit of 1,024 (here 120, with 400 entries).
 const PACKAGES = 400;

@@ -364,9 +364,7 @@ export async function transferAll(
       const closure = plans.get(name)!.closure;
       // A real run holds its closure on the target from here to the end of the session, so a collection there cannot take it.
       const missing = options.dryRun || options.hold === false ? await session.missing(closure) : await session.hold(closure);
-      // One at a time: thousands of entries read at once ran the coordinator out of file descriptors.
-      const sizes: number[] = [];
-      for (const entry of missing) sizes.push((await store.meta(entry)).size);
+      const sizes = await Promise.all(missing.map(async (entry) => (await store.meta(entry)).size));
       const total = sizes.reduce((a, b) => a + b, 0);
       reporter.emit({ event: 'plan', target: name, closure: closure.length, missing, bytes: total });
       if (options.dryRun || missing.length === 0) return;
