@@ -17,7 +17,9 @@
 //  drifts alike), same parallelism.
 // Needs the built engine and plugins (npm run build) and /usr/sbin/sshd
 // (and Debian's postgresql for --compare state).
-// Usage: node bench/orchestrator.mjs [--quick] [--keep] [--skip-plan] [--skip-ssh] [--compare state|base DIR]
+//  3. Packages over SSH (bench/deploy-packages.mjs): 50 packages, one of 200 MB,
+//     first copy against rsync -a. The run ends with the goals table of issue 14.
+// Usage: node bench/orchestrator.mjs [--quick] [--keep] [--skip-plan] [--skip-ssh] [--skip-packages] [--compare state|base DIR]
 import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -25,6 +27,8 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import v8 from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import { FIRST_COPY_GOAL, measurePackages } from './deploy-packages.mjs';
+import { GoalTable } from './lib/goals.mjs';
 import { acyclicDependencies, nodeWithDependants, withDependants } from './lib/seeded-graph.mjs';
 import { have, makeClientKey, SSHD, startSshd, stopDaemons } from './lib/sshd.mjs';
 import { DYSNOMIA, markers, phaseLine, runDysnomia, sameSet, tally, wrapperServicesModel, writeComponent } from './lib/wrapper-deploy.mjs';
@@ -304,6 +308,7 @@ async function wrappersOverSsh() {
     phases(first);
   }
 
+  if (!COMPARE_STATE && !COMPARE_BASE) noopRsync = await rsyncNoop({ hosts, key, knownHosts, componentsDir: path.join(dir, 'components'), repeats });
   if (!COMPARE_STATE && !COMPARE_BASE) await disnixWay(setups[0], { hosts, key, knownHosts, deps, name, componentsDir: path.join(dir, 'components') });
 
   console.log(`\n  no-op redeploy (median of ${repeats}):`);
@@ -359,6 +364,7 @@ async function wrappersOverSsh() {
       if (Math.max(a, b) > 2000 && Math.max(a, b) > 4 * Math.min(a, b)) console.log(`    note: ${field} deploy, phase ${phase}: ${(a / 1000).toFixed(2)} s vs ${(b / 1000).toFixed(2)} s; a stall this size is machine load or a hang, not parallelism (rerun with --keep and read ssh/*/logs)`);
     }
   }
+  servicesGoals = { N, T, first: ours.first.seconds, noop: ours.noop.seconds, change: ours.change.seconds };
   const window = (r) => r.phases['de/activate'] / 1000;
   console.log(`    ${'activation phase'.padEnd(20)} ${`${window(ours.first).toFixed(2)} s`.padStart(9)} ${`${window(disnix.first).toFixed(2)} s`.padStart(16)}   ${(window(disnix.first) / window(ours.first)).toFixed(2)}x   (first deploy: last transfer to last activation)`);
 }
@@ -395,6 +401,27 @@ async function disnixWay(setup, { hosts, key, knownHosts, deps, name, components
   const window = ours.phases['de/activate'] / 1000;
   console.log(`\n  Disnix's way (one ssh per operation running bin/wrapper, one at a time per target, targets in parallel, ${levels.length} dependency levels; ${found.size} markers: ${verify(found.size === deps.length)}):`);
   console.log(`    ${'activating all services'.padEnd(36)} ${activation.toFixed(2).padStart(6)} s   against our activation phase ${window.toFixed(2)} s (${(activation / window).toFixed(2)}x ours) and our whole first deploy ${ours.seconds.toFixed(2)} s (${(activation / ours.seconds).toFixed(2)}x)`);
+}
+
+/**
+ * The anchor of a no-op redeploy: `rsync -a` over ssh of the same
+ * components to every target (all at once), once to copy them, then again
+ * when nothing changed: the median of `repeats` such no-op runs.
+ */
+async function rsyncNoop({ hosts, key, knownHosts, componentsDir, repeats }) {
+  const ssh = (host) => `ssh -i ${key} -p ${host.port} -o UserKnownHostsFile=${knownHosts} -o StrictHostKeyChecking=yes -o BatchMode=yes`;
+  const copy = () => Promise.all(hosts.map((host, t) => timed('rsync', ['-a', '--mkpath', '-e', ssh(host), `${componentsDir}/`, `127.0.0.1:${path.join(work, 'ssh', 'rsync-anchor', `t${t + 1}`)}/`])));
+  const started = Date.now();
+  await copy();
+  const first = (Date.now() - started) / 1000;
+  const runs = [];
+  for (let i = 0; i < repeats; i++) {
+    const again = Date.now();
+    await copy();
+    runs.push((Date.now() - again) / 1000);
+  }
+  console.log(`\n  rsync -a of the same components to every target at once: first copy ${first.toFixed(2)} s; no-op runs ${runs.map((x) => x.toFixed(2)).join(', ')} s`);
+  return median(runs);
 }
 
 /** Runs a program; resolves with its stdout and the seconds it took, rejects with stderr on failure. */
@@ -440,12 +467,37 @@ async function queryTargets(setup, { hosts, key, knownHosts, repeats, services }
   console.log(`    ${'ssh cat of each record, all at once'.padEnd(36)} ${b.toFixed(2).padStart(6)} s   runs ${floor.map((x) => x.toFixed(2)).join(', ')} s   (ours ${(a / b).toFixed(2)}x)`);
 }
 
+let noopRsync;
+let servicesGoals;
+let packagesFigures;
+
+/** The goals of issue 14 this run measured, each with its anchor from this run. */
+function printGoals() {
+  const goals = new GoalTable();
+  if (packagesFigures?.firstCopy) {
+    const { firstCopy, bigMb } = packagesFigures;
+    goals.add({ job: `50 packages (one of ${bigMb} MB) to 4 targets, first copy`, ours: firstCopy.dysnomia, anchor: { label: 'rsync -a over ssh', seconds: firstCopy.rsync }, goal: { maxRatio: FIRST_COPY_GOAL } });
+  }
+  if (servicesGoals) {
+    const { N, T } = servicesGoals;
+    goals.add({ job: `${N} wrapper services to ${T} targets, first deploy`, ours: servicesGoals.first, goal: { underSeconds: 3 } });
+    goals.add({ job: 'same, one service and its dependants changed', ours: servicesGoals.change, goal: { underSeconds: 1 } });
+    goals.add({ job: 'same, no-op redeploy', ours: servicesGoals.noop, anchor: noopRsync === undefined ? undefined : { label: 'no-op rsync -a', seconds: noopRsync }, goal: { underSeconds: 0.3 } });
+  }
+  goals.print('Goals (issue 14), from this run');
+}
+
 try {
   const started = Date.now();
   const load = () => os.loadavg().map((l) => l.toFixed(2)).join(' ');
   console.log(`Orchestrator benchmark${QUICK ? ' (--quick)' : ''} on ${os.availableParallelism()} cores, Node ${process.versions.node}; load average ${load()}\n`);
   if (!argv.includes('--skip-plan')) await planAtScale();
   if (!argv.includes('--skip-ssh')) await wrappersOverSsh();
+  if (!argv.includes('--skip-packages') && !COMPARE_STATE && !COMPARE_BASE) {
+    console.log('\n3. Packages over SSH (bench/deploy-packages.mjs, without its Ansible part)');
+    packagesFigures = await measurePackages({ bigMb: QUICK ? 20 : 200, ansible: false, log: (line) => console.log(`  ${line}`) });
+  }
+  printGoals();
   console.log(`\nTotal ${((Date.now() - started) / 1000).toFixed(0)} s; load average ${load()}; checks: ${mismatches === 0 ? 'all ok' : `${mismatches} MISMATCH`}`);
   process.exitCode = mismatches === 0 ? 0 : 1;
 } finally {

@@ -291,5 +291,6 @@ t.test('a stopped MariaDB gives a clear error naming the container, exit status 
     t.match(result.stderr, `failed in ${operation}: container "${db.name}" (${db.containerFile}): cannot connect to the MySQL/MariaDB server at socket ${db.socket}; is it running?`);
     t.notMatch(result.stderr, db.adminPassword, 'the password is not in the message');
   }
-  t.same(await readdir(path.join(m.stateDir)).catch(() => []), [], 'no markers written for the failed activate');
+  // cache/ holds the engine's npm resolution of the plugin, not a marker.
+    t.same((await readdir(path.join(m.stateDir)).catch(() => [])).filter((name) => name !== 'cache'), [], 'no markers written for the failed activate');
 });
