@@ -135,3 +135,8 @@ export function parseErrorLine(stderr: string): { code: ErrorCode; message: stri
 export function isDysnomiaError(error: unknown): error is DysnomiaError {
   return error instanceof DysnomiaError;
 }
+
+/** Bad usage of a command (exit status 2): the message names the argument and what it takes. */
+export function usageError(message: string): DysnomiaError {
+  return new DysnomiaError('ERR_DYSNOMIA_USAGE', message);
+}

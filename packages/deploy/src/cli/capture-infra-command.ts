@@ -6,7 +6,7 @@ import { describeHeldBack, holdBackSecrets } from '../capture/secrets.js';
 import { writeFileAtomic } from '@dysnomia/engine/internal/write-file-atomic.js';
 import { loadConfig } from '@dysnomia/engine/internal/config.js';
 import { quietReporter, terminalReporter } from '../deploy/progress.js';
-import { DysnomiaError, EXIT_OPERATION_FAILED } from '@dysnomia/engine/internal/errors.js';
+import { DysnomiaError, EXIT_OPERATION_FAILED, usageError as usage } from '@dysnomia/engine/internal/errors.js';
 import { loadInfrastructure } from '../models/infrastructure.js';
 import { chooseStateDir } from '@dysnomia/engine/internal/state-dir.js';
 import { Store } from '@dysnomia/engine/internal/store/store.js';
@@ -58,9 +58,6 @@ const OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-function usage(message: string): DysnomiaError {
-  return new DysnomiaError('ERR_DYSNOMIA_USAGE', message);
-}
 
 export async function captureInfraCommand(argv: string[]): Promise<number> {
   const { values } = parseOptions(argv, OPTIONS);

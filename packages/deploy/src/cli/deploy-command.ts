@@ -1,5 +1,5 @@
 import { loadConfig } from '@dysnomia/engine/internal/config.js';
-import { DysnomiaError } from '@dysnomia/engine/internal/errors.js';
+import { usageError as usage } from '@dysnomia/engine/internal/errors.js';
 import { deployPackages, modelDir, profileAction, stateOf } from '../deploy/deploy-packages.js';
 import type { DeployOptions, DeployResult, ProfileAction } from '../deploy/deploy-packages.js';
 import { jsonReporter, plainReporter, terminalReporter } from '../deploy/progress.js';
@@ -265,9 +265,6 @@ export const OPTIONS = {
   ...TIME_LIMIT_OPTIONS,
 } as const;
 
-function usage(message: string): DysnomiaError {
-  return new DysnomiaError('ERR_DYSNOMIA_USAGE', message);
-}
 
 export async function deployCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseOptions(argv, OPTIONS, true);

@@ -1,6 +1,6 @@
 import type { QueryAnswer } from '@dysnomia/engine/internal/agent/protocol.js';
 import { loadConfig } from '@dysnomia/engine/internal/config.js';
-import { DysnomiaError, EXIT_OPERATION_FAILED } from '@dysnomia/engine/internal/errors.js';
+import { EXIT_OPERATION_FAILED, usageError as usage } from '@dysnomia/engine/internal/errors.js';
 import { parseOptions } from '@dysnomia/engine/internal/cli/run-cli.js';
 import { chooseStateDir } from '@dysnomia/engine/internal/state-dir.js';
 import { Store } from '@dysnomia/engine/internal/store/store.js';
@@ -50,9 +50,6 @@ export const OPTIONS = {
 
 const FORMATS = ['text', 'json', 'nix'] as const;
 
-function usage(message: string): DysnomiaError {
-  return new DysnomiaError('ERR_DYSNOMIA_USAGE', message);
-}
 
 /** Which profile is which layer, in the layered deployments recorded here (none when the state cannot be read). */
 async function recordedLayers(config: Awaited<ReturnType<typeof loadConfig>>): Promise<Map<string, { name: string; of: string }>> {

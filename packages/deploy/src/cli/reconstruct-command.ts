@@ -1,5 +1,5 @@
 import { loadConfig } from '@dysnomia/engine/internal/config.js';
-import { DysnomiaError, EXIT_OPERATION_FAILED } from '@dysnomia/engine/internal/errors.js';
+import { EXIT_OPERATION_FAILED, usageError as usage } from '@dysnomia/engine/internal/errors.js';
 import { parseOptions } from '@dysnomia/engine/internal/cli/run-cli.js';
 import { chooseStateDir } from '@dysnomia/engine/internal/state-dir.js';
 import { Store } from '@dysnomia/engine/internal/store/store.js';
@@ -45,9 +45,6 @@ export const OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-function usage(message: string): DysnomiaError {
-  return new DysnomiaError('ERR_DYSNOMIA_USAGE', message);
-}
 
 export async function reconstructCommand(argv: string[]): Promise<number> {
   const { values } = parseOptions(argv, OPTIONS);

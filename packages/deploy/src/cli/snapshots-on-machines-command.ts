@@ -1,5 +1,5 @@
 import { loadConfig } from '@dysnomia/engine/internal/config.js';
-import { DysnomiaError } from '@dysnomia/engine/internal/errors.js';
+import { usageError as usage } from '@dysnomia/engine/internal/errors.js';
 import { assertSegment, determineName } from '@dysnomia/engine/internal/snapshots/names.js';
 import { chooseStateDir } from '@dysnomia/engine/internal/state-dir.js';
 import { Store } from '@dysnomia/engine/internal/store/store.js';
@@ -100,9 +100,6 @@ export const OPTIONS = {
 
 export const HELP: Record<SnapshotsCommand, string> = { snapshot: SNAPSHOT_HELP, restore: RESTORE_HELP, 'clean-snapshots': CLEAN_SNAPSHOTS_HELP };
 
-function usage(message: string): DysnomiaError {
-  return new DysnomiaError('ERR_DYSNOMIA_USAGE', message);
-}
 
 function nameOption(kind: 'container' | 'component', value: string | undefined): string | undefined {
   if (value === undefined) return undefined;

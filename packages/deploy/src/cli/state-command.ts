@@ -1,7 +1,7 @@
 import { chooseStateDir } from '@dysnomia/engine/internal/state-dir.js';
 import { loadConfig, postgresUrlProblem } from '@dysnomia/engine/internal/config.js';
 import { currentHolder } from '@dysnomia/engine/internal/locks/profile-lock.js';
-import { DysnomiaError } from '@dysnomia/engine/internal/errors.js';
+import { usageError as usage } from '@dysnomia/engine/internal/errors.js';
 import { plainReporter } from '../deploy/progress.js';
 import { FileState } from '../deploy/state/file-state.js';
 import { stateBackendFor } from '../deploy/state/open-state.js';
@@ -53,9 +53,6 @@ export const OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-function usage(message: string): DysnomiaError {
-  return new DysnomiaError('ERR_DYSNOMIA_USAGE', message);
-}
 
 export async function stateCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseOptions(argv, OPTIONS, true);

@@ -1,6 +1,6 @@
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { DysnomiaError, EXIT_OPERATION_FAILED } from '@dysnomia/engine/internal/errors.js';
+import { DysnomiaError, EXIT_OPERATION_FAILED, usageError as usage } from '@dysnomia/engine/internal/errors.js';
 import { loadDistribution } from '../models/distribution.js';
 import { loadInfrastructure } from '../models/infrastructure.js';
 import { loadServices } from '../models/services.js';
@@ -90,9 +90,6 @@ export const OPTIONS = {
 const FORMATS = ['dot', 'svg'] as const;
 type Format = (typeof FORMATS)[number];
 
-function usage(message: string): DysnomiaError {
-  return new DysnomiaError('ERR_DYSNOMIA_USAGE', message);
-}
 
 export async function visualizeCommand(argv: string[]): Promise<number> {
   const { values } = parseOptions(argv, OPTIONS);

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Infrastructure, InfrastructureTarget } from '../models/infrastructure.js';
 import { resolvePkg } from '../models/services.js';
+import { sameSet } from './deploy-packages.js';
 import type { ServicesModel } from '../models/services.js';
 import type { PackageSource } from '../models/packages.js';
 import type { ContainerProperties, Operation } from '@dysnomia/engine/internal/plugin.js';
@@ -151,4 +152,10 @@ export function operationRequestOf(
     ...(moduleEntry ? { moduleEntry } : {}),
     ...(record ? { record } : {}),
   };
+}
+
+/** Whether a recorded deployment is the one asked for: the same mappings (by identity) and the same profiles on the same targets. */
+export function sameDeployment(a: Deployment, b: Deployment): boolean {
+  const targets = new Set([...Object.keys(a.profiles), ...Object.keys(b.profiles)]);
+  return sameSet(a.mappings.map((m) => m.id), b.mappings.map((m) => m.id)) && [...targets].every((t) => sameSet(a.profiles[t] ?? [], b.profiles[t] ?? []));
 }

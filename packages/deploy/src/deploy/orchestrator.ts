@@ -10,7 +10,7 @@ import { closeAll, errorText, forEachLimited, openSessions, sameSet, stateOf, ta
 import type { DeployOptions, DeployResult } from './deploy-packages.js';
 import type { PlannedMapping } from './progress.js';
 import type { DeployedMapping, Deployment } from './deployment.js';
-import { operationRequestOf } from './deployment.js';
+import { operationRequestOf, sameDeployment } from './deployment.js';
 import { faultPoint, pausePoint } from './fault-injection.js';
 import { planTargetPlugins } from './target-plugins.js';
 import type { TargetPlugins } from './target-plugins.js';
@@ -83,12 +83,6 @@ function actualDeployment(records: Map<string, DeployedMapping[]>, next: Deploym
   const activated = [...records].flatMap(([target, list]) => list.filter((m) => m.target === target));
   const packages = (old?.mappings ?? []).filter((m) => !isActivated(m));
   return { profile: next.profile, targets: { ...(old?.targets ?? {}), ...next.targets }, mappings: [...activated, ...packages], profiles: {} };
-}
-
-/** Whether a recorded deployment is the one asked for: the same mappings (by identity) and the same profiles on the same targets. */
-export function sameDeployment(a: Deployment, b: Deployment): boolean {
-  const targets = new Set([...Object.keys(a.profiles), ...Object.keys(b.profiles)]);
-  return sameSet(a.mappings.map((m) => m.id), b.mappings.map((m) => m.id)) && [...targets].every((t) => sameSet(a.profiles[t] ?? [], b.profiles[t] ?? []));
 }
 
 /** Operations a transition runs: services of type package only go into the profiles. */

@@ -4,7 +4,7 @@ import type { Infrastructure } from '../models/infrastructure.js';
 import { askEveryTarget } from './ask-every-target.js';
 import type { SessionsOptions } from './deploy-packages.js';
 import type { Deployment } from './deployment.js';
-import { sameDeployment } from './orchestrator.js';
+import { sameDeployment } from './deployment.js';
 import type { StateBackend } from './state/state-backend.js';
 
 /**

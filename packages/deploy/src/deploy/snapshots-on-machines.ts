@@ -1,5 +1,5 @@
 import { currentHolder } from '@dysnomia/engine/internal/locks/profile-lock.js';
-import { DysnomiaError } from '@dysnomia/engine/internal/errors.js';
+import { usageError as usage } from '@dysnomia/engine/internal/errors.js';
 import type { Infrastructure } from '../models/infrastructure.js';
 import { closeAll, failedEvent, forEachLimited, openSessions, stateOf, targetMessage } from './deploy-packages.js';
 import type { DeployOptions, DeployResult } from './deploy-packages.js';
@@ -27,9 +27,6 @@ export interface SnapshotsOnMachinesOptions extends Omit<DeployOptions, 'targets
   debug?: boolean;
 }
 
-function usage(message: string): DysnomiaError {
-  return new DysnomiaError('ERR_DYSNOMIA_USAGE', message);
-}
 
 /**
  * The mappings a snapshot or restore acts on: the recorded deployment's

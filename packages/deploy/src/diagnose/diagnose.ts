@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { DysnomiaError, EXIT_OPERATION_FAILED } from '@dysnomia/engine/internal/errors.js';
+import { DysnomiaError, EXIT_OPERATION_FAILED, usageError as usage } from '@dysnomia/engine/internal/errors.js';
 import type { Store } from '@dysnomia/engine/internal/store/store.js';
 import { closeAll, openSessions } from '../deploy/deploy-packages.js';
 import type { DeployedMapping } from '../deploy/deployment.js';
@@ -18,9 +18,6 @@ export interface DiagnoseRequest {
   command?: string;
 }
 
-function usage(message: string): DysnomiaError {
-  return new DysnomiaError('ERR_DYSNOMIA_USAGE', message);
-}
 
 const list = (names: Iterable<string>) => [...new Set(names)].sort().join(', ');
 

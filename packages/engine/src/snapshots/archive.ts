@@ -9,6 +9,7 @@ import { computeOutputHash } from './hash.js';
 import { exists, readChecksum, snapshotDir, snapshotsDir } from './layout.js';
 import { assertSegment, parseSnapshotPath, relativeSnapshotPath } from './names.js';
 import { makePrivate } from './store.js';
+import { readHeaderLine } from '../archive-header.js';
 
 /**
  * Snapshots between machines, made to be piped through an SSH exec channel
@@ -72,7 +73,7 @@ export async function importSnapshotArchive(input: NodeJS.ReadableStream, root: 
   assertSegment('container', container);
   assertSegment('component', component);
   const iterator = (input as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
-  const { header, rest } = await readHeaderLine(iterator);
+  const { header, rest } = await readHeaderLine(iterator, { maxBytes: MAX_HEADER, kind: 'snapshot archive', refuse: refused });
   const listed = parseHeader(header);
   const dir = snapshotsDir(root, container, component);
   await mkdir(dir, { recursive: true, mode: 0o700 });
@@ -129,24 +130,6 @@ export async function adoptSnapshot(root: string, relative: string): Promise<Imp
 
 function refused(message: string): DysnomiaError {
   return new DysnomiaError('ERR_DYSNOMIA_INPUT', `snapshot archive refused: ${message}`, { exitCode: EXIT_OPERATION_FAILED });
-}
-
-async function readHeaderLine(iterator: AsyncIterator<Buffer>): Promise<{ header: string; rest: Buffer }> {
-  const chunks: Buffer[] = [];
-  let length = 0;
-  for (;;) {
-    const next = await iterator.next();
-    if (next.done) throw refused('the stream ended before the header line (empty or cut off)');
-    const chunk = Buffer.isBuffer(next.value) ? next.value : Buffer.from(next.value);
-    const newline = chunk.indexOf(0x0a);
-    if (newline >= 0) {
-      chunks.push(chunk.subarray(0, newline));
-      return { header: Buffer.concat(chunks).toString('utf8'), rest: chunk.subarray(newline + 1) };
-    }
-    chunks.push(chunk);
-    length += chunk.length;
-    if (length > MAX_HEADER) throw refused('no header line: not a snapshot archive');
-  }
 }
 
 function parseHeader(header: string): ArchivedSnapshot[] {

@@ -6,6 +6,7 @@ import { parseEntryName } from './entry-name.js';
 import type { EntryMeta } from './meta.js';
 import { extractTar } from './safe-extract.js';
 import { hashTree } from './tree-hash.js';
+import { readHeaderLine } from '../archive-header.js';
 
 /**
  * The archive format, made to be piped through an SSH exec channel:
@@ -50,7 +51,7 @@ class NoHardLinks extends Map<`${number}:${number}`, string> {
  */
 export async function importArchive(input: NodeJS.ReadableStream, work: string, store: { has(entry: string): Promise<boolean> }): Promise<EntryMeta[]> {
   const iterator = (input as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
-  const { header, rest } = await readHeaderLine(iterator);
+  const { header, rest } = await readHeaderLine(iterator, { maxBytes: MAX_HEADER, kind: 'store archive', refuse: incomplete });
   const metas = parseHeader(header);
   const listed = new Map(metas.map((m) => [m.entry, m]));
   const body = Readable.from(
@@ -88,24 +89,6 @@ export async function importArchive(input: NodeJS.ReadableStream, work: string, 
 
 function incomplete(message: string): DysnomiaError {
   return new DysnomiaError('ERR_DYSNOMIA_INPUT', `store archive refused: ${message}`, { exitCode: EXIT_OPERATION_FAILED });
-}
-
-async function readHeaderLine(iterator: AsyncIterator<Buffer>): Promise<{ header: string; rest: Buffer }> {
-  const chunks: Buffer[] = [];
-  let length = 0;
-  for (;;) {
-    const next = await iterator.next();
-    if (next.done) throw incomplete('the stream ended before the header line (empty or cut off)');
-    const chunk = Buffer.isBuffer(next.value) ? next.value : Buffer.from(next.value);
-    const newline = chunk.indexOf(0x0a);
-    if (newline >= 0) {
-      chunks.push(chunk.subarray(0, newline));
-      return { header: Buffer.concat(chunks).toString('utf8'), rest: chunk.subarray(newline + 1) };
-    }
-    chunks.push(chunk);
-    length += chunk.length;
-    if (length > MAX_HEADER) throw incomplete('no header line: not a store archive');
-  }
 }
 
 function parseHeader(header: string): EntryMeta[] {
