@@ -30,10 +30,9 @@ export async function installAtomically(source: string, targetDir: string, name:
   if (await sameContent(source, target)) return false;
   await mkdir(targetDir, { recursive: true });
   const staging = join(dirname(await realpath(targetDir)), '.dysnomia-staging');
-  await mkdir(staging, { recursive: true });
   const temporary = join(staging, `${name}.${process.pid}.${randomBytes(4).toString('hex')}`);
   try {
-    await copyFile(source, temporary);
+    await copyIntoStaging(source, staging, temporary);
     // Owner read-write; group and others keep at most the read bits the source gives them (a descriptor may hold a password).
     await chmod(temporary, ((await stat(source)).mode & 0o644) | 0o600);
     await rename(temporary, target);
@@ -42,4 +41,23 @@ export async function installAtomically(source: string, targetDir: string, name:
     await rmdir(staging).catch(() => undefined); // another activation may still be using it
   }
   return true;
+}
+
+/**
+ * Copies `source` to `temporary` in the staging folder. Another activation
+ * into the same container removes the folder when it finds it empty, which
+ * can happen between our mkdir and our copy: the folder is made again and
+ * the copy retried. Once our file is in it, no one can remove it.
+ */
+async function copyIntoStaging(source: string, staging: string, temporary: string): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    await mkdir(staging, { recursive: true });
+    try {
+      await copyFile(source, temporary);
+      return;
+    } catch (error) {
+      const stagingGone = (error as NodeJS.ErrnoException).code === 'ENOENT' && !(await stat(staging).then(() => true, () => false));
+      if (!stagingGone || attempt >= 10) throw error;
+    }
+  }
 }
