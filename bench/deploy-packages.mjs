@@ -55,7 +55,7 @@ export async function measurePackages(options = {}) {
   const bigMb = options.bigMb ?? 200;
   const repeats = Math.max(1, options.repeats ?? 1);
   const log = options.log ?? console.log;
-  for (const [file, setup] of [['/usr/sbin/sshd', 'apt-get install openssh-server'], [path.join(ROOT, 'packages/engine/dist/cli/dysnomia.js'), 'npm run build']]) {
+  for (const [file, setup] of [['/usr/sbin/sshd', 'apt-get install openssh-server'], [path.join(ROOT, 'packages/engine/dist/bundle.cjs'), 'npm run build']]) {
     if (!(await have(file))) throw new Error(`missing ${file}: run \`${setup}\``);
   }
   const rsync = await which('rsync');

@@ -28,7 +28,7 @@ const REPEATS = argv.includes('--repeats') ? Number(argv[argv.indexOf('--repeats
 const ROWS = MB * 1024;
 
 for (const [file, setup] of [
-  [path.join(ROOT, 'packages/engine/dist/cli/dysnomia.js'), 'npm run build'],
+  [path.join(ROOT, 'packages/engine/dist/bundle.cjs'), 'npm run build'],
   [path.join(ROOT, 'packages/plugin-mysql-database/dist/index.js'), 'npm run build'],
   [SSHD, 'apt-get install openssh-server'],
   ['/usr/sbin/mariadbd', 'apt-get install mariadb-server mariadb-client'],

@@ -30,7 +30,7 @@ execFileSync(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc
   stdio: 'inherit',
 });
 
-const cli = path.join(root, 'packages/engine/dist/cli/dysnomia.js');
+const cli = path.join(root, 'packages/engine/bin/dysnomia.js');
 const work = mkdtempSync(path.join(os.tmpdir(), 'dysnomia-bench-mysql-'));
 const baseEnv = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/root' };
 

@@ -21,7 +21,7 @@ const DYSNOMIA = path.join(ROOT, 'packages/engine/bin/dysnomia.js');
 const argv = process.argv.slice(2);
 const TARGETS = argv.includes('--targets') ? Number(argv[argv.indexOf('--targets') + 1]) : 4;
 
-for (const [file, setup] of [['/usr/sbin/sshd', 'apt-get install openssh-server'], ['/usr/bin/rsync', 'apt-get install rsync'], [path.join(ROOT, 'packages/engine/dist/cli/dysnomia.js'), 'npm run build']]) {
+for (const [file, setup] of [['/usr/sbin/sshd', 'apt-get install openssh-server'], ['/usr/bin/rsync', 'apt-get install rsync'], [path.join(ROOT, 'packages/engine/dist/bundle.cjs'), 'npm run build']]) {
   if (!(await have(file))) {
     console.error(`missing ${file}: run \`${setup}\``);
     process.exit(2);

@@ -44,7 +44,7 @@ const DEPLOY_OPTIONS = TARGETS_AT_ONCE === undefined ? [] : ['--max-concurrent-t
 // A CPU profile of the coordinator in each run of each size, in t*/profiles (kept: implies --keep).
 const CPU_PROFILES = argv.includes('--cpu-prof');
 
-for (const [file, setup] of [[path.join(ROOT, 'packages/engine/dist/cli/dysnomia.js'), 'npm run build'], [path.join(ROOT, 'packages/plugin-wrapper/dist/index.js'), 'npm run build'], [SSHD, 'apt-get install openssh-server']]) {
+for (const [file, setup] of [[path.join(ROOT, 'packages/engine/dist/bundle.cjs'), 'npm run build'], [path.join(ROOT, 'packages/plugin-wrapper/dist/index.js'), 'npm run build'], [SSHD, 'apt-get install openssh-server']]) {
   if (!(await have(file))) {
     console.error(`missing ${file}: run \`${setup}\``);
     process.exit(2);

@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { Profiles, Store } from '../packages/engine/dist/index.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const cli = path.join(root, 'packages/engine/dist/cli/dysnomia.js');
+const cli = path.join(root, 'packages/engine/bin/dysnomia.js');
 const work = mkdtempSync(path.join(os.tmpdir(), 'dysnomia-bench-store-'));
 const BIG_MB = Number(process.env.BENCH_BIG_MB ?? 200);
 

@@ -5,7 +5,7 @@
 # Everything it makes lands in examples/hello-local/out (removed at the start).
 set -euo pipefail
 cd "$(dirname "$0")"
-dysnomia() { node ../../packages/engine/dist/cli/dysnomia.js "$@"; }
+dysnomia() { node ../../packages/engine/bin/dysnomia.js "$@"; }
 step() { printf '\n== %s\n' "$*"; }
 
 rm -rf out
@@ -27,7 +27,7 @@ dysnomia activate --component ./components/greeter --container journal
 cat out/journal.log
 
 step "What the containers hold"
-dysnomia-containers() { node ../../packages/engine/dist/cli/dysnomia-containers.js "$@"; }
+dysnomia-containers() { node ../../packages/engine/bin/dysnomia-containers.js "$@"; }
 dysnomia-containers --query-activated-components
 dysnomia capture --component ./components/greeter --container www
 

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-export const BIN_DIR = path.join(REPO_ROOT, 'packages/engine/dist/cli');
+export const BIN_DIR = path.join(REPO_ROOT, 'packages/engine/bin');
 
 /**
  * What every command a test runs gets for npm: no registry (an address where

@@ -1,5 +1,4 @@
 #!/usr/bin/env node
-// A committed shim, so npm can link the command before the TypeScript is built.
-import "./node-version-check.js";
-
-await import("../dist/cli/dysnomia-containers.js");
+// A committed shim, so npm can link the command before the TypeScript is built (CommonJS: bin/package.json).
+require('./node-version-check.js');
+import('../dist/cli/dysnomia-containers.js');

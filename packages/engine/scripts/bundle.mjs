@@ -1,27 +1,64 @@
-// Bundles the engine's hot path into one file, dist/bundle.js, after `tsc -b`
+// Bundles the engine's hot path into one file, dist/bundle.cjs, after `tsc -b`
 // (the root `npm run build` runs both). Why and how: docs/architecture.md,
 // "One bundle for the engine's hot path".
 //
 // 1. The modules the CLI's operation path and the public entry load are found
 //    (esbuild's metafile of a first pass) and bundled from src/ into
-//    dist/bundle.js, each exported as one namespace.
+//    dist/bundle.cjs, each exported as one namespace. CommonJS, because
+//    dist/engine-bundle.js loads it as a vm.Script with V8's code cache
+//    (src/bundle-loader.ts), and only a script takes one.
 // 2. Every such module's dist/X.js (tsc's output) becomes a facade re-exporting
-//    that namespace, so whoever imports it by path or through the package's
-//    exports (plugins: `@dysnomia/engine`; @dysnomia/deploy: `internal/*`)
-//    gets the bundle's classes and state: one copy of the engine per process.
+//    that namespace from dist/engine-bundle.js, so whoever imports it by path
+//    or through the package's exports (plugins: `@dysnomia/engine`;
+//    @dysnomia/deploy: `internal/*`) gets the bundle's classes and state: one
+//    copy of the engine per process.
 // 3. Modules left out (everything imported only dynamically: other commands,
 //    the store, the agent...) stay tsc's output and import facades.
+import { parse } from 'acorn';
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 
 const ENGINE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const SRC = path.join(ENGINE, 'src');
 const DIST = path.join(ENGINE, 'dist');
-export const BUNDLE = path.join(DIST, 'bundle.js');
+export const BUNDLE = path.join(DIST, 'bundle.cjs');
+/** The module that loads the bundle (once per process: CommonJS modules are cached) and hands out its exports. */
+const LOADER = path.join(DIST, 'engine-bundle.cjs');
+/** What the bundle's modules know as their import.meta.url's base: the bundle's own file URL. */
+const BUNDLE_URL = '__dysnomiaBundleUrl';
+/**
+ * What every import() in the bundle calls instead: the loader's import of the same
+ * specifier (relative ones against the bundle's URL). A script's own import() does not
+ * work where its code came from V8's code cache (Node 20). Six characters, as `import`,
+ * so the source map's columns stay true.
+ */
+const IMPORT = '__imp_';
+
+/** The bundle's source with each import(...) expression calling IMPORT instead. */
+function routeDynamicImports(source) {
+  const starts = [];
+  const visit = (node) => {
+    if (Array.isArray(node)) node.forEach(visit);
+    else if (node !== null && typeof node === 'object') {
+      if (node.type === 'ImportExpression') starts.push(node.start);
+      for (const key in node) if (key !== 'type') visit(node[key]);
+    }
+  };
+  visit(parse(source, { ecmaVersion: 'latest', sourceType: 'script', allowReturnOutsideFunction: true, allowHashBang: true }));
+  let out = '';
+  let from = 0;
+  for (const start of starts.sort((a, b) => a - b)) {
+    if (source.slice(start, start + 6) !== 'import') throw new Error(`bundle: no import( at ${start}`);
+    out += source.slice(from, start) + IMPORT;
+    from = start + 6;
+  }
+  return { source: out + source.slice(from), count: starts.length };
+}
 
 /**
  * What one `dysnomia --operation` call and `import '@dysnomia/engine'` load:
@@ -55,7 +92,7 @@ const plugin = {
     builder.onLoad({ filter: /\.ts$/ }, (args) => {
       if (!args.path.startsWith(SRC)) return undefined;
       const source = readFileSync(args.path, 'utf8');
-      const url = `new URL(${JSON.stringify(relativeTo(DIST, distPathOf(args.path)))}, import.meta.url).href`;
+      const url = `new URL(${JSON.stringify(relativeTo(DIST, distPathOf(args.path)))}, ${BUNDLE_URL}).href`;
       return { contents: source.replaceAll('import.meta.url', url), loader: 'ts' };
     });
   },
@@ -64,7 +101,7 @@ const plugin = {
 const common = {
   bundle: true,
   platform: 'node',
-  format: 'esm',
+  format: 'cjs',
   target: 'node20',
   plugins: [plugin],
   logLevel: 'warning',
@@ -116,20 +153,45 @@ export async function bundle() {
     outfile: BUNDLE,
     sourcemap: 'linked',
     write: false,
-    banner: { js: '// @dysnomia/engine: the engine\'s hot path in one file, made by scripts/bundle.mjs from src/ (see docs/architecture.md).' },
+    banner: {
+      js: [
+        // First, so the whole bundle is strict code as the ES modules it was made from were.
+        '"use strict";',
+        '// @dysnomia/engine: the engine\'s hot path in one file, made by scripts/bundle.mjs from src/ (see docs/architecture.md).',
+        // Both given by the loader (src/bundle-loader.ts) on the module object it runs the bundle with.
+        `var ${BUNDLE_URL} = module.bundleUrl, ${IMPORT} = module.importModule;`,
+      ].join('\n'),
+    },
   });
-  for (const output of result.outputFiles) writeAtomically(output.path, output.contents);
+  for (const output of result.outputFiles) {
+    writeAtomically(output.path, output.path === BUNDLE ? routeDynamicImports(output.text).source : output.contents);
+  }
+  rmSync(path.join(DIST, 'bundle.js'), { force: true });
+  rmSync(path.join(DIST, 'bundle.js.map'), { force: true });
+
+  // The loader, with the key that names this build's bundle (its code caches are this build's only).
+  const key = createHash('sha256').update(readFileSync(BUNDLE)).digest('hex').slice(0, 16);
+  writeAtomically(LOADER, [
+    `${FACADE_MARK} loads ${path.basename(BUNDLE)} once per process (with V8's code cache: src/bundle-loader.cts).`,
+    `module.exports = require('./bundle-loader.cjs').loadBundle(require('node:path').join(__dirname, ${JSON.stringify(path.basename(BUNDLE))}), ${JSON.stringify(key)});`,
+    '',
+  ].join('\n'));
+  rmSync(path.join(DIST, 'engine-bundle.js'), { force: true });
 
   // The facades: each bundled module's exports, read from the bundle itself.
-  const namespaces = await import(`${pathToFileURL(BUNDLE).href}?names=${Date.now()}`);
+  // Read the bundle the way --debug does: no code cache written for the build's own process.
+  const require = createRequire(import.meta.url);
+  process.env[require(path.join(DIST, 'bundle-loader.cjs')).CODE_CACHE_ENV] = 'off';
+  const namespaces = require(LOADER);
   for (const file of modules) {
     const names = Object.keys(namespaces[namespaceOf(file)]);
     const target = distPathOf(file);
-    const from = JSON.stringify(relativeTo(path.dirname(target), BUNDLE));
+    const from = JSON.stringify(relativeTo(path.dirname(target), LOADER));
     const exported = names.filter((name) => name !== 'default');
     const lines = [
       `${FACADE_MARK} this module is in ${path.basename(BUNDLE)}, and this file hands out that one copy.`,
-      `import { ${namespaceOf(file)} as module } from ${from};`,
+      `import engine from ${from};`,
+      `const module = engine.${namespaceOf(file)};`,
       ...(exported.length > 0 ? [`export const { ${exported.join(', ')} } = module;`] : []),
       ...(names.includes('default') ? ['export default module.default;'] : []),
       '',

@@ -1,4 +1,5 @@
-import { readFile, stat } from 'node:fs/promises';
+import { statSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describeImportError } from './import-error.js';
@@ -138,14 +139,14 @@ export async function findConfigFile(cwd: string): Promise<string | undefined> {
     let isProjectRoot = false;
     for (const place of CONFIG_SEARCH_PLACES) {
       const candidate = path.join(dir, place);
-      if (place === 'package.json') {
-        const text = await readFile(candidate, 'utf8').catch(() => undefined);
-        if (text === undefined) continue;
-        isProjectRoot = true;
-        if (hasDysnomiaKey(text)) return candidate;
-      } else if (await stat(candidate).then((s) => s.isFile(), () => false)) {
-        return candidate;
-      }
+      // Synchronous and without throwing: a miss costs a stat call, not an error object with its stack (~45 misses a call).
+      const info = statSync(candidate, { throwIfNoEntry: false });
+      if (info === undefined || !info.isFile()) continue;
+      if (place !== 'package.json') return candidate;
+      const text = await readFile(candidate, 'utf8').catch(() => undefined);
+      if (text === undefined) continue;
+      isProjectRoot = true;
+      if (hasDysnomiaKey(text)) return candidate;
     }
     if (isProjectRoot || dir === path.dirname(dir)) return undefined;
   }

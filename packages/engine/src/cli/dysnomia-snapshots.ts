@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-import { prepareCliStart } from './cli-start.js';
+import { prepareCliStart } from './cli-start.cjs';
 
-await prepareCliStart(process.argv);
+prepareCliStart(process.argv);
 const { runCli } = await import('./run-cli.js');
 await runCli('dysnomia-snapshots', async (argv) => (await import('./snapshots-command.js')).snapshotsCommand(argv));
