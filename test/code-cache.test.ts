@@ -47,6 +47,10 @@ t.test('the first call of a command writes its private cache; later calls use it
   const version = await dysnomia(['--version'], { env: { HOME: path.dirname(path.dirname(cacheDir)) } });
   t.equal(version.code, 0);
   t.equal((await readdir(cacheDir)).length, 2, '--version has its own cache, so it does not stand in for activate');
+
+  const typo = await dysnomia(['depoy'], { env: { HOME: path.dirname(path.dirname(cacheDir)) } });
+  t.equal(typo.code, 2);
+  t.equal((await readdir(cacheDir)).length, 2, 'a command that failed leaves no cache (a mistyped word would be one each)');
 });
 
 t.test('a cache V8 refuses (another build, damaged) is replaced, and the command runs', async (t) => {

@@ -47,8 +47,11 @@ export function loadBundle(file: string, key: string): Record<string, unknown> {
   const module = { exports: {} as Record<string, unknown>, bundleUrl, importModule };
   (script.runInThisContext() as (...args: unknown[]) => void)(module.exports, createRequire(file), module, file, path.dirname(file));
   if (cachedData === undefined || script.cachedDataRejected) {
-    // At exit, so the cache holds the functions this command compiled, not only the bundle's top level.
-    process.once('exit', () => writeCodeCache(folder, cacheFile, key, () => script.createCachedData()));
+    // At exit, so the cache holds the functions this command compiled, not only the bundle's top level;
+    // only after a success, so a mistyped command word leaves no cache behind.
+    process.once('exit', (code) => {
+      if (code === 0) writeCodeCache(folder, cacheFile, key, () => script.createCachedData());
+    });
   }
   return module.exports;
 }

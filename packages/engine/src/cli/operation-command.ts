@@ -93,6 +93,9 @@ Environment:
   DYSNOMIA_CONTAINERS_PATH  Colon-separated folders searched for containers
   DYSNOMIA_COMPONENTS_PATH  Colon-separated folders searched for components
                             given by name (default /etc/dysnomia/components)
+  DYSNOMIA_CODE_CACHE       "off": compile the engine afresh on every call
+                            instead of keeping V8's code cache in
+                            $XDG_CACHE_HOME/dysnomia (default ~/.cache/dysnomia)
 
 Exit status: 0 success; 1 the operation failed; 2 bad usage or bad input
 (nothing was run).

@@ -3,6 +3,7 @@ import type { BuildRecipe } from '../agent/protocol.js';
 import { DysnomiaError, EXIT_BAD_INPUT, EXIT_OPERATION_FAILED } from '../errors.js';
 import { component, prepareInputs } from './build-function.js';
 import { isEntryName } from './entry-name.js';
+import { evaluateGlobally } from './evaluate-source.cjs';
 import type { Store } from './store.js';
 
 /** The rule a build function that may be built on a target follows, as messages say it. */
@@ -15,10 +16,11 @@ type BuildFunction = (out: string, inputs: unknown) => Promise<void> | void;
  * The build function again, from its source text: an arrow or function
  * expression as it is; method shorthand (`async build(out) {…}`), which is no
  * expression, as the one member of an object literal. Evaluated at the top
- * level, so a name it took from around it on the coordinator is a ReferenceError here.
+ * level (evaluate-source.cts), so a name it took from around it on the coordinator
+ * is a ReferenceError here.
  */
 export function functionFromSource(name: string, source: string): BuildFunction {
-  const evaluate = (text: string): unknown => (0, eval)(text);
+  const evaluate = evaluateGlobally;
   let value: unknown;
   try {
     value = evaluate(`(${source}\n)`);
