@@ -43,7 +43,7 @@ t.test('dysnomia init writes a deployment to this machine that deploys and undep
   t.match(undeploy.stdout, /deactivate card in wrapper\n(.*\n)*?localhost: deactivate greeting in wrapper\n/, 'the card goes first');
   t.same(await readdir(path.join(project, 'output')), [], 'both files were removed');
   // The one thing outside: V8's code cache of the engine (packages/engine/src/bundle-loader.cts), which is no state.
-  const outside = (await readdir(home, { recursive: true })).filter((file) => !/^\.cache(\/dysnomia(\/engine-[^/]+\.cache)?)?$/.test(file));
+  const outside = (await readdir(home, { recursive: true })).filter((file) => !/^\.cache(\/dysnomia(\/(engine|deploy)-[^/]+\.cache)?)?$/.test(file));
   t.same(outside, [], 'nothing was written outside the project (its state is in .dysnomia/) but the code cache');
   t.ok((await readdir(path.join(project, '.dysnomia'))).includes('coordinator'));
 });

@@ -1,21 +1,21 @@
-// Bundles the engine into one file, dist/bundle.cjs, after `tsc -b` (the root
-// `npm run build` runs both). Why and how: docs/architecture.md, "One bundle for
-// the engine" and "The bundle runs with V8's code cache".
+// Bundles each of @dysnomia/engine and @dysnomia/deploy into one file, dist/bundle.cjs,
+// after `tsc -b` (the root `npm run build` runs both). Why and how: docs/architecture.md,
+// "One bundle for the engine" and "The bundle runs with V8's code cache".
 //
-// 1. Every module of src/ goes into dist/bundle.cjs, each exported as one
-//    namespace: those the CLI's operation path and the public entry load
-//    statically (found by esbuild's metafile of a first pass) run when the
-//    bundle loads; the others when first imported (a function giving a promise
-//    of the namespace). CommonJS, because src/bundle-loader.cts runs it as a
-//    vm.Script with V8's code cache, and only a script takes one; its import()
-//    calls are rewritten to the loader's (code from a cache cannot import()).
-// 2. dist/engine-bundle.cjs loads it once per process, with this build's key.
+// 1. Every module of a package's src/ goes into its dist/bundle.cjs, each exported as
+//    one namespace: those its entries load statically (found by esbuild's metafile of
+//    a first pass) run when the bundle loads; the others when first imported (a
+//    function that runs the module the first time and gives its namespace).
+//    CommonJS, because the engine's src/bundle-loader.cts runs it as a vm.Script with
+//    V8's code cache, and only a script takes one; its import() calls are rewritten to
+//    the loader's (code from a cache cannot import()).
+// 2. dist/<name>-bundle.cjs loads it once per process, with this build's key.
 // 3. Every module's dist/X.js (tsc's output) becomes a facade re-exporting its
-//    namespace from there, so whoever imports it by path or through the
-//    package's exports (plugins: `@dysnomia/engine`; @dysnomia/deploy:
-//    `internal/*`) gets the bundle's classes and state: one copy of the engine
-//    per process. The bins' own programs with top-level await (NOT_BUNDLED)
-//    stay tsc's output.
+//    namespace from there, so whoever imports it by path or through the package's
+//    exports (plugins: `@dysnomia/engine`; @dysnomia/deploy: `internal/*`) gets the
+//    bundle's classes and state: one copy of each module per process. The deploy
+//    bundle takes the engine's modules from the engine's bundle, never a copy. The
+//    bins' own programs with top-level await (notBundled) stay tsc's output.
 import { parse } from 'acorn';
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
@@ -26,11 +26,6 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ENGINE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const SRC = path.join(ENGINE, 'src');
-const DIST = path.join(ENGINE, 'dist');
-export const BUNDLE = path.join(DIST, 'bundle.cjs');
-/** The module that loads the bundle (once per process: CommonJS modules are cached) and hands out its exports. */
-const LOADER = path.join(DIST, 'engine-bundle.cjs');
 /** What the bundle's modules know as their import.meta.url's base: the bundle's own file URL. */
 const BUNDLE_URL = '__dysnomiaBundleUrl';
 /** What import.meta.url becomes in each module: a constant the module declares (its file's URL in dist/). */
@@ -42,6 +37,56 @@ const MODULE_URL = '__dysnomiaModuleUrl';
  * so the source map's columns stay true.
  */
 const IMPORT = '__imp_';
+const FACADE_MARK = '// Made by scripts/bundle.mjs:';
+/** How a bundle reaches the engine's modules: through the engine's own loader (one copy per process). */
+const ENGINE_BUNDLE_SPECIFIER = '@dysnomia/engine/internal/engine-bundle.cjs';
+
+/**
+ * The packages bundled. `entries`: what one `dysnomia --operation` call and `import
+ * '@dysnomia/engine'` load (engine), or what a coordinator command loads before its
+ * own module (deploy): these and their static imports run when the bundle loads; the
+ * rest runs when first imported. So the agent, the store, every command come from one
+ * file with its code cache, and no module is ever loaded twice, from a bundle and from dist/.
+ */
+export const PACKAGES = [
+  {
+    name: 'engine',
+    root: ENGINE,
+    entries: ['index.ts', 'cli/dysnomia-main.ts', 'cli/run-cli.ts'],
+    // Programs of their own (top-level await; bin/ imports them): they stay tsc's output and import the bundle's modules.
+    notBundled: ['cli/dysnomia-containers.ts', 'cli/dysnomia-snapshots.ts'],
+    loader: './bundle-loader.cjs',
+  },
+  {
+    name: 'deploy',
+    root: path.join(ENGINE, '../deploy'),
+    entries: ['cli.ts'],
+    // The worker thread's program (top-level await).
+    notBundled: ['remote/store-send-worker.ts'],
+    loader: '@dysnomia/engine/internal/bundle-loader.cjs',
+  },
+];
+
+const relativeTo = (from, to) => {
+  const relative = path.relative(from, to).split(path.sep).join('/');
+  return relative.startsWith('.') ? relative : `./${relative}`;
+};
+
+/** Where a package's files are, and the names its modules get. */
+function layoutOf(pkg) {
+  const src = path.join(pkg.root, 'src');
+  const dist = path.join(pkg.root, 'dist');
+  return {
+    src,
+    dist,
+    bundle: path.join(dist, 'bundle.cjs'),
+    /** The module that loads the bundle (once per process: CommonJS modules are cached) and hands out its exports. */
+    loader: path.join(dist, `${pkg.name}-bundle.cjs`),
+    distPathOf: (srcFile) => path.join(dist, path.relative(src, srcFile)).replace(/\.ts$/, '.js'),
+    /** A namespace name for a module: its path under src/ (cli/run-cli.ts → $cli$run_cli). */
+    namespaceOf: (srcFile) => `$${path.relative(src, srcFile).replace(/\.ts$/, '').replace(/[^A-Za-z0-9]/g, (c) => (c === '/' ? '$' : '_'))}`,
+  };
+}
 
 /** The bundle's source with each import(...) expression calling IMPORT instead. */
 function routeDynamicImports(source) {
@@ -64,33 +109,14 @@ function routeDynamicImports(source) {
   return { source: out + source.slice(from), count: starts.length };
 }
 
-/**
- * What one `dysnomia --operation` call and `import '@dysnomia/engine'` load:
- * these and their static imports run when the bundle loads. Every other
- * module of src/ is in the bundle too, but runs only when first imported
- * (esbuild's lazy init for a dynamic import's target): so the agent, the
- * store and every command come from the one file with its code cache, and
- * no module of the engine is ever loaded twice, from the bundle and from dist/.
- */
-const ENTRIES = ['index.ts', 'cli/dysnomia-main.ts', 'cli/run-cli.ts'];
-/** Programs of their own (top-level await; bin/ imports them): they stay tsc's output and import the bundle's modules. */
-const NOT_BUNDLED = new Set(['cli/dysnomia-containers.ts', 'cli/dysnomia-snapshots.ts']);
-
-/** Every module of src/ that goes into the bundle. */
-function allModules() {
-  return readdirSync(SRC, { recursive: true })
-    .filter((file) => file.endsWith('.ts') && !file.endsWith('.d.ts') && !NOT_BUNDLED.has(file.split(path.sep).join('/')))
-    .map((file) => path.join(SRC, file))
+/** Every module of a package's src/ that goes into its bundle. */
+function allModules(pkg, { src }) {
+  const notBundled = new Set(pkg.notBundled);
+  return readdirSync(src, { recursive: true })
+    .filter((file) => file.endsWith('.ts') && !file.endsWith('.d.ts') && !notBundled.has(file.split(path.sep).join('/')))
+    .map((file) => path.join(src, file))
     .sort();
 }
-
-const distPathOf = (srcFile) => path.join(DIST, path.relative(SRC, srcFile)).replace(/\.ts$/, '.js');
-const relativeTo = (from, to) => {
-  const relative = path.relative(from, to).split(path.sep).join('/');
-  return relative.startsWith('.') ? relative : `./${relative}`;
-};
-/** A namespace name for a module: its path under src/ (cli/run-cli.ts → cli$run_cli). */
-const namespaceOf = (srcFile) => `$${path.relative(SRC, srcFile).replace(/\.ts$/, '').replace(/[^A-Za-z0-9]/g, (c) => (c === '/' ? '$' : '_'))}`;
 
 /**
  * With `inside` (the modules bundled), a dynamic import of one of them is bundled (run
@@ -98,39 +124,50 @@ const namespaceOf = (srcFile) => `$${path.relative(SRC, srcFile).replace(/\.ts$/
  * place in dist/, relative to the bundle there). Without, every dynamic import stays
  * one: the first pass finds what the entries load statically.
  */
-const pluginFor = (inside) => ({
-  name: 'dysnomia-engine',
+const pluginFor = (pkg, layout, inside) => ({
+  name: 'dysnomia-bundle',
   setup(builder) {
+    const { src, dist, distPathOf } = layout;
     // A CommonJS module of src/ (.cts) stays a file of its own, which Node compiles (see src/store/evaluate-source.cts).
     builder.onResolve({ filter: /\.cjs$/ }, (args) => {
       const target = path.resolve(args.resolveDir, args.path);
-      return args.path.startsWith('.') && target.startsWith(SRC) ? { path: relativeTo(DIST, path.join(DIST, path.relative(SRC, target))), external: true } : undefined;
+      return args.path.startsWith('.') && target.startsWith(src) ? { path: relativeTo(dist, path.join(dist, path.relative(src, target))), external: true } : undefined;
     });
     builder.onResolve({ filter: /.*/ }, (args) => {
+      if (args.kind === 'entry-point') return undefined;
+      const bare = !args.path.startsWith('.') && !path.isAbsolute(args.path);
+      if (args.path === ENGINE_BUNDLE_SPECIFIER) return { path: args.path, external: true };
+      // The engine's modules, in another package's bundle: the engine bundle's own (engine-module below).
+      if (pkg.name !== 'engine' && /^@dysnomia\/engine(\/internal\/.+)?$/.test(args.path) && args.kind !== 'dynamic-import') return { path: args.path, namespace: 'engine-module' };
+      // Other packages stay packages (tapable, the engine's one static dependency, goes in).
+      if (bare) return args.path === 'tapable' && pkg.name === 'engine' ? undefined : { path: args.path, external: true };
       if (args.kind !== 'dynamic-import') return undefined;
-      if (!args.path.startsWith('.') && !path.isAbsolute(args.path)) return { path: args.path, external: true };
       const target = path.resolve(args.resolveDir, args.path);
       const source = target.replace(/\.js$/, '.ts');
       if (inside?.has(source)) return { path: source };
-      return { path: relativeTo(DIST, target.startsWith(SRC) ? distPathOf(source) : target), external: true };
+      return { path: relativeTo(dist, target.startsWith(src) ? distPathOf(source) : target), external: true };
     });
-    // tapable (CommonJS) requires "util" for util.deprecate; an ESM bundle has no require.
-    builder.onResolve({ filter: /^util$/ }, (args) => (args.importer.includes(`${path.sep}tapable${path.sep}`) ? { path: 'util', namespace: 'node-util' } : undefined));
-    builder.onLoad({ filter: /.*/, namespace: 'node-util' }, () => ({ contents: "export { deprecate } from 'node:util';", loader: 'js' }));
+    builder.onLoad({ filter: /.*/, namespace: 'engine-module' }, (args) => {
+      const engine = layoutOf(PACKAGES[0]);
+      const file = args.path === '@dysnomia/engine' ? path.join(engine.src, 'index.ts') : path.join(engine.src, args.path.replace(/^@dysnomia\/engine\/internal\//, '').replace(/\.js$/, '.ts'));
+      const namespace = engine.namespaceOf(file);
+      // A namespace the engine's bundle runs at load, or a function running it the first time.
+      return { contents: `const engine = require(${JSON.stringify(ENGINE_BUNDLE_SPECIFIER)}); const module_ = engine.${namespace}; module.exports = typeof module_ === "function" ? module_() : module_;`, loader: 'js' };
+    });
     // Each module keeps the import.meta.url of its file in dist/, where it looks for package.json and its neighbours:
     // `define` swaps the expression (never text in a string: init writes models that use it) for MODULE_URL, which
     // each module declares first on its first line (so the source map's lines hold).
     builder.onLoad({ filter: /\.ts$/ }, (args) => {
-      if (!args.path.startsWith(SRC)) return undefined;
+      if (!args.path.startsWith(src)) return undefined;
       const source = readFileSync(args.path, 'utf8');
       if (!source.includes('import.meta')) return { contents: source, loader: 'ts' };
-      const url = `new URL(${JSON.stringify(relativeTo(DIST, distPathOf(args.path)))}, ${BUNDLE_URL}).href`;
+      const url = `new URL(${JSON.stringify(relativeTo(dist, distPathOf(args.path)))}, ${BUNDLE_URL}).href`;
       return { contents: `const ${MODULE_URL} = ${url}; ${source}`, loader: 'ts' };
     });
   },
 });
 
-const common = {
+const commonOptions = (pkg) => ({
   bundle: true,
   define: { 'import.meta.url': MODULE_URL },
   platform: 'node',
@@ -140,15 +177,22 @@ const common = {
   // Class and function names as in dist/ (stack traces, constructor.name).
   keepNames: true,
   // tsc's settings for class fields, so the bundle behaves as dist/ did.
-  tsconfig: path.join(ENGINE, 'tsconfig.json'),
-};
+  tsconfig: path.join(pkg.root, 'tsconfig.json'),
+});
 
 /** The source files the entries reach through static imports. */
-async function hotModules() {
-  const result = await build({ ...common, plugins: [pluginFor(undefined)], entryPoints: ENTRIES.map((entry) => path.join(SRC, entry)), outdir: path.join(DIST, '.bundle-probe'), write: false, metafile: true });
+async function hotModules(pkg, layout) {
+  const result = await build({
+    ...commonOptions(pkg),
+    plugins: [pluginFor(pkg, layout, undefined)],
+    entryPoints: pkg.entries.map((entry) => path.join(layout.src, entry)),
+    outdir: path.join(layout.dist, '.bundle-probe'),
+    write: false,
+    metafile: true,
+  });
   return Object.keys(result.metafile.inputs)
     .map((input) => path.resolve(input))
-    .filter((file) => file.startsWith(SRC) && file.endsWith('.ts'))
+    .filter((file) => file.startsWith(layout.src) && file.endsWith('.ts'))
     .sort();
 }
 
@@ -158,78 +202,74 @@ function writeAtomically(file, contents) {
   renameSync(temporary, file);
 }
 
-const FACADE_MARK = '// Made by scripts/bundle.mjs:';
-
 /**
- * A module that left the bundle (no longer imported statically by its entries) still has
- * a facade in dist/ from an earlier run, and tsc does not emit an unchanged file again:
- * then the engine's project is compiled again in full, before its facades are written.
+ * A module that left the bundle (notBundled now, or gone) may still have a facade in
+ * dist/ from an earlier run, and tsc does not emit an unchanged file again: then the
+ * package's project is compiled again in full, before its facades are written.
  */
-function restoreModulesThatLeft(modules) {
-  const bundled = new Set(modules.map(distPathOf));
-  const left = readdirSync(DIST, { recursive: true })
-    .map((file) => path.join(DIST, file))
+function restoreModulesThatLeft(pkg, layout, modules) {
+  const bundled = new Set(modules.map(layout.distPathOf));
+  const left = readdirSync(layout.dist, { recursive: true })
+    .map((file) => path.join(layout.dist, file))
     .filter((file) => file.endsWith('.js') && !bundled.has(file) && readFileSync(file, 'utf8').startsWith(FACADE_MARK));
   if (left.length === 0) return;
   const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
-  execFileSync(process.execPath, [tsc, '-b', path.join(ENGINE, 'tsconfig.json'), '--force'], { stdio: 'inherit' });
+  execFileSync(process.execPath, [tsc, '-b', path.join(pkg.root, 'tsconfig.json'), '--force'], { stdio: 'inherit' });
 }
 
-export async function bundle() {
-  const hot = new Set(await hotModules());
-  const modules = allModules();
-  restoreModulesThatLeft(modules);
-  // Hot modules as namespaces (they run when the bundle loads); the others as a function giving a promise of theirs.
+/** Bundles one package, writes its loader and its facades; gives the modules bundled. */
+async function bundlePackage(pkg) {
+  const layout = layoutOf(pkg);
+  const hot = new Set(await hotModules(pkg, layout));
+  const modules = allModules(pkg, layout);
+  restoreModulesThatLeft(pkg, layout, modules);
+  // Hot modules as namespaces (they run when the bundle loads); the others as a function that runs the module
+  // the first time and gives its namespace (esbuild turns a require of a bundled ES module into its lazy init).
   const entry = modules
-    .map((file) => (hot.has(file) ? `export * as ${namespaceOf(file)} from ${JSON.stringify(file)};` : `export const ${namespaceOf(file)} = () => import(${JSON.stringify(file)});`))
+    .map((file) => (hot.has(file) ? `export * as ${layout.namespaceOf(file)} from ${JSON.stringify(file)};` : `export const ${layout.namespaceOf(file)} = () => require(${JSON.stringify(file)});`))
     .join('\n');
   const result = await build({
-    ...common,
-    plugins: [pluginFor(new Set(modules))],
-    stdin: { contents: entry, resolveDir: SRC, sourcefile: 'dysnomia-engine-bundle.js', loader: 'js' },
-    outfile: BUNDLE,
+    ...commonOptions(pkg),
+    plugins: [pluginFor(pkg, layout, new Set(modules))],
+    stdin: { contents: entry, resolveDir: layout.src, sourcefile: `dysnomia-${pkg.name}-bundle.js`, loader: 'js' },
+    outfile: layout.bundle,
     sourcemap: 'linked',
     write: false,
     banner: {
       js: [
         // First, so the whole bundle is strict code as the ES modules it was made from were.
         '"use strict";',
-        '// @dysnomia/engine: the engine in one file, made by scripts/bundle.mjs from src/ (see docs/architecture.md).',
-        // Both given by the loader (src/bundle-loader.ts) on the module object it runs the bundle with.
+        `// @dysnomia/${pkg.name} in one file, made by packages/engine/scripts/bundle.mjs from src/ (see docs/architecture.md).`,
+        // Both given by the loader (the engine's src/bundle-loader.cts) on the module object it runs the bundle with.
         `var ${BUNDLE_URL} = module.bundleUrl, ${IMPORT} = module.importModule;`,
       ].join('\n'),
     },
   });
   for (const output of result.outputFiles) {
-    writeAtomically(output.path, output.path === BUNDLE ? routeDynamicImports(output.text).source : output.contents);
+    writeAtomically(output.path, output.path === layout.bundle ? routeDynamicImports(output.text).source : output.contents);
   }
-  rmSync(path.join(DIST, 'bundle.js'), { force: true });
-  rmSync(path.join(DIST, 'bundle.js.map'), { force: true });
 
   // The loader, with the key that names this build's bundle (its code caches are this build's only).
-  const key = createHash('sha256').update(readFileSync(BUNDLE)).digest('hex').slice(0, 16);
-  writeAtomically(LOADER, [
-    `${FACADE_MARK} loads ${path.basename(BUNDLE)} once per process (with V8's code cache: src/bundle-loader.cts).`,
-    `module.exports = require('./bundle-loader.cjs').loadBundle(require('node:path').join(__dirname, ${JSON.stringify(path.basename(BUNDLE))}), ${JSON.stringify(key)});`,
+  const key = createHash('sha256').update(readFileSync(layout.bundle)).digest('hex').slice(0, 16);
+  writeAtomically(layout.loader, [
+    `${FACADE_MARK} loads ${path.basename(layout.bundle)} once per process (with V8's code cache: the engine's src/bundle-loader.cts).`,
+    '// The import() the bundle\'s own import()s become: here, beside the bundle, so package names are found from this package.',
+    `module.exports = require(${JSON.stringify(pkg.loader)}).loadBundle(require('node:path').join(__dirname, ${JSON.stringify(path.basename(layout.bundle))}), ${JSON.stringify(key)}, ${JSON.stringify(pkg.name)}, (specifier) => import(specifier));`,
     '',
   ].join('\n'));
-  rmSync(path.join(DIST, 'engine-bundle.js'), { force: true });
 
   // The facades: each bundled module's exports, read from the bundle itself.
-  // Read the bundle the way --debug does: no code cache written for the build's own process.
-  const require = createRequire(import.meta.url);
-  process.env[require(path.join(DIST, 'bundle-loader.cjs')).CODE_CACHE_ENV] = 'off';
-  const namespaces = require(LOADER);
+  const namespaces = createRequire(import.meta.url)(layout.loader);
   for (const file of modules) {
-    const namespace = hot.has(file) ? namespaces[namespaceOf(file)] : await namespaces[namespaceOf(file)]();
+    const namespace = hot.has(file) ? namespaces[layout.namespaceOf(file)] : namespaces[layout.namespaceOf(file)]();
     const names = Object.keys(namespace);
-    const target = distPathOf(file);
-    const from = JSON.stringify(relativeTo(path.dirname(target), LOADER));
+    const target = layout.distPathOf(file);
+    const from = JSON.stringify(relativeTo(path.dirname(target), layout.loader));
     const exported = names.filter((name) => name !== 'default');
     const lines = [
-      `${FACADE_MARK} this module is in ${path.basename(BUNDLE)}, and this file hands out that one copy.`,
-      `import engine from ${from};`,
-      hot.has(file) ? `const module = engine.${namespaceOf(file)};` : `const module = await engine.${namespaceOf(file)}();`,
+      `${FACADE_MARK} this module is in ${path.basename(layout.bundle)}, and this file hands out that one copy.`,
+      `import bundle from ${from};`,
+      hot.has(file) ? `const module = bundle.${layout.namespaceOf(file)};` : `const module = bundle.${layout.namespaceOf(file)}();`,
       ...(exported.length > 0 ? [`export const { ${exported.join(', ')} } = module;`] : []),
       ...(names.includes('default') ? ['export default module.default;'] : []),
       '',
@@ -239,9 +279,17 @@ export async function bundle() {
   return modules;
 }
 
+export async function bundle() {
+  // Read the bundles the way --debug does: no code cache written for the build's own process.
+  process.env[createRequire(import.meta.url)(path.join(layoutOf(PACKAGES[0]).dist, 'bundle-loader.cjs')).CODE_CACHE_ENV] = 'off';
+  const counts = [];
+  for (const pkg of PACKAGES) counts.push(`${pkg.name} ${(await bundlePackage(pkg)).length}`);
+  return counts;
+}
+
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const modules = await bundle();
-  if (!process.argv.includes('--quiet')) console.log(`dist/${path.basename(BUNDLE)}: ${modules.length} modules of packages/engine/src`);
+  const counts = await bundle();
+  if (!process.argv.includes('--quiet')) console.log(`dist/bundle.cjs of each package, modules bundled: ${counts.join(', ')}`);
   // Modules run while reading their exports (the agent's build child waits for a message): nothing must keep the build running.
   process.exit(0);
 }

@@ -6,7 +6,6 @@ import { Script } from 'node:vm';
 
 /** Set to `off` to compile the engine's bundle afresh on every start (no code cache read or written). */
 export const CODE_CACHE_ENV = 'DYSNOMIA_CODE_CACHE';
-const CACHE_PREFIX = 'engine-';
 const STALE_CACHE_MS = 7 * 24 * 3600 * 1000;
 
 /**
@@ -24,21 +23,24 @@ const STALE_CACHE_MS = 7 * 24 * 3600 * 1000;
  *
  * `key` names the bundle's contents (the build writes it): V8 only checks a
  * cache against the source's length, so a cache of another build must never
- * be offered.
+ * be offered. `name` (engine, deploy) starts its caches' names.
  */
-export function loadBundle(file: string, key: string): Record<string, unknown> {
+export function loadBundle(file: string, key: string, name: string, importer: (specifier: string) => Promise<unknown>): Record<string, unknown> {
   const bundleUrl = pathToFileURL(file).href;
-  // The bundle's import(...) calls, rewritten by the build to call this (see scripts/bundle.mjs).
-  const importModule = (specifier: string) => import(specifier.startsWith('.') ? new URL(specifier, bundleUrl).href : specifier);
+  // The bundle's import(...) calls, rewritten by the build to call this (see scripts/bundle.mjs): through `importer`,
+  // an import() in the file that called this, beside the bundle, so a package name is found from the bundle's package.
+  const importModule = (specifier: string) => importer(specifier.startsWith('.') ? new URL(specifier, bundleUrl).href : specifier);
   const folder = codeCacheFolder();
   if (process.sourceMapsEnabled || folder === undefined) {
     // Node's own CommonJS compile, which reads the source map when they are on.
-    const module = Object.assign(new Module(file), { filename: file, bundleUrl, importModule }) as unknown as NodeModule & { _compile(source: string, file: string): void };
+    // paths: where its require() looks for packages, as for any module in the bundle's folder.
+    const paths = createRequire(file).resolve.paths('x') ?? [];
+    const module = Object.assign(new Module(file), { filename: file, paths, bundleUrl, importModule }) as unknown as NodeModule & { _compile(source: string, file: string): void };
     module._compile(readFileSync(file, 'utf8'), file);
     return module.exports as Record<string, unknown>;
   }
 
-  const cacheFile = path.join(folder, `${CACHE_PREFIX}${key}-${process.versions.v8}-${process.arch}-${commandWord()}.cache`);
+  const cacheFile = path.join(folder, `${name}-${key}-${process.versions.v8}-${process.arch}-${commandWord()}.cache`);
   const cachedData = readOwnFile(cacheFile);
   const script = new Script(`(function (exports, require, module, __filename, __dirname) {${readFileSync(file, 'utf8')}\n})`, {
     filename: file,
@@ -50,7 +52,7 @@ export function loadBundle(file: string, key: string): Record<string, unknown> {
     // At exit, so the cache holds the functions this command compiled, not only the bundle's top level;
     // only after a success, so a mistyped command word leaves no cache behind.
     process.once('exit', (code) => {
-      if (code === 0) writeCodeCache(folder, cacheFile, key, () => script.createCachedData());
+      if (code === 0) writeCodeCache(folder, cacheFile, `${name}-`, key, () => script.createCachedData());
     });
   }
   return module.exports;
@@ -89,14 +91,14 @@ function isPrivate(file: string): boolean {
 }
 
 /** Best effort: a cache that cannot be written only costs the next start its compile time. */
-function writeCodeCache(folder: string, file: string, key: string, data: () => Buffer): void {
+function writeCodeCache(folder: string, file: string, prefix: string, key: string, data: () => Buffer): void {
   try {
     mkdirSync(folder, { recursive: true, mode: 0o700 });
     if (!isPrivate(folder)) return;
     // Caches of other builds left unused for a week go (two installs in use keep theirs).
     const unusedSince = Date.now() - STALE_CACHE_MS;
     for (const name of readdirSync(folder)) {
-      if (!name.startsWith(CACHE_PREFIX) || name.startsWith(`${CACHE_PREFIX}${key}-`)) continue;
+      if (!name.startsWith(prefix) || name.startsWith(`${prefix}${key}-`)) continue;
       const other = path.join(folder, name);
       const info = statSync(other, { throwIfNoEntry: false });
       if (info !== undefined && Math.max(info.atimeMs, info.mtimeMs) < unusedSince) unlinkSync(other);

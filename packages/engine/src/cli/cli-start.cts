@@ -13,14 +13,14 @@ const DIST = path.join(__dirname, '..');
  *   (a checkout; the npm package ships none). Node reads a module's map only
  *   if this is on when the module loads.
  * - In a checkout (tsc's build info is there, never in the npm package), a
- *   `tsc -b` run after the last `npm run build` left a bundle older than
- *   dist/: it is made again first, else the command would run the old
- *   engine, and any module tsc rewrote would hold a second copy of its classes.
+ *   `tsc -b` run after the last `npm run build` left a bundle (the engine's
+ *   or @dysnomia/deploy's) older than dist/: they are made again first, else
+ *   the command would run old code, and any module tsc rewrote would hold a
+ *   second copy of its classes.
  */
 export function prepareCliStart(argv: readonly string[]): void {
   if (argv.includes('--debug')) process.setSourceMapsEnabled(true);
-  const built = modifiedAt(path.join(DIST, '../tsconfig.tsbuildinfo'));
-  if (built === undefined || built <= (modifiedAt(path.join(DIST, 'bundle.cjs')) ?? -1)) return;
+  if (!BUNDLED_PACKAGES.some(isStale)) return;
   const { spawnSync } = require('node:child_process') as typeof import('node:child_process');
   const result = spawnSync(process.execPath, [path.join(DIST, '../scripts/bundle.mjs'), '--quiet'], { stdio: ['ignore', 'ignore', 'inherit'] });
   if (result.status !== 0) {
@@ -35,6 +35,15 @@ export function startDysnomia(): void {
   // dist/engine-bundle.cjs is written by scripts/bundle.mjs; each bundled module is a namespace named by its path under src/.
   const engine = require('../engine-bundle.cjs') as { $cli$dysnomia_main: { runDysnomia(): Promise<void> } };
   void engine.$cli$dysnomia_main.runDysnomia();
+}
+
+/** The packages scripts/bundle.mjs bundles, by their root: in a checkout, @dysnomia/deploy is packages/deploy beside the engine. */
+const BUNDLED_PACKAGES = [path.join(DIST, '..'), path.join(DIST, '../../deploy')];
+
+/** Built by tsc after its bundle was made (only a checkout has tsc's build info). */
+function isStale(root: string): boolean {
+  const built = modifiedAt(path.join(root, 'tsconfig.tsbuildinfo'));
+  return built !== undefined && built > (modifiedAt(path.join(root, 'dist/bundle.cjs')) ?? -1);
 }
 
 function modifiedAt(file: string): number | undefined {
