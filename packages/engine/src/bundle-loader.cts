@@ -65,11 +65,12 @@ function codeCacheFolder(): string | undefined {
   return base === undefined || !path.isAbsolute(base) ? undefined : path.join(base, 'dysnomia');
 }
 
-/** The command's first word (`activate`, `agent`, `deploy`), or `-` when it starts with an option. */
+/** The program and its command's first word (`activate`, `agent`, `deploy`; `version`; `-` for an operation given by options). */
 function commandWord(): string {
   const program = path.basename(process.argv[1] ?? '').replace(/\.[cm]?js$/, '');
   const word = process.argv[2] ?? '';
-  return `${/^[a-z][a-z-]{0,40}$/.test(program) ? program : 'node'}-${/^[a-z][a-z-]{0,30}$/.test(word) ? word : '-'}`;
+  const kind = /^[a-z][a-z-]{0,30}$/.test(word) ? word : word === '-v' || word === '--version' ? 'version' : '-';
+  return `${/^[a-z][a-z-]{0,40}$/.test(program) ? program : 'node'}-${kind}`;
 }
 
 /**
