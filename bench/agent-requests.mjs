@@ -32,7 +32,7 @@ const roots = [{ label: 'ours', root: ROOT }, ...(compare ? [{ label: 'base', ro
 const HZ = 100; // USER_HZ: /proc's clock ticks per second on Linux
 
 for (const { root } of roots) {
-  for (const file of ['packages/engine/dist/cli/dysnomia.js', 'packages/plugin-wrapper/dist/index.js']) {
+  for (const file of ['packages/engine/dist/agent/agent.js', 'packages/plugin-wrapper/dist/index.js']) {
     try {
       await readFile(path.join(root, file));
     } catch {
