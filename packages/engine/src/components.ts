@@ -1,7 +1,7 @@
-import { realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { DysnomiaError } from './errors.js';
 import { isPathLike } from './modules/module-resolver.js';
+import { realpathOrUndefined } from './probe.js';
 
 /** A store entry is `<32 hash characters>-<name>` in a folder called store (ours, or /nix/store). */
 const STORE_ENTRY = /^[0-9a-z]{32}-(.+)$/;
@@ -31,7 +31,7 @@ export async function resolveComponent(
   if (component === '') throw new DysnomiaError('ERR_DYSNOMIA_USAGE', 'no component given: pass --component PATH');
   if (isPathLike(component)) {
     const absolute = path.resolve(options.cwd, component);
-    const real = await realpath(absolute).catch(() => undefined);
+    const real = realpathOrUndefined(absolute);
     if (real === undefined && options.mustExist) {
       throw new DysnomiaError('ERR_DYSNOMIA_COMPONENT_NOT_FOUND', `--component ${component}: no such file or folder (${absolute})`);
     }
@@ -43,7 +43,8 @@ export async function resolveComponent(
   const searched: string[] = [];
   for (const dir of options.componentsDirs) {
     const candidate = path.join(dir, containerName, component);
-    if (await stat(candidate).then(() => true, () => false)) return realpath(candidate);
+    const real = realpathOrUndefined(candidate);
+    if (real !== undefined) return real;
     searched.push(candidate);
   }
   throw new DysnomiaError(

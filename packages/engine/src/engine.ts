@@ -65,6 +65,30 @@ export interface OperationRequest {
   containerProperties?: ContainerProperties;
 }
 
+/**
+ * What the operations of one batch share (the services of a deployment's
+ * lock or unlock on a target, one `service-locks` request): each container
+ * (by name and properties) and each type is resolved once for the batch, not
+ * once per service, so the resolution hooks (`resolveContainer`,
+ * `resolveModule`, `moduleLoaded`) fire once per batch for each. Every
+ * operation still gets its own container object.
+ */
+export class Resolutions {
+  readonly containers = new Map<string, Promise<Container>>();
+  readonly modules = new Map<string, Promise<LoadedModule>>();
+}
+
+/** `make()`, or what it gave for `key` before in this batch (without a batch: `make()` each time). */
+export function remembered<T>(cache: Map<string, Promise<T>> | undefined, key: string, make: () => Promise<T>): Promise<T> {
+  if (cache === undefined) return make();
+  let value = cache.get(key);
+  if (value === undefined) {
+    value = make();
+    cache.set(key, value);
+  }
+  return value;
+}
+
 export interface OperationOutcome {
   /** What the plugin returned (capture's report, for example). */
   result: OperationResult;
@@ -217,7 +241,7 @@ export class Engine {
   }
 
   /** Works out container, type, module and component for a request; runs nothing. */
-  async prepare(request: Pick<OperationRequest, 'component' | 'container' | 'type' | 'useEnvironment' | 'containerProperties'> & { operation: Operation | 'shell' }) {
+  async prepare(request: Pick<OperationRequest, 'component' | 'container' | 'type' | 'useEnvironment' | 'containerProperties'> & { operation: Operation | 'shell' }, resolutions?: Resolutions) {
     let container: Container;
     if (request.useEnvironment) {
       const name = request.container ?? request.type;
@@ -225,7 +249,10 @@ export class Engine {
       container = { name, properties: propertiesFromEnvironment(this.env), argument: name, fromEnvironment: true };
     } else {
       if (!request.container) throw new DysnomiaError('ERR_DYSNOMIA_USAGE', 'no container given: pass --container NAME|PATH, or --environment with --type TYPE');
-      container = request.containerProperties ? await this.modelContainer(request.container, request.containerProperties) : await this.resolveContainer(request.container);
+      const { container: name, containerProperties: properties } = request;
+      const found = await remembered(resolutions?.containers, JSON.stringify([name, properties ?? null]), () => (properties ? this.modelContainer(name, properties) : this.resolveContainer(name)));
+      // A batch shares the resolution, never the object: a plugin may change its operation's container.
+      container = resolutions === undefined ? found : { ...found, properties: { ...found.properties } };
     }
     const containerType = container.fromEnvironment ? undefined : container.properties.type;
     // A container names its type; only --type on the command line may be a path (a container may come from a deployed component).
@@ -241,7 +268,7 @@ export class Engine {
         `${container.file ?? container.name}: the container names no type; add a line type=TYPE to it, or pass --type TYPE`,
       );
     }
-    const module = await this.resolveModule(type);
+    const module = await remembered(resolutions?.modules, type, () => this.resolveModule(type));
     const component = await resolveComponent(request.component, container.name, {
       cwd: this.cwd,
       componentsDirs: this.searchPaths.componentsDirs(),
@@ -266,9 +293,9 @@ export class Engine {
     return { module, context };
   }
 
-  /** Runs one operation on a component in a container, the way `dysnomia --operation` does. */
-  async run(request: OperationRequest): Promise<OperationOutcome> {
-    const { module, context } = await this.prepare(request);
+  /** Runs one operation on a component in a container, the way `dysnomia --operation` does; `resolutions`: the batch it is one of. */
+  async run(request: OperationRequest, resolutions?: Resolutions): Promise<OperationOutcome> {
+    const { module, context } = await this.prepare(request, resolutions);
     const { plugin } = module;
     const stateful = plugin.stateful ?? false;
     const skipped = await reasonToSkip(this.stateDir, request.operation, context, stateful);

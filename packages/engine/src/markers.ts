@@ -24,6 +24,12 @@ export async function reasonToSkip(stateDir: StateDir, operation: Operation, ctx
 /** Updates the markers after an operation succeeded. */
 export async function recordSuccess(stateDir: StateDir, operation: Operation, ctx: OperationContext, module: { kind: 'plugin' | 'executable'; stateful: boolean }): Promise<void> {
   const { name } = ctx.container;
+  if (operation === 'collect-garbage') {
+    if (module.kind === 'plugin' && module.stateful) await stateDir.clearGarbage(name, ctx.componentName);
+    return;
+  }
+  // Only activate and deactivate look at the activated marker: a lock, unlock, snapshot, restore or capture reads no marker (a deployment locks every running service).
+  if (operation !== 'activate' && operation !== 'deactivate') return;
   const activated = await stateDir.isActivated(name, ctx.componentName);
   // An empty marker is the module's own (Dysnomia's util): it is left to the module.
   const ownedByModule = activated === '';
@@ -44,11 +50,6 @@ export async function recordSuccess(stateDir: StateDir, operation: Operation, ct
       }
       if (module.stateful) await stateDir.markGarbage(name, ctx.componentName, ctx.component);
       else await stateDir.clearActivated(name, ctx.componentName);
-      return;
-    case 'collect-garbage':
-      if (module.kind === 'plugin' && module.stateful) await stateDir.clearGarbage(name, ctx.componentName);
-      return;
-    default:
       return;
   }
 }

@@ -1,6 +1,6 @@
-import { lstat } from 'node:fs/promises';
 import path from 'node:path';
 import type { DysnomiaConfig } from './config.js';
+import { lstatOrUndefined } from './probe.js';
 import type { StateDir } from './state-dir.js';
 
 export const SYSTEM_CONTAINERS_DIR = '/etc/dysnomia/containers';
@@ -17,7 +17,7 @@ export async function moduleIn(root: string, type: string): Promise<string | und
   for (const dir of MODULE_DIRS) {
     for (const suffix of MODULE_FILE_SUFFIXES) {
       const file = path.join(root, dir, type + suffix);
-      if (await lstat(file).then(() => true, () => false)) return file;
+      if (lstatOrUndefined(file) !== undefined) return file;
     }
   }
   return undefined;

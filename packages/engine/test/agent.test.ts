@@ -228,6 +228,56 @@ t.test("service-locks: every service's lock in one request; a refusal starts no 
   t.match(await agent.handle({ id: 6, kind: 'service-locks', operation: 'lock', services: 'all' as unknown as [], parallel: 1 }), { ok: false, exitCode: 2 });
 });
 
+t.test('service-locks: each container and type is resolved once per request, and each service still gets its own container', async (t) => {
+  const { dir, stateDir } = await setup(t);
+  // A plugin that counts the resolution hooks' calls and shows what each lock got (and changes it, as a plugin may).
+  const plugin = path.join(dir, 'counted.mjs');
+  await writeFile(
+    plugin,
+    `const seen = (globalThis.countedPlugin = { modules: 0, containers: 0, loaded: 0, locks: [] });
+export default {
+  type: 'counted',
+  engine: '^1.0.0',
+  activate() {},
+  deactivate() {},
+  lock(ctx) {
+    seen.locks.push({ component: ctx.componentName, container: ctx.container.name, properties: { ...ctx.container.properties } });
+    ctx.container.properties.changedByLock = 'yes';
+  },
+  apply(hooks) {
+    hooks.resolveModule.tap({ name: 'count', stage: -1 }, () => void seen.modules++);
+    hooks.resolveContainer.tap({ name: 'count', stage: -1 }, () => void seen.containers++);
+    hooks.moduleLoaded.tap('count', () => void seen.loaded++);
+  },
+};
+`,
+  );
+  const agent = new Agent(stateDir, { plugins: [plugin], env: { PATH: process.env.PATH, DYSNOMIA_CONTAINERS_PATH: path.join(dir, 'containers') } });
+  const services = [];
+  for (const [index, name] of ['one', 'two', 'three', 'four'].entries()) {
+    const entry = `${String(index).repeat(32)}-${name}`;
+    await mkdir(path.join(stateDir, 'store', entry), { recursive: true });
+    // The fourth is in the same container with other properties: a resolution of its own.
+    services.push({ key: String(index), type: 'counted', entry, container: 'box', properties: { greeting: index === 3 ? 'other' : 'hello' } });
+  }
+  const seen = () => (globalThis as unknown as { countedPlugin: { modules: number; containers: number; loaded: number; locks: Array<{ component: string; container: string; properties: Record<string, unknown> }> } }).countedPlugin;
+  t.match(await agent.handle({ id: 1, kind: 'service-locks', operation: 'lock', services, parallel: 2 }), { ok: true, result: { outcomes: [{ ok: true }, { ok: true }, { ok: true }, { ok: true }], unlocked: [] } });
+  t.same({ modules: seen().modules, containers: seen().containers, loaded: seen().loaded }, { modules: 1, containers: 2, loaded: 1 }, 'one resolution of the type, one per container and properties');
+  t.same(
+    seen().locks.map((l) => [l.component, l.container, l.properties]).sort(),
+    [
+      ['four', 'box', { greeting: 'other', other: 'only in the file' }],
+      ['one', 'box', { greeting: 'hello', other: 'only in the file' }],
+      ['three', 'box', { greeting: 'hello', other: 'only in the file' }],
+      ['two', 'box', { greeting: 'hello', other: 'only in the file' }],
+    ],
+    "every lock got the model's properties over the file's, and none saw what another lock changed",
+  );
+  await agent.handle({ id: 2, kind: 'service-locks', operation: 'unlock', services, parallel: 2 });
+  t.same({ modules: seen().modules, containers: seen().containers }, { modules: 2, containers: 4 }, 'the next request resolves again (a profile may have changed in between)');
+  await agent.close();
+});
+
 t.test("a target's record: changes that come at once are written together, and the record is what one change at a time wrote", async (t) => {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'dysnomia-activations-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { lstat, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import t from 'tap';
@@ -100,6 +101,21 @@ t.test('stateless plugins are always called; only the activated marker is kept, 
   await t.rejects(lstat(path.join(dir, 'state/garbage')), { code: 'ENOENT' }, 'no garbage markers for stateless plugins');
   t.equal((await engine.run({ operation: 'collect-garbage', container: 'box', component })).skipped, undefined, 'collect-garbage is passed on');
   t.same(calls, ['activate', 'activate', 'deactivate', 'collect-garbage']);
+});
+
+t.test('markers: a lock reads none, and a marker that is no regular file (a FIFO) is never read, so it cannot stall an operation', async (t) => {
+  const calls: string[] = [];
+  const plugin = definePlugin({ ...counterPlugin(false, calls), lock: () => void calls.push('lock') });
+  const { engine, component, dir } = await setup(t, [plugin]);
+  const activated = path.join(dir, 'state/activated/box/comp');
+  await mkdir(path.dirname(activated), { recursive: true });
+  execFileSync('mkfifo', [activated]);
+  // Reading a FIFO waits for a writer that never comes: before, a lock read the marker and an activation hung on it.
+  await engine.run({ operation: 'lock', container: 'box', component });
+  t.ok((await lstat(activated)).isFIFO(), 'a lock leaves the markers alone');
+  await engine.run({ operation: 'activate', container: 'box', component });
+  t.equal((await readFile(activated, 'utf8')).trim(), component, 'the activation replaced it with a regular marker');
+  t.same(calls, ['lock', 'activate']);
 });
 
 t.test('capture returns what the plugin reports; a missing optional operation is skipped', async (t) => {

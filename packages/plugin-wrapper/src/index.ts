@@ -1,4 +1,4 @@
-import { access, constants } from 'node:fs/promises';
+import { accessSync, constants } from 'node:fs';
 import { join } from 'node:path';
 import { definePlugin, DysnomiaError, moduleEnvironment } from '@dysnomia/engine';
 import type { Operation, OperationContext } from '@dysnomia/engine';
@@ -8,10 +8,11 @@ export function wrapperProgram(component: string): string {
   return join(component, 'bin', 'wrapper');
 }
 
-async function assertWrapperExists(ctx: OperationContext): Promise<string> {
+function assertWrapperExists(ctx: OperationContext): string {
   const program = wrapperProgram(ctx.component);
   try {
-    await access(program, constants.X_OK);
+    // Synchronous: one local look per operation, and a deployment asks every running service to lock.
+    accessSync(program, constants.X_OK);
   } catch {
     throw new DysnomiaError(
       'ERR_DYSNOMIA_INPUT',
@@ -27,7 +28,7 @@ async function assertWrapperExists(ctx: OperationContext): Promise<string> {
  */
 function runWrapper(operation: Operation) {
   return async (ctx: OperationContext): Promise<void> => {
-    const program = await assertWrapperExists(ctx);
+    const program = assertWrapperExists(ctx);
     const { env, extendEnv } = moduleEnvironment(ctx);
     try {
       await ctx.run(program, [operation, ctx.container.name || ctx.container.argument], { env, extendEnv, cwd: ctx.component });

@@ -1,4 +1,5 @@
-import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { DeployedMapping } from '../deployment-types.js';
 import { assertProfileName } from '../profiles/names.js';
@@ -40,10 +41,17 @@ export function activationsFile(stateDir: string, profile: string): string {
 
 /** What the record says the profile has on this target (nothing when there is no record). */
 export async function readTargetRecord(stateDir: string, profile: string): Promise<TargetRecord> {
-  const text = await readFile(activationsFile(stateDir, profile), 'utf8').catch((error: NodeJS.ErrnoException) => {
-    if (error.code === 'ENOENT') return undefined;
-    throw error;
-  });
+  return readRecordNow(stateDir, profile);
+}
+
+/** readTargetRecord, synchronously: the record is read before each write, which every activation and deactivation makes (see write). */
+function readRecordNow(stateDir: string, profile: string): TargetRecord {
+  let text: string | undefined;
+  try {
+    text = readFileSync(activationsFile(stateDir, profile), 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
   if (text === undefined) return { mappings: [], packages: [] };
   const record = JSON.parse(text) as Partial<ActivationRecord>;
   return { mappings: Array.isArray(record.mappings) ? record.mappings : [], packages: Array.isArray(record.packages) ? record.packages : [] };
@@ -104,10 +112,12 @@ export class Activations {
   private async writeWaiting(profile: string): Promise<void> {
     this.writing.add(profile);
     try {
+      // The changes that come in this turn of the event loop go into one write.
+      await new Promise((resolve) => setImmediate(resolve));
       for (let batch = this.waiting.get(profile); batch !== undefined; batch = this.waiting.get(profile)) {
         this.waiting.delete(profile);
         try {
-          await this.write(profile, batch.reduce((record, { change }) => change(record), await readTargetRecord(this.stateDir, profile)));
+          this.write(profile, batch.reduce((record, { change }) => change(record), readRecordNow(this.stateDir, profile)));
           for (const { resolve } of batch) resolve();
         } catch (error) {
           for (const { reject } of batch) reject(error);
@@ -118,7 +128,13 @@ export class Activations {
     }
   }
 
-  private async write(profile: string, { mappings, packages }: TargetRecord): Promise<void> {
+  /**
+   * Synchronous calls, like the markers' (state-dir.ts): a small local file
+   * written once per operation, where promises (mkdir, open, write, close,
+   * rename through the thread pool) cost more CPU than the write itself.
+   * The same steps: a private temporary file, then a rename over the record.
+   */
+  private write(profile: string, { mappings, packages }: TargetRecord): void {
     const record: ActivationRecord = {
       version: 1,
       profile,
@@ -127,9 +143,9 @@ export class Activations {
       storePaths: [...new Set([...mappings, ...packages].map((m) => m.entry))].sort(),
     };
     const file = activationsFile(this.stateDir, profile);
-    await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
+    mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
     const temporary = `${file}.${process.pid}.tmp`;
-    await writeFile(temporary, `${JSON.stringify(record, null, 2)}\n`, { mode: 0o600 });
-    await rename(temporary, file);
+    writeFileSync(temporary, `${JSON.stringify(record, null, 2)}\n`, { mode: 0o600 });
+    renameSync(temporary, file);
   }
 }

@@ -7,7 +7,7 @@ import { createInterface } from 'node:readline';
 import { Writable } from 'node:stream';
 import type { Readable } from 'node:stream';
 import { describeMachine } from '../containers/machine.js';
-import { Engine, loadListedPlugin } from '../engine.js';
+import { Engine, loadListedPlugin, remembered, Resolutions } from '../engine.js';
 import { discoverModules } from '../modules/discover.js';
 import type { PluginSource } from '../modules/load-plugin.js';
 import { ENGINE_API_VERSION, engineVersion } from '../version.js';
@@ -33,6 +33,12 @@ import type { AgentAnswers, AgentHello, AgentRequest, AgentResponse, DescribeRes
 import { forEachLimited } from '../for-each-limited.js';
 import { Profiles } from '../profiles/profiles.js';
 import { snapshotsRequest } from './snapshots-request.js';
+
+/** What the operations of one `service-locks` request share: resolved containers and types, and the modules store entries ship. */
+interface Batch {
+  resolutions: Resolutions;
+  shippedModules: Map<string, Promise<string>>;
+}
 
 type Outcome = { kind: 'done'; value: unknown } | { kind: 'skipped'; reason: string } | { kind: 'refused'; holder: LockHolder };
 
@@ -216,8 +222,8 @@ export class Agent {
       .map((m) => ({ type: m.type!, kind: m.kind, name: m.name, ...(m.version ? { version: m.version } : {}), location: m.location }));
   }
 
-  /** Runs an operation on a store entry through the engine, after checking what a coordinator could misuse to reach other files. */
-  private async operate(operation: string, service: Omit<ServiceOperation, 'key'>): Promise<{ skipped?: string; result?: unknown }> {
+  /** Runs an operation on a store entry through the engine, after checking what a coordinator could misuse to reach other files; `batch`: what the operations of one request share. */
+  private async operate(operation: string, service: Omit<ServiceOperation, 'key'>, batch?: Batch): Promise<{ skipped?: string; result?: unknown }> {
     if (!isOperation(operation)) throw new DysnomiaError('ERR_DYSNOMIA_USAGE', `unknown operation ${JSON.stringify(operation)}`);
     if (!isEntryName(service.entry)) throw new DysnomiaError('ERR_DYSNOMIA_USAGE', `not a store entry: ${JSON.stringify(service.entry)}`);
     if (service.moduleEntry !== undefined && !isEntryName(service.moduleEntry)) throw new DysnomiaError('ERR_DYSNOMIA_USAGE', `not a store entry: ${JSON.stringify(service.moduleEntry)}`);
@@ -225,21 +231,26 @@ export class Agent {
     const badName = nameProblem(service.type, 'type') ?? nameProblem(service.container, 'container');
     if (badName) throw new DysnomiaError('ERR_DYSNOMIA_USAGE', badName);
     const engine = await this.engine();
-    const outcome = await engine.run({
-      operation,
-      type: service.moduleEntry === undefined ? service.type : await this.shippedModule(service.moduleEntry, service.type),
-      component: path.join(this.stateDir, 'store', service.entry),
-      container: service.container,
-      ...(service.properties ? { containerProperties: service.properties } : {}),
-    });
+    const { moduleEntry } = service;
+    const type = moduleEntry === undefined ? service.type : await remembered(batch?.shippedModules, `${moduleEntry}\0${service.type}`, () => this.shippedModule(moduleEntry, service.type));
+    const outcome = await engine.run(
+      {
+        operation,
+        type,
+        component: path.join(this.stateDir, 'store', service.entry),
+        container: service.container,
+        ...(service.properties ? { containerProperties: service.properties } : {}),
+      },
+      batch?.resolutions,
+    );
     return outcome.skipped ? { skipped: outcome.skipped } : { result: outcome.result };
   }
 
   /** One service's operation of a `service-locks` request, its output kept apart and its failure answered, not thrown. */
-  private async operateService(operation: 'lock' | 'unlock', service: ServiceOperation, onLine?: (line: string, key?: string) => void): Promise<ServiceOutcome> {
+  private async operateService(operation: 'lock' | 'unlock', service: ServiceOperation, batch: Batch, onLine?: (line: string, key?: string) => void): Promise<ServiceOutcome> {
     const output = new OutputBuffer(onLine && ((line) => onLine(line, service.key)));
     try {
-      const outcome = await currentOutput.run(output, () => this.operate(operation, service)).finally(() => output.flush());
+      const outcome = await currentOutput.run(output, () => this.operate(operation, service, batch)).finally(() => output.flush());
       return { key: service.key, ok: true, ...(outcome.skipped ? { skipped: outcome.skipped } : {}) };
     } catch (error) {
       const known = error instanceof DysnomiaError;
@@ -257,7 +268,8 @@ export class Agent {
   /**
    * The lock (or unlock) operation of each service, `parallel` at once. A
    * lock's refusal starts no other and unlocks those this request locked, so
-   * the target is left as it was.
+   * the target is left as it was. The services' containers, types and
+   * shipped modules are resolved once for the request (see Resolutions).
    */
   private async serviceLocks(request: Extract<AgentRequest, { kind: 'service-locks' }>, onLine?: (line: string, key?: string) => void): Promise<AgentAnswers['service-locks']> {
     const { operation } = request;
@@ -265,17 +277,18 @@ export class Agent {
     const services = serviceList(request.services);
     const parallel = Number.isInteger(request.parallel) && request.parallel > 0 ? request.parallel : os.availableParallelism();
     const outcomes: ServiceOutcome[] = [];
+    const batch: Batch = { resolutions: new Resolutions(), shippedModules: new Map() };
     let refused = false;
     await forEachLimited(services, parallel, async (service) => {
       if (operation === 'lock' && refused) return;
-      const outcome = await this.operateService(operation, service, onLine);
+      const outcome = await this.operateService(operation, service, batch, onLine);
       if (!outcome.ok) refused = true;
       outcomes.push(outcome);
     });
     const unlocked: ServiceOutcome[] = [];
     if (operation === 'lock' && refused) {
       const locked = new Set(outcomes.filter((o) => o.ok).map((o) => o.key));
-      await forEachLimited(services.filter((s) => locked.has(s.key)), parallel, async (service) => void unlocked.push(await this.operateService('unlock', service, onLine)));
+      await forEachLimited(services.filter((s) => locked.has(s.key)), parallel, async (service) => void unlocked.push(await this.operateService('unlock', service, batch, onLine)));
     }
     return { outcomes, unlocked };
   }

@@ -2,6 +2,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { DysnomiaError } from '../errors.js';
 import { nameProblem } from '../names.js';
+import { isFile } from '../probe.js';
 import type { Container, ContainerProperties } from '../plugin.js';
 import { parseContainerFile, parseJsonContainer } from './parse-container-file.js';
 
@@ -38,16 +39,12 @@ export async function readContainer(file: string, argument: string): Promise<Con
   return { name: containerNameOf(file), properties: await readProperties(file), file, argument };
 }
 
-async function isFile(p: string): Promise<boolean> {
-  return stat(p).then((s) => s.isFile(), () => false);
-}
-
 /** `<dir>/<name>`, then `<dir>/<name>.json`, in each folder in turn; a name that could leave its folder finds nothing. */
 export async function findContainerFile(dirs: readonly string[], name: string, searched: string[]): Promise<string | undefined> {
   if (nameProblem(name, 'container') !== undefined) return undefined;
   for (const dir of dirs) {
     for (const candidate of [path.join(dir, name), path.join(dir, name + JSON_SUFFIX)]) {
-      if (await isFile(candidate)) return candidate;
+      if (isFile(candidate)) return candidate;
     }
     searched.push(`${path.join(dir, name)}[.json]`);
   }

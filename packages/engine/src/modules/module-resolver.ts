@@ -1,7 +1,8 @@
-import { access, constants, readdir, stat } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { DysnomiaError } from '../errors.js';
 import type { EngineHooks } from '../hooks.js';
+import { isExecutable, isFile, statOrUndefined } from '../probe.js';
 import { MODULE_DIRS } from '../search-paths.js';
 import type { SearchPaths } from '../search-paths.js';
 import { executableModule } from './executable-module.js';
@@ -29,26 +30,18 @@ export type Candidate =
   | { kind: 'plugin-file'; file: string; packageName?: string; version?: string }
   | { kind: 'plugin-package'; dir: string };
 
-async function statOrUndefined(p: string) {
-  return stat(p).catch(() => undefined);
-}
-
-async function isExecutable(file: string): Promise<boolean> {
-  return access(file, constants.X_OK).then(() => true, () => false);
-}
-
 /** What `<dir>/<type>` (or `<dir>/<type>.js|.mjs`) holds, if it is a module. */
 export async function candidateInDir(dir: string, type: string): Promise<Candidate | undefined> {
   const file = path.join(dir, type);
-  const info = await statOrUndefined(file);
+  const info = statOrUndefined(file);
   if (info?.isFile()) {
     if (PLUGIN_FILE.test(file)) return { kind: 'plugin-file', file };
-    if (await isExecutable(file)) return { kind: 'executable', file };
-  } else if (info?.isDirectory() && (await statOrUndefined(path.join(file, 'package.json')))?.isFile()) {
+    if (isExecutable(file)) return { kind: 'executable', file };
+  } else if (info?.isDirectory() && isFile(path.join(file, 'package.json'))) {
     return { kind: 'plugin-package', dir: file };
   }
   for (const extension of ['.js', '.mjs']) {
-    if ((await statOrUndefined(file + extension))?.isFile()) return { kind: 'plugin-file', file: file + extension };
+    if (isFile(file + extension)) return { kind: 'plugin-file', file: file + extension };
   }
   return undefined;
 }
@@ -91,15 +84,15 @@ export class ModuleResolver {
   }
 
   private async fromPath(target: string): Promise<LoadedModule> {
-    const info = await statOrUndefined(target);
+    const info = statOrUndefined(target);
     const notAModule = (why: string) => new DysnomiaError('ERR_DYSNOMIA_MODULE_NOT_FOUND', `--type ${target}: ${why}`);
     if (!info) throw notAModule('no such file or folder');
     if (info.isFile()) {
       if (PLUGIN_FILE.test(target)) return this.load({ kind: 'plugin-file', file: target }, undefined, 'path');
-      if (await isExecutable(target)) return this.load({ kind: 'executable', file: target }, path.basename(target), 'path');
+      if (isExecutable(target)) return this.load({ kind: 'executable', file: target }, path.basename(target), 'path');
       throw notAModule('the file is neither executable nor a .js/.mjs plugin');
     }
-    if ((await statOrUndefined(path.join(target, 'package.json')))?.isFile()) {
+    if (isFile(path.join(target, 'package.json'))) {
       return this.load({ kind: 'plugin-package', dir: target }, undefined, 'path');
     }
     const found: Array<{ candidate: Candidate; type: string }> = [];
@@ -122,7 +115,7 @@ export class ModuleResolver {
       const candidate = await candidateInDir(dir, type);
       if (candidate) return this.load(candidate, type, `${foundBy} ${dir}`);
       const file = path.join(dir, type);
-      searched.push((await statOrUndefined(file))?.isFile() ? `${file} (exists, but is not executable: chmod +x ${file})` : file);
+      searched.push(isFile(file) ? `${file} (exists, but is not executable: chmod +x ${file})` : file);
     }
     return undefined;
   }
