@@ -21,13 +21,11 @@ import { readHeaderLine } from '../archive-header.js';
 const MAGIC = 'dysnomia-store-archive';
 const FORMAT_VERSION = 1;
 const MAX_HEADER = 16 * 1024 * 1024;
-const READ_BLOCK = 1 << 20;
 
 export async function exportArchive(storeDir: string, metas: EntryMeta[], output: NodeJS.WritableStream): Promise<void> {
   const header = `${MAGIC} ${FORMAT_VERSION} ${JSON.stringify({ entries: metas })}\n`;
   const { create: createTar } = await import('tar'); // loaded on first use, as in safe-extract.ts
-  // Read in blocks of 1 MiB: tar's default (16 MiB) took fresh memory from the system for every block, each page faulted in and zeroed.
-  const tar = createTar({ cwd: storeDir, portable: true, noMtime: true, linkCache: new NoHardLinks(), maxReadSize: READ_BLOCK }, metas.map((m) => m.entry));
+  const tar = createTar({ cwd: storeDir, portable: true, noMtime: true, linkCache: new NoHardLinks() }, metas.map((m) => m.entry));
   // The packer reads on by itself, also after the pipeline failed (the receiver gone) and before it is read:
   // an error of it then, with no listener, ended the whole process (seen as EMFILE with many transfers at once).
   let failure: unknown;
