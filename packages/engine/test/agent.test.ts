@@ -1,4 +1,4 @@
-import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -293,4 +293,86 @@ t.test("a target's record: changes that come at once are written together, and t
   const read = (stateDir: string) => readFile(activationsFile(stateDir, 'apps'), 'utf8');
   t.equal(await read(path.join(dir, 'together')), await read(path.join(dir, 'one')));
   t.equal(JSON.parse(await read(path.join(dir, 'one'))).mappings.length, 20);
+});
+
+/** An archive as an agent's input carries it after an `import` line: frames of a 4-byte length and the bytes, in pieces of `size`. */
+function framed(archive: Buffer, size: number, end = 0): Buffer {
+  const parts: Buffer[] = [];
+  for (let at = 0; at < archive.length; at += size) {
+    const piece = archive.subarray(at, at + size);
+    const header = Buffer.alloc(4);
+    header.writeUInt32BE(piece.length);
+    parts.push(header, piece);
+  }
+  const last = Buffer.alloc(4);
+  last.writeUInt32BE(end);
+  return Buffer.concat([...parts, last]);
+}
+
+async function archiveOf(dir: string, files: Record<string, string | Buffer>): Promise<{ archive: Buffer; entry: string }> {
+  const source = path.join(dir, 'source', 'pkg');
+  for (const [name, content] of Object.entries(files)) {
+    await mkdir(path.dirname(path.join(source, name)), { recursive: true });
+    await writeFile(path.join(source, name), content);
+  }
+  const store = Store.at(path.join(dir, 'coordinator'));
+  const entry = await store.add(source);
+  const out = new PassThrough();
+  const chunks: Buffer[] = [];
+  out.on('data', (chunk: Buffer) => chunks.push(chunk));
+  await store.exportArchive([entry], out);
+  return { archive: Buffer.concat(chunks), entry };
+}
+
+/** Serves `input` (written in pieces of `piece` bytes, so frames and lines split anywhere) and answers the lines by id. */
+async function serveInPieces(stateDir: string, input: Buffer, piece: number): Promise<Map<unknown, Record<string, unknown>>> {
+  const stream = new PassThrough();
+  const output = new PassThrough();
+  let text = '';
+  output.on('data', (chunk: Buffer) => (text += chunk.toString()));
+  const served = serveAgent(stream, output, stateDir);
+  for (let at = 0; at < input.length; at += piece) stream.write(input.subarray(at, at + piece));
+  stream.end();
+  await served;
+  const lines = text.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+  return new Map(lines.slice(1).map((line) => [line.id, line]));
+}
+
+t.test('import: the archive follows the request line in frames; entries are verified and added, and requests after it are read as requests', async (t) => {
+  const { dir, stateDir } = await setup(t);
+  const { archive, entry } = await archiveOf(dir, { 'bin/run': '#!/bin/sh\n', 'share/data': Buffer.alloc(300_000, 7) });
+  const input = Buffer.concat([Buffer.from(`${JSON.stringify({ id: 1, kind: 'import' })}\n`), framed(archive, 70_000), Buffer.from(`${JSON.stringify({ id: 2, kind: 'missing', entries: [entry] })}\n`)]);
+  for (const piece of [3, 4096, input.length]) {
+    await rm(path.join(stateDir, 'store'), { recursive: true, force: true }).catch(() => undefined);
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    const byId = await serveInPieces(stateDir, input, piece);
+    t.match(byId.get(1), { ok: true, result: { entries: [entry] } }, `input in pieces of ${piece} bytes: imported`);
+    t.match(byId.get(2), { ok: true, result: { missing: [] } }, 'the next line is a request again');
+    t.equal(await Store.at(stateDir).verify(entry), true, 'the entry is whole');
+  }
+});
+
+t.test('import: a damaged archive, one the coordinator gave up on, or an input that ends inside it adds nothing; the agent goes on', async (t) => {
+  const { dir, stateDir } = await setup(t);
+  const { archive, entry } = await archiveOf(dir, { 'share/data': Buffer.alloc(200_000, 3) });
+  const damaged = Buffer.from(archive);
+  const flip = archive.indexOf(Buffer.alloc(16, 3)) + 10;
+  damaged.writeUInt8(damaged.readUInt8(flip) ^ 1, flip);
+  const next = Buffer.from(`${JSON.stringify({ id: 2, kind: 'missing', entries: [entry] })}\n`);
+  const importLine = Buffer.from(`${JSON.stringify({ id: 1, kind: 'import' })}\n`);
+
+  let byId = await serveInPieces(stateDir, Buffer.concat([importLine, framed(damaged, 50_000), next]), 8192);
+  t.match(byId.get(1), { ok: false, exitCode: 1, error: /store archive refused: .*do not match/ }, 'damaged: refused');
+  t.match(byId.get(2), { ok: true, result: { missing: [entry] } }, 'and the agent reads on');
+
+  const half = framed(archive.subarray(0, 100_000), 50_000).subarray(0, -4);
+  const abort = Buffer.from([0xff, 0xff, 0xff, 0xff]);
+  byId = await serveInPieces(stateDir, Buffer.concat([importLine, half, abort, next]), 8192);
+  t.match(byId.get(1), { ok: false, error: /the coordinator stopped sending the archive/ }, 'given up: refused');
+  t.match(byId.get(2), { ok: true, result: { missing: [entry] } });
+
+  byId = await serveInPieces(stateDir, Buffer.concat([importLine, half]), 8192);
+  t.match(byId.get(1), { ok: false, error: /store archive refused/ }, 'cut off: refused');
+  const left = await readdir(path.join(stateDir, 'store'));
+  t.same(left.filter((name) => name !== `${'a'.repeat(32)}-thing` && name !== '.meta'), [], 'nothing was added, no temporary folder left');
 });

@@ -23,8 +23,9 @@ import { RUNTIME_ENGINE_BIN } from '../remote/runtime.js';
 import type { Runtime } from '../remote/runtime.js';
 import { byteCounter } from '../remote/byte-counter.js';
 import { SshConnection } from '../remote/ssh-connection.js';
-import { prepareStoreSend, sendStoreArchive, WORKER_SEND_BYTES } from '../remote/store-send.js';
-import type { ImportCommand, PreparedSend } from '../remote/store-send.js';
+import { exportArchive } from '@dysnomia/engine/internal/store/archive.js';
+import { prepareStoreSend, WORKER_SEND_BYTES } from '../remote/store-send.js';
+import type { ArchiveContents, ImportCommand, PreparedSend } from '../remote/store-send.js';
 import type { EntryMeta } from '@dysnomia/engine/internal/store/meta.js';
 import { DEFAULT_TIME_LIMITS } from '../remote/time-limits.js';
 import type { TimeLimits } from '../remote/time-limits.js';
@@ -487,9 +488,13 @@ class SshSession extends AgentBackedSession implements TargetSession {
   }
 
   /**
-   * A large archive goes through a worker thread with its own connection
-   * (store-send.ts), the one prepareSend started when there is one;
-   * `close()` and `cut()` stop it.
+   * An archive under WORKER_SEND_BYTES goes to the target's agent, on its
+   * channel (RemoteAgentLink.sendArchive): no second command, login shell
+   * and Node start there. A large one goes through a worker thread with its
+   * own connection (store-send.ts), the one prepareSend started when there
+   * is one, so several targets' transfers use several cores; `close()` and
+   * `cut()` stop it. A target that refused the worker's connection gets the
+   * archive through its agent.
    */
   async send(entries: string[], onBytes: (n: number) => void): Promise<void> {
     const prepared = this.prepared;
@@ -497,7 +502,7 @@ class SshSession extends AgentBackedSession implements TargetSession {
     if (entries.length === 0) return prepared?.stop();
     const connection = this.connection!;
     const contents = { storeDir: this.options.store.dir, metas: await this.options.store.archiveMetas(entries) };
-    if (prepared === undefined && bytesOf(contents.metas) < WORKER_SEND_BYTES) return sendStoreArchive(connection, this.importCommand(), contents, onBytes);
+    if (prepared === undefined && bytesOf(contents.metas) < WORKER_SEND_BYTES) return this.sendToAgent(contents, onBytes);
     const running = prepared ?? prepareStoreSend({ ...this.importCommand(), settings: connection.settings });
     this.sends.add(running);
     let sent: boolean;
@@ -508,11 +513,23 @@ class SshSession extends AgentBackedSession implements TargetSession {
       running.stop();
       this.sends.delete(running);
     }
-    // A target that refused the second connection still gets the archive, over the session's own.
-    if (!sent) await sendStoreArchive(connection, this.importCommand(), contents, onBytes);
+    if (!sent) await this.sendToAgent(contents, onBytes);
   }
   private readonly sends = new Set<PreparedSend>();
   private prepared: PreparedSend | undefined;
+
+  private async sendToAgent(contents: ArchiveContents, onBytes: (n: number) => void): Promise<void> {
+    const connection = this.connection!;
+    const link = await this.agent();
+    const sending = link.sendArchive(async (output) => {
+      try {
+        await exportArchive(contents.storeDir, contents.metas, output);
+      } catch (error) {
+        throw failure(this.target, `sending the archive failed: ${(error as Error).message}`);
+      }
+    }, onBytes);
+    await connection.within(Promise.race([sending, connection.whenLost()]), 'while receiving store entries');
+  }
 
   async prepareSend(entries: string[]): Promise<void> {
     if (this.prepared !== undefined || !this.hasEngine || this.connection === undefined) return;
@@ -613,8 +630,8 @@ class SshSession extends AgentBackedSession implements TargetSession {
     const channel = await this.connection!.channel(command, pty ? { pty } : {});
     return wireChannel(channel, terminal);
   }
-  private link: Promise<AgentLink> | undefined;
-  agent(): Promise<AgentLink> {
+  private link: Promise<RemoteAgentLink> | undefined;
+  agent(): Promise<RemoteAgentLink> {
     const runtimeDir = path.posix.join(this.stateDir, 'store', this.runtime.entry);
     const args = ['agent', ...this.runtime.plugins.map((p) => `--plugin=${path.posix.join(runtimeDir, p)}`), ...(this.options.debug ? ['--debug'] : [])];
     const limit = (this.options.timeLimits ?? DEFAULT_TIME_LIMITS).commandMs;
@@ -623,8 +640,11 @@ class SshSession extends AgentBackedSession implements TargetSession {
   }
   close(): void {
     for (const running of this.sends) running.stop();
-    this.link?.then((link) => link.close(), () => undefined);
-    this.connection?.close();
+    const connection = this.connection;
+    const link = this.link;
+    if (link === undefined) return void connection?.close();
+    // The agent ends first (its store hold goes with it), then the connection: a deployment that ended has given back what it held.
+    void link.then((agent) => agent.close(), () => undefined).finally(() => connection?.close());
   }
 }
 

@@ -1,4 +1,6 @@
 import { createInterface } from 'node:readline';
+import { Writable } from 'node:stream';
+import { ARCHIVE_ABORT, ARCHIVE_END, frameHeader, MAX_FRAME } from '@dysnomia/engine/internal/agent/archive-frames.js';
 import type { ClientChannel } from 'ssh2';
 import { DysnomiaError, EXIT_OPERATION_FAILED, parseErrorLine } from '@dysnomia/engine/internal/errors.js';
 import { DEFAULT_TIME_LIMITS, timedOut, withinTime } from './time-limits.js';
@@ -149,7 +151,7 @@ export class RemoteAgentLink implements AgentLink {
     const id = this.next++;
     const answered = new Promise<AgentResponse>((resolve, reject) => {
       this.pending.set(id, { resolve, reject, onLine });
-      this.channel.write(`${JSON.stringify({ ...body, id })}\n`);
+      this.writeLine(`${JSON.stringify({ ...body, id })}\n`);
     });
     // The operation may go on there; the coordinator stops waiting (and rolls back what it did).
     return withinTime(answered, ms, () => {
@@ -158,7 +160,111 @@ export class RemoteAgentLink implements AgentLink {
     });
   }
 
-  close(): void {
+  /** Lines of requests made while an archive is being sent: they follow its last frame. */
+  private held: string[] | undefined;
+  /** The archives to send, one after another (each `import` request's frames follow its line). */
+  private archives: Promise<unknown> = Promise.resolve();
+
+  private writeLine(line: string): void {
+    if (this.held !== undefined) this.held.push(line);
+    else this.channel.write(line);
+  }
+
+  /**
+   * Sends a store archive to the agent's `import` (written by `write` into
+   * the stream it is given, counted by `onBytes`) on the agent's own channel
+   * and answers the entries the target imported, each verified there before
+   * it was added. When the target refuses the archive (or the channel goes),
+   * the sending stops and the target's own error is thrown; when `write`
+   * fails, the target is told to drop what it got and its error is thrown.
+   */
+  sendArchive(write: (output: NodeJS.WritableStream) => Promise<void>, onBytes: (n: number) => void): Promise<string[]> {
+    const sent = this.archives.then(() => this.sendOne(write, onBytes));
+    this.archives = sent.catch(() => undefined);
+    return sent;
+  }
+
+  private async sendOne(write: (output: NodeJS.WritableStream) => Promise<void>, onBytes: (n: number) => void): Promise<string[]> {
+    if (this.closedWith) throw this.closedWith;
+    const answered = this.request({ kind: 'import' });
+    // From here to the archive's last frame no other line may reach the channel.
+    this.held = [];
+    const framer = new ArchiveFramer(this.channel, onBytes);
+    let ended = false;
+    const written = write(framer).then(() => {
+      ended = true;
+    });
+    written.catch(() => undefined);
+    let answer: AgentResponse | undefined;
+    try {
+      // The target may answer before the archive's end (it refused an entry): then the sending stops.
+      answer = await Promise.race([written.then(() => undefined), answered]);
+    } catch (error) {
+      // The channel went, the request timed out, or `write` failed.
+      framer.destroy();
+      if (!ended && !this.closedWith) this.channel.write(frameHeader(ARCHIVE_ABORT));
+      this.release();
+      throw error;
+    }
+    if (answer !== undefined && !ended) {
+      framer.destroy();
+      if (!this.closedWith) this.channel.write(frameHeader(ARCHIVE_ABORT));
+    } else {
+      this.channel.write(frameHeader(ARCHIVE_END));
+    }
+    this.release();
+    answer ??= await answered;
+    if (!answer.ok) throw targetError(this.target, { ...answer, error: `importing the store entries failed: ${answer.error}` });
+    return (answer.result as AgentAnswers['import']).entries;
+  }
+
+  private release(): void {
+    const held = this.held ?? [];
+    this.held = undefined;
+    for (const line of held) this.channel.write(line);
+  }
+
+  /** Ends the agent's input; resolves once the agent has exited (its store hold given back), or after AGENT_EXIT_WAIT_MS. */
+  close(): Promise<void> {
     this.channel.end();
+    if (this.closedWith !== undefined) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, AGENT_EXIT_WAIT_MS);
+      this.channel.once('close', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+}
+
+/** How long closing a session waits for its agent to exit before the connection goes anyway. */
+const AGENT_EXIT_WAIT_MS = 5_000;
+
+/** Writes what it is given to an agent's channel as archive frames (archive-frames.ts), with the channel's backpressure. */
+class ArchiveFramer extends Writable {
+  constructor(
+    private readonly channel: ClientChannel,
+    private readonly onBytes: (n: number) => void,
+  ) {
+    super({ highWaterMark: 1 << 20 });
+  }
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    let ready = true;
+    for (let at = 0; at < chunk.length; at += MAX_FRAME) {
+      const piece = chunk.subarray(at, at + MAX_FRAME);
+      this.channel.write(frameHeader(piece.length));
+      ready = this.channel.write(piece);
+      this.onBytes(piece.length);
+    }
+    if (ready) return callback();
+    // A channel that closes instead of draining has failed the send (the caller hears it from the agent link).
+    const done = () => {
+      this.channel.off('drain', done);
+      this.channel.off('close', done);
+      callback();
+    };
+    this.channel.on('drain', done);
+    this.channel.on('close', done);
   }
 }

@@ -225,6 +225,7 @@ export class SshConnection {
       await Promise.all(pendingAppend);
       throw error;
     }
+    batchWrites(client);
     return new SshConnection(settings, client, lost, jump);
   }
 
@@ -322,4 +323,30 @@ export function channelOutcome(channel: ClientChannel): Promise<{ code: number |
     channel.on('exit', (status: number | null, signal?: string) => (code = status ?? (signal ? 128 : 255)));
     channel.on('close', () => resolve({ code, stdout: Buffer.concat(stdout).toString(), stderr: Buffer.concat(stderr).toString() }));
   });
+}
+
+/**
+ * The SSH packets written in one turn of the event loop leave in one write:
+ * ssh2 writes every packet (32 KiB of a transfer at most) to its socket by
+ * itself, and a system call with a wake-up of the target's sshd per packet
+ * cost both sides more CPU than the encryption. The socket is corked at the
+ * turn's first write and uncorked right after the turn (as Node's docs
+ * advise for cork), so nothing waits longer than that.
+ */
+function batchWrites(client: Client): void {
+  const socket = (client as unknown as { _sock?: NodeJS.WritableStream & { cork?: () => void; uncork?: () => void } })._sock;
+  if (socket?.cork === undefined || socket.uncork === undefined) return;
+  const write = socket.write.bind(socket) as (...args: unknown[]) => boolean;
+  let corked = false;
+  socket.write = ((...args: unknown[]) => {
+    if (!corked) {
+      corked = true;
+      socket.cork!();
+      process.nextTick(() => {
+        corked = false;
+        socket.uncork!();
+      });
+    }
+    return write(...args);
+  }) as typeof socket.write;
 }

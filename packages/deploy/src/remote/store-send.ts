@@ -60,18 +60,14 @@ export async function streamArchive(connection: SshConnection, to: ImportCommand
   }
 }
 
-/** The whole send on `connection` (the session's own: a small archive). */
-export async function sendStoreArchive(connection: SshConnection, to: ImportCommand, contents: ArchiveContents, onBytes: (n: number) => void): Promise<void> {
-  await streamArchive(connection, to, await openImport(connection, to), contents, onBytes);
-}
-
 /**
  * From this size on, an archive goes through a worker thread with its own
  * SSH connection: ssh2 encrypts and writes every packet on the thread that
  * owns the connection, and one thread sending to several targets at once was
  * the bottleneck of a large deployment (one core for all of them, and one
- * share of a busy machine's CPU). Below it a second handshake costs more
- * than it saves.
+ * share of a busy machine's CPU). Below it a second handshake, login
+ * shell and Node start cost more than they save: a smaller archive goes to
+ * the target's agent on its own channel (RemoteAgentLink.sendArchive).
  */
 export const WORKER_SEND_BYTES = 8 * 1024 * 1024;
 

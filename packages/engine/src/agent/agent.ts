@@ -3,7 +3,6 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { Writable } from 'node:stream';
 import type { Readable } from 'node:stream';
 import { describeMachine } from '../containers/machine.js';
@@ -29,6 +28,7 @@ import { assertProfileName } from '../profiles/names.js';
 import { moduleIn } from '../search-paths.js';
 import { Activations, readTargetRecord, recordedProfiles } from './activations.js';
 import { runBuildRequest } from './build-request.js';
+import { readAgentInput } from './archive-frames.js';
 import type { AgentAnswers, AgentHello, AgentRequest, AgentResponse, DescribeResult, PackageVersion, ProfileAction, QueryAnswer, ServiceOperation, ServiceOutcome, TargetModule, TargetProfile } from './protocol.js';
 import { forEachLimited } from '../for-each-limited.js';
 import { Profiles } from '../profiles/profiles.js';
@@ -140,10 +140,10 @@ export class Agent {
   }
 
   /** Runs a request; `onLine` gets the lines its modules print as they come (with the service's key in a `service-locks` request). */
-  async handle(request: AgentRequest, onLine?: (line: string, key?: string) => void): Promise<AgentResponse> {
+  async handle(request: AgentRequest, onLine?: (line: string, key?: string) => void, archive?: Readable): Promise<AgentResponse> {
     const output = new OutputBuffer(onLine);
     try {
-      const outcome = await currentOutput.run(output, () => this.dispatch(request, onLine)).finally(() => output.flush());
+      const outcome = await currentOutput.run(output, () => this.dispatch(request, onLine, archive)).finally(() => output.flush());
       if (outcome.kind === 'refused') return { id: request.id, ok: false, error: 'locked', code: 'ERR_DYSNOMIA_LOCKED', exitCode: EXIT_OPERATION_FAILED, output: '', holder: outcome.holder };
       if (outcome.kind === 'skipped') return { id: request.id, ok: true, output: output.text(), skipped: outcome.reason };
       return { id: request.id, ok: true, output: output.text(), result: outcome.value };
@@ -294,8 +294,17 @@ export class Agent {
   }
 
   /** What a request came to; kept apart from a plugin's own result, which may hold any keys. */
-  private async dispatch(request: AgentRequest, onLine?: (line: string, key?: string) => void): Promise<Outcome> {
+  private async dispatch(request: AgentRequest, onLine?: (line: string, key?: string) => void, archive?: Readable): Promise<Outcome> {
     switch (request.kind) {
+      case 'import': {
+        if (archive === undefined) throw new DysnomiaError('ERR_DYSNOMIA_USAGE', 'an import needs its archive on the agent\'s input');
+        try {
+          return { kind: 'done', value: { entries: await this.profiles.store.importArchive(archive) } satisfies AgentAnswers['import'] };
+        } finally {
+          // Whatever the import did not read is dropped (readAgentInput reads the frames on to the archive's end).
+          archive.destroy();
+        }
+      }
       case 'operation': {
         const outcome = await this.operate(request.operation, request);
         if (request.record !== undefined && (request.operation === 'activate' || request.operation === 'deactivate')) {
@@ -470,19 +479,25 @@ export async function serveAgent(input: Readable, output: NodeJS.WritableStream,
   const write = (value: unknown) => output.write(`${JSON.stringify(value)}\n`);
   write(agent.hello());
   const running = new Set<Promise<void>>();
-  for await (const line of createInterface({ input, crlfDelay: Infinity })) {
-    if (line.trim() === '') continue;
+  const start = (request: AgentRequest, archive?: Readable) => {
+    const job = agent.handle(request, (line, key) => write({ id: request.id, line, ...(key !== undefined ? { key } : {}) }), archive).then(write, (error: unknown) => void write({ id: request.id, ok: false, error: String(error), code: 'ERR_DYSNOMIA_AGENT', exitCode: 1, output: '' }));
+    const tracked = job.then(() => void running.delete(tracked));
+    running.add(tracked);
+  };
+  // Request lines; after an `import` request, its archive in frames (archive-frames.ts).
+  await readAgentInput(input as AsyncIterable<Buffer>, (line) => {
+    if (line.trim() === '') return undefined;
     let request: AgentRequest;
     try {
       request = JSON.parse(line) as AgentRequest;
     } catch {
       write({ id: -1, ok: false, error: `not a JSON request: ${line.slice(0, 80)}`, code: 'ERR_DYSNOMIA_USAGE', exitCode: 2, output: '' });
-      continue;
+      return undefined;
     }
-    const job = agent.handle(request, (line, key) => write({ id: request.id, line, ...(key !== undefined ? { key } : {}) })).then(write, (error: unknown) => void write({ id: request.id, ok: false, error: String(error), code: 'ERR_DYSNOMIA_AGENT', exitCode: 1, output: '' }));
-    const tracked = job.then(() => void running.delete(tracked));
-    running.add(tracked);
-  }
+    if (request?.kind === 'import') return (archive) => start(request, archive);
+    start(request);
+    return undefined;
+  });
   await Promise.all(running);
   await agent.close();
 }

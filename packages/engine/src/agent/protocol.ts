@@ -86,6 +86,13 @@ export type AgentRequest =
    */
   | { id: number; kind: 'hold'; entries: string[] }
   /**
+   * Imports a store archive into the target's store (every entry verified by
+   * its hash before it is added; a damaged or cut-off archive adds nothing).
+   * The archive follows this line on the agent's input, in frames
+   * (archive-frames.ts); answers the entries the archive held.
+   */
+  | { id: number; kind: 'import' }
+  /**
    * Writes a container's properties (a deployment's) to a private file for
    * `dysnomia --shell --container-properties FILE` (dysnomia diagnose); the
    * file goes when this agent ends.
@@ -151,6 +158,7 @@ export interface AgentAnswers {
   unlock: { released: boolean };
   missing: { missing: string[] };
   hold: { missing: string[] };
+  import: { entries: string[] };
   'shell-properties': { file: string };
   'collect-garbage': {
     /** Entry names removed from the store, and their size. */
