@@ -51,7 +51,7 @@ const COMPARE_BASE = argv[argv.indexOf('--compare') + 1] === 'base' && argv.incl
 const BASE = { label: 'base', folder: 'base', args: [], cli: COMPARE_BASE && path.join(COMPARE_BASE, 'packages/engine/bin/dysnomia.js') };
 const CONFIGURATIONS = COMPARE_STATE ? [FILE_STATE, POSTGRES_STATE] : COMPARE_BASE ? [OURS, BASE] : [OURS, DISNIX];
 
-for (const [file, setup] of [[path.join(DIST, 'cli/dysnomia.js'), 'npm run build'], [path.join(ROOT, 'packages/plugin-wrapper/dist/index.js'), 'npm run build']]) {
+for (const [file, setup] of [[path.join(DIST, 'bundle.cjs'), 'npm run build'], [path.join(ROOT, 'packages/plugin-wrapper/dist/index.js'), 'npm run build']]) {
   if (!(await have(file))) {
     console.error(`missing ${file}: run \`${setup}\``);
     process.exit(2);
