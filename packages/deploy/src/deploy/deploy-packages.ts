@@ -175,6 +175,13 @@ export interface OpenSessionsPlan {
   types?: Map<string, string[]>;
   /** Runs once every target has answered and before anything is installed; what it throws stops everything. */
   check?: (answers: Map<string, ConnectAnswer>) => void;
+  /**
+   * Start each target's agent as soon as it is connected, without waiting for it: the
+   * caller expects to need them (its deployment differs from the one recorded), and the
+   * agents' start (a login shell and a Node process on each target) then overlaps the
+   * other targets' connections and the first look. A later `agent()` gets the same one.
+   */
+  startAgents?: boolean;
 }
 
 /**
@@ -230,6 +237,8 @@ export async function openSessions(options: SessionsOptions, failed: Map<string,
         await session.ensureRuntime((phase, bytes, packages) => options.reporter.emit({ event: 'bootstrap', target: name, phase, bytes, packages }));
       }
       options.reporter.emit({ event: 'connected', target: name, stateDir: session.stateDir });
+      // Its failure, if any, is the caller's to see when it asks for the agent.
+      if (plan.startAgents) session.agent().catch(() => undefined);
       sessions.set(name, session);
     } catch (error) {
       fail(name, session, error);

@@ -145,6 +145,8 @@ export async function runTransition(to: TransitionTarget, options: OrchestratorO
     const plugins = await planTargetPlugins({ mappings: [...(old?.mappings ?? []), ...next.mappings], typePlugins: options.typePlugins, store, log: options.log });
     sessions = await openSessions(deployOptions, failures, {
       install: !options.dryRun,
+      // A deployment other than the recorded one will want the agents: their start overlaps the connections and the first look.
+      startAgents: !options.dryRun && !(old !== undefined && sameDeployment(old, next)),
       plans,
       runtimes: plugins.runtimes,
       types: plugins.unresolved,
