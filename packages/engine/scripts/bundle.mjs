@@ -42,20 +42,21 @@ const FACADE_MARK = '// Made by scripts/bundle.mjs:';
 const ENGINE_BUNDLE_SPECIFIER = '@dysnomia/engine/internal/engine-bundle.cjs';
 
 /**
- * The packages bundled. `entries`: what one `dysnomia --operation` call and `import
+ * The packages bundled (the engine first: the others' bundles use its modules). `loaderModule`: how
+ * the package's generated loader requires the engine's src/bundle-loader.cts. `entries`: what one `dysnomia --operation` call and `import
  * '@dysnomia/engine'` load (engine), or what a coordinator command loads before its
  * own module (deploy): these and their static imports run when the bundle loads; the
  * rest runs when first imported. So the agent, the store, every command come from one
  * file with its code cache, and no module is ever loaded twice, from a bundle and from dist/.
  */
-export const PACKAGES = [
+const PACKAGES = [
   {
     name: 'engine',
     root: ENGINE,
     entries: ['index.ts', 'cli/dysnomia-main.ts', 'cli/run-cli.ts'],
     // Programs of their own (top-level await; bin/ imports them): they stay tsc's output and import the bundle's modules.
     notBundled: ['cli/dysnomia-containers.ts', 'cli/dysnomia-snapshots.ts'],
-    loader: './bundle-loader.cjs',
+    loaderModule: './bundle-loader.cjs',
   },
   {
     name: 'deploy',
@@ -63,7 +64,7 @@ export const PACKAGES = [
     entries: ['cli.ts'],
     // The worker thread's program (top-level await).
     notBundled: ['remote/store-send-worker.ts'],
-    loader: '@dysnomia/engine/internal/bundle-loader.cjs',
+    loaderModule: '@dysnomia/engine/internal/bundle-loader.cjs',
   },
 ];
 
@@ -88,6 +89,9 @@ function layoutOf(pkg) {
   };
 }
 
+/** The engine's layout: other packages' bundles take the engine's modules from its bundle. */
+const ENGINE_LAYOUT = layoutOf(PACKAGES[0]);
+
 /** The bundle's source with each import(...) expression calling IMPORT instead. */
 function routeDynamicImports(source) {
   const starts = [];
@@ -106,7 +110,7 @@ function routeDynamicImports(source) {
     out += source.slice(from, start) + IMPORT;
     from = start + 6;
   }
-  return { source: out + source.slice(from), count: starts.length };
+  return out + source.slice(from);
 }
 
 /** Every module of a package's src/ that goes into its bundle. */
@@ -148,9 +152,8 @@ const pluginFor = (pkg, layout, inside) => ({
       return { path: relativeTo(dist, target.startsWith(src) ? distPathOf(source) : target), external: true };
     });
     builder.onLoad({ filter: /.*/, namespace: 'engine-module' }, (args) => {
-      const engine = layoutOf(PACKAGES[0]);
-      const file = args.path === '@dysnomia/engine' ? path.join(engine.src, 'index.ts') : path.join(engine.src, args.path.replace(/^@dysnomia\/engine\/internal\//, '').replace(/\.js$/, '.ts'));
-      const namespace = engine.namespaceOf(file);
+      const file = args.path === '@dysnomia/engine' ? path.join(ENGINE_LAYOUT.src, 'index.ts') : path.join(ENGINE_LAYOUT.src, args.path.replace(/^@dysnomia\/engine\/internal\//, '').replace(/\.js$/, '.ts'));
+      const namespace = ENGINE_LAYOUT.namespaceOf(file);
       // A namespace the engine's bundle runs at load, or a function running it the first time.
       return { contents: `const engine = require(${JSON.stringify(ENGINE_BUNDLE_SPECIFIER)}); const module_ = engine.${namespace}; module.exports = typeof module_ === "function" ? module_() : module_;`, loader: 'js' };
     });
@@ -246,7 +249,7 @@ async function bundlePackage(pkg) {
     },
   });
   for (const output of result.outputFiles) {
-    writeAtomically(output.path, output.path === layout.bundle ? routeDynamicImports(output.text).source : output.contents);
+    writeAtomically(output.path, output.path === layout.bundle ? routeDynamicImports(output.text) : output.contents);
   }
 
   // The loader, with the key that names this build's bundle (its code caches are this build's only).
@@ -254,7 +257,7 @@ async function bundlePackage(pkg) {
   writeAtomically(layout.loader, [
     `${FACADE_MARK} loads ${path.basename(layout.bundle)} once per process (with V8's code cache: the engine's src/bundle-loader.cts).`,
     '// The import() the bundle\'s own import()s become: here, beside the bundle, so package names are found from this package.',
-    `module.exports = require(${JSON.stringify(pkg.loader)}).loadBundle(require('node:path').join(__dirname, ${JSON.stringify(path.basename(layout.bundle))}), ${JSON.stringify(key)}, ${JSON.stringify(pkg.name)}, (specifier) => import(specifier));`,
+    `module.exports = require(${JSON.stringify(pkg.loaderModule)}).loadBundle(require('node:path').join(__dirname, ${JSON.stringify(path.basename(layout.bundle))}), ${JSON.stringify(key)}, ${JSON.stringify(pkg.name)}, (specifier) => import(specifier));`,
     '',
   ].join('\n'));
 
@@ -281,7 +284,7 @@ async function bundlePackage(pkg) {
 
 export async function bundle() {
   // Read the bundles the way --debug does: no code cache written for the build's own process.
-  process.env[createRequire(import.meta.url)(path.join(layoutOf(PACKAGES[0]).dist, 'bundle-loader.cjs')).CODE_CACHE_ENV] = 'off';
+  process.env[createRequire(import.meta.url)(path.join(ENGINE_LAYOUT.dist, 'bundle-loader.cjs')).CODE_CACHE_ENV] = 'off';
   const counts = [];
   for (const pkg of PACKAGES) counts.push(`${pkg.name} ${(await bundlePackage(pkg)).length}`);
   return counts;

@@ -9,12 +9,14 @@ export const CODE_CACHE_ENV = 'DYSNOMIA_CODE_CACHE';
 const STALE_CACHE_MS = 7 * 24 * 3600 * 1000;
 
 /**
- * Loads the engine's bundle (dist/bundle.cjs, CommonJS) and gives its
- * exports; dist/engine-bundle.cjs calls it once per process, and every facade
+ * Loads a package's bundle (dist/bundle.cjs, CommonJS) and gives its
+ * exports; dist/<name>-bundle.cjs calls it once per process, and every facade
  * of a bundled module (ES modules too) gets the bundle from there. CommonJS
- * itself, so the CLI reaches the engine without Node's ESM loader. Compiling the 200 KB bundle is a third of a CLI call's own time
- * and Node 20 has no compile cache, so the bundle runs as a vm.Script with
- * V8's code cache: read from the user's cache folder, and written there at
+ * itself, so the CLI reaches the engine without Node's ESM loader.
+ *
+ * Compiling a bundle (the engine's is ~430 KB) was a third of a CLI call's
+ * own time and Node 20 has no compile cache, so the bundle runs as a
+ * vm.Script with V8's code cache: read from the user's cache folder, and written there at
  * exit when it was missing or V8 refused it (another Node, other flags).
  * One cache per command word, so a `dysnomia --version` does not leave the
  * cache of `dysnomia activate` without the functions an activation compiles.

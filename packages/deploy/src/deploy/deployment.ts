@@ -124,10 +124,9 @@ export function deploymentEntries(deployment: Deployment): string[] {
   return [...new Set(deployment.mappings.map((m) => m.entry))];
 }
 
-/** A mapping as one service of a `service-locks` request, named by `key` in the answer. */
-export function serviceOperationOf(m: DeployedMapping, key: string, moduleEntry: string | undefined): ServiceOperation {
+/** What an agent needs to run a module on a mapping: its type, component, container (with properties) and the module's store entry. */
+function moduleTargetOf(m: DeployedMapping, moduleEntry: string | undefined) {
   return {
-    key,
     type: m.type,
     entry: m.entry,
     container: m.container,
@@ -136,22 +135,18 @@ export function serviceOperationOf(m: DeployedMapping, key: string, moduleEntry:
   };
 }
 
+/** A mapping as one service of a `service-locks` request, named by `key` in the answer. */
+export function serviceOperationOf(m: DeployedMapping, key: string, moduleEntry: string | undefined): ServiceOperation {
+  return { key, ...moduleTargetOf(m, moduleEntry) };
+}
+
 /** The agent request that runs `operation` on a mapping; `record`: the target's record of the profile changes with it. */
 export function operationRequestOf(
   m: DeployedMapping,
   operation: Operation,
   { moduleEntry, record }: { moduleEntry?: string | undefined; record?: { profile: string; mapping: DeployedMapping } | undefined } = {},
 ): Extract<AgentRequestBody, { kind: 'operation' }> {
-  return {
-    kind: 'operation',
-    operation,
-    type: m.type,
-    entry: m.entry,
-    container: m.container,
-    ...(m.properties ? { properties: m.properties } : {}),
-    ...(moduleEntry ? { moduleEntry } : {}),
-    ...(record ? { record } : {}),
-  };
+  return { kind: 'operation', operation, ...moduleTargetOf(m, moduleEntry), ...(record ? { record } : {}) };
 }
 
 /** Whether a recorded deployment is the one asked for: the same mappings (by identity) and the same profiles on the same targets. */

@@ -15,6 +15,7 @@ import { RUNTIME_ROOT_FILE } from '../remote/runtime-compose.js';
 import { readFile } from 'node:fs/promises';
 import type { DeployedMapping } from '../deployment-types.js';
 import { DysnomiaError, EXIT_OPERATION_FAILED } from '../errors.js';
+import type { ErrorCode } from '../errors.js';
 import { acquireLock, profileLockFile, releaseLock } from '../locks/profile-lock.js';
 import { removeStaleTemporaries } from '../store/gc.js';
 import { StoreHold } from '../store/holds.js';
@@ -148,15 +149,7 @@ export class Agent {
       if (outcome.kind === 'skipped') return { id: request.id, ok: true, output: output.text(), skipped: outcome.reason };
       return { id: request.id, ok: true, output: output.text(), result: outcome.value };
     } catch (error) {
-      const known = error instanceof DysnomiaError;
-      return {
-        id: request.id,
-        ok: false,
-        error: error instanceof Error ? error.message : String(error),
-        code: known ? error.code : 'ERR_DYSNOMIA_AGENT',
-        exitCode: known ? error.exitCode : EXIT_OPERATION_FAILED,
-        output: output.text(),
-      };
+      return { id: request.id, ...failureAnswer(error, output.text()) };
     }
   }
 
@@ -253,15 +246,7 @@ export class Agent {
       const outcome = await currentOutput.run(output, () => this.operate(operation, service, batch)).finally(() => output.flush());
       return { key: service.key, ok: true, ...(outcome.skipped ? { skipped: outcome.skipped } : {}) };
     } catch (error) {
-      const known = error instanceof DysnomiaError;
-      return {
-        key: service.key,
-        ok: false,
-        error: error instanceof Error ? error.message : String(error),
-        code: known ? error.code : 'ERR_DYSNOMIA_AGENT',
-        exitCode: known ? error.exitCode : EXIT_OPERATION_FAILED,
-        output: output.text(),
-      };
+      return { key: service.key, ...failureAnswer(error, output.text()) };
     }
   }
 
@@ -500,4 +485,16 @@ export async function serveAgent(input: Readable, output: NodeJS.WritableStream,
   });
   await Promise.all(running);
   await agent.close();
+}
+
+/** How a failed request or service answers: a DysnomiaError keeps its code and exit status; anything else is the agent's. */
+function failureAnswer(error: unknown, output: string): { ok: false; error: string; code: ErrorCode; exitCode: number; output: string } {
+  const known = error instanceof DysnomiaError;
+  return {
+    ok: false,
+    error: error instanceof Error ? error.message : String(error),
+    code: known ? error.code : 'ERR_DYSNOMIA_AGENT',
+    exitCode: known ? error.exitCode : EXIT_OPERATION_FAILED,
+    output,
+  };
 }

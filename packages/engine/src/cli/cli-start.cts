@@ -46,9 +46,10 @@ function isStale(root: string): boolean {
   return built !== undefined && built > (modifiedAt(path.join(root, 'dist/bundle.cjs')) ?? -1);
 }
 
+/** Without throwing: in an npm install both build infos are missing, on every call. */
 function modifiedAt(file: string): number | undefined {
   try {
-    return statSync(file).mtimeMs;
+    return statSync(file, { throwIfNoEntry: false })?.mtimeMs;
   } catch {
     return undefined;
   }

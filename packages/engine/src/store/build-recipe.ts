@@ -20,14 +20,13 @@ type BuildFunction = (out: string, inputs: unknown) => Promise<void> | void;
  * is a ReferenceError here.
  */
 export function functionFromSource(name: string, source: string): BuildFunction {
-  const evaluate = evaluateGlobally;
   let value: unknown;
   try {
-    value = evaluate(`(${source}\n)`);
+    value = evaluateGlobally(`(${source}\n)`);
   } catch (error) {
     if (!(error instanceof SyntaxError)) throw notSelfContained(name, error);
     try {
-      value = Object.values(evaluate(`({${source}\n})`) as object)[0];
+      value = Object.values(evaluateGlobally(`({${source}\n})`) as object)[0];
     } catch {
       value = undefined;
     }
