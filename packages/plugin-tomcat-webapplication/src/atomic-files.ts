@@ -46,18 +46,23 @@ export async function installAtomically(source: string, targetDir: string, name:
 /**
  * Copies `source` to `temporary` in the staging folder. Another activation
  * into the same container removes the folder when it finds it empty, which
- * can happen between our mkdir and our copy: the folder is made again and
- * the copy retried. Once our file is in it, no one can remove it.
+ * can happen between our mkdir and our copy, or inside the mkdir itself
+ * (Node's recursive mkdir answers EEXIST with a stat, and that stat fails
+ * with ENOENT when the folder went in between): the folder is made again
+ * and the copy retried. Once our file is in it, no one can remove it.
  */
 async function copyIntoStaging(source: string, staging: string, temporary: string): Promise<void> {
   for (let attempt = 1; ; attempt++) {
-    await mkdir(staging, { recursive: true });
     try {
+      await mkdir(staging, { recursive: true });
       await copyFile(source, temporary);
       return;
     } catch (error) {
-      const stagingGone = (error as NodeJS.ErrnoException).code === 'ENOENT' && !(await stat(staging).then(() => true, () => false));
-      if (!stagingGone || attempt >= 10) throw error;
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || attempt >= 10 || !(await exists(source))) throw error;
     }
   }
+}
+
+async function exists(file: string): Promise<boolean> {
+  return stat(file).then(() => true, () => false);
 }
