@@ -1,7 +1,8 @@
+import { spawnSync } from 'node:child_process';
 import { Writable } from 'node:stream';
 import t from 'tap';
 import { packageChanges } from '../src/deploy/deploy-packages.js';
-import { describe, plainReporter, terminalReporter } from '../src/deploy/progress.js';
+import { describe, jsonReporter, plainReporter, terminalReporter } from '../src/deploy/progress.js';
 
 const H = (n: number) => String(n).repeat(32).slice(0, 32);
 
@@ -87,4 +88,38 @@ t.test('a plain log does not print the start of an operation; it says so only wh
   reporter.emit({ event: 'step', ...step, status: 'done' });
   reporter.finish();
   t.equal(out.text(), 'test1: activate db in mysql\n');
+});
+
+t.test('--json: the events of one turn go out in one write, in order, and finish() writes what is left', async (t) => {
+  const exitListeners = process.listenerCount('exit');
+  const writes: string[] = [];
+  const out = new Writable({ write: (chunk, _encoding, done) => (writes.push(String(chunk)), done()) });
+  const reporter = jsonReporter(out);
+  for (let i = 0; i < 200; i++) reporter.emit({ event: 'built', source: `/components/c${i}`, entry: `${H(1)}-c${i}` });
+  t.same(writes, [], 'nothing written in the middle of the turn');
+  await new Promise((resolve) => setImmediate(resolve));
+  t.equal(writes.length, 1, 'one write for the turn');
+  const lines = writes[0]!.split('\n');
+  t.equal(lines.pop(), '', 'each event ends its line');
+  t.same(lines.map((line) => JSON.parse(line).source), Array.from({ length: 200 }, (_, i) => `/components/c${i}`));
+  t.same(JSON.parse(lines[0]!), { v: 1, event: 'built', source: '/components/c0', entry: `${H(1)}-c0` });
+  reporter.emit({ event: 'built', source: '/components/last', entry: `${H(2)}-last` });
+  reporter.finish();
+  t.equal(writes.length, 2);
+  t.equal(JSON.parse(writes[1]!).source, '/components/last', 'finish() writes at once');
+  await new Promise((resolve) => setImmediate(resolve));
+  t.equal(writes.length, 2, 'and the turn\'s end then has nothing left to write');
+  t.equal(process.listenerCount('exit'), exitListeners, 'no exit listener left behind');
+});
+
+t.test('--json: a process that exits in the middle of a turn still writes the events it emitted', async (t) => {
+  const progress = new URL('../dist/deploy/progress.js', import.meta.url).href;
+  const script = `const { jsonReporter } = await import(${JSON.stringify(progress)});
+    const reporter = jsonReporter(process.stdout);
+    reporter.emit({ event: 'built', source: 'one', entry: 'e1' });
+    reporter.emit({ event: 'built', source: 'two', entry: 'e2' });
+    process.exit(3);`;
+  const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+  t.equal(child.status, 3, child.stderr);
+  t.same(child.stdout.trim().split('\n').map((line) => JSON.parse(line).source), ['one', 'two']);
 });

@@ -75,10 +75,32 @@ export const quietReporter: Reporter = { emit() {}, finish() {} };
 
 export const EVENT_VERSION = 1;
 
+/**
+ * One JSON line per event. The lines of one turn of the event loop go out
+ * in one write, at the end of the turn: stdout to a pipe or file is written
+ * synchronously, one system call per write, and a deployment emits hundreds
+ * of events at once (a no-op of 200 services spent about 26 ms writing its
+ * 'built' lines one by one). finish() and the process's exit write what is
+ * left.
+ */
 export function jsonReporter(out: Writable): Reporter {
+  let pending = '';
+  const flush = () => {
+    if (pending === '') return;
+    const lines = pending;
+    pending = '';
+    process.off('exit', flush);
+    out.write(lines);
+  };
   return {
-    emit: (event) => out.write(`${JSON.stringify({ v: EVENT_VERSION, ...event })}\n`),
-    finish() {},
+    emit(event) {
+      if (pending === '') {
+        setImmediate(flush);
+        process.once('exit', flush);
+      }
+      pending += `${JSON.stringify({ v: EVENT_VERSION, ...event })}\n`;
+    },
+    finish: flush,
   };
 }
 

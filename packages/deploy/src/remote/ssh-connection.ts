@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
@@ -90,6 +91,18 @@ function hostKeyMessage(settings: SshSettings, check: Exclude<HostKeyCheck, { st
   ].join('\n');
 }
 
+let clientClass: typeof Client | undefined;
+
+/**
+ * ssh2's client, loaded on first use (the engine's entry must stay cheap to
+ * import for plugins) and on its own: ssh2's index also loads its server,
+ * key generator and HTTP agents, and an import() would parse it again for
+ * the ES module loader.
+ */
+function sshClientClass(): typeof Client {
+  return (clientClass ??= createRequire(import.meta.url)('ssh2/lib/client.js') as typeof Client);
+}
+
 /**
  * One SSH connection to a target (ssh2), reused for every command and
  * transfer. The host key is always checked against known_hosts.
@@ -153,9 +166,7 @@ export class SshConnection {
         `${subject(settings)}: no SSH key: set the target property sshKey, start an ssh-agent (SSH_AUTH_SOCK), or create ~/.ssh/id_ed25519`,
       );
     }
-    // ssh2 is loaded on first use: the engine's entry must stay cheap to import for plugins.
-    const { default: ssh2 } = await import('ssh2');
-    const client = new ssh2.Client();
+    const client = new (sshClientClass())();
     let refusal: string | undefined;
     // Each append is caught where it starts: one may fail while the handshake is still going (or after it failed).
     const pendingAppend: Array<Promise<Error | undefined>> = [];
