@@ -131,11 +131,21 @@ export async function startSshd(t: Teardown, options: StartSshdOptions = {}): Pr
     const logFile = path.join(dir, 'sshd.log');
     const child = spawn(SSHD, ['-D', '-e', '-f', config], { detached: true, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
+    // Appends to the log stop when the test stops sshd, and stop() waits for those under way: the folder's removal comes after,
+    // and an append in the middle of it (sshd's connection processes still print after it exited) makes rm fail with ENOTEMPTY.
+    let logging = true;
+    const appending = new Set<Promise<void>>();
     child.stderr!.on('data', (chunk: Buffer) => {
       stderr += chunk.toString();
-      // sshd may still print while the test ends and its folder is already gone: a lost log line is fine.
-      appendFile(logFile, chunk).catch(() => undefined);
+      if (!logging) return;
+      const append = appendFile(logFile, chunk).catch(() => undefined);
+      appending.add(append);
+      void append.finally(() => appending.delete(append));
     });
+    const stopLogging = async () => {
+      logging = false;
+      await Promise.all(appending);
+    };
     const started = await waitForListening(child, address, port, () => stderr);
     if (started !== true) {
       lastError = started;
@@ -144,12 +154,12 @@ export async function startSshd(t: Teardown, options: StartSshdOptions = {}): Pr
     }
     const pid = child.pid!;
     const stop = async () => {
-      if (child.exitCode !== null || child.signalCode !== null) return;
+      if (child.exitCode !== null || child.signalCode !== null) return stopLogging();
       const exited = new Promise((resolve) => child.once('exit', resolve));
       try {
         process.kill(-pid, 'SIGTERM');
       } catch {
-        return;
+        return stopLogging();
       }
       const timer = setTimeout(() => {
         try {
@@ -160,6 +170,7 @@ export async function startSshd(t: Teardown, options: StartSshdOptions = {}): Pr
       }, 2000);
       await exited;
       clearTimeout(timer);
+      await stopLogging();
     };
     t.teardown(stop);
     const sessionPids = async () => {
