@@ -1,5 +1,7 @@
+import { execFile } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import t from 'tap';
 import { SshConnection } from '../packages/deploy/src/remote/ssh-connection.js';
 import type { SshSettings } from '../packages/deploy/src/remote/ssh-connection.js';
@@ -7,6 +9,8 @@ import { tempDir } from './helpers/cli.js';
 import { freePort } from './helpers/ports.js';
 import { startSshd } from './helpers/sshd.js';
 import type { SshdInstance } from './helpers/sshd.js';
+
+const execFileAsync = promisify(execFile);
 
 function settings(host: SshdInstance, knownHostsFile: string, extra: Partial<SshSettings> = {}): SshSettings {
   return {
@@ -85,9 +89,14 @@ t.test('a refused key and a cut connection give clear errors', async (t) => {
     code: 'ERR_DYSNOMIA_UNREACHABLE',
     exitCode: 1,
   });
+  // The refused connection's sshd process may still be going away (slowly on a loaded machine): only ours is to be cut.
+  await sessionsBecome(host, 0);
   const connection = await SshConnection.open(settings(host, knownHosts));
-  const long = connection.exec('sleep 30');
-  await new Promise((resolve) => setTimeout(resolve, 300));
+  // $0 of the remote shell names this command, so the test can see it running before it cuts the connection.
+  const marker = `dysnomia-cut-test-${process.pid}-${Date.now()}`;
+  const long = connection.exec(`sh -c 'sleep 30' ${marker}`);
+  await until(async () => (await processesMatching(marker)) > 0);
+  await sessionsBecome(host, 1);
   t.equal(await host.killSessions(), 1);
   await t.rejects(long, { message: /target "test1": the connection was cut off/, code: 'ERR_DYSNOMIA_UNREACHABLE' });
   await new Promise((resolve) => setTimeout(resolve, 100));
@@ -112,3 +121,19 @@ t.test('a new host key that cannot be recorded fails the connection and ends it'
   }
   t.same(sessions, [], 'no connection left open');
 });
+
+/** Waits (at most 10 s) until sshd has `count` connection processes. */
+function sessionsBecome(host: { sessionPids(): Promise<number[]> }, count: number): Promise<void> {
+  return until(async () => (await host.sessionPids()).length === count);
+}
+
+/** Polls `done` every 50 ms, for at most 10 s (the assertions after it say what did not happen). */
+async function until(done: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!(await done()) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+}
+
+async function processesMatching(pattern: string): Promise<number> {
+  const { stdout } = await execFileAsync('pgrep', ['-f', pattern]).catch(() => ({ stdout: '' }));
+  return stdout.split('\n').filter(Boolean).length;
+}
