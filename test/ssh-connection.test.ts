@@ -6,6 +6,7 @@ import t from 'tap';
 import { SshConnection } from '../packages/deploy/src/remote/ssh-connection.js';
 import type { SshSettings } from '../packages/deploy/src/remote/ssh-connection.js';
 import { tempDir } from './helpers/cli.js';
+import { waitFor } from './helpers/fixtures.js';
 import { freePort } from './helpers/ports.js';
 import { startSshd } from './helpers/sshd.js';
 import type { SshdInstance } from './helpers/sshd.js';
@@ -95,7 +96,7 @@ t.test('a refused key and a cut connection give clear errors', async (t) => {
   // $0 of the remote shell names this command, so the test can see it running before it cuts the connection.
   const marker = `dysnomia-cut-test-${process.pid}-${Date.now()}`;
   const long = connection.exec(`sh -c 'sleep 30' ${marker}`);
-  await until(async () => (await processesMatching(marker)) > 0);
+  await waitFor(async () => (await processesMatching(marker)) > 0, 'the long command to run on the target', 10_000);
   await sessionsBecome(host, 1);
   t.equal(await host.killSessions(), 1);
   await t.rejects(long, { message: /target "test1": the connection was cut off/, code: 'ERR_DYSNOMIA_UNREACHABLE' });
@@ -124,13 +125,7 @@ t.test('a new host key that cannot be recorded fails the connection and ends it'
 
 /** Waits (at most 10 s) until sshd has `count` connection processes. */
 function sessionsBecome(host: { sessionPids(): Promise<number[]> }, count: number): Promise<void> {
-  return until(async () => (await host.sessionPids()).length === count);
-}
-
-/** Polls `done` every 50 ms, for at most 10 s (the assertions after it say what did not happen). */
-async function until(done: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (!(await done()) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+  return waitFor(async () => (await host.sessionPids()).length === count, `${count} sshd connection process(es)`, 10_000);
 }
 
 async function processesMatching(pattern: string): Promise<number> {
