@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { lstat, lutimes, mkdir, readdir, readlink, writeFile } from 'node:fs/promises';
+import { lstat, lutimes, mkdir, readdir, readFile, readlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import t from 'tap';
@@ -135,9 +135,19 @@ t.test('an npm package from a local tarball: installed with its dependencies, it
   const entry = await store.add(`npm:${tarball}`);
   t.match(entry, /^[0-9a-z]{32}-demo-hello-npm-1\.2\.3$/);
   t.equal((await run(path.join(store.path(entry), 'bin/hello-npm'), ['store'])).stdout, 'hello, store!\n');
-  const started = Date.now();
-  t.equal(await store.add(`npm:${tarball}`), entry, 'the same tarball again: the cached entry');
-  t.ok(Date.now() - started < 1000, 'without running npm again');
+  // An npm on PATH that only says it was called: the cached entry must not need it.
+  const fakeBin = path.join(dir, 'fake-bin');
+  const npmCalls = path.join(dir, 'npm-calls');
+  await mkdir(fakeBin);
+  await writeFile(path.join(fakeBin, 'npm'), `#!/bin/sh\necho "$*" >> '${npmCalls}'\nexit 1\n`, { mode: 0o755 });
+  const realPath = process.env.PATH;
+  process.env.PATH = `${fakeBin}:${realPath}`;
+  try {
+    t.equal(await store.add(`npm:${tarball}`), entry, 'the same tarball again: the cached entry');
+  } finally {
+    process.env.PATH = realPath;
+  }
+  t.equal(await readFile(npmCalls, 'utf8').catch(() => 'not called'), 'not called', 'without running npm again');
   t.equal(await store.add(`npm:${path.relative(dir, tarball)}`, { cwd: dir }), entry, 'a relative tarball path, from cwd');
   t.equal(await store.add(`npm:${path.join(dir, 'hello')}`), entry, 'npm:FOLDER packs it: the same contents, the same entry');
 
