@@ -12,6 +12,8 @@ import { ENTRY_STAMP } from '../packages/engine/dist/store/store.js';
 import { quickCheckKey } from '../packages/engine/dist/store/quick-check.js';
 
 const run = promisify(execFile);
+// Two sshd machines and many deploys: 45-50 s when four test files run at once, too close to tap's default 120 s per file for a slower machine.
+t.setTimeout(600_000);
 
 // One coordinator store for the whole file: the engine bundle for the targets is built into it once.
 const { dir, env, knownHosts, test1, test2, state1, state2 } = await twoMachines(t, 'dysnomia-deploy-');
