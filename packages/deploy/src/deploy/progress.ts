@@ -89,19 +89,34 @@ export function jsonReporter(out: Writable): Reporter {
     if (pending === '') return;
     const lines = pending;
     pending = '';
-    process.off('exit', flush);
+    stopWaiting(flush);
     out.write(lines);
   };
   return {
     emit(event) {
       if (pending === '') {
         setImmediate(flush);
-        process.once('exit', flush);
+        waitForExit(flush);
       }
       pending += `${JSON.stringify({ v: EVENT_VERSION, ...event })}\n`;
     },
     finish: flush,
   };
+}
+
+/** The reporters with lines waiting: one exit listener for all of them, there only while some wait. */
+const waitingReporters = new Set<() => void>();
+const flushWaitingReporters = () => {
+  for (const flush of waitingReporters) flush();
+};
+
+function waitForExit(flush: () => void): void {
+  if (waitingReporters.size === 0) process.once('exit', flushWaitingReporters);
+  waitingReporters.add(flush);
+}
+
+function stopWaiting(flush: () => void): void {
+  if (waitingReporters.delete(flush) && waitingReporters.size === 0) process.off('exit', flushWaitingReporters);
 }
 
 export function formatBytes(bytes: number): string {
