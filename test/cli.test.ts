@@ -115,7 +115,8 @@ t.test('bad usage: exit status 2, the argument named, a pointer to --help, no st
     const result = await dysnomia(args);
     t.equal(result.code, 2, args.join(' '));
     t.match(result.stderr, `dysnomia: error: ${message}`);
-    t.match(result.stderr, "Try 'dysnomia --help' for the options.");
+    // A command's usage error points to that command's help; an operation's to dysnomia's.
+    t.match(result.stderr, args[0] === 'deploy' ? "Try 'dysnomia deploy --help' for the options." : "Try 'dysnomia --help' for the options.");
     t.notMatch(result.stderr, /^\s+at /m);
   }
 });

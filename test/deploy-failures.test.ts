@@ -290,7 +290,7 @@ t.test('an operation that does not end is given up after --command-timeout, nami
   const result = await dysnomiaWithin(90_000, ['deploy', '-s', services, '-i', infra, '-d', distribution, '--profile', 'slow', '--command-timeout', '8'], env);
   t.notOk(result.timedOut, `the deploy ends by itself (took ${result.ms} ms)`);
   t.equal(result.code, 1, result.stderr);
-  t.match(result.stderr, /activating stuck on slow \(container wrapper\) failed: target "slow": no answer within 8 s to activate \S+-stuck in wrapper \(--command-timeout\)\nrolled back to the previous deployment\n/);
+  t.match(result.stderr, /activating stuck on slow \(container wrapper\) failed: target "slow": no answer within 8 s to activate \S+-stuck in wrapper \(--command-timeout\)\nrolled back: there was no previous deployment, and what this one activated is deactivated again\n/);
   t.notOk(await exists(done), 'the service activated before it was deactivated again');
   t.notMatch(result.stderr, noStack);
 });

@@ -29,6 +29,11 @@ t.test('dysnomia: an unknown type, container, command or option gets the nearest
   t.match(operation.stderr, 'unexpected argument "activte": did you mean "activate"?');
   const init = await dysnomia(['int'], { cwd: dir, env });
   t.match(init.stderr, 'unexpected argument "int": did you mean "init"?');
+  // Options after a misspelt command are the command's: the word is named first, not an option it does not know.
+  const commandWithOptions = await dysnomia(['deplyo', '-s', 'services.mjs', '--dry-run'], { cwd: dir, env });
+  t.equal(commandWithOptions.code, 2);
+  t.match(commandWithOptions.stderr, 'dysnomia: error: unexpected argument "deplyo": did you mean "deploy"?');
+  t.notMatch(commandWithOptions.stderr, 'Unknown option');
 
   const option = await dysnomia(['activate', '--componnt', './component'], { cwd: dir, env });
   t.equal(option.code, 2);

@@ -124,3 +124,13 @@ t.test('--json: many reporters waiting at once share one exit listener, and an e
   t.equal(child.stderr, '1', 'one exit listener for the 20');
   t.same(child.stdout.trim().split('\n').map((line) => JSON.parse(line).source), Array.from({ length: 20 }, (_, i) => `r${i}`), 'each reporter\'s line, once');
 });
+
+t.test('transfer lines count one entry in the singular, and say the bytes sent are an archive\'s', async (t) => {
+  t.equal(describe({ event: 'plan', target: 't', closure: 1, missing: [`${H(1)}-a`], bytes: 757 }), '1 of 1 entry to send (757 B)');
+  t.equal(describe({ event: 'plan', target: 't', closure: 2, missing: [`${H(1)}-a`, `${H(2)}-b`], bytes: 757 }), '2 of 2 entries to send (757 B)');
+  t.equal(describe({ event: 'plan', target: 't', closure: 1, missing: [], bytes: 0 }), 'nothing to send: the entry is already there');
+  t.equal(describe({ event: 'plan', target: 't', closure: 3, missing: [], bytes: 0 }), 'nothing to send: all 3 entries already there');
+  t.equal(describe({ event: 'progress', target: 't', entriesSent: 0, entries: 1, bytesSent: 387, bytes: 757 }), '0/1 entry, 387 B of 757 B');
+  t.equal(describe({ event: 'transferred', target: 't', entries: 1, bytes: 5507 }), 'sent 1 entry (5.4 KiB as an archive)');
+  t.equal(describe({ event: 'transferred', target: 't', entries: 2, bytes: 5507 }), 'sent 2 entries (5.4 KiB as an archive)');
+});

@@ -392,7 +392,9 @@ async function runLocked(run: LockedRun): Promise<void> {
   };
   const rolledBack = (left: string[]) =>
     left.length === 0
-      ? `rolled back to the previous deployment${old ? ` (deployment generation ${old.generation})` : ''}`
+      ? old
+        ? `rolled back to the previous deployment (deployment generation ${old.generation})`
+        : 'rolled back: there was no previous deployment, and what this one activated is deactivated again'
       : `rolling back left ${left.length} step${left.length === 1 ? '' : 's'} undone:\n${left.map((l) => `  - ${l}`).join('\n')}\n` +
         'Each target keeps its own record of what runs on it: run this deploy again (or the previous one) to finish.';
 

@@ -119,6 +119,10 @@ function stopWaiting(flush: () => void): void {
   if (waitingReporters.delete(flush) && waitingReporters.size === 0) process.off('exit', flushWaitingReporters);
 }
 
+function entries(count: number): string {
+  return `${count} ${count === 1 ? 'entry' : 'entries'}`;
+}
+
 export function formatBytes(bytes: number): string {
   if (bytes < 1024) return `${bytes} B`;
   const units = ['KiB', 'MiB', 'GiB'];
@@ -159,11 +163,14 @@ export function describe(event: DeployEvent): string | undefined {
       return `connected (state ${event.stateDir})`;
     case 'plan':
       if (event.closure === 0) return 'nothing to send';
-      return event.missing.length === 0 ? `nothing to send: all ${event.closure} entries already there` : `${event.missing.length} of ${event.closure} entries to send (${formatBytes(event.bytes)})`;
+      return event.missing.length === 0
+        ? `nothing to send: ${event.closure === 1 ? 'the entry is' : `all ${event.closure} entries`} already there`
+        : `${event.missing.length} of ${entries(event.closure)} to send (${formatBytes(event.bytes)})`;
     case 'progress':
-      return `${event.entriesSent}/${event.entries} entries, ${formatBytes(event.bytesSent)} of ${formatBytes(event.bytes)}`;
+      return `${event.entriesSent}/${entries(event.entries)}, ${formatBytes(event.bytesSent)} of ${formatBytes(event.bytes)}`;
     case 'transferred':
-      return `sent ${event.entries} entries (${formatBytes(event.bytes)})`;
+      // The archive's bytes: the files and, per file, a tar header (more than the plan's sizes of the files alone).
+      return `sent ${entries(event.entries)} (${formatBytes(event.bytes)} as an archive)`;
     case 'profile':
       return event.changed
         ? `done: profile ${event.profile} at target generation ${event.generation}`

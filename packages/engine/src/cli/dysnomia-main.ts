@@ -1,4 +1,5 @@
 import { isOperation } from '../plugin.js';
+import { ENGINE_COMMAND_WORDS } from './command-words.js';
 import { isCoordinatorCommand, runCoordinatorCommand } from './coordinator-commands.js';
 import { operationCommand } from './operation-command.js';
 import { runCli } from './run-cli.js';
@@ -23,5 +24,11 @@ export async function runDysnomia(): Promise<void> {
     if (first === 'agent') return (await import('./agent-command.js')).agentCommand(rest);
     const operationWord = first !== undefined && isOperation(first) ? first : undefined;
     return operationCommand(operationWord === undefined ? argv : rest, operationWord);
-  });
+  }, { helpCommand });
+}
+
+/** A command's usage error points to its own --help (`dysnomia deploy --help`); an operation's to dysnomia's. */
+function helpCommand(argv: string[]): string {
+  const [first, ...rest] = argv;
+  return first !== undefined && (ENGINE_COMMAND_WORDS.includes(first) || isCoordinatorCommand(first, rest)) ? `dysnomia ${first}` : 'dysnomia';
 }

@@ -117,18 +117,15 @@ export const OPTIONS = {
 } as const;
 
 export async function operationCommand(argv: string[], operationWord: string | undefined): Promise<number> {
+  // A first word that is no command (a misspelt "depoy"), named before its options, which belong to the command meant.
+  if (operationWord === undefined && argv[0] !== undefined && !argv[0].startsWith('-')) throw unexpectedCommandWord(argv[0]);
   const { values, positionals } = parseOptions(argv, OPTIONS, true);
   if (values.help) {
     process.stdout.write(HELP);
     return 0;
   }
   if (values.version) return printVersion('dysnomia');
-  if (positionals.length > 0) {
-    // The first word a command: a misspelt one ("depoy") gets the nearest command.
-    const word = positionals[0]!;
-    const suggestion = operationWord === undefined && argv[0] === word ? didYouMean(word, commandWords()) : '';
-    throw new DysnomiaError('ERR_DYSNOMIA_USAGE', `unexpected argument "${word}"${suggestion}`);
-  }
+  if (positionals.length > 0) throw new DysnomiaError('ERR_DYSNOMIA_USAGE', `unexpected argument "${positionals[0]!}"`);
   if (values.command !== undefined && !values.shell) throw new DysnomiaError('ERR_DYSNOMIA_USAGE', '--command goes with --shell');
   const operation = values.operation ?? operationWord;
   if (values.operation && operationWord && values.operation !== operationWord) {
@@ -175,4 +172,9 @@ async function readContainerProperties(file: string): Promise<ReturnType<typeof 
     throw new DysnomiaError('ERR_DYSNOMIA_INPUT', `--container-properties ${file}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}`);
   }
   return parseJsonContainer(text, file);
+}
+
+/** `dysnomia WORD` where WORD is no command and no operation: the nearest command, if one is near. */
+function unexpectedCommandWord(word: string): DysnomiaError {
+  return new DysnomiaError('ERR_DYSNOMIA_USAGE', `unexpected argument "${word}"${didYouMean(word, commandWords())}`);
 }

@@ -7,7 +7,11 @@ import { didYouMean } from '../suggest.js';
  * DysnomiaErrors print their message (the stack only with --debug); anything
  * else is a bug and prints its stack.
  */
-export async function runCli(program: string, main: (argv: string[]) => Promise<number | void>): Promise<void> {
+export async function runCli(
+  program: string,
+  main: (argv: string[]) => Promise<number | void>,
+  options: { /** The command whose --help a usage error points to (`dysnomia deploy`); default `program`. */ helpCommand?: (argv: string[]) => string } = {},
+): Promise<void> {
   const argv = process.argv.slice(2);
   const debug = argv.includes('--debug');
   // `dysnomia-containers --query-containers | head -1`: a reader that stops early is not an error.
@@ -25,7 +29,7 @@ export async function runCli(program: string, main: (argv: string[]) => Promise<
       process.stderr.write(`${program}: error: ${error.message}\n`);
       if (debug && error.stack) process.stderr.write(`${error.stack}\n`);
       if (debug && error.cause instanceof Error && error.cause.stack) process.stderr.write(`caused by: ${error.cause.stack}\n`);
-      if (!debug && error.code === 'ERR_DYSNOMIA_USAGE') process.stderr.write(`Try '${program} --help' for the options.\n`);
+      if (!debug && error.code === 'ERR_DYSNOMIA_USAGE') process.stderr.write(`Try '${options.helpCommand?.(argv) ?? program} --help' for the options.\n`);
       process.exitCode = error.exitCode;
     } else {
       process.stderr.write(`${program}: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
