@@ -102,9 +102,11 @@ t.test('one install gives a working CLI with the five first-party types', async 
   // A new user's first steps (README): dysnomia init in the project, then the deploy it prints.
   const bin = path.join(project, 'node_modules/.bin/dysnomia');
   const init = await run(bin, ['init'], { cwd: project, env });
-  const printed = init.stdout.split('\n').find((line) => line.startsWith('  dysnomia deploy -s'));
-  t.ok(printed, 'init printed the deploy command');
-  await run(bin, (printed ?? '').trim().split(/\s+/).slice(1), { cwd: project, env });
+  // The engine is the project's own, not on PATH: the printed commands run it through npx.
+  const printed = init.stdout.split('\n').find((line) => line.startsWith('  npx dysnomia deploy -s'));
+  t.ok(printed, `init printed the deploy command, through npx:\n${init.stdout}`);
+  t.match(init.stdout, /^ {2}npx dysnomia deploy --undeploy$/m);
+  await run(bin, (printed ?? '').trim().split(/\s+/).slice(2), { cwd: project, env });
   t.equal(await readFile(path.join(project, 'output/card.txt'), 'utf8'), 'A card that says:\nHello from the greeting service\n', 'the installed engine deployed what init wrote');
   await run(bin, ['deploy', '--undeploy'], { cwd: project, env });
   t.same(await readdir(path.join(project, 'output')), [], 'and undeployed it');

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { DysnomiaError } from '../errors.js';
 import { pluginName, pluginTemplate } from '../init/plugin-template.js';
 import { PROJECT_MODELS, PROJECT_OUTPUT_DIR, projectTemplate } from '../init/project-template.js';
@@ -64,13 +65,19 @@ export async function initCommand(argv: string[]): Promise<number> {
   const dir = process.cwd();
   await write(dir, projectTemplate(), overwrite);
   const { services, infrastructure, distribution } = PROJECT_MODELS;
+  const dysnomia = installedIn(dir) ? 'npx dysnomia' : 'dysnomia';
   process.stdout.write(
     `Wrote a deployment to this machine in ${dir}. Deploy it (run from this folder):\n` +
-      `  dysnomia deploy -s ${services} -i ${infrastructure} -d ${distribution}\n` +
+      `  ${dysnomia} deploy -s ${services} -i ${infrastructure} -d ${distribution}\n` +
       `then look at ${PROJECT_OUTPUT_DIR}/greeting.txt and ${PROJECT_OUTPUT_DIR}/card.txt. Undeploy it:\n` +
-      `  dysnomia deploy --undeploy\n`,
+      `  ${dysnomia} deploy --undeploy\n`,
   );
   return 0;
+}
+
+/** Whether this engine is the project's own (npm install in `dir`): then `dysnomia` is not on PATH, and npx runs it. */
+function installedIn(dir: string): boolean {
+  return fileURLToPath(import.meta.url).startsWith(path.join(dir, 'node_modules') + path.sep);
 }
 
 async function write(dir: string, files: TemplateFile[], overwrite: boolean): Promise<void> {
