@@ -37,7 +37,7 @@ function listenOn(port: number): Promise<net.Server | undefined> {
 export async function freePorts(count: number): Promise<number[]> {
   const servers: net.Server[] = [];
   for (let attempt = 0; servers.length < count; attempt++) {
-    if (attempt > 1000) throw new Error(`no ${count} free TCP ports found below ${SEARCH_BELOW}`);
+    if (attempt > 1000) throw new Error(`no ${count} free TCP ports found on 127.0.0.1`);
     const port = SEARCH_BELOW === 0 ? 0 : SEARCH_FROM + Math.floor(Math.random() * (SEARCH_BELOW - SEARCH_FROM));
     const server = await listenOn(port);
     if (server !== undefined) servers.push(server);

@@ -1,5 +1,4 @@
 import { mkdirSync, readFileSync, readlinkSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
-import { readdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { DysnomiaError } from './errors.js';
@@ -51,8 +50,8 @@ export class StateDir {
   async profiles(): Promise<string[]> {
     // Every operation looks (profiles provide modules and containers): synchronous looks, see probe.ts.
     const folders: string[] = [];
-    for (const name of namesIn(this.profilesDir).sort()) {
-      if (GENERATION_LINK.test(name) || name.startsWith('.')) continue;
+    for (const name of visibleNamesIn(this.profilesDir)) {
+      if (GENERATION_LINK.test(name)) continue;
       const profile = path.join(this.profilesDir, name);
       if (isDirectory(profile)) folders.push(profile);
     }
@@ -63,9 +62,9 @@ export class StateDir {
   async listMarkers(kind: 'activated' | 'garbage', onlyContainer?: string): Promise<Array<{ container: string; component: string; marker: string }>> {
     const base = path.join(this.root, kind);
     const result: Array<{ container: string; component: string; marker: string }> = [];
-    for (const container of await readdirOrEmpty(base)) {
+    for (const container of visibleNamesIn(base)) {
       if (onlyContainer !== undefined && container !== onlyContainer) continue;
-      for (const component of await readdirOrEmpty(path.join(base, container))) {
+      for (const component of visibleNamesIn(path.join(base, container))) {
         result.push({ container, component, marker: path.join(base, container, component) });
       }
     }
@@ -140,12 +139,9 @@ function segment(name: string): string {
   return name;
 }
 
-async function readdirOrEmpty(dir: string): Promise<string[]> {
-  try {
-    return (await readdir(dir)).filter((n) => !n.startsWith('.')).sort();
-  } catch {
-    return [];
-  }
+/** A folder's names but the hidden ones (a marker's temporary file), sorted; none when it cannot be read. */
+function visibleNamesIn(dir: string): string[] {
+  return namesIn(dir).filter((n) => !n.startsWith('.')).sort();
 }
 
 /** Writes a marker file holding `component`, atomically: a reader sees the old marker or the new one. */

@@ -118,7 +118,8 @@ export const OPTIONS = {
 
 export async function operationCommand(argv: string[], operationWord: string | undefined): Promise<number> {
   // A first word that is no command (a misspelt "depoy"), named before its options, which belong to the command meant.
-  if (operationWord === undefined && argv[0] !== undefined && !argv[0].startsWith('-')) throw unexpectedCommandWord(argv[0]);
+  const word = operationWord === undefined ? argv[0] : undefined;
+  if (word !== undefined && !word.startsWith('-')) throw new DysnomiaError('ERR_DYSNOMIA_USAGE', `unexpected argument "${word}"${didYouMean(word, commandWords())}`);
   const { values, positionals } = parseOptions(argv, OPTIONS, true);
   if (values.help) {
     process.stdout.write(HELP);
@@ -172,9 +173,4 @@ async function readContainerProperties(file: string): Promise<ReturnType<typeof 
     throw new DysnomiaError('ERR_DYSNOMIA_INPUT', `--container-properties ${file}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}`);
   }
   return parseJsonContainer(text, file);
-}
-
-/** `dysnomia WORD` where WORD is no command and no operation: the nearest command, if one is near. */
-function unexpectedCommandWord(word: string): DysnomiaError {
-  return new DysnomiaError('ERR_DYSNOMIA_USAGE', `unexpected argument "${word}"${didYouMean(word, commandWords())}`);
 }
